@@ -1,0 +1,118 @@
+# armlet — build, install, test.
+#
+#   make                 builder (out/armlet) and the four inits (out/<os>-<arch>[-<variant>]/armlet-init)
+#   make install-deps    idempotent: Debian packages, dpkg architectures, qemu binfmt
+#   make test            every test (unit under ASan/UBSan, init on 4 platforms, builder, ...)
+#   make install PREFIX=/usr/local
+#   make bench-init / bench-build / ...   side-by-side benchmarks in tests/bench/
+#   make fuzz            libFuzzer harnesses, bounded run
+#
+# Sources are picked up by wildcard: a new builder/foo.c or init/foo.c needs no edit here.
+
+PREFIX    ?= /usr/local
+OUT       ?= out
+VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+WARN      := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+             -Wmissing-prototypes -Wformat=2 -D_GNU_SOURCE
+CPPFLAGS  += -Icommon -DARMLET_VERSION=\"$(VERSION)\"
+
+# ---------------------------------------------------------------- builder (host)
+BUILDER_LIBS_PC := libarchive libzstd zlib libseccomp libcrypto libcurl jansson
+BUILDER_CFLAGS  := $(WARN) -O2 -g $(shell pkg-config --cflags $(BUILDER_LIBS_PC) 2>/dev/null)
+BUILDER_LDLIBS  := $(shell pkg-config --libs $(BUILDER_LIBS_PC) 2>/dev/null) -lm
+BUILDER_SRCS    := $(sort $(wildcard builder/*.c))
+BUILDER_LIB_SRCS:= $(filter-out builder/main.c,$(BUILDER_SRCS))
+BUILDER_HDRS    := $(wildcard builder/*.h common/*.h)
+SAN             := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+# ---------------------------------------------------------------- init (static musl, per platform)
+INIT_SRCS := $(sort $(filter-out init/host_%.c,$(wildcard init/*.c)))
+INIT_HDRS := $(wildcard init/*.h common/*.h)
+INIT_CFLAGS := $(WARN) -Os -static -s -ffunction-sections -fdata-sections \
+               -fno-asynchronous-unwind-tables -fno-unwind-tables -fno-stack-protector \
+               -Wl,--gc-sections -Wl,--build-id=none -Wl,-z,noexecstack
+PLATFORMS := linux-amd64 linux-arm64 linux-arm-v7 linux-arm-v6
+CC_linux-amd64   := musl-gcc
+CC_linux-arm64   := aarch64-linux-gnu-gcc -specs /usr/lib/aarch64-linux-musl/musl-gcc.specs -Wl,-z,max-page-size=65536
+CC_linux-arm-v7  := arm-linux-gnueabihf-gcc -specs /usr/lib/arm-linux-musleabihf/musl-gcc.specs -march=armv7-a+fp -mthumb
+CC_linux-arm-v6  := arm-linux-gnueabi-gcc -specs /usr/lib/arm-linux-musleabi/musl-gcc.specs -march=armv6 -marm -mfloat-abi=soft
+INITS := $(foreach p,$(PLATFORMS),$(OUT)/$(p)/armlet-init)
+
+.PHONY: all builder inits install install-deps deps-build test unit check lint clean fuzz \
+        bench bench-init bench-build asan
+all: deps-build builder inits
+
+# Build-only deps are checked on every build (fast: one dpkg-query per package).
+deps-build:
+	@bash ci/install-deps --build-only
+install-deps:
+	@bash ci/install-deps
+
+builder: $(OUT)/armlet
+$(OUT)/armlet: $(BUILDER_SRCS) $(BUILDER_HDRS) | $(OUT)
+	$(CC) $(CPPFLAGS) $(BUILDER_CFLAGS) -o $@ $(BUILDER_SRCS) $(BUILDER_LDLIBS)
+
+# Same builder with AddressSanitizer/UBSan: the script tests drive this one.
+asan: $(OUT)/asan/armlet
+$(OUT)/asan/armlet: $(BUILDER_SRCS) $(BUILDER_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(BUILDER_CFLAGS) -O1 $(SAN) -o $@ $(BUILDER_SRCS) $(BUILDER_LDLIBS)
+
+inits: $(INITS)
+$(OUT)/%/armlet-init: $(INIT_SRCS) $(INIT_HDRS)
+	@mkdir -p $(@D)
+	$(CC_$*) $(CPPFLAGS) $(INIT_CFLAGS) -o $@ $(INIT_SRCS)
+	@readelf -d $@ 2>/dev/null | grep -q NEEDED && { echo "$@ is not static" >&2; rm -f $@; exit 1; } || true
+
+$(OUT):
+	@mkdir -p $@
+
+install: all
+	install -D -m 0755 $(OUT)/armlet $(DESTDIR)$(PREFIX)/bin/armlet
+	for p in $(PLATFORMS); do install -D -m 0755 $(OUT)/$$p/armlet-init $(DESTDIR)$(PREFIX)/lib/armlet/$$p/armlet-init; done
+
+# ---------------------------------------------------------------- tests
+# Unit tests: tests/unit/test_<name>.c, linked against every builder module (not main.c)
+# and init/host_*.c-free init modules they name, built with ASan/UBSan for the host.
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(OUT)/unit/%,$(UNIT_SRCS))
+INIT_LIB_SRCS := $(filter-out init/main.c,$(INIT_SRCS))
+$(OUT)/unit/test_init_%: tests/unit/test_init_%.c $(INIT_LIB_SRCS) $(INIT_HDRS) tests/unit/unit.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Iinit $(WARN) -O1 -g $(SAN) -o $@ $< $(INIT_LIB_SRCS)
+$(OUT)/unit/test_%: tests/unit/test_%.c $(BUILDER_LIB_SRCS) $(BUILDER_HDRS) tests/unit/unit.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Ibuilder $(BUILDER_CFLAGS) -O1 $(SAN) -o $@ $< $(BUILDER_LIB_SRCS) $(BUILDER_LDLIBS)
+unit: $(UNIT_BINS)
+
+# Everything: install test deps, build all (plus ASan builder and unit tests), lint, run.
+test: install-deps all asan unit
+	@bash tests/run
+
+check: test
+
+lint:
+	cppcheck --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
+	  --suppress=missingIncludeSystem -q -D__GNUC__ -Icommon -Ibuilder -Iinit builder init common
+
+# ---------------------------------------------------------------- fuzzing (clang libFuzzer)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
+$(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILDER_LIB_SRCS) $(BUILDER_HDRS)
+	@mkdir -p $(@D)
+	clang $(CPPFLAGS) -Ibuilder $(filter-out -Wformat=2,$(BUILDER_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
+	  -o $@ $< $(BUILDER_LIB_SRCS) $(BUILDER_LDLIBS)
+fuzz: $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do echo "fuzz $$f"; $$f -max_total_time=$${FUZZ_SECONDS:-20} -timeout=5 \
+	  tests/fuzz/corpus/$$(basename $$f) >/dev/null 2>&1 || { echo "FUZZ FAIL $$f"; exit 1; }; done
+
+# ---------------------------------------------------------------- benchmarks
+bench: bench-init bench-build
+bench-init: install-deps all
+	@bash tests/bench/bench-init
+bench-build: install-deps all
+	@bash tests/bench/bench-build
+
+clean:
+	rm -rf $(OUT)

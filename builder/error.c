@@ -1,0 +1,52 @@
+/* builder/error.c — see error.h for the idiom. */
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int err_set(struct err *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    e->errnum = 0;
+    return ERR;
+}
+
+int err_sys(struct err *e, int errnum, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < sizeof e->msg)
+        snprintf(e->msg + n, sizeof e->msg - (size_t)n, ": %s", strerror(errnum));
+    e->errnum = errnum;
+    return ERR;
+}
+
+int err_ctx(struct err *e, const char *fmt, ...)
+{
+    char prev[sizeof e->msg];
+    memcpy(prev, e->msg, sizeof prev);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < sizeof e->msg)
+        snprintf(e->msg + n, sizeof e->msg - (size_t)n, ": %s", prev);
+    return ERR;
+}
+
+void err_print(const struct err *e)
+{
+    fprintf(stderr, "armlet: %s\n", e->msg[0] ? e->msg : "unknown error");
+}
+
+void err_clear(struct err *e)
+{
+    e->errnum = 0;
+    e->msg[0] = '\0';
+}

@@ -1,0 +1,30 @@
+/* builder/platform.h — the four platforms armlet builds for, and what each implies.
+ *
+ * A table, read-only, no allocation. platform_lookup("linux/arm/v7") returns the entry
+ * or NULL for an unknown string. `dir` is the name used on disk for per-platform files
+ * (out/<dir>/armlet-init, $PREFIX/lib/armlet/<dir>/, --sysroot keys).
+ */
+#ifndef ARMLET_PLATFORM_H
+#define ARMLET_PLATFORM_H
+#include <stddef.h>
+
+struct platform {
+    const char *oci;        /* "linux/arm/v7" */
+    const char *os;         /* "linux" */
+    const char *arch;       /* "arm" (GOARCH / OCI architecture) */
+    const char *variant;    /* "v7", "v6" or "" */
+    const char *dir;        /* "linux-arm-v7" */
+    int elf_machine;        /* EM_X86_64, EM_AARCH64, EM_ARM */
+    int elf_class;          /* ELFCLASS64 or ELFCLASS32 */
+    int arm_arch_max;       /* highest Tag_CPU_arch allowed (ARM only; 0 = n/a) */
+    const char *multiarch;  /* Debian triplet: "arm-linux-gnueabihf" */
+    const char *qemu;       /* binfmt name: "qemu-arm", or NULL for native amd64 */
+};
+
+extern const struct platform platform_table[];
+extern const size_t platform_count;
+
+/* Entry for an OCI platform string, or NULL. */
+const struct platform *platform_lookup(const char *oci);
+
+#endif

@@ -1,0 +1,84 @@
+/* builder/recipe.h — a recipe file parsed into a struct (DESIGN.md, "Recipes").
+ *
+ * Lifecycle:
+ *     struct recipe *r = NULL;
+ *     if (recipe_parse_file("hello.recipe", &r, e) < 0) ...   // e: "hello.recipe:7:12: ..."
+ *     ... per platform: recipe_expand(r, str, plat, e) for ${os} ${arch} ${variant} ...
+ *     recipe_free(r);
+ *
+ * The parser checks syntax and values (modes, owners, users, durations, signals,
+ * platform names, init keys); it does not touch the sources (the build does, and names
+ * the entry's loc in its errors). Strings are stored unexpanded; relative sources stay
+ * relative (resolve against r->dir). Everything is owned by the recipe.
+ */
+#ifndef ARMLET_RECIPE_H
+#define ARMLET_RECIPE_H
+#include <stddef.h>
+#include "error.h"
+#include "platform.h"
+
+struct recipe_loc {
+    const char *file;    /* points at recipe->path */
+    int line, col;       /* 1-based; col of the directive's first value */
+};
+
+enum recipe_entry_kind { ENTRY_FILE, ENTRY_DIR, ENTRY_SYMLINK, ENTRY_ARCHIVE };
+
+struct recipe_entry {
+    enum recipe_entry_kind kind;
+    char *dest;          /* absolute path in the image (may contain ${arch}...) */
+    char *src;           /* FILE/ARCHIVE: source path; SYMLINK: link target; DIR: NULL */
+    int has_mode;        /* mode=0755 given */
+    unsigned mode;
+    int has_owner;       /* owner=UID:GID given */
+    unsigned uid, gid;
+    int libs;            /* FILE: carry the shared-library closure */
+    struct recipe_loc loc;
+};
+
+struct recipe_kv { char *key, *value; struct recipe_loc loc; };
+
+enum recipe_base { BASE_STATIC, BASE_SCRATCH };
+
+struct recipe_health {
+    char *url;               /* NULL when no health line */
+    long long interval_ns, timeout_ns;   /* defaults 30s / 30s as Docker */
+    int retries;             /* default 3 */
+};
+
+struct recipe {
+    char *path;              /* as given */
+    char *dir;               /* folder of the recipe, for relative sources */
+    char *name;
+    const struct platform **platforms; size_t nplatforms;   /* default: all four */
+    enum recipe_base base;   /* default BASE_STATIC */
+    struct recipe_entry *entries; size_t nentries;          /* in recipe order */
+    struct recipe_kv *env; size_t nenv;                     /* env KEY=VALUE */
+    struct recipe_kv *labels; size_t nlabels;
+    char **expose; size_t nexpose;                          /* "8080/tcp" (proto defaulted) */
+    int has_user; unsigned uid, gid;                        /* user: numeric */
+    char *workdir;
+    char **entrypoint; size_t nentrypoint;
+    char **cmd; size_t ncmd;
+    char *stop_signal;       /* canonical "SIGTERM", or NULL */
+    struct recipe_health health;
+    /* init line: key=value pairs in order, defaults filled in when the recipe has no
+     * init line (cpu=floor memory=0.9 nofile=max seccomp=default preload=entrypoint). */
+    struct recipe_kv *init; size_t ninit;
+};
+
+/* Parse a file. Returns 0 and *out, or ERR with e = "PATH:LINE:COL: what was expected". */
+int recipe_parse_file(const char *path, struct recipe **out, struct err *e);
+/* Parse a buffer (len bytes, need not be NUL-terminated); `path` names it in errors and
+ * its folder becomes r->dir. Same contract as recipe_parse_file. Used by the fuzzer. */
+int recipe_parse_buffer(const char *path, const char *buf, size_t len,
+                        struct recipe **out, struct err *e);
+void recipe_free(struct recipe *r);
+
+/* Expand ${os} ${arch} ${variant} in s for platform p. Returns a malloc'd string
+ * (caller frees) or NULL with e set (unknown ${name}, unterminated ${). */
+char *recipe_expand(const char *s, const struct platform *p, struct err *e);
+/* Value of init key k ("cpu", "seccomp", ...) or NULL. */
+const char *recipe_init_get(const struct recipe *r, const char *key);
+
+#endif
