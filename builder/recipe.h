@@ -58,12 +58,18 @@ struct recipe {
     char **expose; size_t nexpose;                          /* "8080/tcp" (proto defaulted) */
     int has_user; unsigned uid, gid;                        /* user: numeric */
     char *workdir;
-    char **entrypoint; size_t nentrypoint;
-    char **cmd; size_t ncmd;
+    char **entrypoint; size_t nentrypoint;                  /* NULL-terminated too */
+    char **cmd; size_t ncmd;                                /* NULL-terminated too */
     char *stop_signal;       /* canonical "SIGTERM", or NULL */
     struct recipe_health health;
     /* init line: key=value pairs in order, defaults filled in when the recipe has no
-     * init line (cpu=floor memory=0.9 nofile=max seccomp=default preload=entrypoint). */
+     * init line (cpu=floor memory=0.9 nofile=max seccomp=default preload=entrypoint).
+     * An init line overrides the defaults key by key (the others stay), and appends its
+     * other keys in order. Keys are armlet-init's long option names; a flag (pgroup,
+     * verbose) has value "" (emit "--pgroup" alone) and is absent when set to no.
+     * rewrite is stored canonical ("SIGTERM:SIGQUIT", "SIGHUP:0"); rewrite, exit-zero
+     * and cpu-env may repeat. seccomp is default|unconfined|PATH and preload
+     * entrypoint|none|PATH: the build turns them into --seccomp/--preload files. */
     struct recipe_kv *init; size_t ninit;
 };
 

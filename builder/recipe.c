@@ -1,0 +1,1265 @@
+/* builder/recipe.c — the recipe parser (see recipe.h and docs/README-recipe.md).
+ *
+ * Two stages. The lexer cuts the buffer into logical lines of words the way a POSIX
+ * shell splits words (quotes, backslashes, '#' comments at the start of a word,
+ * backslash-newline continuation), keeping for each word its line, column and raw
+ * byte span. The parser then dispatches on the first word through a table of
+ * directives; each handler checks its arguments and stores them in struct recipe.
+ * Every error carries "PATH:LINE:COL: DIRECTIVE:" with the column of the word at fault.
+ */
+#include "recipe.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "armlet_shared.h"
+
+/* A recipe bigger than this is certainly not a recipe. */
+#define RECIPE_MAX_BYTES (4u << 20)
+
+/* ------------------------------------------------------------------ lexer */
+
+struct word {
+    char *s;              /* unquoted text, NUL-terminated (never contains NUL) */
+    int line, col;        /* where the word starts */
+    size_t raw_start;     /* byte offsets of the word in the buffer */
+    size_t raw_end;
+    int bare_bracket;     /* first character is an unquoted '[' (JSON exec form) */
+};
+
+struct line {
+    struct word *w;
+    size_t n, cap;
+};
+
+struct lexer {
+    const char *path;
+    const char *buf;
+    size_t len, pos;
+    int line, col;
+};
+
+struct parser {
+    struct lexer lx;
+    struct recipe *r;
+    struct err *e;
+    const char *directive;  /* for error messages */
+    /* Lines where single-valued directives were first seen (0 = not yet). */
+    int seen_name, seen_platforms, seen_base, seen_user, seen_workdir, seen_entrypoint,
+        seen_cmd, seen_stop_signal, seen_health;
+    int init_set[16];       /* line where each init key was set, by key index */
+};
+
+/* Error at (line, col) of the recipe: "PATH:LINE:COL: DIRECTIVE: <fmt>". */
+__attribute__((format(printf, 4, 5)))
+static int perr_at(struct parser *p, int line, int col, const char *fmt, ...)
+{
+    char what[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    if (p->directive)
+        return err_set(p->e, "%s:%d:%d: %s: %s", p->lx.path, line, col, p->directive, what);
+    return err_set(p->e, "%s:%d:%d: %s", p->lx.path, line, col, what);
+}
+#define perr(p, w, ...) perr_at((p), (w)->line, (w)->col, __VA_ARGS__)
+
+static int oom(struct parser *p)
+{
+    p->e->errnum = ENOMEM;
+    return err_set(p->e, "%s: out of memory", p->lx.path);
+}
+
+static void line_clear(struct line *ln)
+{
+    for (size_t i = 0; i < ln->n; i++)
+        free(ln->w[i].s);
+    ln->n = 0;
+}
+
+static void line_free(struct line *ln)
+{
+    line_clear(ln);
+    free(ln->w);
+    ln->w = NULL;
+    ln->cap = 0;
+}
+
+/* A growable string for the word being read. */
+struct sbuf { char *s; size_t n, cap; };
+
+static int sbuf_put(struct sbuf *b, char c)
+{
+    if (b->n + 1 >= b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 32;
+        char *s = realloc(b->s, cap);
+        if (!s)
+            return ERR;
+        b->s = s;
+        b->cap = cap;
+    }
+    b->s[b->n++] = c;
+    b->s[b->n] = '\0';
+    return 0;
+}
+
+static int lx_peek(const struct lexer *lx, size_t ahead)
+{
+    return lx->pos + ahead < lx->len ? (unsigned char)lx->buf[lx->pos + ahead] : -1;
+}
+
+static void lx_advance(struct lexer *lx)
+{
+    if (lx->buf[lx->pos] == '\n') {
+        lx->line++;
+        lx->col = 1;
+    } else {
+        lx->col++;
+    }
+    lx->pos++;
+}
+
+/* Read one word starting at lx->pos (not whitespace, not '#', not EOF). */
+static int lex_word(struct parser *p, struct word *w)
+{
+    struct lexer *lx = &p->lx;
+    struct sbuf b = {0};
+    w->line = lx->line;
+    w->col = lx->col;
+    w->raw_start = lx->pos;
+    w->bare_bracket = lx_peek(lx, 0) == '[';
+    if (sbuf_put(&b, '\0') < 0)    /* an empty word ("") is still a word */
+        return oom(p);
+    b.n = 0;
+    for (;;) {
+        int c = lx_peek(lx, 0);
+        if (c < 0 || c == ' ' || c == '\t' || c == '\r' || c == '\n')
+            break;
+        if (c == '\0') {
+            free(b.s);
+            return perr_at(p, lx->line, lx->col, "NUL byte in recipe");
+        }
+        if (c == '\\') {
+            int d = lx_peek(lx, 1);
+            if (d < 0) {
+                free(b.s);
+                return perr_at(p, lx->line, lx->col, "backslash at end of file");
+            }
+            if (d == '\0') {
+                free(b.s);
+                return perr_at(p, lx->line, lx->col + 1, "NUL byte in recipe");
+            }
+            lx_advance(lx);
+            if (d != '\n' && sbuf_put(&b, (char)d) < 0)
+                goto nomem;
+            lx_advance(lx);   /* backslash-newline: continuation, both removed */
+            continue;
+        }
+        if (c == '\'' || c == '"') {
+            int qline = lx->line, qcol = lx->col;
+            lx_advance(lx);
+            for (;;) {
+                int d = lx_peek(lx, 0);
+                if (d < 0 || (d == '\n' && c == '\'') ||
+                    (d == '\n' && c == '"')) {
+                    free(b.s);
+                    return perr_at(p, qline, qcol, "unterminated %s quote",
+                                   c == '\'' ? "single" : "double");
+                }
+                if (d == '\0') {
+                    free(b.s);
+                    return perr_at(p, lx->line, lx->col, "NUL byte in recipe");
+                }
+                if (d == c) {
+                    lx_advance(lx);
+                    break;
+                }
+                if (c == '"' && d == '\\') {
+                    int x = lx_peek(lx, 1);
+                    if (x == '\n') {           /* continuation inside double quotes */
+                        lx_advance(lx);
+                        lx_advance(lx);
+                        continue;
+                    }
+                    if (x == '$' || x == '`' || x == '"' || x == '\\') {
+                        lx_advance(lx);
+                        d = x;
+                    }
+                }
+                if (sbuf_put(&b, (char)d) < 0)
+                    goto nomem;
+                lx_advance(lx);
+            }
+            continue;
+        }
+        if (sbuf_put(&b, (char)c) < 0)
+            goto nomem;
+        lx_advance(lx);
+    }
+    w->raw_end = lx->pos;
+    w->s = b.s;
+    return 0;
+nomem:
+    free(b.s);
+    return oom(p);
+}
+
+/* Read the next logical line into ln (cleared first). Returns 1 when a line was read
+ * (it may have no words), 0 at end of input, ERR on a lexical error. */
+static int lex_line(struct parser *p, struct line *ln)
+{
+    struct lexer *lx = &p->lx;
+    line_clear(ln);
+    if (lx->pos >= lx->len)
+        return 0;
+    for (;;) {
+        int c = lx_peek(lx, 0);
+        if (c < 0)
+            return 1;
+        if (c == '\n') {
+            lx_advance(lx);
+            return 1;
+        }
+        if (c == ' ' || c == '\t' || c == '\r') {
+            lx_advance(lx);
+            continue;
+        }
+        if (c == '#') {
+            while (lx_peek(lx, 0) >= 0 && lx_peek(lx, 0) != '\n')
+                lx_advance(lx);
+            continue;
+        }
+        if (c == '\\' && lx_peek(lx, 1) == '\n') {
+            lx_advance(lx);
+            lx_advance(lx);
+            continue;
+        }
+        if (ln->n == ln->cap) {
+            size_t cap = ln->cap ? ln->cap * 2 : 8;
+            struct word *nw = realloc(ln->w, cap * sizeof *nw);
+            if (!nw)
+                return oom(p);
+            ln->w = nw;
+            ln->cap = cap;
+        }
+        struct word w = {0};
+        if (lex_word(p, &w) < 0)
+            return ERR;
+        ln->w[ln->n++] = w;
+    }
+}
+
+/* ------------------------------------------------------------------ value checks */
+
+static char *xstrdup(struct parser *p, const char *s)
+{
+    char *d = strdup(s);
+    if (!d)
+        oom(p);
+    return d;
+}
+
+/* Check the ${...} references of s: only ${os} ${arch} ${variant}. */
+static int check_vars(struct parser *p, const char *s, int line, int col)
+{
+    for (const char *q = s; (q = strstr(q, "${")) != NULL; q += 2) {
+        const char *end = strchr(q + 2, '}');
+        int c = col + (int)(q - s);
+        if (!end)
+            return perr_at(p, line, c, "unterminated \"${\" (expected ${os}, ${arch} or ${variant})");
+        size_t n = (size_t)(end - (q + 2));
+        if (!((n == 2 && !strncmp(q + 2, "os", 2)) || (n == 4 && !strncmp(q + 2, "arch", 4)) ||
+              (n == 7 && !strncmp(q + 2, "variant", 7))))
+            return perr_at(p, line, c, "unknown variable \"%.*s\" (expected ${os}, ${arch} or ${variant})",
+                           (int)(n + 3 > 200 ? 200 : n + 3), q);
+    }
+    return 0;
+}
+
+/* Parse a decimal unsigned number in [0, max]; the whole string. */
+static int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+{
+    unsigned long long v = 0;
+    if (!*s)
+        return ERR;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return ERR;
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (max - d) / 10)
+            return ERR;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+/* "root", "nonroot", "UID" or "UID:GID" (numeric; a lone UID gives GID = UID). */
+static int parse_ids(const char *s, unsigned *uid, unsigned *gid)
+{
+    if (!strcmp(s, "root")) {
+        *uid = *gid = 0;
+        return 0;
+    }
+    if (!strcmp(s, "nonroot")) {
+        *uid = ARMLET_NONROOT_UID;
+        *gid = ARMLET_NONROOT_GID;
+        return 0;
+    }
+    char tmp[64];
+    if (strlen(s) >= sizeof tmp)
+        return ERR;
+    strcpy(tmp, s);
+    char *colon = strchr(tmp, ':');
+    if (colon)
+        *colon = '\0';
+    unsigned long long u, g;
+    /* 4294967295 is (uid_t)-1, "no change" to the kernel: refused. */
+    if (parse_uint(tmp, 4294967294ull, &u) < 0)
+        return ERR;
+    if (colon) {
+        if (parse_uint(colon + 1, 4294967294ull, &g) < 0)
+            return ERR;
+    } else {
+        g = u;
+    }
+    *uid = (unsigned)u;
+    *gid = (unsigned)g;
+    return 0;
+}
+
+/* Octal mode, at most 07777. */
+static int parse_mode(const char *s, unsigned *mode)
+{
+    unsigned long long v = 0;
+    if (!*s || strlen(s) > 5)
+        return ERR;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '7')
+            return ERR;
+        v = v * 8 + (unsigned)(*s - '0');
+    }
+    if (v > 07777)
+        return ERR;
+    *mode = (unsigned)v;
+    return 0;
+}
+
+/* Go-style duration: "10s", "1m30s", "1.5s", "500ms", "0". Units ns us ms s m h. */
+static int parse_duration(const char *s, long long *ns)
+{
+    static const struct { const char *u; long long mul; } units[] = {
+        {"ns", 1}, {"us", 1000}, {"\xc2\xb5s", 1000}, {"ms", 1000000},
+        {"s", 1000000000LL}, {"m", 60000000000LL}, {"h", 3600000000000LL},
+    };
+    const long long limit = 100LL * 365 * 24 * 3600000000000LL;   /* 100 years */
+    long long total = 0;
+    if (!strcmp(s, "0")) {
+        *ns = 0;
+        return 0;
+    }
+    if (!*s)
+        return ERR;
+    while (*s) {
+        long long whole = 0, frac = 0, scale = 1;
+        int digits = 0;
+        while (*s >= '0' && *s <= '9') {
+            if (whole > limit)
+                return ERR;
+            whole = whole * 10 + (*s++ - '0');
+            digits++;
+        }
+        if (*s == '.') {
+            s++;
+            while (*s >= '0' && *s <= '9') {
+                if (scale < 1000000000000LL) {
+                    frac = frac * 10 + (*s - '0');
+                    scale *= 10;
+                }
+                s++;
+                digits++;
+            }
+        }
+        if (!digits)
+            return ERR;
+        size_t k, nunits = sizeof units / sizeof units[0], best = nunits;
+        for (k = 0; k < nunits; k++) {
+            size_t n = strlen(units[k].u);
+            /* "ms" before "m": take the longest unit that matches here */
+            if (!strncmp(s, units[k].u, n) && (best == nunits || n > strlen(units[best].u)))
+                best = k;
+        }
+        if (best == nunits)
+            return ERR;
+        long long mul = units[best].mul;
+        s += strlen(units[best].u);
+        if (whole > limit / mul)
+            return ERR;
+        total += whole * mul + (long long)((double)frac * (double)mul / (double)scale);
+        if (total > limit)
+            return ERR;
+    }
+    *ns = total;
+    return 0;
+}
+
+/* Linux signal numbers, identical on x86-64, arm and arm64. */
+static const char *const signal_names[32] = {
+    NULL, "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1",
+    "SEGV", "USR2", "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP",
+    "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
+};
+
+/* "SIGTERM", "TERM", "term" or "15" -> 15; 0 when unknown. */
+static int parse_signal(const char *s)
+{
+    unsigned long long n;
+    if (parse_uint(s, 31, &n) == 0)
+        return (int)n;
+    if (!strncasecmp(s, "SIG", 3))
+        s += 3;
+    for (int i = 1; i < 32; i++)
+        if (!strcasecmp(s, signal_names[i]))
+            return i;
+    if (!strcasecmp(s, "IOT"))
+        return 6;
+    if (!strcasecmp(s, "CLD"))
+        return 17;
+    if (!strcasecmp(s, "POLL"))
+        return 29;
+    return 0;
+}
+
+/* Absolute path in the image without a ".." component. */
+static int check_dest(struct parser *p, const struct word *w, int may_be_root)
+{
+    const char *s = w->s;
+    if (s[0] != '/')
+        return perr(p, w, "destination \"%s\" must be an absolute path", s);
+    for (const char *c = s; (c = strstr(c, "..")) != NULL; c += 2)
+        if ((c == s || c[-1] == '/') && (c[2] == '\0' || c[2] == '/'))
+            return perr(p, w, "destination \"%s\" must not contain \"..\"", s);
+    if (!may_be_root) {
+        size_t n = strlen(s);
+        if (s[n - 1] == '/')
+            return perr(p, w, "destination \"%s\" must name a file, not end in \"/\"", s);
+    }
+    return check_vars(p, s, w->line, w->col);
+}
+
+static int check_env_name(const char *s)
+{
+    if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_'))
+        return ERR;
+    for (s++; *s; s++)
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_' ||
+              (*s >= '0' && *s <= '9')))
+            return ERR;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ storage helpers */
+
+/* Grow *arr (of *n elements of size sz) by one zeroed element; returns it or NULL. */
+static void *push(void *arrp, size_t *n, size_t sz)
+{
+    void **arr = arrp;
+    if (*n >= SIZE_MAX / sz - 1)
+        return NULL;
+    char *a = realloc(*arr, (*n + 1) * sz);
+    if (!a)
+        return NULL;
+    *arr = a;
+    memset(a + *n * sz, 0, sz);
+    return a + (*n)++ * sz;
+}
+
+static struct recipe_loc loc_of(const struct parser *p, const struct word *w)
+{
+    struct recipe_loc l = {p->r->path, w->line, w->col};
+    return l;
+}
+
+static int need_args(struct parser *p, const struct line *ln, size_t min, size_t max,
+                     const char *expected)
+{
+    size_t nargs = ln->n - 1;
+    if (nargs < min)
+        return perr(p, &ln->w[0], "missing argument: expected %s", expected);
+    if (nargs > max)
+        return perr(p, &ln->w[max + 1], "unexpected argument \"%s\": expected %s",
+                    ln->w[max + 1].s, expected);
+    return 0;
+}
+
+static int once(struct parser *p, const struct word *w, int *seen)
+{
+    if (*seen)
+        return perr(p, w, "given twice (first on line %d)", *seen);
+    *seen = w->line;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ directives */
+
+static int d_name(struct parser *p, const struct line *ln)
+{
+    if (need_args(p, ln, 1, 1, "an image name") < 0 || once(p, &ln->w[0], &p->seen_name) < 0)
+        return ERR;
+    const struct word *w = &ln->w[1];
+    const char *s = w->s;
+    int ok = (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9');
+    for (; ok && *s; s++)
+        ok = (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '.' ||
+             *s == '_' || *s == '-' || *s == '/';
+    if (!ok)
+        return perr(p, w, "bad name \"%s\": expected lowercase letters, digits, '.', '_', '-', '/', "
+                    "starting with a letter or digit", w->s);
+    return (p->r->name = xstrdup(p, w->s)) ? 0 : ERR;
+}
+
+static int d_platforms(struct parser *p, const struct line *ln)
+{
+    if (need_args(p, ln, 1, SIZE_MAX - 1, "one or more of linux/amd64 linux/arm64 linux/arm/v7 linux/arm/v6") < 0 ||
+        once(p, &ln->w[0], &p->seen_platforms) < 0)
+        return ERR;
+    struct recipe *r = p->r;
+    free(r->platforms);
+    r->platforms = NULL;
+    r->nplatforms = 0;
+    for (size_t i = 1; i < ln->n; i++) {
+        const struct platform *pl = platform_lookup(ln->w[i].s);
+        if (!pl)
+            return perr(p, &ln->w[i], "unknown platform \"%s\": expected linux/amd64, linux/arm64, "
+                        "linux/arm/v7 or linux/arm/v6", ln->w[i].s);
+        for (size_t j = 0; j < r->nplatforms; j++)
+            if (r->platforms[j] == pl)
+                return perr(p, &ln->w[i], "platform \"%s\" listed twice", ln->w[i].s);
+        const struct platform **slot = push(&r->platforms, &r->nplatforms, sizeof *slot);
+        if (!slot)
+            return oom(p);
+        *slot = pl;
+    }
+    return 0;
+}
+
+static int d_base(struct parser *p, const struct line *ln)
+{
+    if (need_args(p, ln, 1, 1, "static or scratch") < 0 || once(p, &ln->w[0], &p->seen_base) < 0)
+        return ERR;
+    if (!strcmp(ln->w[1].s, "static"))
+        p->r->base = BASE_STATIC;
+    else if (!strcmp(ln->w[1].s, "scratch"))
+        p->r->base = BASE_SCRATCH;
+    else
+        return perr(p, &ln->w[1], "unknown base \"%s\": expected static or scratch", ln->w[1].s);
+    return 0;
+}
+
+/* file/dir/symlink/archive: DEST [SRC] then options allowed for the kind. */
+static int add_entry(struct parser *p, const struct line *ln, enum recipe_entry_kind kind)
+{
+    static const char *const usage[] = {
+        [ENTRY_FILE] = "DEST SRC [mode=OCTAL] [owner=UID:GID] [libs]",
+        [ENTRY_DIR] = "DEST [mode=OCTAL] [owner=UID:GID]",
+        [ENTRY_SYMLINK] = "LINK TARGET",
+        [ENTRY_ARCHIVE] = "DEST SRC",
+    };
+    size_t npos = kind == ENTRY_DIR ? 1 : 2;
+    size_t nopt = kind == ENTRY_FILE ? 3 : kind == ENTRY_DIR ? 2 : 0;
+    if (need_args(p, ln, npos, npos + nopt, usage[kind]) < 0)
+        return ERR;
+    if (check_dest(p, &ln->w[1], kind == ENTRY_DIR || kind == ENTRY_ARCHIVE) < 0)
+        return ERR;
+    if (npos == 2) {
+        const struct word *w = &ln->w[2];
+        if (!w->s[0])
+            return perr(p, w, "empty %s", kind == ENTRY_SYMLINK ? "link target" : "source");
+        if (check_vars(p, w->s, w->line, w->col) < 0)
+            return ERR;
+    }
+    struct recipe_entry ent = {.kind = kind, .loc = loc_of(p, &ln->w[1])};
+    for (size_t i = npos + 1; i < ln->n; i++) {
+        const struct word *w = &ln->w[i];
+        if (!strncmp(w->s, "mode=", 5)) {
+            if (ent.has_mode)
+                return perr(p, w, "mode given twice");
+            if (parse_mode(w->s + 5, &ent.mode) < 0)
+                return perr(p, w, "bad mode \"%s\": expected octal digits, at most 07777", w->s + 5);
+            ent.has_mode = 1;
+        } else if (!strncmp(w->s, "owner=", 6)) {
+            if (ent.has_owner)
+                return perr(p, w, "owner given twice");
+            if (parse_ids(w->s + 6, &ent.uid, &ent.gid) < 0)
+                return perr(p, w, "bad owner \"%s\": expected UID:GID (numbers), UID, root or nonroot",
+                            w->s + 6);
+            ent.has_owner = 1;
+        } else if (kind == ENTRY_FILE && !strcmp(w->s, "libs")) {
+            if (ent.libs)
+                return perr(p, w, "libs given twice");
+            ent.libs = 1;
+        } else {
+            return perr(p, w, "unexpected argument \"%s\": expected %s", w->s, usage[kind]);
+        }
+    }
+    struct recipe_entry *slot = push(&p->r->entries, &p->r->nentries, sizeof *slot);
+    if (!slot)
+        return oom(p);
+    ent.dest = strdup(ln->w[1].s);
+    ent.src = npos == 2 ? strdup(ln->w[2].s) : NULL;
+    *slot = ent;
+    if (!slot->dest || (npos == 2 && !slot->src))
+        return oom(p);
+    return 0;
+}
+
+static int d_file(struct parser *p, const struct line *ln) { return add_entry(p, ln, ENTRY_FILE); }
+static int d_dir(struct parser *p, const struct line *ln) { return add_entry(p, ln, ENTRY_DIR); }
+static int d_symlink(struct parser *p, const struct line *ln) { return add_entry(p, ln, ENTRY_SYMLINK); }
+static int d_archive(struct parser *p, const struct line *ln) { return add_entry(p, ln, ENTRY_ARCHIVE); }
+
+/* KEY=VALUE words into a kv list; keys unique within the list. */
+static int add_kvs(struct parser *p, const struct line *ln, struct recipe_kv **list, size_t *n,
+                   int env_names)
+{
+    if (need_args(p, ln, 1, SIZE_MAX - 1, "KEY=VALUE ...") < 0)
+        return ERR;
+    for (size_t i = 1; i < ln->n; i++) {
+        const struct word *w = &ln->w[i];
+        const char *eq = strchr(w->s, '=');
+        if (!eq || eq == w->s)
+            return perr(p, w, "expected KEY=VALUE, got \"%s\"", w->s);
+        size_t klen = (size_t)(eq - w->s);
+        char *key = strndup(w->s, klen);
+        if (!key)
+            return oom(p);
+        if (env_names && check_env_name(key) < 0) {
+            int rc = perr(p, w, "bad variable name \"%s\": expected letters, digits and '_', "
+                          "not starting with a digit", key);
+            free(key);
+            return rc;
+        }
+        for (size_t j = 0; j < *n; j++)
+            if (!strcmp((*list)[j].key, key)) {
+                int rc = perr(p, w, "\"%s\" already set on line %d", key, (*list)[j].loc.line);
+                free(key);
+                return rc;
+            }
+        if (check_vars(p, eq + 1, w->line, w->col + (int)klen + 1) < 0) {
+            free(key);
+            return ERR;
+        }
+        struct recipe_kv *kv = push(list, n, sizeof *kv);
+        if (!kv) {
+            free(key);
+            return oom(p);
+        }
+        kv->key = key;
+        kv->loc = loc_of(p, w);
+        if (!(kv->value = strdup(eq + 1)))
+            return oom(p);
+    }
+    return 0;
+}
+
+static int d_env(struct parser *p, const struct line *ln)
+{
+    return add_kvs(p, ln, &p->r->env, &p->r->nenv, 1);
+}
+
+static int d_label(struct parser *p, const struct line *ln)
+{
+    return add_kvs(p, ln, &p->r->labels, &p->r->nlabels, 0);
+}
+
+static int d_user(struct parser *p, const struct line *ln)
+{
+    if (need_args(p, ln, 1, 1, "root, nonroot or UID[:GID]") < 0 || once(p, &ln->w[0], &p->seen_user) < 0)
+        return ERR;
+    if (parse_ids(ln->w[1].s, &p->r->uid, &p->r->gid) < 0)
+        return perr(p, &ln->w[1], "bad user \"%s\": expected root, nonroot or UID[:GID] (numbers)",
+                    ln->w[1].s);
+    p->r->has_user = 1;
+    return 0;
+}
+
+static int d_workdir(struct parser *p, const struct line *ln)
+{
+    if (need_args(p, ln, 1, 1, "an absolute path") < 0 || once(p, &ln->w[0], &p->seen_workdir) < 0)
+        return ERR;
+    if (check_dest(p, &ln->w[1], 1) < 0)
+        return ERR;
+    return (p->r->workdir = xstrdup(p, ln->w[1].s)) ? 0 : ERR;
+}
+
+/* Allocate a NULL-terminated array for count strings; filled by the caller. */
+static int store_argv(struct parser *p, char ***dst, size_t *n, size_t count)
+{
+    *dst = calloc(count + 1, sizeof **dst);
+    if (!*dst)
+        return oom(p);
+    *n = 0;
+    return 0;
+}
+
+/* entrypoint/cmd: JSON exec form ["/app","--x"] or shell words. */
+static int d_argv(struct parser *p, const struct line *ln, char ***dst, size_t *n, int *seen)
+{
+    if (need_args(p, ln, 1, SIZE_MAX - 1, "PROGRAM [ARGS...] or [\"PROGRAM\", \"ARG\", ...]") < 0 ||
+        once(p, &ln->w[0], seen) < 0)
+        return ERR;
+    const struct word *first = &ln->w[1];
+    if (first->bare_bracket) {
+        const struct word *last = &ln->w[ln->n - 1];
+        json_error_t je;
+        json_t *doc = json_loadb(p->lx.buf + first->raw_start, last->raw_end - first->raw_start,
+                                 JSON_REJECT_DUPLICATES, &je);
+        if (!doc)
+            return perr_at(p, first->line, first->col + (je.position > 0 ? je.position - 1 : 0),
+                           "bad JSON exec form: %s", je.text);
+        if (!json_is_array(doc) || json_array_size(doc) == 0) {
+            json_decref(doc);
+            return perr(p, first, "expected a non-empty JSON array of strings");
+        }
+        size_t count = json_array_size(doc);
+        if (store_argv(p, dst, n, count) < 0) {
+            json_decref(doc);
+            return ERR;
+        }
+        for (size_t i = 0; i < count; i++) {
+            json_t *v = json_array_get(doc, i);
+            if (!json_is_string(v)) {
+                json_decref(doc);
+                return perr(p, first, "element %zu of the JSON array is not a string", i + 1);
+            }
+            if (check_vars(p, json_string_value(v), first->line, first->col) < 0 ||
+                !((*dst)[i] = xstrdup(p, json_string_value(v)))) {
+                json_decref(doc);
+                return ERR;
+            }
+            (*n)++;
+        }
+        json_decref(doc);
+        return 0;
+    }
+    if (store_argv(p, dst, n, ln->n - 1) < 0)
+        return ERR;
+    for (size_t i = 1; i < ln->n; i++) {
+        if (check_vars(p, ln->w[i].s, ln->w[i].line, ln->w[i].col) < 0)
+            return ERR;
+        if (!((*dst)[i - 1] = xstrdup(p, ln->w[i].s)))
+            return ERR;
+        (*n)++;
+    }
+    return 0;
+}
+
+static int d_entrypoint(struct parser *p, const struct line *ln)
+{
+    return d_argv(p, ln, &p->r->entrypoint, &p->r->nentrypoint, &p->seen_entrypoint);
+}
+
+static int d_cmd(struct parser *p, const struct line *ln)
+{
+    return d_argv(p, ln, &p->r->cmd, &p->r->ncmd, &p->seen_cmd);
+}
+
+static int d_expose(struct parser *p, const struct line *ln)
+{
+    if (need_args(p, ln, 1, SIZE_MAX - 1, "PORT[/tcp|/udp|/sctp] ...") < 0)
+        return ERR;
+    for (size_t i = 1; i < ln->n; i++) {
+        const struct word *w = &ln->w[i];
+        char num[16], out[32];
+        const char *slash = strchr(w->s, '/');
+        const char *proto = slash ? slash + 1 : "tcp";
+        size_t nlen = slash ? (size_t)(slash - w->s) : strlen(w->s);
+        unsigned long long port;
+        if (nlen >= sizeof num)
+            return perr(p, w, "bad port \"%s\": expected 1-65535", w->s);
+        memcpy(num, w->s, nlen);
+        num[nlen] = '\0';
+        if (parse_uint(num, 65535, &port) < 0 || port == 0)
+            return perr(p, w, "bad port \"%s\": expected 1-65535", w->s);
+        if (strcasecmp(proto, "tcp") && strcasecmp(proto, "udp") && strcasecmp(proto, "sctp"))
+            return perr(p, w, "bad protocol \"%s\": expected tcp, udp or sctp", proto);
+        snprintf(out, sizeof out, "%llu/%c%c%c%s", port, proto[0] | 0x20, proto[1] | 0x20,
+                 proto[2] | 0x20, proto[3] ? "p" : "");
+        for (size_t j = 0; j < p->r->nexpose; j++)
+            if (!strcmp(p->r->expose[j], out))
+                return perr(p, w, "port %s exposed twice", out);
+        char **slot = push(&p->r->expose, &p->r->nexpose, sizeof *slot);
+        if (!slot || !(*slot = strdup(out)))
+            return oom(p);
+    }
+    return 0;
+}
+
+static int d_stop_signal(struct parser *p, const struct line *ln)
+{
+    if (need_args(p, ln, 1, 1, "a signal (SIGTERM, TERM or 15)") < 0 ||
+        once(p, &ln->w[0], &p->seen_stop_signal) < 0)
+        return ERR;
+    int sig = parse_signal(ln->w[1].s);
+    if (sig <= 0)
+        return perr(p, &ln->w[1], "unknown signal \"%s\": expected a name like SIGTERM or TERM, or 1-31",
+                    ln->w[1].s);
+    char canon[16];
+    snprintf(canon, sizeof canon, "SIG%s", signal_names[sig]);
+    return (p->r->stop_signal = xstrdup(p, canon)) ? 0 : ERR;
+}
+
+static int d_health(struct parser *p, const struct line *ln)
+{
+    if (need_args(p, ln, 1, 4, "URL [interval=DURATION] [timeout=DURATION] [retries=N]") < 0 ||
+        once(p, &ln->w[0], &p->seen_health) < 0)
+        return ERR;
+    struct recipe_health *h = &p->r->health;
+    const struct word *u = &ln->w[1];
+    if (strncmp(u->s, "http://", 7) != 0 || !u->s[7])
+        return perr(p, u, "bad URL \"%s\": expected http://HOST[:PORT]/PATH", u->s);
+    if (check_vars(p, u->s, u->line, u->col) < 0)
+        return ERR;
+    int got[3] = {0, 0, 0};
+    for (size_t i = 2; i < ln->n; i++) {
+        const struct word *w = &ln->w[i];
+        const char *v = strchr(w->s, '=');
+        int k = !v ? -1 : !strncmp(w->s, "interval=", 9) ? 0 : !strncmp(w->s, "timeout=", 8) ? 1
+                : !strncmp(w->s, "retries=", 8) ? 2 : -1;
+        if (k < 0)
+            return perr(p, w, "unexpected argument \"%s\": expected interval=, timeout= or retries=", w->s);
+        if (got[k]++)
+            return perr(p, w, "%.*s given twice", (int)(v - w->s), w->s);
+        v++;
+        if (k == 2) {
+            unsigned long long n;
+            if (parse_uint(v, 1000000, &n) < 0)
+                return perr(p, w, "bad retries \"%s\": expected a whole number", v);
+            h->retries = (int)n;
+        } else {
+            long long ns;
+            if (parse_duration(v, &ns) < 0 || ns <= 0)
+                return perr(p, w, "bad duration \"%s\": expected e.g. 10s, 500ms, 1m30s", v);
+            if (k == 0)
+                h->interval_ns = ns;
+            else
+                h->timeout_ns = ns;
+        }
+    }
+    return (h->url = xstrdup(p, u->s)) ? 0 : ERR;
+}
+
+/* init keys: armlet-init's long options (DESIGN.md). */
+enum init_value { IV_FLAG, IV_DURATION, IV_REWRITE, IV_EXITCODE, IV_CPU, IV_ENVNAME, IV_RATIO,
+                  IV_NOFILE, IV_SECCOMP, IV_PRELOAD };
+static const struct init_key {
+    const char *key;
+    enum init_value type;
+    int repeatable;
+    const char *expected;
+} init_keys[] = {
+    {"pgroup", IV_FLAG, 0, "nothing, or yes/no"},
+    {"grace", IV_DURATION, 0, "a duration (10s, 500ms)"},
+    {"stop-delay", IV_DURATION, 0, "a duration (10s, 500ms)"},
+    {"rewrite", IV_REWRITE, 1, "FROM:TO signals (e.g. TERM:QUIT)"},
+    {"exit-zero", IV_EXITCODE, 1, "an exit code 0-255"},
+    {"cpu", IV_CPU, 0, "floor, ceil or off"},
+    {"cpu-env", IV_ENVNAME, 1, "an environment variable name"},
+    {"memory", IV_RATIO, 0, "a ratio 0 < R <= 1, or off"},
+    {"nofile", IV_NOFILE, 0, "a number, max or off"},
+    {"seccomp", IV_SECCOMP, 0, "default, unconfined or a profile PATH"},
+    {"preload", IV_PRELOAD, 0, "entrypoint, none or a list PATH"},
+    {"verbose", IV_FLAG, 0, "nothing, or yes/no"},
+};
+#define N_INIT_KEYS (sizeof init_keys / sizeof init_keys[0])
+
+static const struct { const char *key, *value; } init_defaults[] = {
+    {"cpu", "floor"}, {"memory", "0.9"}, {"nofile", "max"}, {"seccomp", "default"},
+    {"preload", "entrypoint"},
+};
+
+/* Validate one init value; writes the value to store in *store (may point into v, or a
+ * canonical constant/buffer) or NULL to store nothing (a flag set to "no"). */
+static int check_init_value(const struct init_key *k, const char *v, char *buf, size_t bufsz,
+                            const char **store)
+{
+    *store = v;
+    switch (k->type) {
+    case IV_FLAG:
+        if (!v || !strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") || !strcmp(v, "1")) {
+            *store = "";
+            return 0;
+        }
+        if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off") || !strcmp(v, "0")) {
+            *store = NULL;
+            return 0;
+        }
+        return ERR;
+    case IV_DURATION: {
+        long long ns;
+        return v && parse_duration(v, &ns) == 0 ? 0 : ERR;
+    }
+    case IV_REWRITE: {
+        const char *colon = v ? strchr(v, ':') : NULL;
+        char from[32];
+        if (!colon || (size_t)(colon - v) >= sizeof from)
+            return ERR;
+        memcpy(from, v, (size_t)(colon - v));
+        from[colon - v] = '\0';
+        int a = parse_signal(from), b = parse_signal(colon + 1);
+        if (a <= 0 || a > 31 || b < 0 || b > 31 || (b == 0 && strcmp(colon + 1, "0") != 0))
+            return ERR;
+        snprintf(buf, bufsz, "SIG%s:%s%s", signal_names[a], b ? "SIG" : "",
+                 b ? signal_names[b] : "0");
+        *store = buf;
+        return 0;
+    }
+    case IV_EXITCODE: {
+        unsigned long long n;
+        return v && parse_uint(v, 255, &n) == 0 ? 0 : ERR;
+    }
+    case IV_CPU:
+        return v && (!strcmp(v, "floor") || !strcmp(v, "ceil") || !strcmp(v, "off")) ? 0 : ERR;
+    case IV_ENVNAME:
+        return v && check_env_name(v) == 0 ? 0 : ERR;
+    case IV_RATIO: {
+        if (!v)
+            return ERR;
+        if (!strcmp(v, "off"))
+            return 0;
+        char *end;
+        errno = 0;
+        double r = strtod(v, &end);
+        if (errno || end == v || *end || !(r > 0.0 && r <= 1.0) || v[0] == ' ' || v[0] == '+' ||
+            strchr(v, 'x') || strchr(v, 'X') || strchr(v, 'e') || strchr(v, 'E'))
+            return ERR;
+        return 0;
+    }
+    case IV_NOFILE: {
+        unsigned long long n;
+        if (!v)
+            return ERR;
+        if (!strcmp(v, "max") || !strcmp(v, "off"))
+            return 0;
+        return parse_uint(v, 1ull << 30, &n) == 0 && n > 0 ? 0 : ERR;
+    }
+    case IV_SECCOMP:
+    case IV_PRELOAD:
+        return v && *v ? 0 : ERR;
+    }
+    return ERR;
+}
+
+static int set_init(struct parser *p, const char *key, const char *value, const struct word *w)
+{
+    struct recipe *r = p->r;
+    struct recipe_kv *kv = NULL;
+    for (size_t i = 0; i < r->ninit; i++)
+        if (!strcmp(r->init[i].key, key) && r->init[i].loc.line == 0) {
+            kv = &r->init[i];   /* a default: replaced in place, keeps its position */
+            break;
+        }
+    if (!value) {               /* a flag turned off: nothing to pass */
+        return 0;
+    }
+    if (kv) {
+        char *v = strdup(value);
+        if (!v)
+            return oom(p);
+        free(kv->value);
+        kv->value = v;
+    } else {
+        kv = push(&r->init, &r->ninit, sizeof *kv);
+        if (!kv)
+            return oom(p);
+        kv->key = strdup(key);
+        kv->value = strdup(value);
+        if (!kv->key || !kv->value)
+            return oom(p);
+    }
+    if (w)
+        kv->loc = loc_of(p, w);
+    return 0;
+}
+
+static int d_init(struct parser *p, const struct line *ln)
+{
+    if (need_args(p, ln, 1, SIZE_MAX - 1, "KEY=VALUE ... (cpu= memory= nofile= seccomp= preload= grace= ...)") < 0)
+        return ERR;
+    for (size_t i = 1; i < ln->n; i++) {
+        const struct word *w = &ln->w[i];
+        const char *eq = strchr(w->s, '=');
+        size_t klen = eq ? (size_t)(eq - w->s) : strlen(w->s);
+        const char *val = eq ? eq + 1 : NULL;
+        size_t k;
+        for (k = 0; k < N_INIT_KEYS; k++)
+            if (strlen(init_keys[k].key) == klen && !strncmp(init_keys[k].key, w->s, klen))
+                break;
+        if (k == N_INIT_KEYS) {
+            if (klen == 4 && !strncmp(w->s, "user", 4))
+                return perr(p, w, "set the init's user with the \"user\" directive");
+            return perr(p, w, "unknown key \"%.*s\": expected pgroup, grace, stop-delay, rewrite, "
+                        "exit-zero, cpu, cpu-env, memory, nofile, seccomp, preload or verbose",
+                        (int)(klen > 100 ? 100 : klen), w->s);
+        }
+        const struct init_key *ik = &init_keys[k];
+        if (!ik->repeatable && p->init_set[k])
+            return perr(p, w, "%s given twice (first on line %d)", ik->key, p->init_set[k]);
+        p->init_set[k] = w->line;
+        char buf[64];
+        const char *store;
+        if (check_init_value(ik, val, buf, sizeof buf, &store) < 0)
+            return perr(p, w, "bad %s \"%s\": expected %s", ik->key, val ? val : "", ik->expected);
+        if (val && check_vars(p, val, w->line, w->col + (int)klen + 1) < 0)
+            return ERR;
+        if (set_init(p, ik->key, store, w) < 0)
+            return ERR;
+    }
+    return 0;
+}
+
+static const struct directive {
+    const char *name;
+    int (*fn)(struct parser *, const struct line *);
+} directives[] = {
+    {"name", d_name}, {"platforms", d_platforms}, {"base", d_base}, {"file", d_file},
+    {"dir", d_dir}, {"symlink", d_symlink}, {"archive", d_archive}, {"env", d_env},
+    {"user", d_user}, {"workdir", d_workdir}, {"entrypoint", d_entrypoint}, {"cmd", d_cmd},
+    {"expose", d_expose}, {"label", d_label}, {"stop-signal", d_stop_signal},
+    {"health", d_health}, {"init", d_init},
+};
+
+/* ------------------------------------------------------------------ public */
+
+void recipe_free(struct recipe *r)
+{
+    if (!r)
+        return;
+    free(r->path);
+    free(r->dir);
+    free(r->name);
+    free(r->platforms);
+    for (size_t i = 0; i < r->nentries; i++) {
+        free(r->entries[i].dest);
+        free(r->entries[i].src);
+    }
+    free(r->entries);
+    struct recipe_kv *lists[] = {r->env, r->labels, r->init};
+    size_t counts[] = {r->nenv, r->nlabels, r->ninit};
+    for (size_t l = 0; l < 3; l++) {
+        for (size_t i = 0; i < counts[l]; i++) {
+            free(lists[l][i].key);
+            free(lists[l][i].value);
+        }
+        free(lists[l]);
+    }
+    char **arrays[] = {r->expose, r->entrypoint, r->cmd};
+    size_t acounts[] = {r->nexpose, r->nentrypoint, r->ncmd};
+    for (size_t l = 0; l < 3; l++) {
+        for (size_t i = 0; i < acounts[l]; i++)
+            free(arrays[l][i]);
+        free(arrays[l]);
+    }
+    free(r->workdir);
+    free(r->stop_signal);
+    free(r->health.url);
+    free(r);
+}
+
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return strdup(".");
+    if (slash == path)
+        return strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}
+
+static int parse_all(struct parser *p)
+{
+    struct line ln = {0};
+    int rc;
+    while ((rc = lex_line(p, &ln)) > 0) {
+        if (ln.n == 0)
+            continue;
+        const struct directive *d = NULL;
+        for (size_t i = 0; i < sizeof directives / sizeof directives[0]; i++)
+            if (!strcmp(directives[i].name, ln.w[0].s))
+                d = &directives[i];
+        if (!d) {
+            rc = perr(p, &ln.w[0], "unknown directive \"%.100s\": expected name, platforms, base, file, "
+                      "dir, symlink, archive, env, user, workdir, entrypoint, cmd, expose, label, "
+                      "stop-signal, health or init", ln.w[0].s);
+            break;
+        }
+        p->directive = d->name;
+        rc = d->fn(p, &ln);
+        p->directive = NULL;
+        if (rc < 0)
+            break;
+    }
+    line_free(&ln);
+    return rc < 0 ? ERR : 0;
+}
+
+int recipe_parse_buffer(const char *path, const char *buf, size_t len, struct recipe **out,
+                        struct err *e)
+{
+    *out = NULL;
+    struct recipe *r = calloc(1, sizeof *r);
+    if (!r || !(r->path = strdup(path)) || !(r->dir = dir_of(path))) {
+        recipe_free(r);
+        e->errnum = ENOMEM;
+        return err_set(e, "%s: out of memory", path);
+    }
+    struct parser p = {.lx = {.path = path, .buf = buf, .len = len, .line = 1, .col = 1},
+                       .r = r, .e = e};
+    /* A UTF-8 byte-order mark is not part of the first directive. */
+    if (len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3))
+        p.lx.pos = 3;
+    r->base = BASE_STATIC;
+    r->health.interval_ns = 30000000000LL;
+    r->health.timeout_ns = 30000000000LL;
+    r->health.retries = 3;
+    for (size_t i = 0; i < sizeof init_defaults / sizeof init_defaults[0]; i++)
+        if (set_init(&p, init_defaults[i].key, init_defaults[i].value, NULL) < 0)
+            goto fail;
+    if (parse_all(&p) < 0)
+        goto fail;
+    if (!r->name) {
+        err_set(e, "%s: missing \"name\" line: every recipe names its image", path);
+        goto fail;
+    }
+    if (!r->nentrypoint && !r->ncmd) {
+        err_set(e, "%s: missing \"entrypoint\" (or \"cmd\") line: what should the image run?", path);
+        goto fail;
+    }
+    if (!r->nplatforms) {
+        r->platforms = calloc(platform_count, sizeof *r->platforms);
+        if (!r->platforms) {
+            oom(&p);
+            goto fail;
+        }
+        for (size_t i = 0; i < platform_count; i++)
+            r->platforms[i] = &platform_table[i];
+        r->nplatforms = platform_count;
+    }
+    *out = r;
+    return 0;
+fail:
+    recipe_free(r);
+    return ERR;
+}
+
+int recipe_parse_file(const char *path, struct recipe **out, struct err *e)
+{
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return err_sys(e, errno, "%s: cannot open recipe", path);
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int en = errno;
+        close(fd);
+        return err_sys(e, en, "%s: cannot read recipe", path);
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size > (off_t)RECIPE_MAX_BYTES) {
+        close(fd);
+        return err_set(e, "%s: not a recipe (%s)", path,
+                       S_ISREG(st.st_mode) ? "bigger than 4 MiB" : "not a regular file");
+    }
+    size_t cap = (size_t)st.st_size + 1, n = 0;
+    char *buf = malloc(cap);
+    if (!buf) {
+        close(fd);
+        e->errnum = ENOMEM;
+        return err_set(e, "%s: out of memory", path);
+    }
+    for (;;) {
+        ssize_t got = read(fd, buf + n, cap - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            int en = errno;
+            free(buf);
+            close(fd);
+            return err_sys(e, en, "%s: cannot read recipe", path);
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+        if (n == cap) {   /* the file grew while we read it */
+            free(buf);
+            close(fd);
+            return err_set(e, "%s: recipe changed while being read", path);
+        }
+    }
+    close(fd);
+    int rc = recipe_parse_buffer(path, buf, n, out, e);
+    free(buf);
+    return rc;
+}
+
+char *recipe_expand(const char *s, const struct platform *p, struct err *e)
+{
+    size_t cap = strlen(s) + 1, n = 0;
+    for (const char *q = s; (q = strstr(q, "${")) != NULL; q += 2)
+        cap += 16;   /* the longest value ("linux", "amd64", "arm64", "v7") fits */
+    char *out = malloc(cap);
+    if (!out) {
+        e->errnum = ENOMEM;
+        err_set(e, "out of memory");
+        return NULL;
+    }
+    while (*s) {
+        if (s[0] == '$' && s[1] == '{') {
+            const char *end = strchr(s + 2, '}');
+            const char *val = NULL;
+            size_t klen = end ? (size_t)(end - (s + 2)) : 0;
+            if (end && klen == 2 && !strncmp(s + 2, "os", 2))
+                val = p->os;
+            else if (end && klen == 4 && !strncmp(s + 2, "arch", 4))
+                val = p->arch;
+            else if (end && klen == 7 && !strncmp(s + 2, "variant", 7))
+                val = p->variant;
+            if (!val) {
+                free(out);
+                if (!end)
+                    err_set(e, "unterminated \"${\" (expected ${os}, ${arch} or ${variant})");
+                else
+                    err_set(e, "unknown variable \"%.*s\" (expected ${os}, ${arch} or ${variant})",
+                            (int)(klen + 3 > 200 ? 200 : klen + 3), s);
+                return NULL;
+            }
+            size_t vl = strlen(val);
+            memcpy(out + n, val, vl);
+            n += vl;
+            s = end + 1;
+        } else {
+            out[n++] = *s++;
+        }
+    }
+    out[n] = '\0';
+    return out;
+}
+
+const char *recipe_init_get(const struct recipe *r, const char *key)
+{
+    for (size_t i = 0; i < r->ninit; i++)
+        if (!strcmp(r->init[i].key, key))
+            return r->init[i].value;
+    return NULL;
+}
