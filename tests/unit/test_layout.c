@@ -1,0 +1,215 @@
+/* tests/unit/test_layout.c — the OCI layout: tags, atomic index, garbage collection. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "layout.h"
+#include "unit.h"
+
+static char parent[64] = "/tmp/armlet-unit-layout.XXXXXX";
+static char root[256];
+
+static void mkroot(void)
+{
+    snprintf(root, sizeof root, "%s/t.XXXXXX", parent);
+    if (!mkdtemp(root))
+        abort();
+}
+
+static int blob_exists(const char *digest)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/oci/blobs/sha256/%s", root, digest + 7);
+    return access(p, F_OK) == 0;
+}
+
+static size_t count_blobs(void)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/oci/blobs/sha256", root);
+    DIR *d = opendir(p);
+    size_t n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        if (de->d_name[0] != '.')
+            n++;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* One tiny image: a config blob, a "layer" blob, a manifest and an index; returns the
+ * index descriptor. `salt` makes the content differ. */
+static struct oci_desc image(struct layout *l, const char *salt)
+{
+    struct err e;
+    struct oci_desc cfg = {.media_type = OCI_MT_CONFIG}, lay = {.media_type = OCI_MT_LAYER_TAR};
+    struct oci_desc man = {.media_type = OCI_MT_MANIFEST}, idx = {.media_type = OCI_MT_INDEX};
+    char buf[64];
+    snprintf(buf, sizeof buf, "{\"salt\":\"%s\"}", salt);
+    CHECK(oci_blob_write(layout_blobs_dir(l), buf, strlen(buf), &cfg, &e) == 0);
+    snprintf(buf, sizeof buf, "layer %s", salt);
+    CHECK(oci_blob_write(layout_blobs_dir(l), buf, strlen(buf), &lay, &e) == 0);
+    cleanup_json json_t *m = oci_manifest_new(&cfg, &lay, 1, &e);
+    CHECK(oci_json_blob_write(layout_blobs_dir(l), m, &man, &e) == 0);
+    cleanup_json json_t *i = oci_index_new();
+    CHECK(oci_index_add(i, &man, platform_lookup("linux/arm64"), &e) == 0);
+    CHECK(oci_json_blob_write(layout_blobs_dir(l), i, &idx, &e) == 0);
+    return idx;
+}
+
+/* A fresh root with a writable layout at root/oci (path in dir). */
+static struct layout *fresh(char *dir, size_t n)
+{
+    struct err e;
+    struct layout *l = NULL;
+    mkroot();
+    snprintf(dir, n, "%s/oci", root);
+    CHECK(layout_open(dir, 1, &l, &e) == 0);
+    return l;
+}
+
+static void test_new_layout_is_valid_and_empty(void)
+{
+    char dir[300];
+    struct layout *l = fresh(dir, sizeof dir);
+    CHECK(json_array_size(json_object_get(layout_index(l), "manifests")) == 0);
+    layout_close(l);
+    char p[400];
+    snprintf(p, sizeof p, "%s/oci-layout", dir);
+    CHECK(access(p, F_OK) == 0);
+    snprintf(p, sizeof p, "%s/index.json", dir);
+    CHECK(access(p, F_OK) == 0);
+}
+
+static void test_refuses_non_layout_folder_with_files(void)
+{
+    struct err e;
+    struct layout *l = NULL;
+    char p[400];
+    mkroot();
+    snprintf(p, sizeof p, "%s/precious", root);
+    FILE *f = fopen(p, "w");
+    if (f)
+        fclose(f);
+    CHECK(layout_open(root, 1, &l, &e) < 0);
+    CHECK(strstr(e.msg, "not an OCI layout") != NULL);
+    CHECK(access(p, F_OK) == 0);
+}
+
+static void test_retag_replaces_entry_and_collects_old_blobs(void)
+{
+    struct err e;
+    char dir[300];
+    struct layout *l = fresh(dir, sizeof dir);
+    struct oci_desc a = image(l, "a");
+    CHECK(layout_set_tag(l, "latest", &a, &e) == 0);
+    size_t removed = 99;
+    CHECK(layout_commit(l, &removed, &e) == 0);
+    CHECK(removed == 0);
+    CHECK(count_blobs() == 4);
+
+    struct oci_desc b = image(l, "b");
+    CHECK(layout_set_tag(l, "latest", &b, &e) == 0);
+    CHECK(layout_commit(l, &removed, &e) == 0);
+    CHECK(removed == 4);
+    CHECK(count_blobs() == 4);
+    CHECK(!blob_exists(a.digest));
+    CHECK(blob_exists(b.digest));
+    CHECK(json_array_size(json_object_get(layout_index(l), "manifests")) == 1);
+    layout_close(l);
+}
+
+static void test_two_tags_coexist_sorted(void)
+{
+    struct err e;
+    char dir[300];
+    struct layout *l = fresh(dir, sizeof dir);
+    struct oci_desc a = image(l, "a"), b = image(l, "b");
+    CHECK(layout_set_tag(l, "v2", &b, &e) == 0);
+    CHECK(layout_set_tag(l, "v1", &a, &e) == 0);
+    CHECK(layout_commit(l, NULL, &e) == 0);
+    layout_close(l);
+
+    l = NULL;
+    CHECK(layout_open(dir, 0, &l, &e) == 0);
+    json_t *ms = json_object_get(layout_index(l), "manifests");
+    CHECK(json_array_size(ms) == 2);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(json_array_get(ms, 0), "annotations"), OCI_REF_NAME)), "v1");
+    json_t *t = layout_find_tag(l, "v2", &e);
+    CHECK(t && strcmp(json_string_value(json_object_get(t, "digest")), b.digest) == 0);
+    CHECK(layout_find_tag(l, "v3", &e) == NULL);
+    CHECK(strstr(e.msg, "tags: v1, v2") != NULL);
+    CHECK(count_blobs() == 8);
+    cleanup_json json_t *doc = layout_read_json(l, a.digest, &e);
+    CHECK(doc && json_is_array(json_object_get(doc, "manifests")));
+    layout_close(l);
+}
+
+static void test_discard_keeps_old_index_and_drops_new_blobs(void)
+{
+    struct err e;
+    char dir[300];
+    struct layout *l = fresh(dir, sizeof dir);
+    struct oci_desc a = image(l, "a");
+    CHECK(layout_set_tag(l, "latest", &a, &e) == 0);
+    CHECK(layout_commit(l, NULL, &e) == 0);
+    struct oci_desc b = image(l, "b");           /* a build that then fails */
+    CHECK(layout_set_tag(l, "latest", &b, &e) == 0);
+    CHECK(layout_discard(l, &e) == 0);
+    CHECK(blob_exists(a.digest));
+    CHECK(!blob_exists(b.digest));
+    json_t *t = layout_find_tag(l, "latest", &e);
+    CHECK(t && strcmp(json_string_value(json_object_get(t, "digest")), a.digest) == 0);
+    layout_close(l);
+}
+
+static void test_tag_validation(void)
+{
+    CHECK(layout_tag_valid("latest"));
+    CHECK(layout_tag_valid("v1.2.3-rc_1"));
+    CHECK(!layout_tag_valid(""));
+    CHECK(!layout_tag_valid("-x"));
+    CHECK(!layout_tag_valid("a:b"));
+    CHECK(!layout_tag_valid("a/b"));
+}
+
+static void test_corrupt_blob_is_detected(void)
+{
+    struct err e;
+    char dir[300], p[500];
+    struct layout *l = fresh(dir, sizeof dir);
+    struct oci_desc a = image(l, "a");
+    snprintf(p, sizeof p, "%s/%s", layout_blobs_dir(l), a.digest + 7);
+    FILE *f = fopen(p, "a");
+    if (f) {
+        fputs(" ", f);
+        fclose(f);
+    }
+    CHECK(layout_read_json(l, a.digest, &e) == NULL);
+    CHECK(strstr(e.msg, "does not match its digest") != NULL);
+    layout_close(l);
+}
+
+int main(void)
+{
+    if (!mkdtemp(parent))
+        return 1;
+    RUN(test_new_layout_is_valid_and_empty);
+    RUN(test_refuses_non_layout_folder_with_files);
+    RUN(test_retag_replaces_entry_and_collects_old_blobs);
+    RUN(test_two_tags_coexist_sorted);
+    RUN(test_discard_keeps_old_index_and_drops_new_blobs);
+    RUN(test_tag_validation);
+    RUN(test_corrupt_blob_is_detected);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", parent);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", parent);
+    return unit_done();
+}
