@@ -27,6 +27,8 @@ struct options {
     int n_cpu_env;
     int memory_off;                   /* --memory off */
     double memory_ratio;              /* --memory RATIO (0 < r <= 1); 0 = not set */
+    uint32_t memory_ppm;              /* the same ratio in millionths (1..1000000; 0 = not set),
+                                       * for integer-only arithmetic (no soft-float on arm/v6) */
     int nofile_mode;                  /* 0 = off, 1 = N, 2 = max */
     uint64_t nofile;                  /* --nofile N */
     int has_user;                     /* --user UID[:GID] | nonroot */

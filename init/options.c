@@ -1,0 +1,377 @@
+/* init/options.c — armlet-init's command line and ARMLET_INIT_<NAME> variables.
+ *
+ * One table names every option once; the same apply() handles a flag and its variable,
+ * so they cannot drift apart. Variables are applied first and flags after, which is how
+ * "flags win" falls out: a later value overwrites an earlier one. Repeatable options
+ * (--exit-zero, --rewrite, --cpu-env) accumulate, and accept a comma-separated list, so
+ * ARMLET_INIT_EXIT_ZERO=130,143 works. Unknown ARMLET_INIT_* variables are left alone:
+ * the builder owns ARMLET_INIT_DIR. Nothing here allocates.
+ */
+#include "options.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "armlet_shared.h"
+#include "util.h"
+
+enum { EXIT_USAGE = 2 };
+
+enum opt_id {
+    O_PGROUP, O_GRACE, O_STOP_DELAY, O_REWRITE, O_EXIT_ZERO, O_CPU, O_CPU_ENV, O_MEMORY,
+    O_NOFILE, O_USER, O_SECCOMP, O_PRELOAD, O_VERBOSE, O_VERSION, O_HELP,
+};
+/* kind: 0 = flag without value, 1 = takes a value, 2 = takes a repeatable value list.
+ * env: 0 = also read from ARMLET_INIT_<NAME>, 1 = command line only. */
+static const struct { char name[11]; unsigned char kind, cli_only; } opt_table[] = {
+    [O_PGROUP] = { "pgroup", 0, 0 },   [O_GRACE] = { "grace", 1, 0 },
+    [O_STOP_DELAY] = { "stop-delay", 1, 0 }, [O_REWRITE] = { "rewrite", 2, 0 },
+    [O_EXIT_ZERO] = { "exit-zero", 2, 0 }, [O_CPU] = { "cpu", 1, 0 },
+    [O_CPU_ENV] = { "cpu-env", 2, 0 }, [O_MEMORY] = { "memory", 1, 0 },
+    [O_NOFILE] = { "nofile", 1, 0 },   [O_USER] = { "user", 1, 0 },
+    [O_SECCOMP] = { "seccomp", 1, 0 }, [O_PRELOAD] = { "preload", 1, 0 },
+    [O_VERBOSE] = { "verbose", 0, 0 }, [O_VERSION] = { "version", 0, 1 },
+    [O_HELP] = { "help", 0, 1 },
+};
+#define N_OPTS ((int)(sizeof opt_table / sizeof opt_table[0]))
+
+static const char usage_text[] =
+    "usage: armlet-init [OPTIONS] [--] PROGRAM [ARGS...]\n"
+    "\n"
+    "Runs PROGRAM as its child, reaps every zombie (as PID 1, or as a child subreaper\n"
+    "otherwise), forwards the signals it receives and exits with the child's status.\n"
+    "\n"
+    "Options (each also as ARMLET_INIT_<NAME>, e.g. ARMLET_INIT_GRACE=5s; flags win):\n"
+    "  --pgroup             send forwarded signals to the child's process group\n"
+    "  --grace D            SIGKILL the child's process group D after a forwarded\n"
+    "                       TERM/INT if the child is still running (0 = never)\n"
+    "  --stop-delay D       hold a received TERM back for D before forwarding it\n"
+    "  --rewrite SIG:SIG    forward the first signal as the second; 0 drops it\n"
+    "                       (names or numbers: TERM:QUIT, SIGUSR1:0, 15:3; repeatable)\n"
+    "  --exit-zero CODE     report exit status CODE as 0 (repeatable, e.g. 143)\n"
+    "  --cpu floor|ceil|off export GOMAXPROCS from the cgroup CPU limit (default off)\n"
+    "  --cpu-env NAME       also export the CPU count as NAME (repeatable)\n"
+    "  --memory RATIO|off   export GOMEMLIMIT = RATIO x the cgroup memory limit\n"
+    "  --nofile N|max|off   raise the RLIMIT_NOFILE soft limit\n"
+    "  --user UID[:GID]     run PROGRAM as this user (also root, nonroot; GID defaults\n"
+    "                       to UID)\n"
+    "  --seccomp FILE       install this raw BPF seccomp filter before exec\n"
+    "  --preload FILE       read ahead the files listed in FILE\n"
+    "  --verbose            say what the init does, on stderr (ARMLET_INIT_VERBOSE=1)\n"
+    "  --version            print the version and exit\n"
+    "  --help               print this help and exit\n"
+    "Durations: 10s, 500ms, 1m, 2.5s, 1h; a plain number means seconds.\n"
+    "Lists in variables are comma-separated: ARMLET_INIT_EXIT_ZERO=130,143.\n"
+    "\n"
+    "Exit status:\n"
+    "  0-125    the child's exit status (after --exit-zero)\n"
+    "  126      PROGRAM could not be executed (or --user/--seccomp failed in the child)\n"
+    "  127      PROGRAM was not found\n"
+    "  128+N    the child was killed by signal N (143 = SIGTERM, 137 = SIGKILL)\n"
+    "  2        usage error: bad option or value; the child was not started\n"
+    "  111      system error in the init (e.g. fork failed); the child was not started\n";
+
+/* Print "armlet-init: <where>: <what> '<value>'" and exit 2. */
+static noreturn void bad(const char *where, const char *what, const char *value)
+{
+    if (value)
+        DIE(EXIT_USAGE, where, ": ", what, " '", value, "' (see --help)");
+    DIE(EXIT_USAGE, where, ": ", what, " (see --help)");
+}
+
+static int parse_bool(const char *v)
+{
+    static const char *const words[] = { "0", "false", "no", "off", "", "1", "true", "yes", "on" };
+    for (int i = 0; i < 9; i++)
+        if (strcmp(v, words[i]) == 0)
+            return i >= 5;
+    return -1;
+}
+
+static void apply_rewrite(struct options *o, const char *where, const char *v)
+{
+    char from_txt[24];
+    const char *colon = strchr(v, ':');
+    size_t n = colon ? (size_t)(colon - v) : 0;
+    if (!colon || n == 0 || n >= sizeof from_txt)
+        bad(where, "expected SIG:SIG, got", v);
+    memcpy(from_txt, v, n);
+    from_txt[n] = '\0';
+    int from = sig_parse(from_txt), to = sig_parse(colon + 1);
+    if (from < 0 || to < 0)
+        bad(where, "unknown signal in", v);
+    /* KILL and STOP never reach a process and the init keeps CHLD for itself. */
+    if (from == 0 || from == SIGKILL || from == SIGSTOP || from == SIGCHLD)
+        bad(where, "cannot rewrite that signal:", v);
+    o->rewrite[from] = to;
+}
+
+static void apply_cpu_env(struct options *o, const char *where, const char *v)
+{
+    const char *p = v;
+    if (o->n_cpu_env >= OPT_MAX_CPU_ENV)
+        bad(where, "too many names at", v);
+    if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || *p == '_'))
+        bad(where, "not a variable name:", v);
+    for (; *p; p++)
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || *p == '_' || (*p >= '0' && *p <= '9')))
+            bad(where, "not a variable name:", v);
+    o->cpu_env[o->n_cpu_env++] = v;
+}
+
+/* One element of a repeatable option. v points into argv/environ or at a copy made by
+ * apply_list(); cpu-env names are kept by pointer, so apply_list() keeps them whole. */
+static void apply_one(struct options *o, int id, const char *where, const char *v)
+{
+    uint64_t n;
+    if (id == O_REWRITE) {
+        apply_rewrite(o, where, v);
+    } else if (id == O_EXIT_ZERO) {
+        if (parse_u64(v, 255, &n) != 0)
+            bad(where, "expected an exit status 0-255, got", v);
+        if (o->n_exit_zero >= OPT_MAX_EXIT_ZERO)
+            bad(where, "too many codes at", v);
+        o->exit_zero[o->n_exit_zero++] = (int)n;
+    } else {
+        apply_cpu_env(o, where, v);
+    }
+}
+
+/* Split a repeatable value on commas. Elements are copied into a static pool so the
+ * pointers kept for --cpu-env stay valid (argv and environ are not written to). */
+static void apply_list(struct options *o, int id, const char *where, const char *v)
+{
+    static char pool[1024];
+    static size_t used;
+    for (;;) {
+        const char *comma = strchr(v, ',');
+        size_t len = comma ? (size_t)(comma - v) : strlen(v);
+        if (len == 0)
+            bad(where, "empty element in", v);
+        if (!comma) {
+            apply_one(o, id, where, v);
+            return;
+        }
+        if (len + 1 > sizeof pool - used)
+            bad(where, "value too long:", v);
+        char *copy = pool + used;
+        memcpy(copy, v, len);
+        copy[len] = '\0';
+        used += len + 1;
+        apply_one(o, id, where, copy);
+        v = comma + 1;
+    }
+}
+
+/* Parse a ratio "0.9", "1", ".5" in (0, 1] into parts per million, with integers only:
+ * strtod, and on arm/v6 the soft-float add and divide, would cost a few KiB. */
+static int parse_ratio_ppm(const char *v, uint32_t *ppm)
+{
+    uint32_t x = 0, scale = 1000000;
+    int digits = 0;
+    for (; *v >= '0' && *v <= '9'; v++, digits++)
+        if ((x = x * 10 + (uint32_t)(*v - '0') * scale) > scale)
+            return -1;
+    if (*v == '.')
+        for (v++; *v >= '0' && *v <= '9'; v++, digits++)
+            x += (uint32_t)(*v - '0') * (scale /= 10);
+    if (*v || !digits || x == 0 || x > 1000000)
+        return -1;
+    *ppm = x;
+    return 0;
+}
+
+static void apply_user(struct options *o, const char *where, const char *v)
+{
+    uint64_t uid, gid;
+    char uid_txt[24];
+    const char *colon = strchr(v, ':');
+    size_t n = colon ? (size_t)(colon - v) : strlen(v);
+    if (strcmp(v, "root") == 0) {
+        uid = gid = 0;
+    } else if (strcmp(v, "nonroot") == 0) {
+        uid = ARMLET_NONROOT_UID;
+        gid = ARMLET_NONROOT_GID;
+    } else {
+        if (n == 0 || n >= sizeof uid_txt)
+            bad(where, "expected UID[:GID], got", v);
+        memcpy(uid_txt, v, n);
+        uid_txt[n] = '\0';
+        /* (uid_t)-1 means "unchanged" to setuid(): refuse it. */
+        if (parse_u64(uid_txt, 0xfffffffe, &uid) != 0 ||
+            (colon && parse_u64(colon + 1, 0xfffffffe, &gid) != 0))
+            bad(where, "expected numeric UID[:GID], got", v);
+        if (!colon)
+            gid = uid;
+    }
+    o->has_user = 1;
+    o->uid = (uint32_t)uid;
+    o->gid = (uint32_t)gid;
+}
+
+/* Apply option id with value v (NULL for a flag without value); where names the source
+ * ("--grace" or "ARMLET_INIT_GRACE") for messages. */
+static void apply(struct options *o, int id, const char *where, const char *v)
+{
+    uint64_t n;
+    int b;
+    switch (id) {
+    case O_PGROUP:
+    case O_VERBOSE:
+        b = v ? parse_bool(v) : 1;
+        if (b < 0)
+            bad(where, "expected 1 or 0, got", v);
+        *(id == O_PGROUP ? &o->pgroup : &o->verbose) = b;
+        break;
+    case O_GRACE:
+    case O_STOP_DELAY:
+        if (parse_duration(v, id == O_GRACE ? &o->grace_ns : &o->stop_delay_ns) != 0)
+            bad(where, "expected a duration like 10s, 500ms, 1m, got", v);
+        break;
+    case O_REWRITE:
+    case O_EXIT_ZERO:
+    case O_CPU_ENV:
+        apply_list(o, id, where, v);
+        break;
+    case O_CPU:
+        if (strcmp(v, "floor") == 0)
+            o->cpu = CPU_FLOOR;
+        else if (strcmp(v, "ceil") == 0)
+            o->cpu = CPU_CEIL;
+        else if (strcmp(v, "off") == 0)
+            o->cpu = CPU_OFF;
+        else
+            bad(where, "expected floor, ceil or off, got", v);
+        break;
+    case O_MEMORY:
+        o->memory_off = strcmp(v, "off") == 0;
+        o->memory_ratio = 0;
+        o->memory_ppm = 0;
+        if (!o->memory_off) {
+            if (parse_ratio_ppm(v, &o->memory_ppm) != 0)
+                bad(where, "expected a ratio in (0, 1] or off, got", v);
+            o->memory_ratio = o->memory_ppm * 1e-6;
+        }
+        break;
+    case O_NOFILE:
+        if (strcmp(v, "off") == 0) {
+            o->nofile_mode = 0;
+        } else if (strcmp(v, "max") == 0) {
+            o->nofile_mode = 2;
+        } else {
+            if (parse_u64(v, UINT64_MAX, &n) != 0 || n == 0)
+                bad(where, "expected a number, max or off, got", v);
+            o->nofile_mode = 1;
+            o->nofile = n;
+        }
+        break;
+    case O_USER:
+        apply_user(o, where, v);
+        break;
+    case O_SECCOMP:
+    case O_PRELOAD:
+        if (!*v)
+            bad(where, "expected a file name, got", v);
+        *(id == O_SECCOMP ? &o->seccomp : &o->preload) = v;
+        break;
+    case O_VERSION:
+        (void)write_all(1, "armlet-init " ARMLET_VERSION "\n", sizeof "armlet-init " ARMLET_VERSION "\n" - 1);
+        exit(0);
+    default: /* O_HELP */
+        (void)write_all(1, usage_text, sizeof usage_text - 1);
+        exit(0);
+    }
+}
+
+/* Does the variable name (len bytes, after the prefix) spell option name in upper case
+ * with '_' for '-'? */
+static int env_name_is(const char *var, size_t len, const char *name)
+{
+    size_t i = 0;
+    for (; i < len && name[i]; i++) {
+        char want = name[i] == '-' ? '_' : (char)(name[i] - 'a' + 'A');
+        if (var[i] != want)
+            return 0;
+    }
+    return i == len && !name[i];
+}
+
+static void parse_environ(struct options *o)
+{
+    extern char **environ;
+    const size_t plen = sizeof ARMLET_INIT_ENV_PREFIX - 1;
+    for (char **e = environ; e && *e; e++) {
+        if (strncmp(*e, ARMLET_INIT_ENV_PREFIX, plen) != 0)
+            continue;
+        const char *name = *e + plen, *eq = strchr(name, '=');
+        if (!eq)
+            continue;
+        for (int id = 0; id < N_OPTS; id++) {
+            if (opt_table[id].cli_only || !env_name_is(name, (size_t)(eq - name), opt_table[id].name))
+                continue;
+            /* An empty value means "not set" (bool variables: false). */
+            if (eq[1] || opt_table[id].kind == 0) {
+                char where[40];
+                size_t wl = (size_t)(eq - *e);
+                memcpy(where, *e, wl < sizeof where ? wl : sizeof where - 1);
+                where[wl < sizeof where ? wl : sizeof where - 1] = '\0';
+                apply(o, id, where, eq + 1);
+            }
+            break;
+        }
+    }
+}
+
+void options_parse(struct options *o, int argc, char **argv)
+{
+    int i;
+    memset(o, 0, sizeof *o);
+    o->cpu = CPU_OFF;
+    for (i = 0; i < NSIG; i++)
+        o->rewrite[i] = i;
+
+    parse_environ(o);
+
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        }
+        if (a[0] != '-')
+            break; /* PROGRAM */
+        if (strcmp(a, "-h") == 0)
+            a = "--help";
+        if (a[1] != '-')
+            bad(a, "unknown option", NULL);
+        const char *name = a + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        int id;
+        for (id = 0; id < N_OPTS; id++)
+            if (strlen(opt_table[id].name) == len && strncmp(opt_table[id].name, name, len) == 0)
+                break;
+        if (id == N_OPTS)
+            bad(a, "unknown option", NULL);
+        const char *v = NULL;
+        if (opt_table[id].kind == 0) {
+            if (eq)
+                bad(a, "takes no value", NULL);
+        } else if (eq) {
+            v = eq + 1;
+        } else if (i + 1 < argc) {
+            v = argv[++i];
+        } else {
+            bad(a, "needs a value", NULL);
+        }
+        /* Name the flag alone in messages, without "=value". */
+        char where[16];
+        size_t wl = (size_t)(name - a) + len;
+        memcpy(where, a, wl < sizeof where ? wl : sizeof where - 1);
+        where[wl < sizeof where ? wl : sizeof where - 1] = '\0';
+        apply(o, id, where, v);
+    }
+    if (i >= argc)
+        DIE(EXIT_USAGE, "no PROGRAM given (usage: armlet-init [OPTIONS] [--] PROGRAM [ARGS...]; see --help)");
+    o->argv = argv + i;
+}

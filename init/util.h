@@ -1,0 +1,43 @@
+/* init/util.h — the init's few text helpers: messages on stderr, integers, signal names,
+ * durations. No stdio, no heap: everything writes into the caller's or a stack buffer.
+ *
+ * Messages:  say("started ", prog, (char *)0) writes "armlet-init: started PROG\n" to
+ * stderr in one write(2), so lines from the init never interleave mid-line with the
+ * child's output. Use the SAY / DIE macros, which add the terminating NULL.
+ */
+#ifndef ARMLET_INIT_UTIL_H
+#define ARMLET_INIT_UTIL_H
+#include <stdint.h>
+#include <stdnoreturn.h>
+
+/* Write "armlet-init: " + the strings up to a NULL + "\n" to fd 2. Keeps errno. */
+void say(const char *s, ...);
+/* As say(), then ": <strerror(errno)>". errno is read first. Keeps errno. */
+void say_errno(const char *s, ...);
+/* say() then exit(code). */
+noreturn void die(int code, const char *s, ...);
+#define SAY(...) say(__VA_ARGS__, (const char *)0)
+#define SAY_ERRNO(...) say_errno(__VA_ARGS__, (const char *)0)
+#define DIE(code, ...) die(code, __VA_ARGS__, (const char *)0)
+
+/* Write the whole buffer to fd (retries short writes and EINTR). Returns 0 or -1 (errno). */
+int write_all(int fd, const char *buf, unsigned long len);
+
+/* Decimal text of v in buf (at least 21 bytes). Returns a pointer into buf. */
+char *fmt_i64(char buf[21], int64_t v);
+
+/* Parse a whole decimal unsigned integer (no sign, no spaces) <= max.
+ * Returns 0 and sets *v, or -1 (no errno). */
+int parse_u64(const char *s, uint64_t max, uint64_t *v);
+
+/* Parse a duration: "10s", "500ms", "1m", "2.5s", "1h", "250us", "100ns"; a plain number
+ * means seconds. At most 9 fraction digits, at most 10^6 s. Returns 0 and sets *ns, or -1. */
+int parse_duration(const char *s, int64_t *ns);
+
+/* Signal number of "TERM", "SIGTERM", "sigterm", "15", "RTMIN+2", "0" (0 is allowed and
+ * means "no signal"). Returns the number (0..NSIG-1) or -1 when s is not a signal. */
+int sig_parse(const char *s);
+/* "SIGTERM", "SIGRTMIN+2" or "SIG<n>" for sig, written into buf. Returns buf. */
+char *sig_name(char buf[16], int sig);
+
+#endif
