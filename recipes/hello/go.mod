@@ -1,0 +1,3 @@
+module armlet.example/hello
+
+go 1.19
