@@ -73,7 +73,7 @@ static const char usage_text[] =
     "  111      system error in the init (e.g. fork failed); the child was not started\n";
 
 /* Print "armlet-init: <where>: <what> '<value>'" and exit 2. */
-static noreturn void bad(const char *where, const char *what, const char *value)
+static _Noreturn void bad(const char *where, const char *what, const char *value)
 {
     if (value)
         DIE(EXIT_USAGE, where, ": ", what, " '", value, "' (see --help)");
@@ -89,16 +89,26 @@ static int parse_bool(const char *v)
     return -1;
 }
 
+/* Copy v up to its first ':' into head (size bytes). Returns what follows the ':' (""
+ * when there is no ':'), or NULL when the head is empty or does not fit. */
+static const char *split_colon(const char *v, char *head, size_t size)
+{
+    const char *colon = strchr(v, ':');
+    size_t n = colon ? (size_t)(colon - v) : strlen(v);
+    if (n == 0 || n >= size)
+        return NULL;
+    memcpy(head, v, n);
+    head[n] = '\0';
+    return colon ? colon + 1 : v + n;
+}
+
 static void apply_rewrite(struct options *o, const char *where, const char *v)
 {
     char from_txt[24];
-    const char *colon = strchr(v, ':');
-    size_t n = colon ? (size_t)(colon - v) : 0;
-    if (!colon || n == 0 || n >= sizeof from_txt)
+    const char *to_txt = split_colon(v, from_txt, sizeof from_txt);
+    if (!to_txt || !*to_txt)
         bad(where, "expected SIG:SIG, got", v);
-    memcpy(from_txt, v, n);
-    from_txt[n] = '\0';
-    int from = sig_parse(from_txt), to = sig_parse(colon + 1);
+    int from = sig_parse(from_txt), to = sig_parse(to_txt);
     if (from < 0 || to < 0)
         bad(where, "unknown signal in", v);
     /* KILL and STOP never reach a process and the init keeps CHLD for itself. */
@@ -186,23 +196,18 @@ static void apply_user(struct options *o, const char *where, const char *v)
 {
     uint64_t uid, gid;
     char uid_txt[24];
-    const char *colon = strchr(v, ':');
-    size_t n = colon ? (size_t)(colon - v) : strlen(v);
     if (strcmp(v, "root") == 0) {
         uid = gid = 0;
     } else if (strcmp(v, "nonroot") == 0) {
         uid = ARMLET_NONROOT_UID;
         gid = ARMLET_NONROOT_GID;
     } else {
-        if (n == 0 || n >= sizeof uid_txt)
-            bad(where, "expected UID[:GID], got", v);
-        memcpy(uid_txt, v, n);
-        uid_txt[n] = '\0';
+        const char *gid_txt = split_colon(v, uid_txt, sizeof uid_txt);
         /* (uid_t)-1 means "unchanged" to setuid(): refuse it. */
-        if (parse_u64(uid_txt, 0xfffffffe, &uid) != 0 ||
-            (colon && parse_u64(colon + 1, 0xfffffffe, &gid) != 0))
-            bad(where, "expected numeric UID[:GID], got", v);
-        if (!colon)
+        if (!gid_txt || parse_u64(uid_txt, 0xfffffffe, &uid) != 0 ||
+            (*gid_txt && parse_u64(gid_txt, 0xfffffffe, &gid) != 0))
+            bad(where, "expected root, nonroot or numeric UID[:GID], got", v);
+        else if (!*gid_txt)
             gid = uid;
     }
     o->has_user = 1;
