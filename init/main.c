@@ -17,7 +17,9 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +42,19 @@ static int64_t now_ns(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* tcgetpgrp/tcsetpgrp as raw ioctls: musl's ioctl() wrapper carries a time64 conversion
+ * table for 32-bit ARM that costs more than a kilobyte of the init's size. */
+static pid_t tty_pgrp(void)
+{
+    pid_t pg;
+    return syscall(SYS_ioctl, 0, TIOCGPGRP, &pg) == 0 ? pg : -1;
+}
+
+static void tty_set_pgrp(pid_t pg)
+{
+    syscall(SYS_ioctl, 0, TIOCSPGRP, &pg);
 }
 
 static void verbose(const char *what, const char *arg)
@@ -65,7 +80,7 @@ static noreturn void run_child(int tty)
      * first wins), so the group exists before the parent signals it. */
     setpgid(0, 0);
     if (tty)
-        tcsetpgrp(0, getpid());
+        tty_set_pgrp(getpid());
     setup_child(&opts);
     sigaction(SIGCHLD, &orig_chld, NULL);
     sigprocmask(SIG_SETMASK, &orig_mask, NULL);
@@ -140,11 +155,13 @@ int main(int argc, char **argv)
 
     /* Hand the terminal over only when it is ours and we hold its foreground: stealing it
      * from a shell that started us in the background would be rude. */
-    int tty = tcgetpgrp(0) == getpgrp();
+    int tty = tty_pgrp() == getpgrp();
 
     setup_parent(&opts);
 
-    child = fork();
+    /* _Fork, not fork: we have no atfork handlers and no threads, and musl's fork() adds
+     * their locking machinery to a static binary. */
+    child = _Fork();
     if (child < 0) {
         SAY_ERRNO("fork");
         return EXIT_SYSTEM;
@@ -153,7 +170,7 @@ int main(int argc, char **argv)
         run_child(tty);
     setpgid(child, child);
     if (tty)
-        tcsetpgrp(0, child);
+        tty_set_pgrp(child);
     if (opts.verbose)
         SAY("started ", opts.argv[0], " as pid ", fmt_i64(num, child), tty ? " (terminal foreground)" : "");
 
