@@ -1,11 +1,91 @@
-/* builder/cmd_seccomp.c — `armlet seccomp`: not written yet (placeholder so the builder links). */
+/* builder/cmd_seccomp.c — `armlet seccomp compile PROFILE.json|default --platform P -o FILE`. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
 #include "commands.h"
+#include "error.h"
+#include "platform.h"
+#include "seccomp_compile.h"
+
+static void usage(FILE *f)
+{
+    fputs("usage: armlet seccomp compile PROFILE.json|default --platform P -o FILE\n"
+          "                              [--no-optimize] [--verbose]\n"
+          "\n"
+          "Compiles a Docker/OCI seccomp profile into the raw BPF program armlet-init\n"
+          "installs with --seccomp (the image's /etc/armlet/seccomp.bpf), for platform P\n"
+          "(linux/amd64, linux/arm64, linux/arm/v7, linux/arm/v6) and its compat arches.\n"
+          "'default' is Docker's default profile for a process without capabilities.\n"
+          "\n"
+          "  --platform P     target platform (required)\n"
+          "  -o FILE          output file (required; replaced atomically)\n"
+          "  --no-optimize    linear filter instead of libseccomp's binary tree\n"
+          "  --verbose        print the instruction count\n"
+          "\n"
+          "Exit status: 0 written, 1 bad profile or I/O error, 2 usage.\n",
+          f);
+}
 
 int cmd_seccomp(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fputs("armlet: seccomp: not implemented yet\n", stderr);
-    return 1;
+    const char *profile = NULL, *plat = NULL, *out = NULL;
+    unsigned flags = 0;
+    int verbose = 0;
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc < 2 || strcmp(argv[1], "compile") != 0) {
+        fprintf(stderr, "armlet: seccomp: expected 'compile' (try armlet seccomp --help)\n");
+        return 2;
+    }
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if ((!strcmp(a, "--platform") || !strcmp(a, "-o")) && i + 1 < argc) {
+            *(a[1] == 'o' ? &out : &plat) = argv[++i];
+        } else if (!strncmp(a, "--platform=", 11)) {
+            plat = a + 11;
+        } else if (!strcmp(a, "--no-optimize")) {
+            flags |= SECCOMP_COMPILE_NO_OPTIMIZE;
+        } else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
+            verbose = 1;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "armlet: seccomp compile: unknown option or missing value '%s'\n", a);
+            return 2;
+        } else if (!profile) {
+            profile = a;
+        } else {
+            fprintf(stderr, "armlet: seccomp compile: unexpected argument '%s'\n", a);
+            return 2;
+        }
+    }
+    if (!profile || !plat || !out) {
+        fprintf(stderr, "armlet: seccomp compile: %s is required (try --help)\n",
+                !profile ? "PROFILE" : !plat ? "--platform" : "-o FILE");
+        return 2;
+    }
+    const struct platform *p = platform_lookup(plat);
+    if (!p) {
+        fprintf(stderr, "armlet: seccomp compile: --platform: unknown platform '%s'\n", plat);
+        return 2;
+    }
+    struct err e;
+    cleanup_free unsigned char *bpf = NULL;
+    size_t len = 0;
+    if (seccomp_compile_mem(profile, p, flags, &bpf, &len, &e) < 0 ||
+        seccomp_write_bpf(out, bpf, len, &e) < 0) {
+        err_ctx(&e, "seccomp compile");
+        err_print(&e);
+        return 1;
+    }
+    if (verbose)
+        fprintf(stderr, "armlet: seccomp: %s for %s: %zu instructions -> %s\n", profile, p->oci,
+                len / 8, out);
+    return 0;
 }
