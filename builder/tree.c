@@ -683,6 +683,20 @@ int tree_add_archive(struct tree *t, const char *dest, const char *archive_path,
     return 0;
 }
 
+int tree_remove(struct tree *t, const char *path, struct err *e)
+{
+    cleanup_free char *p = path_norm(path, e);
+    if (!p)
+        return ERR;
+    size_t i = find(t, p);
+    if (i == SIZE_MAX)
+        return 0;
+    node_free(t->nodes[i]);
+    t->nodes[i] = t->nodes[--t->n];
+    /* remove_below rebuilds the hash, which also drops the slot of node i */
+    return remove_below(t, p, e) < 0 ? ERR : 1;
+}
+
 /* ------------------------------------------------------------------ views */
 
 static int cmp_node(const void *a, const void *b)

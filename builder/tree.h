@@ -56,6 +56,10 @@ int tree_add_hostdir(struct tree *t, const char *dest, const char *hostdir, unsi
 int tree_add_archive(struct tree *t, const char *dest, const char *archive_path,
                      struct err *e);
 
+/* Remove the node at path and, for a folder, everything below it. Returns 1 when
+ * something was removed, 0 when nothing is at path, ERR on out of memory. */
+int tree_remove(struct tree *t, const char *path, struct err *e);
+
 /* Nodes sorted by path (byte order), parents before children. Valid until the next add. */
 int tree_sorted(struct tree *t, const struct tree_node ***nodes, size_t *n, struct err *e);
 /* Look a node up, or NULL. */
