@@ -92,6 +92,11 @@ test: install-deps all asan unit
 
 check: test
 
+# The quick start: build recipes/hello.recipe for four platforms, run amd64 and arm64 in runc.
+.PHONY: demo
+demo: install-deps all
+	@bash ci/demo
+
 lint:
 	cppcheck --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
 	  --suppress=missingIncludeSystem -q -D__GNUC__ -Icommon -Ibuilder -Iinit builder init common

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# tests/builder/t_thirdparty.sh — a server nobody here wrote, packaged by a recipe:
+# Debian's busybox-static (recipes/busybox-httpd.recipe) built for arm64 and arm/v7,
+# run in runc under qemu binfmt, answering HTTP on 127.0.0.1. Also shows the builder
+# accepts Debian's armel (ARMv5TE) busybox for arm/v6 and refuses the armhf (ARMv7) one.
+source "$(dirname "$0")/../lib.sh"
+source "$TOP/tests/tools/oci.sh"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/armlet-3p.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+export SOURCE_DATE_EPOCH=1700000000
+
+# Debian's binaries under recipes/dist (apt-get download into out/debs, kept for reuse).
+busybox_dist() {
+  local b
+  for b in amd64 arm64 armv7 armv6; do
+    [ -x "$TOP/recipes/dist/busybox-$b" ] && continue
+    capture bash "$TOP/recipes/busybox-httpd/fetch.sh"
+    [ "$rc" = 0 ] || skip "Debian's busybox-static packages are not reachable: $err"
+    return 0
+  done
+}
+
+# The busybox-httpd image for arm64 and arm/v7, built once into $WORK/oci.
+busybox_oci() {
+  if [ ! -f "$WORK/oci/index.json" ]; then
+    busybox_dist
+    capture "$ARMLET" build "$TOP/recipes/busybox-httpd.recipe" --platform linux/arm64,linux/arm/v7 \
+      --oci "$WORK/oci" --tag busybox-httpd
+    [ "$rc" = 0 ] || fail "armlet build recipes/busybox-httpd.recipe exited $rc: $err"
+  fi
+  echo "$WORK/oci"
+}
+
+# Run platform $1's image in runc, GET / on the host's loopback, check the page and
+# that the server runs as nonroot under armlet-init.
+serve_in_runc() {
+  local plat=$1 oci b port id body procs
+  oci=$(busybox_oci)
+  trap tools_cleanup EXIT
+  b=$(tmpdir); tools_track "$b"
+  oci_unpack "$oci" busybox-httpd "$plat" "$b/bundle" || fail "umoci unpack $plat failed"
+  port=$(free_port)
+  bundle_on_host_net "$b/bundle" 8080 "127.0.0.1:$port"
+  id=armlet-3p-$BASHPID-$RANDOM
+  runc_start "$id" "$b/bundle" "$b/log" || fail "runc run failed: $(cat "$b/log")"
+  body=$(wait_http "http://127.0.0.1:$port/" 60) || fail "no HTTP answer; container output: $(cat "$b/log")"
+  assert_contains "$body" "<h1>busybox httpd on armlet</h1>"
+  # runc ps: PID 1 of the container is armlet-init, httpd runs as 65532.
+  procs=$(runc ps "$id" -o uid,args 2>&1) || fail "runc ps: $procs"
+  assert_contains "$procs" "armlet-init"
+  assert_contains "$(grep 'httpd -f' <<<"$procs" | grep -v armlet-init)" "65532"
+}
+
+test_busybox_httpd_from_debian_arm64_answers_http_in_runc_under_qemu() {
+  binfmt_ready qemu-aarch64 || skip "qemu-aarch64 binfmt is not enabled (bash ci/install-deps)"
+  serve_in_runc linux/arm64
+}
+
+test_busybox_httpd_from_debian_armhf_answers_http_in_runc_as_arm_v7_under_qemu() {
+  binfmt_ready qemu-arm || skip "qemu-arm binfmt is not enabled (bash ci/install-deps)"
+  serve_in_runc linux/arm/v7
+}
+
+test_debian_armel_busybox_is_accepted_for_arm_v6_and_armhf_refused() {
+  busybox_dist
+  capture "$ARMLET" build "$TOP/recipes/busybox-httpd.recipe" --platform linux/arm/v6 \
+    --oci "$WORK/v6" --tag v6
+  [ "$rc" = 0 ] || fail "armel (ARMv5TE) busybox refused for linux/arm/v6: $err"
+  # The same recipe pointing arm/v6 at the armhf (ARMv7) binary must fail and say why.
+  sed -e "s|dist/busybox-\${arch}\${variant}|$TOP/recipes/dist/busybox-armv7|" \
+      -e "s|busybox-httpd/index.html|$TOP/recipes/busybox-httpd/index.html|" \
+      "$TOP/recipes/busybox-httpd.recipe" >"$WORK/v7-for-v6.recipe"
+  capture "$ARMLET" build "$WORK/v7-for-v6.recipe" --platform linux/arm/v6 --oci "$WORK/v6" --tag bad
+  assert_ne 0 "$rc" "armhf busybox for arm/v6:"
+  assert_contains "$err" "busybox-armv7"
+  assert_contains "$err" "arm/v6"
+  # The earlier tag is still there, the failed one was not added.
+  assert_eq "v6" "$(jq -r '[.manifests[].annotations["org.opencontainers.image.ref.name"]] | join(" ")' "$WORK/v6/index.json")"
+}
+
+run_tests

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# tests/builder/t_tools.sh — images built by `armlet build` read, unpacked and run by the
+# real tools a user has: the OCI schemas, skopeo, umoci, runc (amd64 natively, arm64
+# under qemu binfmt) and podman. Builds recipes/hello.recipe once per run.
+source "$(dirname "$0")/../lib.sh"
+source "$TOP/tests/tools/oci.sh"
+
+SCHEMAS=$TOP/../shared/testdata/oci-schema
+VALIDATE=(/usr/bin/python3 "$TOP/tests/tools/validate_oci.py" "$SCHEMAS")
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/armlet-tools.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+export SOURCE_DATE_EPOCH=1700000000
+PLATS="linux/amd64 linux/arm64 linux/arm/v7 linux/arm/v6"
+
+# The hello image, built once into $WORK/oci (tag hello); the Go binaries first if missing.
+hello_oci() {
+  if [ ! -f "$WORK/oci/index.json" ]; then
+    local b
+    for b in amd64 arm64 armv7 armv6; do
+      [ -x "$TOP/recipes/dist/hello-$b" ] && continue
+      bash "$TOP/recipes/hello/build.sh" >/dev/null || fail "recipes/hello/build.sh failed"
+      break
+    done
+    capture "$ARMLET" build "$TOP/recipes/hello.recipe" --oci "$WORK/oci" --tag hello
+    [ "$rc" = 0 ] || fail "armlet build recipes/hello.recipe exited $rc: $err"
+  fi
+  echo "$WORK/oci"
+}
+
+# What `file` says of a binary built for platform P.
+file_says() {
+  case $1 in
+    linux/amd64) echo "ELF 64-bit LSB executable, x86-64" ;;
+    linux/arm64) echo "ELF 64-bit LSB executable, ARM aarch64" ;;
+    linux/arm/*) echo "ELF 32-bit LSB executable, ARM" ;;
+  esac
+}
+
+test_every_json_document_of_the_layout_validates_against_the_oci_schemas() {
+  local oci; oci=$(hello_oci)
+  capture "${VALIDATE[@]}" "$oci"
+  [ "$rc" = 0 ] || fail "layout does not validate: $out $err"
+  # oci-layout + index.json + the image index + 4 manifests + 4 configs.
+  assert_contains "$out" "ok: 11 documents"
+  # The validator rejects what the schemas reject (so a pass above means something):
+  # the amd64 config with a numeric architecture.
+  local cfg; cfg=$(jq -r '.config.digest' "$oci/blobs/sha256/$(oci_manifest_for "$oci" hello linux/amd64 | awk '{print $2}' | cut -d: -f2)")
+  jq '.architecture = 64' "$oci/blobs/sha256/${cfg#sha256:}" >"$WORK/bad-config.json"
+  capture "${VALIDATE[@]}" --doc config "$WORK/bad-config.json"
+  assert_eq 1 "$rc" "validator on a config with a numeric architecture:"
+  assert_contains "$out" "architecture"
+}
+
+test_skopeo_inspect_raw_shows_one_index_with_the_four_platforms() {
+  local oci; oci=$(hello_oci)
+  capture skopeo inspect --raw "oci:$oci:hello"
+  [ "$rc" = 0 ] || fail "skopeo inspect --raw: $err"
+  assert_eq application/vnd.oci.image.index.v1+json "$(jq -r .mediaType <<<"$out")"
+  assert_eq "linux/amd64 linux/arm/v6 linux/arm/v7 linux/arm64" \
+    "$(jq -r '.manifests[].platform | "\(.os)/\(.architecture)\(if .variant then "/" + .variant else "" end)"' <<<"$out" | sort | xargs)"
+  # skopeo picks the arm/v7 manifest like a pull on a Raspberry Pi 2 would.
+  capture skopeo inspect --override-arch arm --override-variant v7 "oci:$oci:hello"
+  [ "$rc" = 0 ] || fail "skopeo inspect arm/v7: $err"
+  assert_eq "arm" "$(jq -r .Architecture <<<"$out")"
+  assert_contains "$(jq -c .Labels <<<"$out")" "org.opencontainers.image.source"
+}
+
+test_skopeo_copy_all_copies_every_platform_to_a_new_layout() {
+  local oci; oci=$(hello_oci)
+  capture skopeo copy --all "oci:$oci:hello" "oci:$WORK/copy:hello"
+  [ "$rc" = 0 ] || fail "skopeo copy --all: $err"
+  local p want got
+  for p in $PLATS; do
+    want=$(oci_manifest_for "$oci" hello "$p" | awk '{print $2}')
+    got=$(oci_manifest_for "$WORK/copy" hello "$p" | awk '{print $2}') || fail "copy has no $p manifest"
+    assert_eq "$want" "$got" "$p manifest digest after skopeo copy:"
+  done
+  capture "${VALIDATE[@]}" "$WORK/copy"
+  [ "$rc" = 0 ] || fail "the copy does not validate: $out $err"
+}
+
+test_umoci_unpacks_each_platform_with_init_app_users_and_ca_bundle() {
+  local oci p b r; oci=$(hello_oci)
+  trap tools_cleanup EXIT
+  for p in $PLATS; do
+    b=$(tmpdir); tools_track "$b"; r=$b/bundle/rootfs
+    oci_unpack "$oci" hello "$p" "$b/bundle" || fail "umoci unpack $p failed"
+    assert_contains "$(file -b "$r/sbin/armlet-init")" "$(file_says "$p")" "$p /sbin/armlet-init:"
+    assert_contains "$(file -b "$r/sbin/armlet-init")" "statically linked" "$p /sbin/armlet-init:"
+    assert_contains "$(file -bL "$r/app")" "$(file_says "$p")" "$p /app:"
+    assert_eq /app "$(readlink "$r/usr/bin/hello")" "$p /usr/bin/hello ->"
+    assert_contains "$(cat "$r/etc/passwd")" "nonroot:x:65532:65532:" "$p /etc/passwd:"
+    assert_eq "65532:65532 700" "$(stat -c '%u:%g %a' "$r/home/nonroot")" "$p /home/nonroot:"
+    assert_eq "65532:65532 750" "$(stat -c '%u:%g %a' "$r/data")" "$p /data:"
+    assert_eq "1777" "$(stat -c '%a' "$r/tmp")" "$p /tmp mode:"
+    cmp -s /etc/ssl/certs/ca-certificates.crt "$r/etc/ssl/certs/ca-certificates.crt" \
+      || fail "$p: /etc/ssl/certs/ca-certificates.crt is not the build host's CA bundle"
+    # umoci turns the image config into the runtime config: init first, as nonroot.
+    assert_eq "65532 65532" "$(jq -r '"\(.process.user.uid) \(.process.user.gid)"' "$b/bundle/config.json")" "$p user:"
+    assert_eq /sbin/armlet-init "$(jq -r '.process.args[0]' "$b/bundle/config.json")" "$p args[0]:"
+    assert_contains "$(jq -r '.process.args | join(" ")' "$b/bundle/config.json")" " -- /app --listen :8080"
+    assert_contains "$(jq -r '.process.env | join(" ")' "$b/bundle/config.json")" "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"
+  done
+}
+
+# Run the hello image for platform $1 in runc and check it answers as PID 2 under
+# armlet-init (PID 1), as uid 65532, then stops on SIGTERM.
+run_hello_in_runc() {
+  local plat=$1 says=$2 oci b port id body init st i
+  oci=$(hello_oci)
+  trap tools_cleanup EXIT
+  b=$(tmpdir); tools_track "$b"
+  oci_unpack "$oci" hello "$plat" "$b/bundle" || fail "umoci unpack $plat failed"
+  port=$(free_port)
+  bundle_on_host_net "$b/bundle" ":8080" "127.0.0.1:$port"
+  id=armlet-tools-$BASHPID-$RANDOM
+  runc_start "$id" "$b/bundle" "$b/log" || fail "runc run failed: $(cat "$b/log")"
+  body=$(wait_http "http://127.0.0.1:$port/" 60) || fail "no HTTP answer; container output: $(cat "$b/log")"
+  assert_eq "hello from $says pid=2 uid=65532" "$body"
+  init=$(curl -fsS --max-time 5 "http://127.0.0.1:$port/init") || fail "GET /init failed"
+  assert_contains "$init" "/sbin/armlet-init" "PID 1's command line:"
+  assert_contains "$init" "-- /app --listen 127.0.0.1:$port" "PID 1's command line:"
+  runc kill "$id" TERM || fail "runc kill TERM failed"
+  for i in $(seq 1 50); do
+    st=$(runc state "$id" 2>/dev/null | jq -r .status)
+    [ -n "$st" ] || st=gone
+    [ "$st" = stopped ] || [ "$st" = gone ] && break
+    sleep 0.2
+  done
+  assert_eq stopped "$st" "container state 10 s after SIGTERM:"
+  assert_contains "$(cat "$b/log")" "hello: $says listening on 127.0.0.1:$port"
+}
+
+test_runc_runs_the_amd64_image_under_armlet_init_as_pid_1_as_nonroot() {
+  run_hello_in_runc linux/amd64 amd64
+}
+
+test_runc_runs_the_arm64_image_under_qemu_binfmt_as_pid_1_as_nonroot() {
+  binfmt_ready qemu-aarch64 || skip "qemu-aarch64 binfmt is not enabled (bash ci/install-deps)"
+  run_hello_in_runc linux/arm64 arm64
+}
+
+test_podman_loads_the_docker_archive_and_shows_entrypoint_and_architecture() {
+  local ref
+  # Globals, not locals: the EXIT trap runs after this function has returned.
+  PODMAN_DIR=$(tmpdir); b=$PODMAN_DIR
+  P=(podman --root "$b/root" --runroot "$b/run" --storage-driver vfs)
+  trap '"${P[@]}" rmi -a -f >/dev/null 2>&1; rm -rf "$PODMAN_DIR"' EXIT
+  [ -x "$TOP/recipes/dist/hello-arm64" ] || bash "$TOP/recipes/hello/build.sh" >/dev/null
+  capture "$ARMLET" build "$TOP/recipes/hello.recipe" --platform linux/arm64 \
+    --oci "$b/oci" --tag hello --docker-archive "$b/hello-arm64.tar"
+  [ "$rc" = 0 ] || fail "armlet build --docker-archive exited $rc: $err"
+  capture "${P[@]}" load -i "$b/hello-arm64.tar"
+  [ "$rc" = 0 ] || fail "podman load: $out $err"
+  ref=$(printf '%s\n' "$out" | sed -n 's/^Loaded image(s)*: *//p' | head -1 | cut -d, -f1)
+  [ -n "$ref" ] || fail "podman load printed no image name: $out"
+  capture "${P[@]}" image inspect "$ref"
+  [ "$rc" = 0 ] || fail "podman image inspect $ref: $err"
+  assert_eq arm64 "$(jq -r '.[0].Architecture' <<<"$out")" "architecture:"
+  assert_eq /sbin/armlet-init "$(jq -r '.[0].Config.Entrypoint[0]' <<<"$out")" "Entrypoint[0]:"
+  assert_contains "$(jq -r '.[0].Config.Entrypoint | join(" ")' <<<"$out")" " -- /app"
+  assert_eq "65532:65532" "$(jq -r '.[0].Config.User' <<<"$out")" "User:"
+}
+
+run_tests
