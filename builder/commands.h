@@ -9,5 +9,6 @@ int cmd_build(int argc, char **argv);
 int cmd_push(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_seccomp(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
 
 #endif

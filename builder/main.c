@@ -14,6 +14,7 @@ static void usage(FILE *f)
           "  push OCI_DIR[:TAG] REF [--insecure]\n"
           "  inspect OCI_DIR[:TAG]\n"
           "  seccomp compile PROFILE.json|default --platform P -o FILE\n"
+          "  profile ROOTFS [--url URL] [--seconds N] [-o FILE] -- ENTRYPOINT...\n"
           "\n"
           "Each command has --help. Exit status: 0 ok, 1 failure, 2 usage.\n", f);
 }
@@ -23,6 +24,7 @@ int main(int argc, char **argv)
     static const struct { const char *name; int (*fn)(int, char **); } cmds[] = {
         {"build", cmd_build}, {"push", cmd_push},
         {"inspect", cmd_inspect}, {"seccomp", cmd_seccomp},
+        {"profile", cmd_profile},
     };
     if (argc < 2) {
         usage(stderr);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "options.h"
+#include "preload.h"
 #include "setup.h"
 #include "util.h"
 
@@ -171,6 +172,7 @@ int main(int argc, char **argv)
     setpgid(child, child);
     if (tty)
         tty_set_pgrp(child);
+    preload_start(&opts); /* after the fork: the child's exec never waits for it */
     if (opts.verbose)
         SAY("started ", opts.argv[0], " as pid ", fmt_i64(num, child), tty ? " (terminal foreground)" : "");
 

@@ -20,7 +20,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "armlet_shared.h"
@@ -69,11 +68,29 @@ static void read_ahead(int fd, uint64_t off, uint64_t len)
 #endif
 }
 
+/* Next space-separated word of *s (modified in place), or NULL at the end. */
+static char *word(char **s)
+{
+    char *p = *s, *w;
+    while (*p == ' ' || *p == '\t' || *p == '\r')
+        p++;
+    if (!*p)
+        return NULL;
+    for (w = p; *p && *p != ' ' && *p != '\t' && *p != '\r'; p++)
+        ;
+    if (*p)
+        *p++ = '\0';
+    *s = p;
+    return w;
+}
+
 /* One line "PATH [OFFSET:LENGTH ...]", NUL-terminated, modified in place. Returns 1 when
- * the file was read ahead, 0 when skipped. */
+ * the file was read ahead, 0 when skipped. Sizes come from lseek, not fstat: fstat drags
+ * 1 KiB of time64 conversion into the 32-bit ARM inits. A listed folder or device is
+ * harmless: fadvise fails on it. */
 static int preload_line(char *line)
 {
-    char *save = NULL, *path = strtok_r(line, " \t\r", &save);
+    char *path = word(&line), *tok;
     if (!path || path[0] == '#')
         return 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -82,26 +99,21 @@ static int preload_line(char *line)
             SAY_ERRNO("preload: ", path);
         return 0;
     }
-    struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        if (verbose)
-            SAY("preload: ", path, ": not a regular file");
-        close(fd);
-        return 0;
+    if (!(tok = word(&line))) {
+        off_t end = lseek(fd, 0, SEEK_END);
+        read_ahead(fd, 0, end > 0 ? (uint64_t)end : 0);
     }
-    char *tok = strtok_r(NULL, " \t\r", &save);
-    if (!tok)
-        read_ahead(fd, 0, (uint64_t)st.st_size);
-    for (; tok; tok = strtok_r(NULL, " \t\r", &save)) {
+    for (; tok; tok = word(&line)) {
         char *colon = strchr(tok, ':');
         uint64_t off, len;
         if (colon)
             *colon = '\0';
         if (!colon || parse_u64(tok, UINT64_MAX / 2, &off) < 0 ||
             parse_u64(colon + 1, UINT64_MAX / 2, &len) < 0) {
+            if (colon)
+                *colon = ':';
             if (verbose)
-                SAY("preload: ", path, ": bad range '", tok, colon ? ":" : "",
-                    colon ? colon + 1 : "", "' skipped");
+                SAY("preload: ", path, ": bad range '", tok, "' skipped");
             continue;
         }
         read_ahead(fd, off, len);
@@ -113,8 +125,8 @@ static int preload_line(char *line)
 int preload_run(const char *path, int verb)
 {
     static char buf[ARMLET_PRELOAD_MAX_LINE + 1];
-    size_t have = 0;
-    int files = 0, skipping = 0, eof = 0;
+    int files = 0, skipping = 0;
+    ssize_t n;
 
     verbose = verb;
     bytes_asked = 0;
@@ -124,36 +136,27 @@ int preload_run(const char *path, int verb)
             SAY_ERRNO("preload: ", path);
         return 0;
     }
-    while (!eof || have > 0) {
-        if (!eof && have < sizeof buf - 1) {
-            ssize_t n = read(fd, buf + have, sizeof buf - 1 - have);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
-                eof = 1;
-            else
-                have += (size_t)n;
-        }
-        char *nl = memchr(buf, '\n', have);
-        if (!nl && !eof && have < sizeof buf - 1)
-            continue;                       /* read more before taking a line */
-        size_t len = nl ? (size_t)(nl - buf) : have, used = nl ? len + 1 : have;
-        if (!nl && !eof) {
-            /* A line longer than the limit: drop it up to its newline. */
-            skipping = 1;
-            have = 0;
-            continue;
-        }
-        buf[len] = '\0';
-        if (skipping) {
-            if (verbose)
+    /* Take whole lines from each read; seek back over a partial last line so the next
+     * read starts with it (no memmove). A line that does not fit is skipped. */
+    while ((n = read(fd, buf, sizeof buf - 1)) > 0) {
+        char *p = buf, *end = buf + n, *nl;
+        while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+            *nl = '\0';
+            if (!skipping)
+                files += preload_line(p);
+            else if (verbose)
                 SAY("preload: ", path, ": line longer than 4096 bytes skipped");
             skipping = 0;
-        } else {
-            files += preload_line(buf);
+            p = nl + 1;
         }
-        memmove(buf, buf + used, have - used);
-        have -= used;
+        if (p == buf && n == (ssize_t)sizeof buf - 1)
+            skipping = 1;                   /* no newline in a full buffer */
+        else if (p < end && n == (ssize_t)sizeof buf - 1)
+            lseek(fd, p - end, SEEK_CUR);
+        else if (p < end && !skipping) {    /* last line without a newline */
+            *end = '\0';
+            files += preload_line(p);
+        }
     }
     close(fd);
     if (verbose) {
@@ -169,7 +172,7 @@ void preload_start(const struct options *o)
     if (!o->preload)
         return;
 #if PRELOAD_HELPER
-    pid_t pid = fork();
+    pid_t pid = _Fork();   /* as main.c: no atfork machinery in the static init */
     if (pid < 0) {
         if (o->verbose)
             SAY_ERRNO("preload: fork");
@@ -177,13 +180,10 @@ void preload_start(const struct options *o)
     }
     if (pid > 0)
         return;
-    /* The helper: die with the init; default signal handling and an empty mask, so the
-     * init's handlers (and any self-pipe they write to) never run in here. */
+    /* The helper: die with the init, and take signals again (the init blocks them all
+     * and waits for them with sigtimedwait; it installs no handlers). */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    for (int s = 1; s < NSIG; s++)
-        signal(s, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
+    static const sigset_t none; /* all zero: the empty set */
     sigprocmask(SIG_SETMASK, &none, NULL);
     preload_run(o->preload, o->verbose);
     _exit(0);

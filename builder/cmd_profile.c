@@ -1,0 +1,508 @@
+/* builder/cmd_profile.c — `armlet profile`: record which parts of a rootfs's files a
+ * program reads while it starts, as a preload list for armlet-init.
+ *
+ *   armlet profile ROOTFS [--url URL] [--seconds N] [-o FILE] [--drop-caches]
+ *                  [--entrypoint-only] -- ENTRYPOINT [ARGS...]
+ *
+ * 1. Evict: every regular file under ROOTFS is synced and dropped from the page cache
+ *    (posix_fadvise DONTNEED; --drop-caches drops the whole cache instead), and its atime
+ *    is set to 0 so the kernel's relatime rule stamps the time of its first read.
+ * 2. Run: ENTRYPOINT chrooted into ROOTFS, in its own process group, stdout sent to our
+ *    stderr. A foreign-platform program runs through qemu binfmt (the F flag keeps the
+ *    interpreter reachable from inside the chroot).
+ * 3. Wait until URL answers (any HTTP response; libcurl) or N seconds pass (default 10,
+ *    or 30 as the limit for the URL).
+ * 4. Scan: mmap every regular file and mincore() it; resident pages become ranges.
+ * 5. Stop the program (SIGTERM to its group, SIGKILL after 3 s) and write the list.
+ *
+ * Order: mincore says what, not when. The list starts with the entrypoint program, then
+ * the files in order of their first read (the atime stamped in step 1; the kernel's
+ * coarse clock makes ties, broken by path), then files with resident pages but no new
+ * atime (noatime mounts, or pages brought in without a read, e.g. readahead of a
+ * neighbour) by path.
+ *
+ * --entrypoint-only runs nothing: it writes the list `armlet build` makes for
+ * `init preload=entrypoint` (the program's loadable segments).
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "commands.h"
+#include "error.h"
+#include "preload.h"
+
+struct pfile {
+    char *path;              /* image path "/usr/bin/x" */
+    dev_t dev;
+    ino_t ino;
+    uint64_t size;
+    int64_t atime_ns;        /* after the run */
+    int first;               /* the entrypoint */
+    struct preload_range *ranges;
+    size_t nranges;
+};
+
+/* nftw has no user pointer: the walk fills these. */
+static struct pfile *walk_files;
+static size_t walk_n, walk_cap;
+static size_t walk_rootlen;
+static int walk_failed;
+
+static const char usage_text[] =
+    "usage: armlet profile ROOTFS [--url URL] [--seconds N] [-o FILE] [--drop-caches]\n"
+    "                      [--entrypoint-only] -- ENTRYPOINT [ARGS...]\n"
+    "\n"
+    "Runs ENTRYPOINT chrooted into ROOTFS with the page cache of ROOTFS's files evicted,\n"
+    "until URL answers or N seconds pass (default 10; with --url, N is the limit, default\n"
+    "30), then writes the parts of each file that were read as a preload list\n"
+    "(PATH OFFSET:LENGTH ...; entrypoint first, then in order of first read) to FILE or\n"
+    "stdout. Use it as `init preload=FILE` in a recipe.\n"
+    "\n"
+    "  --drop-caches      evict with /proc/sys/vm/drop_caches instead of per file\n"
+    "  --entrypoint-only  run nothing; write the entrypoint's loadable segments\n"
+    "\n"
+    "Exit status: 0 list written, 1 failure (program did not start, URL never answered),\n"
+    "2 usage.\n";
+
+static int64_t now_ns(clockid_t c)
+{
+    struct timespec ts;
+    clock_gettime(c, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int walk_cb(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)ftw;
+    if (type != FTW_F || !S_ISREG(st->st_mode))
+        return 0;
+    if (walk_n == walk_cap) {
+        size_t ncap = walk_cap ? walk_cap * 2 : 256;
+        struct pfile *p = realloc(walk_files, ncap * sizeof *p);
+        if (!p) {
+            walk_failed = ENOMEM;
+            return 1;
+        }
+        walk_files = p;
+        walk_cap = ncap;
+    }
+    struct pfile *f = &walk_files[walk_n];
+    memset(f, 0, sizeof *f);
+    const char *rel = path + walk_rootlen;
+    if (!(f->path = *rel == '/' ? strdup(rel) : NULL)) {
+        walk_failed = ENOMEM;
+        return 1;
+    }
+    f->dev = st->st_dev;
+    f->ino = st->st_ino;
+    f->size = (uint64_t)st->st_size;
+    walk_n++;
+    return 0;
+}
+
+static void walk_free(void)
+{
+    for (size_t i = 0; i < walk_n; i++) {
+        free(walk_files[i].path);
+        free(walk_files[i].ranges);
+    }
+    free(walk_files);
+    walk_files = NULL;
+    walk_n = walk_cap = 0;
+}
+
+/* Every regular file under root (not crossing mounts), into walk_files. */
+static int walk_root(const char *root, struct err *e)
+{
+    /* root has no trailing '/' ("" for the host's "/"): host path = root + image path */
+    walk_rootlen = strlen(root);
+    walk_failed = 0;
+    if (nftw(*root ? root : "/", walk_cb, 32, FTW_PHYS | FTW_MOUNT) != 0 || walk_failed)
+        return err_sys(e, walk_failed ? walk_failed : errno, "%s", root);
+    return 0;
+}
+
+/* Count resident pages of file f (host path root+f->path); with record, also keep them
+ * as f->ranges. Returns pages, or -1 when the file cannot be mapped. */
+static long resident(const char *root, struct pfile *f, int record)
+{
+    char host[PATH_MAX * 2];
+    snprintf(host, sizeof host, "%s%s", root, f->path);
+    if (f->size == 0)
+        return 0;
+    cleanup_close int fd = open(host, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0)
+        return -1;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), npages = (f->size + page - 1) / page;
+    void *map = mmap(NULL, (size_t)f->size, PROT_READ, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED)
+        return -1;
+    cleanup_free unsigned char *vec = malloc(npages);
+    long count = 0;
+    if (vec && mincore(map, (size_t)f->size, vec) == 0) {
+        for (size_t i = 0; i < npages;) {
+            if (!(vec[i] & 1)) {
+                i++;
+                continue;
+            }
+            size_t j = i;
+            while (j < npages && (vec[j] & 1))
+                j++;
+            count += (long)(j - i);
+            if (record) {
+                struct preload_range *r = realloc(f->ranges, (f->nranges + 1) * sizeof *r);
+                if (r) {
+                    uint64_t off = (uint64_t)i * page, end = (uint64_t)j * page;
+                    f->ranges = r;
+                    f->ranges[f->nranges++] =
+                        (struct preload_range){off, (end > f->size ? f->size : end) - off};
+                }
+            }
+            i = j;
+        }
+    } else {
+        count = -1;
+    }
+    munmap(map, (size_t)f->size);
+    return count;
+}
+
+/* Sync, drop from the cache and set atime to 0 (mtime kept) for every file. Returns the
+ * pages still resident afterwards (mapped by running programs, or a tmpfs). */
+static long evict(const char *root, int drop_caches)
+{
+    char host[PATH_MAX * 2];
+    long left = 0;
+    for (size_t i = 0; i < walk_n; i++) {
+        snprintf(host, sizeof host, "%s%s", root, walk_files[i].path);
+        int fd = open(host, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+        if (fd < 0)
+            continue;
+        const struct timespec ts[2] = {{0, 0}, {0, UTIME_OMIT}};
+        (void)futimens(fd, ts);
+        if (!drop_caches) {
+            (void)fdatasync(fd);
+            (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+        }
+        close(fd);
+    }
+    if (drop_caches) {
+        sync();
+        int fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, "3\n", 2) != 2)
+            fprintf(stderr, "armlet: profile: /proc/sys/vm/drop_caches: %s\n", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+    }
+    for (size_t i = 0; i < walk_n; i++) {
+        long n = resident(root, &walk_files[i], 0);
+        if (n > 0)
+            left += n;
+    }
+    return left;
+}
+
+/* The file the program path resolves to inside root (symlinks followed as the chroot
+ * would), as an index into walk_files, or -1. Bare names are looked up in a default PATH. */
+static long find_program(const char *root, const char *prog)
+{
+    static const char *const dirs[] = {"", "/usr/local/sbin/", "/usr/local/bin/", "/usr/sbin/",
+                                       "/usr/bin/", "/sbin/", "/bin/"};
+    cleanup_close int rootfd = open(*root ? root : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0)
+        return -1;
+    for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++) {
+        if ((d == 0) != (prog[0] == '/' || strchr(prog, '/') != NULL))
+            continue;
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s%s", dirs[d], prog);
+        struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
+        int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+        if (fd < 0)
+            continue;
+        struct stat st;
+        int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+        close(fd);
+        for (size_t i = 0; ok && i < walk_n; i++)
+            if (walk_files[i].dev == st.st_dev && walk_files[i].ino == st.st_ino)
+                return (long)i;
+    }
+    return -1;
+}
+
+static int order_cmp(const void *a, const void *b)
+{
+    const struct pfile *x = a, *y = b;
+    if (x->first != y->first)
+        return y->first - x->first;
+    int xt = x->atime_ns > 0, yt = y->atime_ns > 0;
+    if (xt != yt)
+        return yt - xt;
+    if (xt && x->atime_ns != y->atime_ns)
+        return x->atime_ns < y->atime_ns ? -1 : 1;
+    return strcmp(x->path, y->path);
+}
+
+static size_t discard(char *ptr, size_t size, size_t n, void *ud)
+{
+    (void)ptr;
+    (void)ud;
+    return size * n;
+}
+
+/* 1 when url answers with any HTTP response. */
+static int url_answers(CURL *c, const char *url)
+{
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 1000L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    return curl_easy_perform(c) == CURLE_OK;
+}
+
+static void stop_program(pid_t pid)
+{
+    kill(-pid, SIGTERM);
+    for (int i = 0; i < 300; i++) {
+        if (waitpid(pid, NULL, WNOHANG) == pid) {
+            kill(-pid, SIGKILL);      /* leftovers of its group */
+            return;
+        }
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    }
+    kill(-pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+/* Start prog chrooted into root; returns its pid (also its process group) or -1. */
+static pid_t start_program(const char *root, char **argv, struct err *e)
+{
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) < 0)
+        return err_sys(e, errno, "pipe");
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(pfd[0]);
+        close(pfd[1]);
+        return err_sys(e, errno, "fork");
+    }
+    if (pid == 0) {
+        int fd = open("/dev/null", O_RDONLY);
+        setpgid(0, 0);
+        if (fd >= 0)
+            dup2(fd, 0);
+        dup2(2, 1);
+        int err = 0;
+        if (chroot(root) < 0 || chdir("/") < 0)
+            err = errno;
+        else
+            execvp(argv[0], argv);
+        if (!err)
+            err = errno;
+        (void)!write(pfd[1], &err, sizeof err);
+        _exit(127);
+    }
+    close(pfd[1]);
+    int err = 0;
+    ssize_t n = read(pfd[0], &err, sizeof err);   /* EOF = exec succeeded */
+    close(pfd[0]);
+    if (n == (ssize_t)sizeof err) {
+        waitpid(pid, NULL, 0);
+        return err_sys(e, err, "cannot run %s in %s", argv[0], root);
+    }
+    return pid;
+}
+
+static int write_list(const char *out, const char *text, size_t len, struct err *e)
+{
+    if (!out || !strcmp(out, "-"))
+        return fwrite(text, 1, len, stdout) == len && fflush(stdout) == 0
+                   ? 0 : err_sys(e, errno, "stdout");
+    cleanup_file FILE *f = fopen(out, "w");
+    if (!f)
+        return err_sys(e, errno, "%s", out);
+    if (fwrite(text, 1, len, f) != len || fclose(steal_pointer(&f)) != 0)
+        return err_sys(e, errno, "%s", out);
+    return 0;
+}
+
+/* Resident ranges of the files, in first-use order, as list text. */
+static int build_list(const char *root, long entry, char **text, size_t *len,
+                      uint64_t *files, uint64_t *bytes, struct err *e)
+{
+    struct preload_list l = {0};
+    int rc = 0;
+    for (size_t i = 0; i < walk_n; i++) {
+        struct pfile *f = &walk_files[i];
+        char host[PATH_MAX * 2];
+        struct stat st;
+        snprintf(host, sizeof host, "%s%s", root, f->path);
+        if (lstat(host, &st) == 0)
+            f->atime_ns = (int64_t)st.st_atim.tv_sec * 1000000000 + st.st_atim.tv_nsec;
+        f->first = (long)i == entry;
+        (void)resident(root, f, 1);
+    }
+    qsort(walk_files, walk_n, sizeof *walk_files, order_cmp);
+    for (size_t i = 0; i < walk_n && rc == 0; i++) {
+        const struct pfile *f = &walk_files[i];
+        if (f->nranges && strpbrk(f->path, " \t\r\n")) {
+            fprintf(stderr, "armlet: profile: %s: a path with spaces cannot be listed, skipped\n",
+                    f->path);
+            continue;
+        }
+        for (size_t j = 0; j < f->nranges && rc == 0; j++)
+            rc = preload_list_add(&l, f->path, f->ranges[j].off, f->ranges[j].len, e);
+    }
+    if (rc == 0) {
+        preload_list_merge(&l);
+        *files = l.nfiles;
+        *bytes = preload_list_bytes(&l);
+        rc = preload_list_format(&l, text, len, e);
+    }
+    preload_list_free(&l);
+    return rc;
+}
+
+static int profile(const char *root, char **prog, const char *url, double seconds,
+                   int drop_caches, int entry_only, const char *out, struct err *e)
+{
+    cleanup_free char *text = NULL;
+    size_t len = 0;
+    uint64_t files = 0, bytes = 0;
+    if (walk_root(root, e) < 0)
+        return ERR;
+    long entry = find_program(root, prog[0]);
+    if (entry < 0)
+        return err_set(e, "%s: no program %s in it", root, prog[0]);
+
+    if (entry_only) {
+        struct preload_list l = {0};
+        char host[PATH_MAX * 2];
+        snprintf(host, sizeof host, "%s%s", root, walk_files[entry].path);
+        int rc = preload_entrypoint(&l, walk_files[entry].path, host, e);
+        if (rc == 0)
+            rc = preload_list_format(&l, &text, &len, e);
+        preload_list_free(&l);
+        return rc < 0 ? ERR : write_list(out, text, len, e);
+    }
+
+    long left = evict(root, drop_caches);
+    if (left > 0)
+        fprintf(stderr, "armlet: profile: %ld pages of %s stay resident after eviction "
+                "(mapped by a running program, or not a disk filesystem)\n", left, root);
+    int64_t t0 = now_ns(CLOCK_MONOTONIC);
+    pid_t pid = start_program(*root ? root : "/", prog, e);
+    if (pid < 0)
+        return ERR;
+
+    CURL *c = url ? curl_easy_init() : NULL;
+    int ready = !url, exited = 0, status = 0;
+    int64_t limit = t0 + (int64_t)(seconds * 1e9);
+    while (now_ns(CLOCK_MONOTONIC) < limit) {
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            exited = 1;
+            break;
+        }
+        if (c && url_answers(c, url)) {
+            ready = 1;
+            break;
+        }
+        nanosleep(&(struct timespec){0, 20000000}, NULL);
+    }
+    if (c)
+        curl_easy_cleanup(c);
+    int64_t t_ready = now_ns(CLOCK_MONOTONIC);
+
+    int rc = build_list(root, entry, &text, &len, &files, &bytes, e);
+    if (!exited)
+        stop_program(pid);
+    if (rc < 0)
+        return ERR;
+    if (url && !ready)
+        return err_set(e, "%s %s before %s answered", prog[0],
+                       exited ? "exited" : "timed out", url);
+    fprintf(stderr, "armlet: profile: %llu files, %llu bytes resident %s after %.0f ms\n",
+            (unsigned long long)files, (unsigned long long)bytes,
+            url ? "when the URL answered" : exited ? "when the program exited" : "",
+            (double)(t_ready - t0) / 1e6);
+    return write_list(out, text, len, e);
+}
+
+int cmd_profile(int argc, char **argv)
+{
+    const char *root = NULL, *url = NULL, *out = NULL;
+    double seconds = -1;
+    int drop_caches = 0, entry_only = 0, i;
+    struct err e = {0};
+
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--")) {
+            i++;
+            break;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(usage_text, stdout);
+            return 0;
+        } else if (!strcmp(a, "--url") && i + 1 < argc) {
+            url = argv[++i];
+        } else if (!strcmp(a, "--seconds") && i + 1 < argc) {
+            char *end;
+            seconds = strtod(argv[++i], &end);
+            if (*end || !(seconds > 0) || seconds > 3600) {
+                fprintf(stderr, "armlet: profile: --seconds: expected 0 < N <= 3600, got '%s'\n",
+                        argv[i]);
+                return 2;
+            }
+        } else if (!strcmp(a, "-o") && i + 1 < argc) {
+            out = argv[++i];
+        } else if (!strcmp(a, "--drop-caches")) {
+            drop_caches = 1;
+        } else if (!strcmp(a, "--entrypoint-only")) {
+            entry_only = 1;
+        } else if (a[0] != '-' && !root) {
+            root = a;
+        } else {
+            fprintf(stderr, "armlet: profile: unexpected argument '%s'\n%s", a, usage_text);
+            return 2;
+        }
+    }
+    if (!root || i >= argc) {
+        fputs(usage_text, stderr);
+        return 2;
+    }
+    if (seconds < 0)
+        seconds = url ? 30 : 10;
+    if (url)
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+    char rootp[PATH_MAX];
+    snprintf(rootp, sizeof rootp, "%s", root);
+    for (size_t n = strlen(rootp); n > 0 && rootp[n - 1] == '/';)
+        rootp[--n] = '\0';
+    int rc = profile(rootp, argv + i, url, seconds, drop_caches, entry_only, out, &e);
+    walk_free();
+    if (url)
+        curl_global_cleanup();
+    if (rc < 0) {
+        err_print(&e);
+        return 1;
+    }
+    return 0;
+}

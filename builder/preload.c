@@ -1,0 +1,344 @@
+/* builder/preload.c — preload lists: build, merge, format, parse (see preload.h). */
+#include "preload.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "armlet_shared.h"
+#include "cleanup.h"
+#include "recipe.h"
+#include "tree.h"
+
+void preload_list_free(struct preload_list *l)
+{
+    for (size_t i = 0; i < l->nfiles; i++) {
+        free(l->files[i].path);
+        free(l->files[i].ranges);
+    }
+    free(l->files);
+    memset(l, 0, sizeof *l);
+}
+
+/* Grow *arr (of *cap elements of size sz) to hold at least need. 0 or -1 (ENOMEM). */
+static int grow(void *arr, size_t *cap, size_t need, size_t sz)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 8;
+    while (ncap < need)
+        ncap *= 2;
+    void *p = realloc(*(void **)arr, ncap * sz);
+    if (!p)
+        return -1;
+    *(void **)arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+static int valid_path(const char *p)
+{
+    if (p[0] != '/' || strlen(p) > ARMLET_PRELOAD_MAX_LINE / 2)
+        return 0;
+    for (; *p; p++)
+        if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+            return 0;
+    return 1;
+}
+
+int preload_list_add(struct preload_list *l, const char *path, uint64_t off, uint64_t len,
+                     struct err *e)
+{
+    if (!valid_path(path))
+        return err_set(e, "preload: \"%s\": not an absolute path without spaces", path);
+    struct preload_file *f = NULL;
+    for (size_t i = l->nfiles; i-- > 0;)
+        if (!strcmp(l->files[i].path, path)) {
+            f = &l->files[i];
+            break;
+        }
+    if (!f) {
+        if (grow(&l->files, &l->cap, l->nfiles + 1, sizeof *l->files) < 0)
+            return err_sys(e, ENOMEM, "preload");
+        f = &l->files[l->nfiles];
+        memset(f, 0, sizeof *f);
+        if (!(f->path = strdup(path)))
+            return err_sys(e, ENOMEM, "preload");
+        l->nfiles++;
+    }
+    if (len == 0)
+        return 0;
+    if (grow(&f->ranges, &f->cap, f->nranges + 1, sizeof *f->ranges) < 0)
+        return err_sys(e, ENOMEM, "preload");
+    f->ranges[f->nranges++] = (struct preload_range){off, len};
+    return 0;
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+    const struct preload_range *x = a, *y = b;
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+void preload_list_merge(struct preload_list *l)
+{
+    for (size_t i = 0; i < l->nfiles; i++) {
+        struct preload_file *f = &l->files[i];
+        if (f->nranges < 2)
+            continue;
+        qsort(f->ranges, f->nranges, sizeof *f->ranges, range_cmp);
+        size_t out = 0;
+        for (size_t j = 1; j < f->nranges; j++) {
+            struct preload_range *last = &f->ranges[out], *r = &f->ranges[j];
+            if (r->off <= last->off + last->len) {
+                uint64_t end = r->off + r->len;
+                if (end > last->off + last->len)
+                    last->len = end - last->off;
+            } else {
+                f->ranges[++out] = *r;
+            }
+        }
+        f->nranges = out + 1;
+    }
+}
+
+uint64_t preload_list_bytes(const struct preload_list *l)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < l->nfiles; i++)
+        for (size_t j = 0; j < l->files[i].nranges; j++)
+            n += l->files[i].ranges[j].len;
+    return n;
+}
+
+int preload_list_format(const struct preload_list *l, char **text, size_t *len, struct err *e)
+{
+    cleanup_free char *buf = NULL;
+    size_t size = 0;
+    cleanup_file FILE *f = open_memstream(&buf, &size);
+    if (!f)
+        return err_sys(e, errno, "preload: format");
+    for (size_t i = 0; i < l->nfiles; i++) {
+        const struct preload_file *pf = &l->files[i];
+        /* A line may not exceed ARMLET_PRELOAD_MAX_LINE: a file with more ranges than fit
+         * continues on further lines of the same path. */
+        size_t linelen = (size_t)fprintf(f, "%s", pf->path);
+        for (size_t j = 0; j < pf->nranges; j++) {
+            char r[48];
+            int n = snprintf(r, sizeof r, " %llu:%llu", (unsigned long long)pf->ranges[j].off,
+                             (unsigned long long)pf->ranges[j].len);
+            if (linelen + (size_t)n + 1 > ARMLET_PRELOAD_MAX_LINE)
+                linelen = (size_t)fprintf(f, "\n%s", pf->path) - 1;
+            fputs(r, f);
+            linelen += (size_t)n;
+        }
+        fputc('\n', f);
+    }
+    if (fclose(steal_pointer(&f)) != 0)
+        return err_sys(e, errno, "preload: format");
+    *len = size;
+    *text = steal_pointer(&buf);
+    return 0;
+}
+
+/* Whole decimal unsigned integer. 0 or -1. */
+static int parse_dec(const char *s, size_t n, uint64_t *v)
+{
+    if (n == 0 || n > 19)
+        return -1;
+    uint64_t x = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        x = x * 10 + (uint64_t)(s[i] - '0');
+    }
+    *v = x;
+    return 0;
+}
+
+/* One line (no newline, n bytes) into l. */
+static int parse_line(const char *name, int lineno, const char *s, size_t n,
+                      struct preload_list *l, struct err *e)
+{
+    size_t i = 0;
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'))
+        i++;
+    if (i == n || s[i] == '#')
+        return 0;
+    size_t p0 = i;
+    while (i < n && s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+        i++;
+    char path[ARMLET_PRELOAD_MAX_LINE + 1];
+    memcpy(path, s + p0, i - p0);
+    path[i - p0] = '\0';
+    if (path[0] != '/')
+        return err_set(e, "%s:%d: path \"%s\" is not absolute", name, lineno, path);
+    int ranges = 0;
+    for (;;) {
+        while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'))
+            i++;
+        if (i == n)
+            break;
+        size_t t0 = i;
+        while (i < n && s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+            i++;
+        const char *colon = memchr(s + t0, ':', i - t0);
+        uint64_t off, len;
+        if (!colon || parse_dec(s + t0, (size_t)(colon - s - t0), &off) < 0 ||
+            parse_dec(colon + 1, (size_t)(s + i - colon - 1), &len) < 0 || len == 0)
+            return err_set(e, "%s:%d:%zu: expected OFFSET:LENGTH (decimal bytes, length > 0), "
+                           "got \"%.*s\"", name, lineno, t0 + 1, (int)(i - t0), s + t0);
+        if (preload_list_add(l, path, off, len, e) < 0)
+            return err_ctx(e, "%s:%d", name, lineno);
+        ranges++;
+    }
+    if (!ranges && preload_list_add(l, path, 0, 0, e) < 0)
+        return err_ctx(e, "%s:%d", name, lineno);
+    return 0;
+}
+
+int preload_list_parse(const char *name, const char *buf, size_t len, struct preload_list *l,
+                       struct err *e)
+{
+    int lineno = 0;
+    for (size_t i = 0; i < len;) {
+        const char *nl = memchr(buf + i, '\n', len - i);
+        size_t n = nl ? (size_t)(nl - buf - i) : len - i;
+        lineno++;
+        if (n > ARMLET_PRELOAD_MAX_LINE)
+            return err_set(e, "%s:%d: line longer than %d bytes", name, lineno,
+                           ARMLET_PRELOAD_MAX_LINE);
+        if (memchr(buf + i, '\0', n))
+            return err_set(e, "%s:%d: NUL byte in a text list", name, lineno);
+        if (parse_line(name, lineno, buf + i, n, l, e) < 0)
+            return ERR;
+        i += n + 1;
+    }
+    return 0;
+}
+
+int preload_entrypoint(struct preload_list *l, const char *image_path, const char *host_path,
+                       struct err *e)
+{
+    /* Until builder/elf.c offers elf_load_segments(): the whole file. */
+    (void)host_path;
+    return preload_list_add(l, image_path, 0, 0, e);
+}
+/* Read a whole file into a malloc'd buffer. */
+static int read_file(const char *path, char **data, size_t *len, struct err *e)
+{
+    cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0)
+        return err_sys(e, errno, "%s", path);
+    if (!S_ISREG(st.st_mode) || st.st_size > 64 * 1024 * 1024)
+        return err_set(e, "%s: not a regular file of at most 64 MiB", path);
+    cleanup_free char *buf = malloc((size_t)st.st_size + 1);
+    if (!buf)
+        return err_sys(e, ENOMEM, "%s", path);
+    size_t have = 0;
+    while (have < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + have, (size_t)st.st_size - have);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return err_sys(e, errno, "%s", path);
+        if (n == 0)
+            break;
+        have += (size_t)n;
+    }
+    buf[have] = '\0';
+    *len = have;
+    *data = steal_pointer(&buf);
+    return 0;
+}
+
+/* Follow symlink nodes of the tree from path (at most 40 hops). Returns the FILE node
+ * or NULL. */
+static const struct tree_node *tree_resolve(struct tree *t, const char *path)
+{
+    char cur[PATH_MAX];
+    snprintf(cur, sizeof cur, "%s", path);
+    for (int hop = 0; hop < 40; hop++) {
+        const struct tree_node *n = tree_get(t, cur);
+        if (!n)
+            return NULL;
+        if (n->kind == TREE_FILE)
+            return n;
+        if (n->kind != TREE_SYMLINK && n->kind != TREE_HARDLINK)
+            return NULL;
+        int w;
+        if (n->target[0] == '/' || n->kind == TREE_HARDLINK) {
+            w = snprintf(cur, sizeof cur, "%s", n->target);
+        } else {
+            /* relative to the link's folder: "/" + the link's path up to its last '/' */
+            const char *slash = strrchr(n->path, '/');
+            int dirlen = slash ? (int)(slash - n->path) : 0;
+            char target[PATH_MAX];
+            snprintf(target, sizeof target, "%s", n->target);
+            w = snprintf(cur, sizeof cur, "/%.*s%s%s", dirlen, n->path, dirlen ? "/" : "",
+                         target);
+        }
+        if (w < 0 || (size_t)w >= sizeof cur)
+            return NULL;
+    }
+    return NULL;
+}
+
+int preload_for_build(const struct recipe *r, struct tree *t, const char *value, char **text,
+                      size_t *len, struct err *e)
+{
+    struct preload_list l = {0};
+    int rc = 0;
+    *text = NULL;
+    *len = 0;
+    if (!value || !strcmp(value, "none"))
+        return 0;
+    if (!strcmp(value, "entrypoint")) {
+        if (r->nentrypoint == 0 || r->entrypoint[0][0] != '/')
+            return 0;                 /* nothing to look at: no list */
+        const char *prog = r->entrypoint[0];
+        const struct tree_node *n = tree_resolve(t, prog);
+        if (!n)
+            return 0;                 /* not a file of this layer: no list */
+        char image_path[PATH_MAX];
+        snprintf(image_path, sizeof image_path, "/%s", n->path);
+        if (n->src) {
+            rc = preload_entrypoint(&l, image_path, n->src, e);
+        } else {
+            /* inline bytes (e.g. unpacked from an archive): through a temporary file */
+            char tmp[] = "/tmp/armlet-preload-XXXXXX";
+            int fd = mkstemp(tmp);
+            if (fd < 0)
+                return err_sys(e, errno, "preload: temporary file");
+            ssize_t w = write(fd, n->data, (size_t)n->size);
+            close(fd);
+            rc = w == (ssize_t)n->size ? preload_entrypoint(&l, image_path, tmp, e)
+                                       : err_sys(e, errno, "preload: %s", tmp);
+            unlink(tmp);
+        }
+    } else {
+        cleanup_free char *path = NULL, *data = NULL;
+        size_t n = 0;
+        if (value[0] == '/')
+            path = strdup(value);
+        else if (asprintf(&path, "%s/%s", r->dir ? r->dir : ".", value) < 0)
+            path = NULL;
+        if (!path)
+            return err_sys(e, ENOMEM, "preload");
+        rc = read_file(path, &data, &n, e);
+        if (rc == 0)
+            rc = preload_list_parse(path, data, n, &l, e);
+    }
+    if (rc == 0) {
+        preload_list_merge(&l);
+        rc = preload_list_format(&l, text, len, e);
+    }
+    preload_list_free(&l);
+    return rc < 0 ? err_ctx(e, "init preload=%s", value) : 0;
+}

@@ -1,0 +1,70 @@
+/* builder/preload.h — preload lists: what armlet-init reads ahead at start
+ * (format: common/armlet_shared.h, ARMLET_PRELOAD_PATH).
+ *
+ * Lifecycle:
+ *     struct preload_list l = {0};
+ *     preload_list_add(&l, "/app", 0, 4096, e) ...     // or preload_list_parse(), or
+ *     preload_entrypoint(&l, "/app", "dist/app", e)    // the program's PT_LOAD ranges
+ *     preload_list_merge(&l);                           // sort + merge each file's ranges
+ *     preload_list_format(&l, &text, &len, e);          // text, caller frees
+ *     preload_list_free(&l);
+ *
+ * Files keep the order they were first added in: that is the order the init reads
+ * them ahead, so callers add in first-use order. A file with no ranges means "the whole
+ * file". Everything is owned by the list.
+ */
+#ifndef ARMLET_PRELOAD_H
+#define ARMLET_PRELOAD_H
+#include <stddef.h>
+#include <stdint.h>
+#include "error.h"
+
+struct tree;
+struct recipe;
+
+struct preload_range { uint64_t off, len; };
+
+struct preload_file {
+    char *path;                      /* absolute image path, no spaces */
+    struct preload_range *ranges;    /* none = whole file */
+    size_t nranges, cap;
+};
+
+struct preload_list {
+    struct preload_file *files;
+    size_t nfiles, cap;
+};
+
+void preload_list_free(struct preload_list *l);
+/* Add [off, off+len) of path (len 0: the whole file), appending path if new. ERR when
+ * path is not absolute, has whitespace, or on out of memory. */
+int preload_list_add(struct preload_list *l, const char *path, uint64_t off, uint64_t len,
+                     struct err *e);
+/* Sort each file's ranges and merge the ones that overlap or touch. */
+void preload_list_merge(struct preload_list *l);
+/* The list as text, one line a file. *text is malloc'd (caller frees), *len its size. */
+int preload_list_format(const struct preload_list *l, char **text, size_t *len,
+                        struct err *e);
+/* Parse list text (len bytes); `name` names it in errors: "NAME:LINE: ...". Lines are
+ * checked as the init reads them (absolute path, OFFSET:LENGTH decimals, line length). */
+int preload_list_parse(const char *name, const char *buf, size_t len, struct preload_list *l,
+                       struct err *e);
+/* Add the loadable segments (PT_LOAD file ranges) of the ELF program at host_path,
+ * listed under image_path. */
+int preload_entrypoint(struct preload_list *l, const char *image_path, const char *host_path,
+                       struct err *e);
+/* Total bytes listed (whole-file entries count as 0). */
+uint64_t preload_list_bytes(const struct preload_list *l);
+
+/* For `armlet build`: the list for the recipe's `init preload=` value, for one platform.
+ *   "none"        -> 0, *text = NULL (no list, no flag)
+ *   "entrypoint"  -> the entrypoint program's PT_LOAD ranges (the program is looked up in
+ *                    tree t, following symlinks in the tree)
+ *   PATH          -> a list recorded earlier (`armlet profile -o PATH`), relative to the
+ *                    recipe's folder, checked and normalised
+ * On success with *text set, the caller adds *text at ARMLET_PRELOAD_PATH to the tree and
+ * adds "--preload=" ARMLET_PRELOAD_PATH to the init flags. *text is malloc'd. */
+int preload_for_build(const struct recipe *r, struct tree *t, const char *value, char **text,
+                      size_t *len, struct err *e);
+
+#endif
