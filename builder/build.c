@@ -1,0 +1,541 @@
+/* builder/build.c — see build.h. */
+#include "build.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "armlet_shared.h"
+#include "base.h"
+#include "cleanup.h"
+#include "docker_archive.h"
+#include "elfcheck.h"
+#include "initdir.h"
+#include "layout.h"
+#include "recipe.h"
+#include "tree.h"
+
+#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define CA_BUNDLE_ENV "SSL_CERT_FILE=" BASE_SSL_CERT_FILE
+
+static void cleanup_treep(struct tree **t) { tree_free(*t); }
+static void cleanup_recipep(struct recipe **r) { recipe_free(*r); }
+#define cleanup_tree __attribute__((cleanup(cleanup_treep)))
+#define cleanup_recipe __attribute__((cleanup(cleanup_recipep)))
+
+/* A growable list of owned strings (argv, env). */
+struct strv {
+    char **v;
+    size_t n, cap;
+};
+
+static void strv_free(struct strv *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i]);
+    free(s->v);
+    s->v = NULL;
+    s->n = s->cap = 0;
+}
+
+__attribute__((format(printf, 3, 4)))
+static int strv_addf(struct strv *s, struct err *e, const char *fmt, ...)
+{
+    if (s->n + 1 >= s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        char **v = realloc(s->v, cap * sizeof *v);
+        if (!v)
+            return err_set(e, "out of memory");
+        s->v = v;
+        s->cap = cap;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vasprintf(&s->v[s->n], fmt, ap);
+    va_end(ap);
+    if (rc < 0)
+        return err_set(e, "out of memory");
+    s->v[++s->n] = NULL;
+    return 0;
+}
+
+int build_epoch_from_env(const char *value, int64_t *epoch, struct err *e)
+{
+    *epoch = 0;
+    if (!value || !*value)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(value, &end, 10);
+    if (errno || *end || v < 0 || v > 253402300799LL)   /* up to 9999-12-31 */
+        return err_set(e, "SOURCE_DATE_EPOCH=\"%s\": expected seconds since 1970 (0..253402300799)",
+                       value);
+    *epoch = v;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ platforms */
+
+/* Platforms to build, in the fixed table order: the --platform list (each must be
+ * known and in the recipe) or the recipe's own. */
+static int pick_platforms(const struct recipe *r, const char *list,
+                          const struct platform **out, size_t *n, struct err *e)
+{
+    int want[8] = {0};
+    if (list) {
+        cleanup_free char *copy = strdup(list);
+        if (!copy)
+            return err_set(e, "out of memory");
+        char *save = NULL;
+        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            const struct platform *p = platform_lookup(tok);
+            if (!p)
+                return err_set(e, "--platform: unknown platform \"%s\" (known: linux/amd64, "
+                                  "linux/arm64, linux/arm/v7, linux/arm/v6)", tok);
+            int in_recipe = 0;
+            for (size_t i = 0; i < r->nplatforms; i++)
+                in_recipe |= r->platforms[i] == p;
+            if (!in_recipe)
+                return err_set(e, "--platform: %s is not among the platforms of %s", tok, r->path);
+            want[p - platform_table] = 1;
+        }
+    } else {
+        for (size_t i = 0; i < r->nplatforms; i++)
+            want[r->platforms[i] - platform_table] = 1;
+    }
+    *n = 0;
+    for (size_t i = 0; i < platform_count; i++)
+        if (want[i])
+            out[(*n)++] = &platform_table[i];
+    if (*n == 0)
+        return err_set(e, "--platform: no platform selected");
+    return 0;
+}
+
+/* ------------------------------------------------------------------ the app tree */
+
+/* Source path of an entry for p: expanded, relative to the recipe's folder. */
+static char *entry_source(const struct recipe *r, const char *src, const struct platform *p,
+                          char **shown, struct err *e)
+{
+    cleanup_free char *x = recipe_expand(src, p, e);
+    if (!x)
+        return NULL;
+    char *path = NULL;
+    if (x[0] == '/' || !r->dir || !*r->dir)
+        path = strdup(x);
+    else if (asprintf(&path, "%s/%s", r->dir, x) < 0)
+        path = NULL;
+    if (!path) {
+        err_set(e, "out of memory");
+        return NULL;
+    }
+    *shown = steal_pointer(&x);
+    return path;
+}
+
+static int add_file_entry(struct tree *t, const struct recipe *r, const struct recipe_entry *en,
+                          const struct platform *p, const char *dest, struct err *e)
+{
+    cleanup_free char *shown = NULL;
+    cleanup_free char *src = entry_source(r, en->src, p, &shown, e);
+    if (!src)
+        return ERR;
+    struct stat st;
+    if (stat(src, &st) < 0)
+        return err_set(e, "source \"%s\" %s", shown,
+                       errno == ENOENT ? "not found" : strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return err_set(e, "source \"%s\" is not a regular file", shown);
+    struct elf_info info;
+    if (elf_check(src, p, en->libs, &info, e) < 0)
+        return ERR;
+    unsigned mode = en->has_mode ? en->mode : (info.is_elf || (st.st_mode & 0111)) ? 0755 : 0644;
+    return tree_add_file(t, dest, src, mode, en->has_owner ? en->uid : 0,
+                         en->has_owner ? en->gid : 0, e);
+}
+
+static const char *entry_kind_name(enum recipe_entry_kind k)
+{
+    switch (k) {
+    case ENTRY_FILE: return "file";
+    case ENTRY_DIR: return "dir";
+    case ENTRY_SYMLINK: return "symlink";
+    case ENTRY_ARCHIVE: return "archive";
+    }
+    return "entry";
+}
+
+static int add_entry(struct tree *t, const struct recipe *r, const struct recipe_entry *en,
+                     const struct platform *p, struct err *e)
+{
+    cleanup_free char *dest = recipe_expand(en->dest, p, e);
+    if (!dest)
+        return ERR;
+    unsigned uid = en->has_owner ? en->uid : 0, gid = en->has_owner ? en->gid : 0;
+    switch (en->kind) {
+    case ENTRY_FILE:
+        return add_file_entry(t, r, en, p, dest, e);
+    case ENTRY_DIR:
+        return tree_add_dir(t, dest, en->has_mode ? en->mode : 0755, uid, gid, e);
+    case ENTRY_SYMLINK: {
+        cleanup_free char *target = recipe_expand(en->src, p, e);
+        return target ? tree_add_symlink(t, dest, target, uid, gid, e) : ERR;
+    }
+    case ENTRY_ARCHIVE: {
+        cleanup_free char *shown = NULL;
+        cleanup_free char *src = entry_source(r, en->src, p, &shown, e);
+        if (!src)
+            return ERR;
+        if (access(src, R_OK) < 0)
+            return err_set(e, "source \"%s\" %s", shown,
+                           errno == ENOENT ? "not found" : strerror(errno));
+        return tree_add_archive(t, dest, src, e);
+    }
+    }
+    return err_set(e, "unknown entry kind");
+}
+
+/* The recipe's entries for p into t; errors carry "recipe:line:col: kind: ". */
+static int add_app(struct tree *t, const struct recipe *r, const struct platform *p,
+                   struct err *e)
+{
+    for (size_t i = 0; i < r->nentries; i++) {
+        const struct recipe_entry *en = &r->entries[i];
+        if (add_entry(t, r, en, p, e) < 0)
+            return err_ctx(e, "%s:%d:%d: %s", en->loc.file, en->loc.line, en->loc.col,
+                           entry_kind_name(en->kind));
+    }
+    return 0;
+}
+
+/* Init flags from the recipe's init line ("--cpu=floor", "--pgroup"). seccomp and
+ * preload need side files (/etc/armlet/) that the build does not produce yet: they are
+ * left out, so the init runs without them (see docs/README-build.md). */
+static int init_flags(const struct recipe *r, struct strv *argv, struct err *e)
+{
+    for (size_t i = 0; i < r->ninit; i++) {
+        const struct recipe_kv *kv = &r->init[i];
+        if (!strcmp(kv->key, "seccomp") || !strcmp(kv->key, "preload"))
+            continue;
+        int rc = kv->value && *kv->value ? strv_addf(argv, e, "--%s=%s", kv->key, kv->value)
+                                         : strv_addf(argv, e, "--%s", kv->key);
+        if (rc < 0)
+            return ERR;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ one platform */
+
+struct plat_build {
+    struct layer_result layers[2];
+    const char *history[2];
+    size_t nlayers;
+    struct oci_desc config;
+};
+
+static int has_env(const struct recipe *r, const char *key)
+{
+    for (size_t i = 0; i < r->nenv; i++)
+        if (!strcmp(r->env[i].key, key))
+            return 1;
+    return 0;
+}
+
+static int write_config(const struct recipe *r, const struct platform *p, int64_t epoch,
+                        const char *blobs, struct plat_build *pb, struct err *e)
+{
+    struct strv ep = {0}, env = {0}, health = {0}, labk = {0}, labv = {0};
+    cleanup_json json_t *cfg = NULL;
+    int rc = ERR;
+    char user[32] = "";
+    const char *diff[2];
+    if (strv_addf(&ep, e, "%s", ARMLET_INIT_PATH) < 0 || init_flags(r, &ep, e) < 0 ||
+        strv_addf(&ep, e, "--") < 0)
+        goto out;
+    for (size_t i = 0; i < r->nentrypoint; i++)
+        if (strv_addf(&ep, e, "%s", r->entrypoint[i]) < 0)
+            goto out;
+    if ((!has_env(r, "PATH") && strv_addf(&env, e, DEFAULT_PATH) < 0) ||
+        (r->base == BASE_STATIC && !has_env(r, "SSL_CERT_FILE") &&
+         strv_addf(&env, e, CA_BUNDLE_ENV) < 0))
+        goto out;
+    for (size_t i = 0; i < r->nenv; i++)
+        if (strv_addf(&env, e, "%s=%s", r->env[i].key, r->env[i].value) < 0)
+            goto out;
+    for (size_t i = 0; i < r->nlabels; i++)
+        if (strv_addf(&labk, e, "%s", r->labels[i].key) < 0 ||
+            strv_addf(&labv, e, "%s", r->labels[i].value) < 0)
+            goto out;
+    if (r->health.url && (strv_addf(&health, e, "CMD") < 0 ||
+                          strv_addf(&health, e, "%s", ARMLET_INIT_PATH) < 0 ||
+                          strv_addf(&health, e, "probe") < 0 ||
+                          strv_addf(&health, e, "%s", r->health.url) < 0))
+        goto out;
+    if (r->has_user)
+        snprintf(user, sizeof user, "%u:%u", r->uid, r->gid);
+    for (size_t i = 0; i < pb->nlayers; i++)
+        diff[i] = pb->layers[i].diff_id;
+    struct oci_config c = {
+        .platform = p, .created = epoch,
+        .entrypoint = (const char *const *)ep.v, .nentrypoint = ep.n,
+        .cmd = (const char *const *)r->cmd, .ncmd = r->ncmd,
+        .env = (const char *const *)env.v, .nenv = env.n,
+        .user = user, .workdir = r->workdir,
+        .exposed = (const char *const *)r->expose, .nexposed = r->nexpose,
+        .label_keys = (const char *const *)labk.v,
+        .label_values = (const char *const *)labv.v, .nlabels = labk.n,
+        .stop_signal = r->stop_signal,
+        .health_test = (const char *const *)health.v, .nhealth_test = health.n,
+        .health_interval_ns = r->health.interval_ns, .health_timeout_ns = r->health.timeout_ns,
+        .health_retries = r->health.retries,
+        .diff_ids = diff, .history = pb->history, .nlayers = pb->nlayers,
+    };
+    cfg = oci_config_new(&c, e);
+    pb->config.media_type = OCI_MT_CONFIG;
+    if (cfg && oci_json_blob_write(blobs, cfg, &pb->config, e) == 0)
+        rc = 0;
+out:
+    strv_free(&ep);
+    strv_free(&env);
+    strv_free(&health);
+    strv_free(&labk);
+    strv_free(&labv);
+    return rc;
+}
+
+/* Base and app trees for p (app may come out empty). */
+static int make_trees(const struct recipe *r, const struct platform *p, const char *init,
+                      struct tree **base, struct tree **app, struct err *e)
+{
+    *base = tree_new();
+    *app = tree_new();
+    if (!*base || !*app)
+        return err_set(e, "out of memory");
+    if (base_add(*base, r->base, p, init, e) < 0)
+        return err_ctx(e, "%s: base", p->oci);
+    return add_app(*app, r, p, e);
+}
+
+static int tree_empty(struct tree *t, struct err *e)
+{
+    const struct tree_node **nodes = NULL;
+    size_t n = 0;
+    if (tree_sorted(t, &nodes, &n, e) < 0)
+        return ERR;
+    return n == 0;
+}
+
+/* Layers, config and manifest of p into blobs; the manifest descriptor into *man. */
+static int build_image(const struct build_opts *o, const struct recipe *r,
+                       const struct platform *p, const char *init, const char *blobs,
+                       struct plat_build *pb, struct oci_desc *man, struct err *e)
+{
+    cleanup_tree struct tree *base = NULL;
+    cleanup_tree struct tree *app = NULL;
+    if (make_trees(r, p, init, &base, &app, e) < 0)
+        return ERR;
+    pb->nlayers = 0;
+    if (layer_write(base, o->compress, o->epoch, blobs, &pb->layers[0], e) < 0)
+        return err_ctx(e, "%s: base layer", p->oci);
+    pb->history[pb->nlayers++] = r->base == BASE_STATIC ? "armlet: base static" : "armlet: base scratch";
+    int empty = tree_empty(app, e);
+    if (empty < 0)
+        return ERR;
+    if (!empty) {
+        if (layer_write(app, o->compress, o->epoch, blobs, &pb->layers[1], e) < 0)
+            return err_ctx(e, "%s: app layer", p->oci);
+        pb->history[pb->nlayers++] = "armlet: recipe files";
+    }
+    if (write_config(r, p, o->epoch, blobs, pb, e) < 0)
+        return err_ctx(e, "%s: image config", p->oci);
+    struct oci_desc ld[2];
+    for (size_t i = 0; i < pb->nlayers; i++) {
+        memcpy(ld[i].digest, pb->layers[i].digest, sizeof ld[i].digest);
+        ld[i].size = pb->layers[i].size;
+        ld[i].media_type = pb->layers[i].media_type;
+    }
+    cleanup_json json_t *m = oci_manifest_new(&pb->config, ld, pb->nlayers, e);
+    man->media_type = OCI_MT_MANIFEST;
+    if (!m || oci_json_blob_write(blobs, m, man, e) < 0)
+        return err_ctx(e, "%s: manifest", p->oci);
+    return 0;
+}
+
+static int write_docker_archive(const struct build_opts *o, const struct recipe *r,
+                                const char *blobs, const struct plat_build *pb,
+                                struct err *e)
+{
+    struct oci_desc ld[2];
+    const char *diff[2];
+    for (size_t i = 0; i < pb->nlayers; i++) {
+        memcpy(ld[i].digest, pb->layers[i].digest, sizeof ld[i].digest);
+        ld[i].size = pb->layers[i].size;
+        ld[i].media_type = pb->layers[i].media_type;
+        diff[i] = pb->layers[i].diff_id;
+    }
+    cleanup_free char *repo_tag = NULL;
+    if (asprintf(&repo_tag, "%s:%s", r->name ? r->name : "armlet", o->tag) < 0)
+        return err_set(e, "out of memory");
+    return docker_archive_write(o->docker_archive, blobs, &pb->config, ld, diff, pb->nlayers,
+                                repo_tag, o->epoch, e);
+}
+
+/* --rootfs: base + app in one tree, written as a folder. */
+static int write_rootfs(const struct build_opts *o, const struct recipe *r,
+                        const struct platform *p, const char *init, struct err *e)
+{
+    cleanup_tree struct tree *t = tree_new();
+    if (!t)
+        return err_set(e, "out of memory");
+    if (base_add(t, r->base, p, init, e) < 0)
+        return err_ctx(e, "%s: base", p->oci);
+    if (add_app(t, r, p, e) < 0)
+        return ERR;
+    if (tree_write_dir(t, o->rootfs, o->epoch, e) < 0)
+        return err_ctx(e, "--rootfs %s", o->rootfs);
+    return 0;
+}
+
+/* --rootfs DIR must not exist or be empty: never mix an image into someone's files. */
+static int check_rootfs(const char *dir, struct err *e)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? 0 : err_sys(e, errno, "--rootfs %s", dir);
+    struct dirent *de;
+    int empty = 1;
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            empty = 0;
+    closedir(d);
+    return empty ? 0 : err_set(e, "--rootfs %s: folder is not empty", dir);
+}
+
+/* Scratch layout for a --docker-archive without --oci. */
+static char *scratch_dir(struct err *e)
+{
+    const char *tmp = getenv("TMPDIR");
+    char *d = NULL;
+    if (asprintf(&d, "%s/armlet-build.XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0)
+        return err_set(e, "out of memory"), NULL;
+    if (!mkdtemp(d)) {
+        err_sys(e, errno, "cannot create a temporary folder %s", d);
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+static void remove_scratch(const char *dir, const char *blobs)
+{
+    DIR *d = opendir(blobs);
+    struct dirent *de;
+    char p[PATH_MAX + 300];
+    while (d && (de = readdir(d))) {
+        snprintf(p, sizeof p, "%s/%s", blobs, de->d_name);
+        if (de->d_name[0] != '.')
+            unlink(p);
+    }
+    if (d)
+        closedir(d);
+    static const char *const rest[] = {"blobs/sha256", "blobs", "index.json", "oci-layout",
+                                       "index.json.tmp", "oci-layout.tmp"};
+    for (size_t i = 0; i < sizeof rest / sizeof rest[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, rest[i]);
+        if (rmdir(p) < 0)
+            unlink(p);
+    }
+    rmdir(dir);
+}
+
+static int check_outputs(const struct build_opts *o, size_t nplat, struct err *e)
+{
+    if (nplat > 1 && o->rootfs)
+        return err_set(e, "--rootfs needs exactly one platform (give --platform)");
+    if (nplat > 1 && o->docker_archive)
+        return err_set(e, "--docker-archive holds one platform (give --platform)");
+    if (!layout_tag_valid(o->tag))
+        return err_set(e, "--tag \"%s\": expected letters, digits, '_', '.', '-'", o->tag);
+    if (o->rootfs && check_rootfs(o->rootfs, e) < 0)
+        return ERR;
+    return 0;
+}
+
+/* Images for every platform into layout l (tagged, committed) and the docker archive. */
+static int build_images(const struct build_opts *o, const struct recipe *r,
+                        const struct platform **plats, char **inits, size_t nplat,
+                        struct layout *l, struct build_result *res, struct err *e)
+{
+    cleanup_json json_t *index = oci_index_new();
+    if (!index)
+        return err_set(e, "out of memory");
+    struct plat_build pb;
+    for (size_t i = 0; i < nplat; i++) {
+        struct oci_desc *man = &res->plat[i].manifest;
+        res->plat[i].platform = plats[i];
+        if (build_image(o, r, plats[i], inits[i], layout_blobs_dir(l), &pb, man, e) < 0 ||
+            oci_index_add(index, man, plats[i], e) < 0)
+            return ERR;
+        res->nplat = i + 1;
+    }
+    res->index.media_type = OCI_MT_INDEX;
+    if (oci_json_blob_write(layout_blobs_dir(l), index, &res->index, e) < 0)
+        return err_ctx(e, "image index");
+    if (o->docker_archive && write_docker_archive(o, r, layout_blobs_dir(l), &pb, e) < 0)
+        return ERR;
+    if (layout_set_tag(l, o->tag, &res->index, e) < 0)
+        return ERR;
+    return layout_commit(l, &res->gc_removed, e);
+}
+
+int build_run(const struct build_opts *o, struct build_result *res, struct err *e)
+{
+    cleanup_recipe struct recipe *r = NULL;
+    const struct platform *plats[8];
+    char *inits[8] = {0};
+    size_t nplat = 0;
+    int rc = ERR;
+    memset(res, 0, sizeof *res);
+    if (recipe_parse_file(o->recipe, &r, e) < 0)
+        return ERR;
+    if (pick_platforms(r, o->platforms, plats, &nplat, e) < 0 || check_outputs(o, nplat, e) < 0)
+        return ERR;
+    for (size_t i = 0; i < nplat; i++)
+        if (!(inits[i] = initdir_find(o->init_dir, plats[i], e)))
+            goto out;
+    if (o->oci_dir || o->docker_archive) {
+        cleanup_free char *scratch = o->oci_dir ? NULL : scratch_dir(e);
+        struct layout *l = NULL;
+        if (!o->oci_dir && !scratch)
+            goto out;
+        if (layout_open(o->oci_dir ? o->oci_dir : scratch, 1, &l, e) < 0) {
+            if (scratch)
+                rmdir(scratch);
+            goto out;
+        }
+        rc = build_images(o, r, plats, inits, nplat, l, res, e);
+        if (rc < 0 && o->oci_dir) {
+            struct err ignored;
+            layout_discard(l, &ignored);   /* drop this build's new blobs */
+        }
+        if (scratch)
+            remove_scratch(scratch, layout_blobs_dir(l));
+        layout_close(l);
+        if (rc < 0)
+            goto out;
+    }
+    rc = o->rootfs ? write_rootfs(o, r, plats[0], inits[0], e) : 0;
+out:
+    for (size_t i = 0; i < nplat; i++)
+        free(inits[i]);
+    return rc;
+}
