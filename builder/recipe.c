@@ -357,62 +357,61 @@ static int parse_mode(const char *s, unsigned *mode)
     return 0;
 }
 
-/* Go-style duration: "10s", "1m30s", "1.5s", "500ms", "0". Units ns us ms s m h. */
+/* Duration as armlet-init reads it: a number with an optional fraction and one unit
+ * (ns us ms s m h; none = seconds): "10s", "500ms", "2.5s", "1m", "30". At most 10^6 s. */
 static int parse_duration(const char *s, long long *ns)
 {
     static const struct { const char *u; long long mul; } units[] = {
-        {"ns", 1}, {"us", 1000}, {"\xc2\xb5s", 1000}, {"ms", 1000000},
-        {"s", 1000000000LL}, {"m", 60000000000LL}, {"h", 3600000000000LL},
+        {"ns", 1}, {"us", 1000}, {"ms", 1000000}, {"s", 1000000000LL},
+        {"m", 60000000000LL}, {"h", 3600000000000LL}, {"", 1000000000LL},
     };
-    const long long limit = 100LL * 365 * 24 * 3600000000000LL;   /* 100 years */
-    long long total = 0;
-    if (!strcmp(s, "0")) {
-        *ns = 0;
+    const long long max_ns = 1000000LL * 1000000000LL;
+    long long whole = 0, frac = 0, scale = 1;
+    int digits = 0;
+    for (; *s >= '0' && *s <= '9'; s++, digits++) {
+        whole = whole * 10 + (*s - '0');
+        if (whole > max_ns)
+            return ERR;
+    }
+    if (*s == '.')
+        for (s++; *s >= '0' && *s <= '9'; s++, digits++) {
+            if (scale >= 1000000000LL)
+                return ERR;      /* more than 9 fraction digits */
+            frac = frac * 10 + (*s - '0');
+            scale *= 10;
+        }
+    if (!digits)
+        return ERR;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (strcmp(s, units[i].u) != 0)
+            continue;
+        long long mul = units[i].mul;
+        if (whole > max_ns / mul)
+            return ERR;
+        /* frac < scale <= 10^9, mul <= 3.6e12: split so nothing overflows */
+        long long r = whole * mul + (mul / scale) * frac + (mul % scale) * frac / scale;
+        if (r > max_ns)
+            return ERR;
+        *ns = r;
         return 0;
     }
-    if (!*s)
-        return ERR;
-    while (*s) {
-        long long whole = 0, frac = 0, scale = 1;
-        int digits = 0;
-        while (*s >= '0' && *s <= '9') {
-            if (whole > limit)
-                return ERR;
-            whole = whole * 10 + (*s++ - '0');
-            digits++;
-        }
-        if (*s == '.') {
-            s++;
-            while (*s >= '0' && *s <= '9') {
-                if (scale < 1000000000000LL) {
-                    frac = frac * 10 + (*s - '0');
-                    scale *= 10;
-                }
-                s++;
-                digits++;
-            }
-        }
-        if (!digits)
+    return ERR;
+}
+
+/* A ratio in (0, 1] written as digits with an optional fraction: "0.9", "1", ".5".
+ * Counted in millionths (further digits dropped) as armlet-init does, so a value the
+ * recipe accepts is one the init accepts. */
+static int check_ratio(const char *s)
+{
+    long long ppm = 0, scale = 1000000;
+    int digits = 0;
+    for (; *s >= '0' && *s <= '9'; s++, digits++)
+        if ((ppm = ppm * 10 + (*s - '0') * scale) > scale)
             return ERR;
-        size_t k, nunits = sizeof units / sizeof units[0], best = nunits;
-        for (k = 0; k < nunits; k++) {
-            size_t n = strlen(units[k].u);
-            /* "ms" before "m": take the longest unit that matches here */
-            if (!strncmp(s, units[k].u, n) && (best == nunits || n > strlen(units[best].u)))
-                best = k;
-        }
-        if (best == nunits)
-            return ERR;
-        long long mul = units[best].mul;
-        s += strlen(units[best].u);
-        if (whole > limit / mul)
-            return ERR;
-        total += whole * mul + (long long)((double)frac * (double)mul / (double)scale);
-        if (total > limit)
-            return ERR;
-    }
-    *ns = total;
-    return 0;
+    if (*s == '.')
+        for (s++; *s >= '0' && *s <= '9'; s++, digits++)
+            ppm += (*s - '0') * (scale /= 10);
+    return *s || !digits || ppm == 0 || ppm > 1000000 ? ERR : 0;
 }
 
 /* Linux signal numbers, identical on x86-64, arm and arm64. */
@@ -851,7 +850,7 @@ static int d_health(struct parser *p, const struct line *ln)
         } else {
             long long ns;
             if (parse_duration(v, &ns) < 0 || ns <= 0)
-                return perr(p, w, "bad duration \"%s\": expected e.g. 10s, 500ms, 1m30s", v);
+                return perr(p, w, "bad duration \"%s\": expected e.g. 10s, 500ms, 1m, 2.5s", v);
             if (k == 0)
                 h->interval_ns = ns;
             else
@@ -873,7 +872,7 @@ static const struct init_key {
     {"pgroup", IV_FLAG, 0, "nothing, or yes/no"},
     {"grace", IV_DURATION, 0, "a duration (10s, 500ms)"},
     {"stop-delay", IV_DURATION, 0, "a duration (10s, 500ms)"},
-    {"rewrite", IV_REWRITE, 1, "FROM:TO signals (e.g. TERM:QUIT)"},
+    {"rewrite", IV_REWRITE, 1, "FROM:TO signals (e.g. TERM:QUIT, HUP:0; not KILL, STOP or CHLD)"},
     {"exit-zero", IV_EXITCODE, 1, "an exit code 0-255"},
     {"cpu", IV_CPU, 0, "floor, ceil or off"},
     {"cpu-env", IV_ENVNAME, 1, "an environment variable name"},
@@ -921,6 +920,9 @@ static int check_init_value(const struct init_key *k, const char *v, char *buf, 
         int a = parse_signal(from), b = parse_signal(colon + 1);
         if (a <= 0 || a > 31 || b < 0 || b > 31 || (b == 0 && strcmp(colon + 1, "0") != 0))
             return ERR;
+        /* KILL and STOP never reach a process; the init keeps CHLD for itself. */
+        if (a == 9 || a == 19 || a == 17)
+            return ERR;
         snprintf(buf, bufsz, "SIG%s:%s%s", signal_names[a], b ? "SIG" : "",
                  b ? signal_names[b] : "0");
         *store = buf;
@@ -934,19 +936,8 @@ static int check_init_value(const struct init_key *k, const char *v, char *buf, 
         return v && (!strcmp(v, "floor") || !strcmp(v, "ceil") || !strcmp(v, "off")) ? 0 : ERR;
     case IV_ENVNAME:
         return v && check_env_name(v) == 0 ? 0 : ERR;
-    case IV_RATIO: {
-        if (!v)
-            return ERR;
-        if (!strcmp(v, "off"))
-            return 0;
-        char *end;
-        errno = 0;
-        double r = strtod(v, &end);
-        if (errno || end == v || *end || !(r > 0.0 && r <= 1.0) || v[0] == ' ' || v[0] == '+' ||
-            strchr(v, 'x') || strchr(v, 'X') || strchr(v, 'e') || strchr(v, 'E'))
-            return ERR;
-        return 0;
-    }
+    case IV_RATIO:
+        return v && (!strcmp(v, "off") || check_ratio(v) == 0) ? 0 : ERR;
     case IV_NOFILE: {
         unsigned long long n;
         if (!v)

@@ -1,0 +1,560 @@
+/* builder/elfcheck.c — see elfcheck.h. Parses with <elf.h> structs by hand (no libelf).
+ *
+ * The file is never mapped or read whole: each structure (ELF header, program header
+ * table, dynamic section, section header table, .ARM.attributes) is read with pread()
+ * after checking that its range lies inside the file, and every size is capped, so a
+ * hostile file costs at most a few MiB of memory and never reads out of bounds.
+ */
+#include "elfcheck.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+/* Caps for tables read into memory: far above anything a real program has. */
+#define ELF_MAX_TABLE (4u << 20)
+#define ELF_MAX_ATTRS (1u << 20)
+
+struct elf_file {
+    const char *path;
+    int fd;
+    uint64_t size;
+    int cls;                      /* ELFCLASS32 / ELFCLASS64 */
+    /* The ELF header, widened to 64-bit fields. */
+    uint16_t type, machine;
+    uint32_t flags;
+    uint64_t phoff, shoff;
+    uint16_t phentsize, shentsize;
+    uint32_t phnum, shnum;
+};
+
+/* Read len bytes at off, which must lie inside the file. */
+static int read_range(const struct elf_file *f, uint64_t off, void *buf, uint64_t len,
+                      const char *what, struct err *e)
+{
+    if (off > f->size || len > f->size - off)
+        return err_set(e, "%s: not a valid ELF file: %s (%llu bytes at offset %llu) lies "
+                       "beyond the end of the file (%llu bytes)", f->path, what,
+                       (unsigned long long)len, (unsigned long long)off,
+                       (unsigned long long)f->size);
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pread(f->fd, (char *)buf + done, (size_t)len - done, (off_t)(off + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return err_sys(e, errno, "%s: cannot read", f->path);
+        if (n == 0)
+            return err_set(e, "%s: not a valid ELF file: file shrank while being read", f->path);
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+/* Read a table of count entries of entsize bytes at off into a malloc'd buffer. */
+static int read_table(const struct elf_file *f, uint64_t off, uint64_t count, uint64_t entsize,
+                      const char *what, void **out, struct err *e)
+{
+    *out = NULL;
+    if (count == 0)
+        return 0;
+    if (entsize == 0 || count > ELF_MAX_TABLE / entsize)
+        return err_set(e, "%s: not a valid ELF file: %s too large (%llu entries of %llu bytes)",
+                       f->path, what, (unsigned long long)count, (unsigned long long)entsize);
+    void *buf = malloc((size_t)(count * entsize));
+    if (!buf) {
+        e->errnum = ENOMEM;
+        return err_set(e, "%s: out of memory", f->path);
+    }
+    if (read_range(f, off, buf, count * entsize, what, e) < 0) {
+        free(buf);
+        return ERR;
+    }
+    *out = buf;
+    return 0;
+}
+
+/* Open path and read its ELF header. Returns 1 for ELF, 0 when the file does not start
+ * with the ELF magic (f->fd stays open either way), ERR on failure. */
+static int elf_open(struct elf_file *f, const char *path, struct err *e)
+{
+    memset(f, 0, sizeof *f);
+    f->path = path;
+    f->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (f->fd < 0)
+        return err_sys(e, errno, "%s: cannot open", path);
+    struct stat st;
+    if (fstat(f->fd, &st) < 0)
+        return err_sys(e, errno, "%s: cannot stat", path);
+    if (!S_ISREG(st.st_mode))
+        return err_set(e, "%s: not a regular file", path);
+    f->size = (uint64_t)st.st_size;
+    unsigned char ident[EI_NIDENT];
+    if (f->size < EI_NIDENT)
+        return 0;
+    if (read_range(f, 0, ident, EI_NIDENT, "ELF identification", e) < 0)
+        return ERR;
+    if (memcmp(ident, ELFMAG, SELFMAG) != 0)
+        return 0;
+    if (ident[EI_CLASS] != ELFCLASS32 && ident[EI_CLASS] != ELFCLASS64)
+        return err_set(e, "%s: not a valid ELF file: unknown class %u", path, ident[EI_CLASS]);
+    if (ident[EI_DATA] == ELFDATA2MSB)
+        return err_set(e, "%s: ELF is big-endian; every armlet platform is little-endian", path);
+    if (ident[EI_DATA] != ELFDATA2LSB)
+        return err_set(e, "%s: not a valid ELF file: unknown byte order %u", path, ident[EI_DATA]);
+    f->cls = ident[EI_CLASS];
+    if (f->cls == ELFCLASS64) {
+        Elf64_Ehdr h;
+        if (read_range(f, 0, &h, sizeof h, "ELF header", e) < 0)
+            return ERR;
+        f->type = h.e_type;
+        f->machine = h.e_machine;
+        f->flags = h.e_flags;
+        f->phoff = h.e_phoff;
+        f->shoff = h.e_shoff;
+        f->phentsize = h.e_phentsize;
+        f->shentsize = h.e_shentsize;
+        f->phnum = h.e_phnum;
+        f->shnum = h.e_shnum;
+    } else {
+        Elf32_Ehdr h;
+        if (read_range(f, 0, &h, sizeof h, "ELF header", e) < 0)
+            return ERR;
+        f->type = h.e_type;
+        f->machine = h.e_machine;
+        f->flags = h.e_flags;
+        f->phoff = h.e_phoff;
+        f->shoff = h.e_shoff;
+        f->phentsize = h.e_phentsize;
+        f->shentsize = h.e_shentsize;
+        f->phnum = h.e_phnum;
+        f->shnum = h.e_shnum;
+    }
+    size_t need_ph = f->cls == ELFCLASS64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
+    size_t need_sh = f->cls == ELFCLASS64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr);
+    if (f->phnum && f->phentsize < need_ph)
+        return err_set(e, "%s: not a valid ELF file: program header entries of %u bytes",
+                       path, f->phentsize);
+    if (f->shoff && f->shentsize < need_sh)
+        return err_set(e, "%s: not a valid ELF file: section header entries of %u bytes",
+                       path, f->shentsize);
+    /* Over 0xfffe entries, the real counts live in section header 0. */
+    if (f->shoff && (f->shnum == 0 || f->phnum == PN_XNUM)) {
+        uint64_t sh0_size, sh0_info;
+        if (f->cls == ELFCLASS64) {
+            Elf64_Shdr s;
+            if (read_range(f, f->shoff, &s, sizeof s, "section header 0", e) < 0)
+                return ERR;
+            sh0_size = s.sh_size;
+            sh0_info = s.sh_info;
+        } else {
+            Elf32_Shdr s;
+            if (read_range(f, f->shoff, &s, sizeof s, "section header 0", e) < 0)
+                return ERR;
+            sh0_size = s.sh_size;
+            sh0_info = s.sh_info;
+        }
+        if (f->shnum == 0)
+            f->shnum = sh0_size > UINT32_MAX ? UINT32_MAX : (uint32_t)sh0_size;
+        if (f->phnum == PN_XNUM)
+            f->phnum = (uint32_t)sh0_info;
+    }
+    return 1;
+}
+
+/* One program header, widened. */
+struct phdr { uint32_t type, flags; uint64_t offset, vaddr, filesz, memsz; };
+
+static struct phdr phdr_at(const struct elf_file *f, const unsigned char *table, uint32_t i)
+{
+    struct phdr p;
+    const unsigned char *at = table + (size_t)i * f->phentsize;
+    if (f->cls == ELFCLASS64) {
+        Elf64_Phdr h;
+        memcpy(&h, at, sizeof h);
+        p = (struct phdr){h.p_type, h.p_flags, h.p_offset, h.p_vaddr, h.p_filesz, h.p_memsz};
+    } else {
+        Elf32_Phdr h;
+        memcpy(&h, at, sizeof h);
+        p = (struct phdr){h.p_type, h.p_flags, h.p_offset, h.p_vaddr, h.p_filesz, h.p_memsz};
+    }
+    return p;
+}
+
+static int read_phdrs(const struct elf_file *f, unsigned char **table, struct err *e)
+{
+    return read_table(f, f->phoff, f->phnum, f->phentsize, "program header table",
+                      (void **)table, e);
+}
+
+/* A loadable segment's bytes must all be in the file: a truncated program fails here. */
+static int check_in_file(const struct elf_file *f, const struct phdr *p, uint32_t i, struct err *e)
+{
+    if (p->offset > f->size || p->filesz > f->size - p->offset)
+        return err_set(e, "%s: not a valid ELF file: segment %u (%llu bytes at offset %llu) lies "
+                       "beyond the end of the file (%llu bytes; truncated?)", f->path, i,
+                       (unsigned long long)p->filesz, (unsigned long long)p->offset,
+                       (unsigned long long)f->size);
+    return 0;
+}
+
+/* Does the dynamic section (file range off/size) have a DT_NEEDED entry? */
+static int has_needed(const struct elf_file *f, uint64_t off, uint64_t size, struct err *e)
+{
+    uint64_t ent = f->cls == ELFCLASS64 ? sizeof(Elf64_Dyn) : sizeof(Elf32_Dyn);
+    cleanup_free unsigned char *dyn = NULL;
+    if (read_table(f, off, size / ent, ent, "dynamic section", (void **)&dyn, e) < 0)
+        return ERR;
+    for (uint64_t i = 0; i < size / ent; i++) {
+        int64_t tag;
+        if (f->cls == ELFCLASS64) {
+            Elf64_Dyn d;
+            memcpy(&d, dyn + i * ent, sizeof d);
+            tag = d.d_tag;
+        } else {
+            Elf32_Dyn d;
+            memcpy(&d, dyn + i * ent, sizeof d);
+            tag = d.d_tag;
+        }
+        if (tag == DT_NULL)
+            break;
+        if (tag == DT_NEEDED)
+            return 1;
+    }
+    return 0;
+}
+
+/* ULEB128 at *p (bounded by end); returns ERR when it runs off the end or overflows. */
+static int uleb(const unsigned char **p, const unsigned char *end, uint64_t *v)
+{
+    uint64_t r = 0;
+    for (unsigned shift = 0; *p < end; shift += 7) {
+        unsigned char b = *(*p)++;
+        if (shift >= 64 || (shift == 63 && (b & 0x7e)))
+            return ERR;
+        r |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *v = r;
+            return 0;
+        }
+    }
+    return ERR;
+}
+
+/* Skip a NUL-terminated string at *p; ERR when unterminated. */
+static int skip_ntbs(const unsigned char **p, const unsigned char *end)
+{
+    const unsigned char *nul = memchr(*p, '\0', (size_t)(end - *p));
+    if (!nul)
+        return ERR;
+    *p = nul + 1;
+    return 0;
+}
+
+/* Parse the attributes of one "aeabi" File sub-subsection [p, end). */
+static int arm_file_attrs(const unsigned char *p, const unsigned char *end, struct elf_info *out)
+{
+    while (p < end) {
+        uint64_t tag, val;
+        if (uleb(&p, end, &tag) < 0)
+            return ERR;
+        /* Tag_CPU_raw_name (4) and Tag_CPU_name (5) are strings, Tag_compatibility (32)
+         * is a number then a string; from 32 on, odd tags are strings, even numbers. */
+        if (tag == 4 || tag == 5 || (tag > 32 && (tag & 1))) {
+            if (skip_ntbs(&p, end) < 0)
+                return ERR;
+            continue;
+        }
+        if (uleb(&p, end, &val) < 0)
+            return ERR;
+        if (tag == 32 && skip_ntbs(&p, end) < 0)
+            return ERR;
+        int v = val > 1000 ? 1000 : (int)val;
+        if (tag == 6)
+            out->arm_arch = v;
+        else if (tag == 10)
+            out->arm_fp_arch = v;
+        else if (tag == 12)
+            out->arm_simd_arch = v;
+        else if (tag == 9)
+            out->arm_thumb = v;
+    }
+    return 0;
+}
+
+/* Parse a .ARM.attributes section: 'A', then subsections (u32 length, vendor name,
+ * then sub-subsections: ULEB tag, u32 length, attributes). Only "aeabi" File
+ * attributes (tag 1) are read: they describe the whole file. */
+static int arm_attributes(const unsigned char *buf, size_t len, struct elf_info *out)
+{
+    if (len < 1 || buf[0] != 'A')
+        return ERR;
+    const unsigned char *p = buf + 1, *end = buf + len;
+    while (p < end) {
+        uint32_t slen;
+        if ((size_t)(end - p) < 4)
+            return ERR;
+        memcpy(&slen, p, 4);
+        if (slen < 4 || slen > (size_t)(end - p))
+            return ERR;
+        const unsigned char *sub = p + 4, *send = p + slen;
+        p = send;
+        const unsigned char *vendor = sub;
+        if (skip_ntbs(&sub, send) < 0)
+            return ERR;
+        if (strcmp((const char *)vendor, "aeabi") != 0)
+            continue;
+        while (sub < send) {
+            const unsigned char *start = sub;
+            uint64_t tag;
+            uint32_t ssl;
+            if (uleb(&sub, send, &tag) < 0 || (size_t)(send - sub) < 4)
+                return ERR;
+            memcpy(&ssl, sub, 4);
+            sub += 4;
+            if (ssl < (size_t)(sub - start) || ssl > (size_t)(send - start))
+                return ERR;
+            const unsigned char *aend = start + ssl;
+            if (tag == 1 && arm_file_attrs(sub, aend, out) < 0)
+                return ERR;
+            sub = aend;
+        }
+    }
+    return 0;
+}
+
+/* Find SHT_ARM_ATTRIBUTES and parse it into out. Missing sections are not an error. */
+static int read_arm_attributes(const struct elf_file *f, struct elf_info *out, struct err *e)
+{
+    if (!f->shoff || !f->shnum)
+        return 0;
+    cleanup_free unsigned char *sh = NULL;
+    if (read_table(f, f->shoff, f->shnum, f->shentsize, "section header table", (void **)&sh, e) < 0)
+        return ERR;
+    for (uint32_t i = 0; i < f->shnum; i++) {
+        uint32_t type;
+        uint64_t off, size;
+        const unsigned char *at = sh + (size_t)i * f->shentsize;
+        if (f->cls == ELFCLASS64) {
+            Elf64_Shdr s;
+            memcpy(&s, at, sizeof s);
+            type = s.sh_type, off = s.sh_offset, size = s.sh_size;
+        } else {
+            Elf32_Shdr s;
+            memcpy(&s, at, sizeof s);
+            type = s.sh_type, off = s.sh_offset, size = s.sh_size;
+        }
+        if (type != SHT_ARM_ATTRIBUTES)
+            continue;
+        if (size > ELF_MAX_ATTRS)
+            return err_set(e, "%s: not a valid ELF file: .ARM.attributes of %llu bytes", f->path,
+                           (unsigned long long)size);
+        cleanup_free unsigned char *buf = NULL;
+        if (read_table(f, off, size, 1, ".ARM.attributes", (void **)&buf, e) < 0)
+            return ERR;
+        if (size && arm_attributes(buf, (size_t)size, out) < 0)
+            return err_set(e, "%s: not a valid ELF file: malformed .ARM.attributes", f->path);
+        return 0;
+    }
+    return 0;
+}
+
+static int read_info(struct elf_file *f, const char *path, struct elf_info *out, struct err *e)
+{
+    memset(out, 0, sizeof *out);
+    out->arm_arch = out->arm_fp_arch = out->arm_simd_arch = out->arm_thumb = -1;
+    int rc = elf_open(f, path, e);
+    if (rc <= 0)
+        return rc;
+    out->is_elf = 1;
+    out->machine = f->machine;
+    out->elf_class = f->cls;
+    cleanup_free unsigned char *ph = NULL;
+    if (read_phdrs(f, &ph, e) < 0)
+        return ERR;
+    for (uint32_t i = 0; i < f->phnum; i++) {
+        struct phdr p = phdr_at(f, ph, i);
+        if (p.type == PT_LOAD && check_in_file(f, &p, i, e) < 0)
+            return ERR;
+        if (p.type == PT_INTERP) {
+            if (p.filesz == 0 || p.filesz > sizeof out->interp)
+                return err_set(e, "%s: not a valid ELF file: interpreter name of %llu bytes", path,
+                               (unsigned long long)p.filesz);
+            if (read_range(f, p.offset, out->interp, p.filesz, "interpreter name", e) < 0)
+                return ERR;
+            out->interp[sizeof out->interp - 1] = '\0';
+            if (memchr(out->interp, '\0', (size_t)p.filesz) == NULL)
+                return err_set(e, "%s: not a valid ELF file: interpreter name not terminated", path);
+            out->is_dynamic = 1;
+        } else if (p.type == PT_DYNAMIC && !out->is_dynamic) {
+            int needed = has_needed(f, p.offset, p.filesz, e);
+            if (needed < 0)
+                return ERR;
+            out->is_dynamic = needed;
+        }
+    }
+    if (f->shoff && f->shnum &&
+        (f->shoff > f->size || (uint64_t)f->shnum * f->shentsize > f->size - f->shoff))
+        return err_set(e, "%s: not a valid ELF file: section header table lies beyond the end "
+                       "of the file (%llu bytes; truncated?)", path, (unsigned long long)f->size);
+    if (f->machine == EM_ARM && read_arm_attributes(f, out, e) < 0)
+        return ERR;
+    return 1;
+}
+
+int elf_read(const char *path, struct elf_info *out, struct err *e)
+{
+    struct elf_file f;
+    int rc = read_info(&f, path, out, e);
+    if (f.fd >= 0)
+        close(f.fd);
+    if (rc == 0)
+        return err_set(e, "%s: not an ELF file", path);
+    return rc < 0 ? ERR : 0;
+}
+
+const char *elf_machine_name(int machine, char buf[32])
+{
+    switch (machine) {
+    case EM_X86_64: return "x86-64";
+    case EM_AARCH64: return "aarch64";
+    case EM_ARM: return "arm";
+    case EM_386: return "i386";
+    case EM_RISCV: return "riscv";
+    case EM_PPC64: return "ppc64";
+    case EM_PPC: return "ppc";
+    case EM_S390: return "s390x";
+    case EM_MIPS: return "mips";
+    case EM_LOONGARCH: return "loongarch";
+    default:
+        snprintf(buf, 32, "machine %d", machine);
+        return buf;
+    }
+}
+
+/* ARM architecture names by Tag_CPU_arch. */
+static const char *arm_arch_name(int tag)
+{
+    static const char *const names[] = {
+        "pre-ARMv4", "ARMv4", "ARMv4T", "ARMv5T", "ARMv5TE", "ARMv5TEJ", "ARMv6", "ARMv6KZ",
+        "ARMv6T2", "ARMv6K", "ARMv7", "ARMv6-M", "ARMv6S-M", "ARMv7E-M", "ARMv8-A",
+        "ARMv8-R", "ARMv8-M.base", "ARMv8-M.main", "ARMv8.1-M.main", "ARMv9-A",
+    };
+    if (tag >= 0 && (size_t)tag < sizeof names / sizeof names[0])
+        return names[tag];
+    return "a newer ARM architecture";
+}
+
+/* "linux/arm64 (aarch64, 64-bit)": the platform an ELF is built for, in words. */
+static void describe(const struct elf_info *in, char *buf, size_t len)
+{
+    char mb[32];
+    const char *bits = in->elf_class == ELFCLASS64 ? "64-bit" : "32-bit";
+    const char *plat = NULL;
+    if (in->machine == EM_X86_64 && in->elf_class == ELFCLASS64)
+        plat = "linux/amd64";
+    else if (in->machine == EM_AARCH64 && in->elf_class == ELFCLASS64)
+        plat = "linux/arm64";
+    else if (in->machine == EM_386)
+        plat = "linux/386";
+    if (in->machine == EM_ARM) {
+        /* v6T2 and v7+ need an ARMv7 board; up to v6K an ARM1176 runs it */
+        const char *p = in->arm_arch < 0 ? "linux/arm" :
+                        in->arm_arch <= 7 || in->arm_arch == 9 ? "linux/arm/v6" : "linux/arm/v7";
+        if (in->arm_arch < 0)
+            snprintf(buf, len, "%s (arm, %s, no .ARM.attributes)", p, bits);
+        else
+            snprintf(buf, len, "%s (%s, %s)", p, arm_arch_name(in->arm_arch), bits);
+    } else if (plat) {
+        snprintf(buf, len, "%s (%s, %s)", plat, elf_machine_name(in->machine, mb), bits);
+    } else {
+        snprintf(buf, len, "%s, %s", elf_machine_name(in->machine, mb), bits);
+    }
+}
+
+/* Why an ARM ELF does not run on an ARM1176 (ARMv6KZ, VFPv2, no NEON), or NULL.
+ * Tag_THUMB_ISA_use is not checked: toolchains mark plain ARMv6 code (Debian's musl for
+ * armel included) "Thumb-2 permitted", so it does not say Thumb-2 code is there. */
+static const char *arm_v6_misfit(const struct elf_info *in, char *buf, size_t len)
+{
+    if (in->arm_arch == 8 || in->arm_arch > 9) {
+        snprintf(buf, len, "%s code", arm_arch_name(in->arm_arch));
+        return buf;
+    }
+    if (in->arm_fp_arch >= 3)
+        return "VFPv3 or newer floating point";
+    if (in->arm_simd_arch >= 1)
+        return "NEON (Advanced SIMD) code";
+    return NULL;
+}
+
+int elf_check(const char *path, const struct platform *p, int allow_dynamic,
+              struct elf_info *out, struct err *e)
+{
+    struct elf_info local = {0};
+    struct elf_info *in = out ? out : &local;
+    struct elf_file f;
+    int rc = read_info(&f, path, in, e);
+    if (f.fd >= 0)
+        close(f.fd);
+    if (rc <= 0)
+        return rc;   /* 0: not ELF, passes */
+    char what[128];
+    describe(in, what, sizeof what);
+    if (in->machine != p->elf_machine || in->elf_class != p->elf_class)
+        return err_set(e, "%s: ELF is %s, image platform is %s", path, what, p->oci);
+    if (p->elf_machine == EM_ARM && in->arm_arch >= 0) {
+        char why[64];
+        const char *misfit = NULL;
+        if (p->arm_arch_max && in->arm_arch > p->arm_arch_max) {
+            snprintf(why, sizeof why, "%s code", arm_arch_name(in->arm_arch));
+            misfit = why;
+        } else if (!strcmp(p->variant, "v6"))
+            misfit = arm_v6_misfit(in, why, sizeof why);
+        if (misfit)
+            return err_set(e, "%s: ELF is %s, image platform is %s (%s, which it cannot run: %s)",
+                           path, what, p->oci,
+                           !strcmp(p->variant, "v6") ? "ARM1176, ARMv6KZ" : "ARMv7", misfit);
+    }
+    if (in->is_dynamic && !allow_dynamic) {
+        if (in->interp[0])
+            return err_set(e, "%s: ELF for %s is dynamically linked (interpreter %s); add \"libs\" "
+                           "to carry its libraries", path, p->oci, in->interp);
+        return err_set(e, "%s: ELF for %s is dynamically linked (needs shared libraries); add "
+                       "\"libs\" to carry its libraries", path, p->oci);
+    }
+    return 0;
+}
+
+int elf_load_segments(const char *path, struct elf_segment *segs, size_t max, size_t *n,
+                      struct err *e)
+{
+    struct elf_file f;
+    cleanup_free unsigned char *ph = NULL;
+    *n = 0;
+    int rc = elf_open(&f, path, e);
+    if (rc == 0)
+        rc = err_set(e, "%s: not an ELF file", path);
+    if (rc > 0)
+        rc = read_phdrs(&f, &ph, e);
+    for (uint32_t i = 0; rc >= 0 && i < f.phnum; i++) {
+        struct phdr p = phdr_at(&f, ph, i);
+        if (p.type != PT_LOAD)
+            continue;
+        if ((rc = check_in_file(&f, &p, i, e)) < 0)
+            break;
+        if (*n < max)
+            segs[*n] = (struct elf_segment){p.offset, p.filesz, p.vaddr, p.memsz, p.flags};
+        (*n)++;
+    }
+    if (f.fd >= 0)
+        close(f.fd);
+    return rc < 0 ? ERR : 0;
+}
