@@ -1,0 +1,426 @@
+/* tests/unit/test_layer.c — layer blobs: byte-identical across runs, source paths and
+ * host metadata; digest and diff_id right; the tar as a reader sees it; compressor
+ * headers pinned; failures leave nothing behind. */
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "digest.h"
+#include "layer.h"
+#include "tree.h"
+#include "unit.h"
+
+static char tmp_root[256];
+
+static char *path_of(const char *name)
+{
+    char *p = malloc(strlen(tmp_root) + strlen(name) + 2);
+    sprintf(p, "%s/%s", tmp_root, name);
+    return p;
+}
+
+static void write_bytes(const char *path, const void *buf, size_t n)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return;
+    fwrite(buf, 1, n, f);
+    fclose(f);
+}
+
+static unsigned char *read_all(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *buf = malloc((size_t)len + 1);
+    *n = fread(buf, 1, (size_t)len, f);
+    fclose(f);
+    return buf;
+}
+
+/* blobs_dir/<hex of digest> */
+static unsigned char *read_blob(const char *blobs, const struct layer_result *r, size_t *n)
+{
+    char p[600];
+    snprintf(p, sizeof p, "%s/%s", blobs, r->digest + 7);
+    return read_all(p, n);
+}
+
+/* A host folder with text, a 3 MiB pseudo-random file, a symlink and a subfolder. */
+static void make_source(const char *dir)
+{
+    char p[600];
+    mkdir(dir, 0755);
+    snprintf(p, sizeof p, "%s/sub", dir);
+    mkdir(p, 0750);
+    snprintf(p, sizeof p, "%s/sub/readme.txt", dir);
+    write_bytes(p, "hello layer\n", 12);
+    snprintf(p, sizeof p, "%s/big.bin", dir);
+    size_t n = 3u << 20;
+    unsigned char *big = malloc(n);
+    unsigned x = 12345;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 1103515245u + 12345u;
+        big[i] = (unsigned char)(i % 7 == 0 ? (x >> 16) : 'a' + i % 26);
+    }
+    write_bytes(p, big, n);
+    free(big);
+    chmod(p, 0755);
+    snprintf(p, sizeof p, "%s/link", dir);
+    symlink("sub/readme.txt", p);
+}
+
+static struct tree *tree_from(const char *dir)
+{
+    struct err e = {0};
+    struct tree *t = tree_new();
+    CHECK(tree_add_hostdir(t, "/srv", dir, 0, 0, &e) == 0);
+    CHECK(tree_add_data(t, "/etc/passwd", "root:x:0:0::/:/x\n", 17, 0644, 0, 0, &e) == 0);
+    CHECK(tree_add_dir(t, "/home/nonroot", 0700, 65532, 65532, &e) == 0);
+    return t;
+}
+
+static void layer(struct tree *t, enum compress c, const char *blobs, struct layer_result *r)
+{
+    struct err e = {0};
+    memset(r, 0, sizeof *r);
+    int rc = layer_write(t, c, 0, blobs, r, &e);
+    if (rc < 0)
+        fprintf(stderr, "layer_write: %s\n", e.msg);
+    CHECK(rc == 0);
+}
+
+static void test_same_tree_gives_identical_blobs_in_every_compression(void)
+{
+    char *src = path_of("src"), *blobs = path_of("blobs");
+    make_source(src);
+    mkdir(blobs, 0755);
+    struct tree *t = tree_from(src);
+    for (int c = 0; c < 3; c++) {
+        struct layer_result a, b;
+        layer(t, (enum compress)c, blobs, &a);
+        layer(t, (enum compress)c, blobs, &b);
+        CHECK_STR(a.digest, b.digest);
+        CHECK_STR(a.diff_id, b.diff_id);
+        CHECK(a.size == b.size && a.size > 0);
+    }
+    tree_free(t);
+    free(src);
+    free(blobs);
+}
+
+static void test_source_path_owner_and_times_do_not_matter(void)
+{
+    char *s1 = path_of("src-one"), *s2 = path_of("elsewhere-two"), *blobs = path_of("blobs2");
+    make_source(s1);
+    make_source(s2);
+    mkdir(blobs, 0755);
+    /* different owners and times on disk for the second copy */
+    char p[600];
+    snprintf(p, sizeof p, "%s/big.bin", s2);
+    struct timeval tv[2] = {{100000, 0}, {200000, 0}};
+    utimes(p, tv);
+    if (geteuid() == 0)
+        CHECK(chown(p, 4242, 4242) == 0);
+    snprintf(p, sizeof p, "%s/sub", s2);
+    utimes(p, tv);
+    struct tree *t1 = tree_from(s1), *t2 = tree_from(s2);
+    struct layer_result a, b;
+    layer(t1, COMPRESS_GZIP, blobs, &a);
+    layer(t2, COMPRESS_GZIP, blobs, &b);
+    CHECK_STR(a.digest, b.digest);
+    layer(t1, COMPRESS_ZSTD, blobs, &a);
+    layer(t2, COMPRESS_ZSTD, blobs, &b);
+    CHECK_STR(a.digest, b.digest);
+    /* ...while a change of content does matter */
+    snprintf(p, sizeof p, "%s/sub/readme.txt", s2);
+    write_bytes(p, "hello LAYER\n", 12);
+    tree_free(t2);
+    t2 = tree_from(s2);
+    layer(t2, COMPRESS_ZSTD, blobs, &b);
+    CHECK(strcmp(a.digest, b.digest) != 0);
+    tree_free(t1);
+    tree_free(t2);
+    free(s1);
+    free(s2);
+    free(blobs);
+}
+
+static void sha256_prefixed(const void *buf, size_t n, char out[DIGEST_PREFIXED_LEN + 1])
+{
+    struct err e = {0};
+    CHECK(digest_buffer(buf, n, out, &e) == 0);
+}
+
+static unsigned char *gunzip(const unsigned char *in, size_t n, size_t *outn)
+{
+    size_t cap = n * 8 + 1024, len = 0;
+    unsigned char *out = malloc(cap);
+    z_stream z = {0};
+    inflateInit2(&z, 15 + 16);
+    z.next_in = (Bytef *)(uintptr_t)in;
+    z.avail_in = (uInt)n;
+    int r;
+    do {
+        if (len == cap)
+            out = realloc(out, cap *= 2);
+        z.next_out = out + len;
+        z.avail_out = (uInt)(cap - len);
+        r = inflate(&z, Z_NO_FLUSH);
+        len = cap - z.avail_out;
+    } while (r == Z_OK);
+    CHECK(r == Z_STREAM_END);
+    inflateEnd(&z);
+    *outn = len;
+    return out;
+}
+
+static unsigned char *unzstd(const unsigned char *in, size_t n, size_t *outn)
+{
+    size_t cap = n * 8 + 1024, len = 0;
+    unsigned char *out = malloc(cap);
+    ZSTD_DCtx *d = ZSTD_createDCtx();
+    ZSTD_inBuffer ib = {in, n, 0};
+    size_t r = 1;
+    while (ib.pos < ib.size || r != 0) {
+        if (len == cap)
+            out = realloc(out, cap *= 2);
+        ZSTD_outBuffer ob = {out + len, cap - len, 0};
+        r = ZSTD_decompressStream(d, &ob, &ib);
+        CHECK(!ZSTD_isError(r));
+        if (ZSTD_isError(r))
+            break;
+        len += ob.pos;
+        if (ob.pos == 0 && ib.pos == ib.size)
+            break;
+    }
+    CHECK(r == 0);
+    ZSTD_freeDCtx(d);
+    *outn = len;
+    return out;
+}
+
+static void test_digests_match_blob_and_decompressed_tar(void)
+{
+    char *src = path_of("src3"), *blobs = path_of("blobs3");
+    make_source(src);
+    mkdir(blobs, 0755);
+    struct tree *t = tree_from(src);
+    struct layer_result g, z, n;
+    layer(t, COMPRESS_GZIP, blobs, &g);
+    layer(t, COMPRESS_ZSTD, blobs, &z);
+    layer(t, COMPRESS_NONE, blobs, &n);
+    CHECK_STR(g.media_type, "application/vnd.oci.image.layer.v1.tar+gzip");
+    CHECK_STR(z.media_type, "application/vnd.oci.image.layer.v1.tar+zstd");
+    CHECK_STR(n.media_type, "application/vnd.oci.image.layer.v1.tar");
+    CHECK_STR(n.digest, n.diff_id);
+    CHECK_STR(g.diff_id, n.diff_id);
+    CHECK_STR(z.diff_id, n.diff_id);
+    size_t bn, tn;
+    char d[DIGEST_PREFIXED_LEN + 1];
+    unsigned char *blob = read_blob(blobs, &g, &bn);
+    CHECK(blob && bn == g.size);
+    sha256_prefixed(blob, bn, d);
+    CHECK_STR(d, g.digest);
+    unsigned char *tar = gunzip(blob, bn, &tn);
+    sha256_prefixed(tar, tn, d);
+    CHECK_STR(d, g.diff_id);
+    CHECK(tn % 10240 == 0);   /* whole tar records */
+    /* gzip header: magic, deflate, no flags (no name/comment), mtime 0, OS Unix */
+    CHECK(blob[0] == 0x1f && blob[1] == 0x8b && blob[2] == 8 && blob[3] == 0);
+    CHECK(blob[4] == 0 && blob[5] == 0 && blob[6] == 0 && blob[7] == 0 && blob[9] == 3);
+    free(blob);
+    free(tar);
+    blob = read_blob(blobs, &z, &bn);
+    CHECK(blob && bn == z.size);
+    sha256_prefixed(blob, bn, d);
+    CHECK_STR(d, z.digest);
+    /* zstd frame header: magic, then a descriptor with the checksum flag (bit 2) */
+    CHECK(blob[0] == 0x28 && blob[1] == 0xb5 && blob[2] == 0x2f && blob[3] == 0xfd);
+    CHECK((blob[4] & 0x04) != 0);
+    tar = unzstd(blob, bn, &tn);
+    sha256_prefixed(tar, tn, d);
+    CHECK_STR(d, z.diff_id);
+    free(blob);
+    free(tar);
+    tree_free(t);
+    free(src);
+    free(blobs);
+}
+
+static void test_tar_entries_sorted_numeric_epoch_no_atime(void)
+{
+    char *src = path_of("src4"), *blobs = path_of("blobs4");
+    make_source(src);
+    mkdir(blobs, 0755);
+    struct tree *t = tree_from(src);
+    struct err e = {0};
+    char longname[300];
+    memset(longname, 'n', sizeof longname);
+    memcpy(longname, "/deep/", 6);
+    longname[sizeof longname - 1] = '\0';
+    CHECK(tree_add_data(t, longname, "L", 1, 0644, 70000, 70000, &e) == 0);
+    struct layer_result r;
+    memset(&r, 0, sizeof r);
+    CHECK(layer_write(t, COMPRESS_GZIP, 1700000000, blobs, &r, &e) == 0);
+    char p[600];
+    snprintf(p, sizeof p, "%s/%s", blobs, r.digest + 7);
+    struct archive *a = archive_read_new();
+    archive_read_support_filter_all(a);
+    archive_read_support_format_all(a);
+    CHECK(archive_read_open_filename(a, p, 65536) == ARCHIVE_OK);
+    const char *want[] = {"deep/", longname + 1, "etc/", "etc/passwd", "home/", "home/nonroot/",
+                          "srv/", "srv/big.bin", "srv/link", "srv/sub/", "srv/sub/readme.txt"};
+    size_t i = 0;
+    struct archive_entry *ent;
+    while (archive_read_next_header(a, &ent) == ARCHIVE_OK) {
+        const char *name = archive_entry_pathname(ent);
+        CHECK(i < 11);
+        if (i < 11)
+            CHECK_STR(name, want[i]);
+        CHECK(archive_entry_mtime(ent) == 1700000000);
+        CHECK(!archive_entry_atime_is_set(ent) && !archive_entry_ctime_is_set(ent));
+        CHECK(archive_entry_uname(ent) == NULL || archive_entry_uname(ent)[0] == '\0');
+        CHECK(archive_entry_gname(ent) == NULL || archive_entry_gname(ent)[0] == '\0');
+        CHECK(archive_entry_xattr_count(ent) == 0);
+        if (strcmp(name, "home/nonroot/") == 0)
+            CHECK(archive_entry_uid(ent) == 65532 && archive_entry_perm(ent) == 0700);
+        if (strcmp(name, "srv/big.bin") == 0)
+            CHECK(archive_entry_size(ent) == (3 << 20) && archive_entry_perm(ent) == 0755);
+        if (strcmp(name, "srv/link") == 0)
+            CHECK_STR(archive_entry_symlink(ent), "sub/readme.txt");
+        if (i == 1)
+            CHECK(archive_entry_uid(ent) == 70000);   /* beyond ustar's octal: pax */
+        i++;
+    }
+    CHECK(i == 11);
+    archive_read_free(a);
+    tree_free(t);
+    free(src);
+    free(blobs);
+}
+
+static void test_hardlink_sorting_before_its_file_carries_the_content(void)
+{
+    char *blobs = path_of("blobs5"), *arch = path_of("hl.tar");
+    mkdir(blobs, 0755);
+    /* z/file holds the content, a/alias links to it but sorts first */
+    struct archive *w = archive_write_new();
+    archive_write_set_format_pax_restricted(w);
+    archive_write_open_filename(w, arch);
+    struct archive_entry *ent = archive_entry_new();
+    archive_entry_set_pathname(ent, "z/file");
+    archive_entry_set_filetype(ent, AE_IFREG);
+    archive_entry_set_perm(ent, 0644);
+    archive_entry_set_size(ent, 5);
+    archive_write_header(w, ent);
+    archive_write_data(w, "hello", 5);
+    archive_entry_clear(ent);
+    archive_entry_set_pathname(ent, "a/alias");
+    archive_entry_set_filetype(ent, AE_IFREG);
+    archive_entry_set_perm(ent, 0644);
+    archive_entry_set_hardlink(ent, "z/file");
+    archive_write_header(w, ent);
+    archive_entry_free(ent);
+    archive_write_close(w);
+    archive_write_free(w);
+    struct err e = {0};
+    struct tree *t = tree_new();
+    CHECK(tree_add_archive(t, "/", arch, &e) == 0);
+    struct layer_result r;
+    layer(t, COMPRESS_NONE, blobs, &r);
+    char p[600];
+    snprintf(p, sizeof p, "%s/%s", blobs, r.digest + 7);
+    struct archive *a = archive_read_new();
+    archive_read_support_format_tar(a);
+    CHECK(archive_read_open_filename(a, p, 65536) == ARCHIVE_OK);
+    int seen = 0;
+    while (archive_read_next_header(a, &ent) == ARCHIVE_OK) {
+        const char *name = archive_entry_pathname(ent);
+        if (strcmp(name, "a/alias") == 0) {
+            CHECK(archive_entry_hardlink(ent) == NULL && archive_entry_size(ent) == 5);
+            seen++;
+        } else if (strcmp(name, "z/file") == 0) {
+            CHECK_STR(archive_entry_hardlink(ent), "a/alias");
+            seen++;
+        }
+    }
+    CHECK(seen == 2);
+    archive_read_free(a);
+    tree_free(t);
+    free(blobs);
+    free(arch);
+}
+
+static int count_entries(const char *dir)
+{
+    int n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    const struct dirent *de;
+    while ((de = readdir(d)))
+        n += de->d_name[0] != '.' || strncmp(de->d_name, ".tmp", 4) == 0;
+    closedir(d);
+    return n;
+}
+
+static void test_failures_name_the_cause_and_leave_no_blob(void)
+{
+    char *blobs = path_of("blobs6"), *f = path_of("vanishing");
+    mkdir(blobs, 0755);
+    write_bytes(f, "soon gone", 9);
+    struct err e = {0};
+    struct tree *t = tree_new();
+    CHECK(tree_add_file(t, "/app", f, 0755, 0, 0, &e) == 0);
+    unlink(f);
+    struct layer_result r;
+    CHECK(layer_write(t, COMPRESS_GZIP, 0, blobs, &r, &e) < 0);
+    CHECK(strstr(e.msg, "vanishing") != NULL);
+    CHECK(count_entries(blobs) == 0);
+    /* a file that changed size since it was added */
+    write_bytes(f, "longer than before", 18);
+    CHECK(layer_write(t, COMPRESS_ZSTD, 0, blobs, &r, &e) < 0);
+    CHECK(strstr(e.msg, "grew") != NULL);
+    CHECK(count_entries(blobs) == 0);
+    char *missing = path_of("no-such-dir/blobs");
+    CHECK(layer_write(t, COMPRESS_NONE, 0, missing, &r, &e) < 0);
+    CHECK(strstr(e.msg, "no-such-dir") != NULL);
+    enum compress c;
+    CHECK(layer_compress_parse("zstd", &c, &e) == 0 && c == COMPRESS_ZSTD);
+    CHECK(layer_compress_parse("xz", &c, &e) < 0 && strstr(e.msg, "xz") != NULL);
+    tree_free(t);
+    free(blobs);
+    free(f);
+    free(missing);
+}
+
+int main(void)
+{
+    snprintf(tmp_root, sizeof tmp_root, "/tmp/armlet-test_layer.XXXXXX");
+    if (!mkdtemp(tmp_root))
+        return 2;
+    RUN(test_same_tree_gives_identical_blobs_in_every_compression);
+    RUN(test_source_path_owner_and_times_do_not_matter);
+    RUN(test_digests_match_blob_and_decompressed_tar);
+    RUN(test_tar_entries_sorted_numeric_epoch_no_atime);
+    RUN(test_hardlink_sorting_before_its_file_carries_the_content);
+    RUN(test_failures_name_the_cause_and_leave_no_blob);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cleanup of %s failed\n", tmp_root);
+    return unit_done();
+}
