@@ -1,0 +1,42 @@
+# tests/init/init_lib.sh — helpers shared by the armlet-init script tests (sourced after
+# tests/lib.sh). Not a test file itself (no t_ prefix).
+
+HELPER_SRC=$TOP/tests/init/helper.c
+HELPER=$OUT/test-helpers/helper
+PY=/usr/bin/python3   # Debian's, not a pyenv shim: it starts in 15 ms instead of 100 ms
+
+# Build tests/init/helper.c once (host-native) unless it is up to date.
+build_helper() {
+  if [ ! -x "$HELPER" ] || [ "$HELPER_SRC" -nt "$HELPER" ]; then
+    mkdir -p "$(dirname "$HELPER")"
+    cc -O2 -Wall -Werror -o "$HELPER.$$" "$HELPER_SRC" && mv -f "$HELPER.$$" "$HELPER"
+  fi
+}
+build_helper || { echo "cannot build $HELPER" >&2; exit 1; }
+
+# wait_for FILE PATTERN [SECONDS]: poll until FILE has a line matching PATTERN.
+wait_for() {
+  local i n=$(( ${3:-10} * 20 ))
+  for ((i = 0; i < n; i++)); do
+    grep -q -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  fail "timed out waiting for '$2' in $1: $(cat "$1" 2>/dev/null)"
+}
+
+# wait_exit PID [SECONDS]: wait for a background job; its status in $rc. Fails on timeout.
+wait_exit() {
+  local i n=$(( ${2:-10} * 20 ))
+  for ((i = 0; i < n; i++)); do
+    kill -0 "$1" 2>/dev/null || { rc=0; wait "$1" || rc=$?; return 0; }
+    sleep 0.05
+  done
+  kill -KILL "$1" 2>/dev/null
+  fail "pid $1 still running after ${2:-10}s"
+}
+
+# Is process PID still there (and not a zombie)?
+alive() { [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+
+# utime+stime of PID in clock ticks.
+cpu_ticks() { awk '{ s = $0; sub(/^.*\) /, "", s); split(s, f, " "); print f[12] + f[13] }' "/proc/$1/stat"; }
