@@ -2,8 +2,9 @@
 //
 // GET /         -> "hello from <GOARCH><v GOARM> pid=<pid> uid=<uid>\n"
 // GET /healthz  -> 200 "ok\n"
-// GET /init     -> the command line of PID 1, NUL bytes shown as spaces, so a test can
-//                  see which process is PID 1 in the container.
+// GET /init     -> "ppid=<parent pid> pid1=<command line of PID 1>\n" (NULs shown as
+//                  spaces), so a user can see which process is PID 1 in the container
+//                  and that it is the server's parent.
 //
 // Listens on :8080, or on the address given by --listen ADDR or $HELLO_LISTEN.
 package main
@@ -73,7 +74,8 @@ func main() {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		fmt.Fprintf(w, "%s\n", bytes.TrimRight(bytes.ReplaceAll(b, []byte{0}, []byte{' '}), " "))
+		fmt.Fprintf(w, "ppid=%d pid1=%s\n", os.Getppid(),
+			bytes.TrimRight(bytes.ReplaceAll(b, []byte{0}, []byte{' '}), " "))
 	})
 
 	// Exit 0 on SIGTERM/SIGINT so a container stop is a clean exit.

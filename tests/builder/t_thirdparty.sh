@@ -47,7 +47,7 @@ serve_in_runc() {
   body=$(wait_http "http://127.0.0.1:$port/" 60) || fail "no HTTP answer; container output: $(cat "$b/log")"
   assert_contains "$body" "<h1>busybox httpd on armlet</h1>"
   # runc ps: PID 1 of the container is armlet-init, httpd runs as 65532.
-  procs=$(runc ps "$id" -o uid,args 2>&1) || fail "runc ps: $procs"
+  procs=$(runc ps "$id" -e -o pid,uid,args 2>&1) || fail "runc ps: $procs"
   assert_contains "$procs" "armlet-init"
   assert_contains "$(grep 'httpd -f' <<<"$procs" | grep -v armlet-init)" "65532"
 }
