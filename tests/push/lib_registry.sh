@@ -85,10 +85,20 @@ proxy_start() {
 
 reg_stop() {
   local p
-  for p in "${_reg_pids[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${_reg_pids[@]}"; do wait "$p" 2>/dev/null; done
+  for p in "${_reg_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${_reg_pids[@]}"; do wait "$p" 2>/dev/null || true; done
   _reg_pids=()
 }
 
 # Access-log lines look like: 127.0.0.1 - - [date] "HEAD /v2/app/blobs/sha256:... HTTP/1.1" 200 ...
 reg_count() { grep -c "\"$1 [^\"]*$2" "$REG_LOG" || true; }
+
+# mklayout DIR TAG [args]: a four-platform test layout (see mklayout.py); prints the
+# index digest.
+mklayout() { python3 "$PUSH_HELPERS/mklayout.py" "$@"; }
+# Path of a blob of layout DIR by digest.
+blob_of() { echo "$1/blobs/sha256/${2#sha256:}"; }
+# Digest of tag T's index in layout DIR.
+index_digest() { jq -r --arg t "$2" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"]==$t) | .digest' "$1/index.json"; }
+# skopeo inspect --raw of docker://REF into FILE; extra skopeo options after.
+raw_of() { local ref=$1 file=$2; shift 2; skopeo inspect --raw "$@" "docker://$ref" >"$file"; }
