@@ -116,8 +116,13 @@ fuzz: $(FUZZ_BINS)
 bench: bench-init bench-build
 bench-init: install-deps all
 	@bash tests/bench/bench-init
-bench-build: install-deps all
+bench-build: install-deps all $(OUT)/bench/layertool
 	@bash tests/bench/bench-build
+# layertool: tree.c/layer.c/base.c driven from scripts (tests/builder/t_layer.sh, bench-build).
+$(OUT)/bench/layertool: tests/bench/layertool.c $(BUILDER_LIB_SRCS) $(BUILDER_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Ibuilder $(BUILDER_CFLAGS) -o $@ $< $(BUILDER_LIB_SRCS) $(BUILDER_LDLIBS)
+test: $(OUT)/bench/layertool
 
 clean:
 	rm -rf $(OUT)
