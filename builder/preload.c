@@ -12,6 +12,7 @@
 
 #include "armlet_shared.h"
 #include "cleanup.h"
+#include "elfcheck.h"
 #include "recipe.h"
 #include "tree.h"
 
@@ -225,10 +226,24 @@ int preload_list_parse(const char *name, const char *buf, size_t len, struct pre
 int preload_entrypoint(struct preload_list *l, const char *image_path, const char *host_path,
                        struct err *e)
 {
-    /* Until builder/elf.c offers elf_load_segments(): the whole file. */
-    (void)host_path;
-    return preload_list_add(l, image_path, 0, 0, e);
+    struct elf_segment segs[32];
+    size_t n = 0;
+    struct elf_info info;
+    if (elf_read(host_path, &info, e) < 0 || !info.is_elf) {
+        err_clear(e);
+        return preload_list_add(l, image_path, 0, 0, e);   /* a script: the whole file */
+    }
+    if (elf_load_segments(host_path, segs, sizeof segs / sizeof segs[0], &n, e) < 0)
+        return err_ctx(e, "preload");
+    if (n > sizeof segs / sizeof segs[0])
+        n = sizeof segs / sizeof segs[0];
+    for (size_t i = 0; i < n; i++)
+        if (segs[i].filesz > 0 &&
+            preload_list_add(l, image_path, segs[i].offset, segs[i].filesz, e) < 0)
+            return ERR;
+    return 0;
 }
+
 /* Read a whole file into a malloc'd buffer. */
 static int read_file(const char *path, char **data, size_t *len, struct err *e)
 {
@@ -290,6 +305,41 @@ static const struct tree_node *tree_resolve(struct tree *t, const char *path)
     return NULL;
 }
 
+/* Add the loadable segments of the tree's file at prog (symlinks followed) under its
+ * image path; nothing when prog is not a file of the tree. With interp, also returns the
+ * program's PT_INTERP there ("" when static or not ELF). */
+static int add_tree_program(struct preload_list *l, struct tree *t, const char *prog,
+                            char interp[256], struct err *e)
+{
+    const struct tree_node *n = tree_resolve(t, prog);
+    if (!n)
+        return 0;
+    char image_path[PATH_MAX], tmp[] = "/tmp/armlet-preload-XXXXXX";
+    snprintf(image_path, sizeof image_path, "/%s", n->path);
+    const char *host = n->src;
+    if (!host) {
+        /* inline bytes (e.g. unpacked from an archive): through a temporary file */
+        int fd = mkstemp(tmp);
+        if (fd < 0)
+            return err_sys(e, errno, "preload: temporary file");
+        ssize_t w = write(fd, n->data, (size_t)n->size);
+        int werr = errno;
+        close(fd);
+        if (w != (ssize_t)n->size) {
+            unlink(tmp);
+            return err_sys(e, werr, "preload: %s", tmp);
+        }
+        host = tmp;
+    }
+    int rc = preload_entrypoint(l, image_path, host, e);
+    struct elf_info info;
+    if (rc == 0 && interp && elf_read(host, &info, e) == 0)
+        snprintf(interp, 256, "%s", info.interp);
+    if (!n->src)
+        unlink(tmp);
+    return rc;
+}
+
 int preload_for_build(const struct recipe *r, struct tree *t, const char *value, char **text,
                       size_t *len, struct err *e)
 {
@@ -300,28 +350,15 @@ int preload_for_build(const struct recipe *r, struct tree *t, const char *value,
     if (!value || !strcmp(value, "none"))
         return 0;
     if (!strcmp(value, "entrypoint")) {
-        if (r->nentrypoint == 0 || r->entrypoint[0][0] != '/')
-            return 0;                 /* nothing to look at: no list */
-        const char *prog = r->entrypoint[0];
-        const struct tree_node *n = tree_resolve(t, prog);
-        if (!n)
-            return 0;                 /* not a file of this layer: no list */
-        char image_path[PATH_MAX];
-        snprintf(image_path, sizeof image_path, "/%s", n->path);
-        if (n->src) {
-            rc = preload_entrypoint(&l, image_path, n->src, e);
-        } else {
-            /* inline bytes (e.g. unpacked from an archive): through a temporary file */
-            char tmp[] = "/tmp/armlet-preload-XXXXXX";
-            int fd = mkstemp(tmp);
-            if (fd < 0)
-                return err_sys(e, errno, "preload: temporary file");
-            ssize_t w = write(fd, n->data, (size_t)n->size);
-            close(fd);
-            rc = w == (ssize_t)n->size ? preload_entrypoint(&l, image_path, tmp, e)
-                                       : err_sys(e, errno, "preload: %s", tmp);
-            unlink(tmp);
-        }
+        /* The program, then its loader when the image carries one (`file ... libs`).
+         * Its shared libraries are not listed yet. */
+        char interp[256] = "";
+        if (r->nentrypoint > 0 && r->entrypoint[0][0] == '/')
+            rc = add_tree_program(&l, t, r->entrypoint[0], interp, e);
+        if (rc == 0 && interp[0])
+            rc = add_tree_program(&l, t, interp, NULL, e);
+        if (rc == 0 && l.nfiles == 0)
+            return 0;                 /* no program file in this layer: no list */
     } else {
         cleanup_free char *path = NULL, *data = NULL;
         size_t n = 0;

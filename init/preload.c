@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "armlet_shared.h"
@@ -183,6 +184,10 @@ void preload_start(const struct options *o)
     /* The helper: die with the init, and take signals again (the init blocks them all
      * and waits for them with sigtimedwait; it installs no handlers). */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* Lowest CPU priority: queuing reads costs CPU (page allocation, block layer), and
+     * on a small board the child must win every contended core. While the child waits
+     * on disk the CPU is idle and the helper runs anyway. */
+    setpriority(PRIO_PROCESS, 0, 19);
     static const sigset_t none; /* all zero: the empty set */
     sigprocmask(SIG_SETMASK, &none, NULL);
     preload_run(o->preload, o->verbose);
