@@ -1,0 +1,604 @@
+/* tests/unit/test_recipe.c — the recipe parser: every directive of DESIGN.md, the
+ * defaults, shell-like word splitting, the JSON exec form, ${os}/${arch}/${variant},
+ * and every error with its "file:line:col: directive:" prefix. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "recipe.h"
+#include "unit.h"
+
+static struct err last_err;
+
+/* Parse text as "t/app.recipe"; NULL on error (message in last_err). */
+static struct recipe *parse(const char *text)
+{
+    struct recipe *r = NULL;
+    memset(&last_err, 0, sizeof last_err);
+    if (recipe_parse_buffer("t/app.recipe", text, strlen(text), &r, &last_err) < 0) {
+        CHECK(r == NULL);
+        return NULL;
+    }
+    return r;
+}
+
+/* The error message for text, which must fail. */
+static const char *error_of(const char *text)
+{
+    struct recipe *r = parse(text);
+    if (r) {
+        fprintf(stderr, "parsed but should not have: %s\n", text);
+        recipe_free(r);
+        return "(parsed)";
+    }
+    return last_err.msg;
+}
+
+#define CHECK_ERR(text, want) do { const char *m_ = error_of(text); \
+    if (!strstr(m_, want)) { fprintf(stderr, "%s:%d: error for %s\n   is: %s\n want: %s\n", \
+        __FILE__, __LINE__, #text, m_, want); unit_failures++; unit_current_failed = 1; } } while (0)
+
+#define MIN "name app\nentrypoint /app\n"
+
+static void test_design_example_sets_every_field(void)
+{
+    struct recipe *r = parse(
+        "name        hello\n"
+        "platforms   linux/amd64 linux/arm64 linux/arm/v7 linux/arm/v6\n"
+        "base        static                    # or: scratch\n"
+        "file        /app  dist/hello-${arch}${variant}  mode=0755\n"
+        "dir         /data mode=0750 owner=65532:65532\n"
+        "symlink     /usr/bin/hello /app\n"
+        "archive     /opt/tool dist/tool_${arch}.tar.gz   # unpacked with libarchive\n"
+        "env         TZ=UTC\n"
+        "user        nonroot                   # root | nonroot | UID[:GID]\n"
+        "workdir     /home/nonroot\n"
+        "entrypoint  /app --listen :8080       # or exec form\n"
+        "cmd         --verbose\n"
+        "expose      8080/tcp\n"
+        "label       org.opencontainers.image.source=https://example.com/hello\n"
+        "stop-signal SIGTERM\n"
+        "health      http://127.0.0.1:8080/healthz interval=10s timeout=2s retries=3\n"
+        "init        cpu=floor memory=0.9 nofile=max seccomp=default preload=entrypoint grace=10s\n");
+    CHECK(r != NULL);
+    if (!r) {
+        fprintf(stderr, "%s\n", last_err.msg);
+        return;
+    }
+    CHECK_STR(r->name, "hello");
+    CHECK_STR(r->path, "t/app.recipe");
+    CHECK_STR(r->dir, "t");
+    CHECK(r->nplatforms == 4);
+    CHECK_STR(r->platforms[0]->oci, "linux/amd64");
+    CHECK_STR(r->platforms[3]->oci, "linux/arm/v6");
+    CHECK(r->base == BASE_STATIC);
+    CHECK(r->nentries == 4);
+    CHECK(r->entries[0].kind == ENTRY_FILE);
+    CHECK_STR(r->entries[0].dest, "/app");
+    CHECK_STR(r->entries[0].src, "dist/hello-${arch}${variant}");
+    CHECK(r->entries[0].has_mode && r->entries[0].mode == 0755);
+    CHECK(!r->entries[0].has_owner && !r->entries[0].libs);
+    CHECK(r->entries[0].loc.line == 4 && r->entries[0].loc.col == 13);
+    CHECK_STR(r->entries[0].loc.file, "t/app.recipe");
+    CHECK(r->entries[1].kind == ENTRY_DIR && r->entries[1].src == NULL);
+    CHECK(r->entries[1].mode == 0750 && r->entries[1].has_owner);
+    CHECK(r->entries[1].uid == 65532 && r->entries[1].gid == 65532);
+    CHECK(r->entries[2].kind == ENTRY_SYMLINK);
+    CHECK_STR(r->entries[2].dest, "/usr/bin/hello");
+    CHECK_STR(r->entries[2].src, "/app");
+    CHECK(r->entries[3].kind == ENTRY_ARCHIVE);
+    CHECK_STR(r->entries[3].src, "dist/tool_${arch}.tar.gz");
+    CHECK(r->nenv == 1);
+    CHECK_STR(r->env[0].key, "TZ");
+    CHECK_STR(r->env[0].value, "UTC");
+    CHECK(r->has_user && r->uid == 65532 && r->gid == 65532);
+    CHECK_STR(r->workdir, "/home/nonroot");
+    CHECK(r->nentrypoint == 3);
+    CHECK_STR(r->entrypoint[0], "/app");
+    CHECK_STR(r->entrypoint[2], ":8080");
+    CHECK(r->entrypoint[3] == NULL);
+    CHECK(r->ncmd == 1);
+    CHECK_STR(r->cmd[0], "--verbose");
+    CHECK(r->nexpose == 1);
+    CHECK_STR(r->expose[0], "8080/tcp");
+    CHECK(r->nlabels == 1);
+    CHECK_STR(r->labels[0].key, "org.opencontainers.image.source");
+    CHECK_STR(r->labels[0].value, "https://example.com/hello");
+    CHECK_STR(r->stop_signal, "SIGTERM");
+    CHECK_STR(r->health.url, "http://127.0.0.1:8080/healthz");
+    CHECK(r->health.interval_ns == 10000000000LL);
+    CHECK(r->health.timeout_ns == 2000000000LL);
+    CHECK(r->health.retries == 3);
+    CHECK(r->ninit == 6);
+    CHECK_STR(r->init[5].key, "grace");
+    CHECK_STR(recipe_init_get(r, "grace"), "10s");
+    CHECK_STR(recipe_init_get(r, "cpu"), "floor");
+    recipe_free(r);
+}
+
+static void test_defaults_without_optional_lines(void)
+{
+    struct recipe *r = parse(MIN);
+    CHECK(r != NULL);
+    if (!r)
+        return;
+    CHECK(r->nplatforms == 4);
+    for (size_t i = 0; i < 4 && i < r->nplatforms; i++)
+        CHECK(r->platforms[i] == &platform_table[i]);
+    CHECK(r->base == BASE_STATIC);
+    CHECK(!r->has_user);
+    CHECK(r->workdir == NULL && r->stop_signal == NULL && r->health.url == NULL);
+    CHECK(r->health.interval_ns == 30000000000LL && r->health.timeout_ns == 30000000000LL);
+    CHECK(r->health.retries == 3);
+    CHECK(r->ncmd == 0 && r->nentries == 0);
+    /* the init defaults, in this order */
+    const char *want[][2] = {{"cpu", "floor"}, {"memory", "0.9"}, {"nofile", "max"},
+                             {"seccomp", "default"}, {"preload", "entrypoint"}};
+    CHECK(r->ninit == 5);
+    for (size_t i = 0; i < 5 && i < r->ninit; i++) {
+        CHECK_STR(r->init[i].key, want[i][0]);
+        CHECK_STR(r->init[i].value, want[i][1]);
+    }
+    CHECK(recipe_init_get(r, "grace") == NULL);
+    recipe_free(r);
+}
+
+static void test_recipe_dir_for_relative_sources(void)
+{
+    struct recipe *r = NULL;
+    struct err e;
+    const char *cases[][2] = {{"app.recipe", "."}, {"/app.recipe", "/"}, {"a/b/c.recipe", "a/b"},
+                              {"/srv/x/r", "/srv/x"}};
+    for (size_t i = 0; i < 4; i++) {
+        CHECK(recipe_parse_buffer(cases[i][0], MIN, strlen(MIN), &r, &e) == 0);
+        if (r)
+            CHECK_STR(r->dir, cases[i][1]);
+        recipe_free(r);
+    }
+}
+
+static void test_words_split_like_a_shell(void)
+{
+    struct recipe *r = parse(
+        "name app\n"
+        "entrypoint /app 'single # quoted' \"dq \\\"esc\\\" \\$x \\\\ \\n\" back\\ slash a#b \"\" # comment\n"
+        "cmd --one \\\n"
+        "    --two  'it'\"'\"'s'\n"
+        "\t# an indented comment line\n"
+        "\n"
+        "env A=\"x y\" B='$HOME' C=\n");
+    CHECK(r != NULL);
+    if (!r) {
+        fprintf(stderr, "%s\n", last_err.msg);
+        return;
+    }
+    CHECK(r->nentrypoint == 6);
+    if (r->nentrypoint == 6) {
+        CHECK_STR(r->entrypoint[1], "single # quoted");
+        CHECK_STR(r->entrypoint[2], "dq \"esc\" $x \\ \\n");   /* \n is not an escape in "" */
+        CHECK_STR(r->entrypoint[3], "back slash");
+        CHECK_STR(r->entrypoint[4], "a#b");                     /* '#' inside a word is text */
+        CHECK_STR(r->entrypoint[5], "");                        /* "" is an empty word */
+    }
+    CHECK(r->ncmd == 3);   /* backslash-newline joined the two lines */
+    if (r->ncmd == 3) {
+        CHECK_STR(r->cmd[0], "--one");
+        CHECK_STR(r->cmd[1], "--two");
+        CHECK_STR(r->cmd[2], "it's");   /* 'it' "'" 's' make one word */
+    }
+    recipe_free(r);
+    r = parse("name app\r\nentrypoint /app\r\nenv A=\"x y\" B='$HOME' C=\r\n");
+    CHECK(r && r->nenv == 3);   /* CRLF files work */
+    if (r && r->nenv == 3) {
+        CHECK_STR(r->env[0].value, "x y");
+        CHECK_STR(r->env[1].value, "$HOME");
+        CHECK_STR(r->env[2].value, "");
+    }
+    recipe_free(r);
+    /* a UTF-8 byte order mark before the first directive is ignored */
+    r = parse("\xef\xbb\xbfname app\nentrypoint /app\n");
+    CHECK(r != NULL);
+    recipe_free(r);
+}
+
+static void test_entrypoint_and_cmd_json_exec_form(void)
+{
+    struct recipe *r = parse("name app\n"
+                             "entrypoint [\"/app\", \"--listen\", \":8080\"]   # exec form\n"
+                             "cmd [\"say \\\"hi\\\"\", \"caf\\u00e9\", \"#not a comment\"]\n");
+    CHECK(r != NULL);
+    if (!r) {
+        fprintf(stderr, "%s\n", last_err.msg);
+        return;
+    }
+    CHECK(r->nentrypoint == 3);
+    CHECK_STR(r->entrypoint[0], "/app");
+    CHECK_STR(r->entrypoint[2], ":8080");
+    CHECK(r->ncmd == 3);
+    CHECK_STR(r->cmd[0], "say \"hi\"");
+    CHECK_STR(r->cmd[1], "caf\xc3\xa9");
+    CHECK_STR(r->cmd[2], "#not a comment");
+    CHECK(r->cmd[3] == NULL);
+    recipe_free(r);
+    /* a quoted '[' is a plain word, not JSON */
+    r = parse("name app\nentrypoint '[' x\n");
+    CHECK(r && r->nentrypoint == 2);
+    if (r)
+        CHECK_STR(r->entrypoint[0], "[");
+    recipe_free(r);
+    CHECK_ERR("name app\nentrypoint [\"/app\", 3]\n", "t/app.recipe:2:12: entrypoint: element 2 of the JSON array is not a string");
+    CHECK_ERR("name app\nentrypoint []\n", "t/app.recipe:2:12: entrypoint: expected a non-empty JSON array of strings");
+    CHECK_ERR("name app\ncmd [\"/app\",\n", "t/app.recipe:2:12: cmd: bad JSON exec form: ']' expected");
+    CHECK_ERR("name app\ncmd [\"/app\"] extra\n", "t/app.recipe:2:");
+    CHECK_ERR("name app\ncmd [\"/app\", \"\\u0000\"]\n", "cmd: bad JSON exec form");
+}
+
+static void test_user_forms_are_numeric(void)
+{
+    const struct { const char *v; unsigned uid, gid; } ok[] = {
+        {"root", 0, 0}, {"nonroot", 65532, 65532}, {"1000", 1000, 1000}, {"1000:2000", 1000, 2000},
+        {"0:0", 0, 0}, {"4294967294:7", 4294967294u, 7},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        char text[128];
+        snprintf(text, sizeof text, MIN "user %s\n", ok[i].v);
+        struct recipe *r = parse(text);
+        CHECK(r && r->has_user && r->uid == ok[i].uid && r->gid == ok[i].gid);
+        recipe_free(r);
+    }
+    const char *bad[] = {"nobody", "-1", "4294967295", "1000:", ":1000", "1:2:3", "0x10", " 1", "1 "};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[128];
+        snprintf(text, sizeof text, MIN "user '%s'\n", bad[i]);
+        CHECK_ERR(text, "t/app.recipe:3:6: user: bad user");
+    }
+}
+
+static void test_file_dir_options(void)
+{
+    struct recipe *r = parse(MIN "file /bin/app ./app mode=755 owner=1:2 libs\n"
+                                 "file /etc/conf conf owner=nonroot\n"
+                                 "dir /var/x mode=1777\n"
+                                 "dir / mode=0755\n"
+                                 "archive / rootfs.tar\n");
+    CHECK(r && r->nentries == 5);
+    if (!r || r->nentries != 5) {
+        recipe_free(r);
+        return;
+    }
+    CHECK(r->entries[0].mode == 0755 && r->entries[0].uid == 1 && r->entries[0].gid == 2 &&
+          r->entries[0].libs == 1);
+    CHECK(!r->entries[1].has_mode && r->entries[1].uid == 65532);
+    CHECK(r->entries[2].mode == 01777);
+    recipe_free(r);
+    CHECK_ERR(MIN "file /a b mode=0999\n", "t/app.recipe:3:11: file: bad mode \"0999\": expected octal digits, at most 07777");
+    CHECK_ERR(MIN "file /a b mode=17777\n", "t/app.recipe:3:11: file: bad mode");
+    CHECK_ERR(MIN "file /a b mode=\n", "file: bad mode \"\"");
+    CHECK_ERR(MIN "file /a b mode=0755 mode=0644\n", "t/app.recipe:3:21: file: mode given twice");
+    CHECK_ERR(MIN "file /a b owner=bob\n", "t/app.recipe:3:11: file: bad owner \"bob\"");
+    CHECK_ERR(MIN "file /a b owner=1:x\n", "file: bad owner");
+    CHECK_ERR(MIN "file /a b static\n", "t/app.recipe:3:11: file: unexpected argument \"static\": expected DEST SRC");
+    CHECK_ERR(MIN "dir /a libs\n", "t/app.recipe:3:8: dir: unexpected argument \"libs\"");
+    CHECK_ERR(MIN "file /a b mode=0755 owner=0 libs extra\n", "t/app.recipe:3:34: file: unexpected argument \"extra\"");
+    CHECK_ERR(MIN "file /a\n", "t/app.recipe:3:1: file: missing argument: expected DEST SRC");
+    CHECK_ERR(MIN "file /a ''\n", "t/app.recipe:3:9: file: empty source");
+    CHECK_ERR(MIN "symlink /a\n", "t/app.recipe:3:1: symlink: missing argument: expected LINK TARGET");
+    CHECK_ERR(MIN "symlink /a b mode=0777\n", "t/app.recipe:3:14: symlink: unexpected argument");
+    CHECK_ERR(MIN "archive /a b owner=0\n", "t/app.recipe:3:14: archive: unexpected argument");
+    CHECK_ERR(MIN "dir\n", "t/app.recipe:3:1: dir: missing argument");
+}
+
+static void test_destinations_absolute_without_dotdot(void)
+{
+    CHECK_ERR(MIN "file app dist/app\n", "t/app.recipe:3:6: file: destination \"app\" must be an absolute path");
+    CHECK_ERR(MIN "dir  data\n", "t/app.recipe:3:6: dir: destination \"data\" must be an absolute path");
+    CHECK_ERR(MIN "file /app/../etc/passwd x\n", "t/app.recipe:3:6: file: destination \"/app/../etc/passwd\" must not contain \"..\"");
+    CHECK_ERR(MIN "archive /opt/.. x.tar\n", "archive: destination \"/opt/..\" must not contain \"..\"");
+    CHECK_ERR(MIN "symlink ../x /app\n", "symlink: destination \"../x\" must be an absolute path");
+    CHECK_ERR(MIN "file /usr/bin/ x\n", "file: destination \"/usr/bin/\" must name a file");
+    CHECK_ERR(MIN "workdir srv\n", "t/app.recipe:3:9: workdir: destination \"srv\" must be an absolute path");
+    /* ".." inside a name is just a name; a symlink target may be relative */
+    struct recipe *r = parse(MIN "file /a/..b/c.. x\nsymlink /usr/bin/x ../lib/x\n");
+    CHECK(r != NULL);
+    recipe_free(r);
+}
+
+static void test_platforms_list(void)
+{
+    struct recipe *r = parse(MIN "platforms linux/arm/v6 linux/arm64\n");
+    CHECK(r && r->nplatforms == 2);
+    if (r && r->nplatforms == 2) {
+        CHECK_STR(r->platforms[0]->oci, "linux/arm/v6");
+        CHECK_STR(r->platforms[1]->oci, "linux/arm64");
+    }
+    recipe_free(r);
+    CHECK_ERR(MIN "platforms linux/amd64 linux/riscv64\n",
+              "t/app.recipe:3:23: platforms: unknown platform \"linux/riscv64\": expected linux/amd64, linux/arm64, linux/arm/v7 or linux/arm/v6");
+    CHECK_ERR(MIN "platforms linux/arm/v7 linux/arm/v7\n", "t/app.recipe:3:24: platforms: platform \"linux/arm/v7\" listed twice");
+    CHECK_ERR(MIN "platforms\n", "t/app.recipe:3:1: platforms: missing argument");
+    CHECK_ERR(MIN "platforms linux/amd64\nplatforms linux/arm64\n", "t/app.recipe:4:1: platforms: given twice (first on line 3)");
+}
+
+static void test_single_valued_directives_refuse_a_second_line(void)
+{
+    CHECK_ERR("name a\nname b\nentrypoint /x\n", "t/app.recipe:2:1: name: given twice (first on line 1)");
+    CHECK_ERR(MIN "base static\nbase scratch\n", "t/app.recipe:4:1: base: given twice (first on line 3)");
+    CHECK_ERR(MIN "user root\nuser nonroot\n", "t/app.recipe:4:1: user: given twice (first on line 3)");
+    CHECK_ERR(MIN "entrypoint /b\n", "t/app.recipe:3:1: entrypoint: given twice (first on line 2)");
+    CHECK_ERR(MIN "cmd a\ncmd b\n", "t/app.recipe:4:1: cmd: given twice");
+    CHECK_ERR(MIN "workdir /a\nworkdir /b\n", "t/app.recipe:4:1: workdir: given twice");
+    CHECK_ERR(MIN "stop-signal TERM\nstop-signal INT\n", "t/app.recipe:4:1: stop-signal: given twice");
+    CHECK_ERR(MIN "health http://x/\nhealth http://y/\n", "t/app.recipe:4:1: health: given twice");
+}
+
+static void test_base_and_name_values(void)
+{
+    struct recipe *r = parse(MIN "base scratch\n");
+    CHECK(r && r->base == BASE_SCRATCH);
+    recipe_free(r);
+    CHECK_ERR(MIN "base alpine\n", "t/app.recipe:3:6: base: unknown base \"alpine\": expected static or scratch");
+    CHECK_ERR("name Hello\nentrypoint /x\n", "t/app.recipe:1:6: name: bad name \"Hello\"");
+    CHECK_ERR("name -x\nentrypoint /x\n", "name: bad name");
+    CHECK_ERR("name a b\nentrypoint /x\n", "t/app.recipe:1:8: name: unexpected argument \"b\": expected an image name");
+    r = parse("name ghcr.io/me/hello_world-2\nentrypoint /x\n");
+    CHECK(r != NULL);
+    recipe_free(r);
+}
+
+static void test_env_and_labels(void)
+{
+    struct recipe *r = parse(MIN "env A=1 B=x=y\nenv _C9=\nlabel a.b=\"two words\" c=\n");
+    CHECK(r && r->nenv == 3 && r->nlabels == 2);
+    if (r && r->nenv == 3) {
+        CHECK_STR(r->env[1].key, "B");
+        CHECK_STR(r->env[1].value, "x=y");
+        CHECK_STR(r->env[2].key, "_C9");
+        CHECK(r->env[2].loc.line == 4 && r->env[2].loc.col == 5);
+        CHECK_STR(r->labels[0].value, "two words");
+    }
+    recipe_free(r);
+    CHECK_ERR(MIN "env A\n", "t/app.recipe:3:5: env: expected KEY=VALUE, got \"A\"");
+    CHECK_ERR(MIN "env =x\n", "t/app.recipe:3:5: env: expected KEY=VALUE");
+    CHECK_ERR(MIN "env 9A=x\n", "t/app.recipe:3:5: env: bad variable name \"9A\"");
+    CHECK_ERR(MIN "env A-B=x\n", "env: bad variable name \"A-B\"");
+    CHECK_ERR(MIN "env A=1\nenv A=2\n", "t/app.recipe:4:5: env: \"A\" already set on line 3");
+    CHECK_ERR(MIN "label x=1 x=2\n", "t/app.recipe:3:11: label: \"x\" already set on line 3");
+    CHECK_ERR(MIN "label\n", "t/app.recipe:3:1: label: missing argument: expected KEY=VALUE");
+}
+
+static void test_expose_ports(void)
+{
+    struct recipe *r = parse(MIN "expose 8080 53/udp 9000/TCP\nexpose 132/sctp 65535\n");
+    CHECK(r && r->nexpose == 5);
+    if (r && r->nexpose == 5) {
+        CHECK_STR(r->expose[0], "8080/tcp");
+        CHECK_STR(r->expose[1], "53/udp");
+        CHECK_STR(r->expose[2], "9000/tcp");
+        CHECK_STR(r->expose[3], "132/sctp");
+        CHECK_STR(r->expose[4], "65535/tcp");
+    }
+    recipe_free(r);
+    CHECK_ERR(MIN "expose 0\n", "t/app.recipe:3:8: expose: bad port \"0\": expected 1-65535");
+    CHECK_ERR(MIN "expose 65536\n", "expose: bad port");
+    CHECK_ERR(MIN "expose 80/http\n", "t/app.recipe:3:8: expose: bad protocol \"http\": expected tcp, udp or sctp");
+    CHECK_ERR(MIN "expose http\n", "expose: bad port");
+    CHECK_ERR(MIN "expose 80 80/tcp\n", "t/app.recipe:3:11: expose: port 80/tcp exposed twice");
+}
+
+static void test_stop_signal_canonical(void)
+{
+    const char *forms[][2] = {{"SIGTERM", "SIGTERM"}, {"TERM", "SIGTERM"}, {"15", "SIGTERM"},
+                              {"sigint", "SIGINT"}, {"quit", "SIGQUIT"}, {"10", "SIGUSR1"},
+                              {"SIGWINCH", "SIGWINCH"}, {"IOT", "SIGABRT"}};
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        char text[128];
+        snprintf(text, sizeof text, MIN "stop-signal %s\n", forms[i][0]);
+        struct recipe *r = parse(text);
+        CHECK(r != NULL);
+        if (r)
+            CHECK_STR(r->stop_signal, forms[i][1]);
+        recipe_free(r);
+    }
+    CHECK_ERR(MIN "stop-signal SIGFOO\n", "t/app.recipe:3:13: stop-signal: unknown signal \"SIGFOO\"");
+    CHECK_ERR(MIN "stop-signal 0\n", "stop-signal: unknown signal \"0\"");
+    CHECK_ERR(MIN "stop-signal 32\n", "stop-signal: unknown signal");
+    CHECK_ERR(MIN "stop-signal\n", "t/app.recipe:3:1: stop-signal: missing argument");
+}
+
+static void test_health_line(void)
+{
+    struct recipe *r = parse(MIN "health http://127.0.0.1:8080/ready retries=5 interval=500ms\n");
+    CHECK(r != NULL);
+    if (r) {
+        CHECK_STR(r->health.url, "http://127.0.0.1:8080/ready");
+        CHECK(r->health.retries == 5 && r->health.interval_ns == 500000000LL);
+        CHECK(r->health.timeout_ns == 30000000000LL);
+    }
+    recipe_free(r);
+    r = parse(MIN "health http://x/ timeout=1.5s interval=2m\n");
+    CHECK(r && r->health.timeout_ns == 1500000000LL && r->health.interval_ns == 120000000000LL);
+    recipe_free(r);
+    CHECK_ERR(MIN "health localhost:8080\n", "t/app.recipe:3:8: health: bad URL \"localhost:8080\": expected http://");
+    CHECK_ERR(MIN "health http://x/ interval=10x\n", "t/app.recipe:3:18: health: bad duration \"10x\"");
+    CHECK_ERR(MIN "health http://x/ timeout=0s\n", "health: bad duration \"0s\"");
+    CHECK_ERR(MIN "health http://x/ retries=-1\n", "health: bad retries \"-1\"");
+    CHECK_ERR(MIN "health http://x/ every=5s\n", "t/app.recipe:3:18: health: unexpected argument \"every=5s\"");
+    CHECK_ERR(MIN "health http://x/ retries=1 retries=2\n", "t/app.recipe:3:28: health: retries given twice");
+}
+
+static void test_init_line_overrides_defaults_key_by_key(void)
+{
+    struct recipe *r = parse(MIN "init grace=10s cpu=off pgroup rewrite=TERM:quit rewrite=hup:0\n"
+                                 "init exit-zero=143 exit-zero=130 verbose=no memory=.5 nofile=4096\n"
+                                 "init stop-delay=2 cpu-env=NPROC seccomp=unconfined preload=none\n");
+    CHECK(r != NULL);
+    if (!r) {
+        fprintf(stderr, "%s\n", last_err.msg);
+        return;
+    }
+    /* defaults keep their place; the rest follow in recipe order */
+    const char *want[][2] = {
+        {"cpu", "off"}, {"memory", ".5"}, {"nofile", "4096"}, {"seccomp", "unconfined"},
+        {"preload", "none"}, {"grace", "10s"}, {"pgroup", ""}, {"rewrite", "SIGTERM:SIGQUIT"},
+        {"rewrite", "SIGHUP:0"}, {"exit-zero", "143"}, {"exit-zero", "130"},
+        {"stop-delay", "2"}, {"cpu-env", "NPROC"},
+    };
+    size_t nwant = sizeof want / sizeof want[0];
+    CHECK(r->ninit == nwant);
+    for (size_t i = 0; i < nwant && i < r->ninit; i++) {
+        CHECK_STR(r->init[i].key, want[i][0]);
+        CHECK_STR(r->init[i].value, want[i][1]);
+    }
+    CHECK(recipe_init_get(r, "verbose") == NULL);   /* verbose=no: no flag */
+    recipe_free(r);
+    /* a partial init line keeps every other default */
+    r = parse(MIN "init grace=5s\n");
+    CHECK(r && r->ninit == 6);
+    if (r)
+        CHECK_STR(recipe_init_get(r, "seccomp"), "default");
+    recipe_free(r);
+}
+
+static void test_init_errors(void)
+{
+    CHECK_ERR(MIN "init cpus=2\n", "t/app.recipe:3:6: init: unknown key \"cpus\": expected pgroup, grace");
+    CHECK_ERR(MIN "init user=0\n", "t/app.recipe:3:6: init: set the init's user with the \"user\" directive");
+    CHECK_ERR(MIN "init cpu=half\n", "t/app.recipe:3:6: init: bad cpu \"half\": expected floor, ceil or off");
+    CHECK_ERR(MIN "init cpu\n", "init: bad cpu \"\"");
+    CHECK_ERR(MIN "init memory=1.5\n", "init: bad memory \"1.5\": expected a ratio 0 < R <= 1, or off");
+    CHECK_ERR(MIN "init memory=0\n", "init: bad memory \"0\"");
+    CHECK_ERR(MIN "init memory=0.0000001\n", "init: bad memory");   /* below a millionth */
+    CHECK_ERR(MIN "init memory=1e-1\n", "init: bad memory");
+    CHECK_ERR(MIN "init nofile=0\n", "init: bad nofile \"0\": expected a number, max or off");
+    CHECK_ERR(MIN "init nofile=lots\n", "init: bad nofile");
+    CHECK_ERR(MIN "init grace=10\xc2\xb5s\n", "init: bad grace");
+    CHECK_ERR(MIN "init grace=1m30s\n", "init: bad grace \"1m30s\": expected a duration");
+    CHECK_ERR(MIN "init grace=-1s\n", "init: bad grace");
+    CHECK_ERR(MIN "init stop-delay=2000000s\n", "init: bad stop-delay");
+    CHECK_ERR(MIN "init rewrite=TERM\n", "init: bad rewrite \"TERM\"");
+    CHECK_ERR(MIN "init rewrite=KILL:TERM\n", "init: bad rewrite \"KILL:TERM\"");
+    CHECK_ERR(MIN "init rewrite=TERM:FOO\n", "init: bad rewrite");
+    CHECK_ERR(MIN "init exit-zero=256\n", "init: bad exit-zero \"256\": expected an exit code 0-255");
+    CHECK_ERR(MIN "init cpu-env=1X\n", "init: bad cpu-env \"1X\"");
+    CHECK_ERR(MIN "init pgroup=maybe\n", "init: bad pgroup \"maybe\"");
+    CHECK_ERR(MIN "init seccomp=\n", "init: bad seccomp \"\"");
+    CHECK_ERR(MIN "init grace=1s grace=2s\n", "t/app.recipe:3:15: init: grace given twice (first on line 3)");
+    CHECK_ERR(MIN "init cpu=ceil\ninit cpu=floor\n", "t/app.recipe:4:6: init: cpu given twice (first on line 3)");
+    CHECK_ERR(MIN "init\n", "t/app.recipe:3:1: init: missing argument");
+}
+
+static void test_errors_name_file_line_and_column(void)
+{
+    CHECK_ERR(MIN "  copy /a b\n", "t/app.recipe:3:3: unknown directive \"copy\": expected name, platforms");
+    CHECK_ERR(MIN "FILE /a b\n", "t/app.recipe:3:1: unknown directive \"FILE\"");
+    CHECK_ERR(MIN "env A='open\n", "t/app.recipe:3:7: unterminated single quote");
+    CHECK_ERR(MIN "cmd \"open\n", "t/app.recipe:3:5: unterminated double quote");
+    CHECK_ERR(MIN "cmd \"a\\\"\n", "t/app.recipe:3:5: unterminated double quote");
+    CHECK_ERR(MIN "cmd a\\", "t/app.recipe:3:6: backslash at end of file");
+    CHECK_ERR("entrypoint /app\n", "t/app.recipe: missing \"name\" line");
+    CHECK_ERR("name app\n", "t/app.recipe: missing \"entrypoint\" (or \"cmd\") line");
+    CHECK_ERR("", "t/app.recipe: missing \"name\" line");
+    CHECK_ERR(MIN "file /app dist/app-${ARCH}\n", "t/app.recipe:3:20: file: unknown variable \"${ARCH}\" (expected ${os}, ${arch} or ${variant})");
+    CHECK_ERR(MIN "file /app dist/app-${arch\n", "t/app.recipe:3:20: file: unterminated \"${\"");
+    CHECK_ERR(MIN "env PATH=/bin:${PATH}\n", "t/app.recipe:3:15: env: unknown variable \"${PATH}\"");
+    /* a recipe that only cmd's is fine: the image's entrypoint is the init + cmd */
+    struct recipe *r = parse("name app\ncmd /app\n");
+    CHECK(r != NULL);
+    recipe_free(r);
+}
+
+/* NUL-containing input must be passed with its length: error_of uses strlen. */
+static void test_nul_byte_is_an_error(void)
+{
+    static const char text[] = "name app\nentrypoint /app\ncmd a\0b\n";
+    struct recipe *r = NULL;
+    struct err e;
+    CHECK(recipe_parse_buffer("t/app.recipe", text, sizeof text - 1, &r, &e) == ERR);
+    CHECK(strstr(e.msg, "t/app.recipe:3:6: NUL byte in recipe") != NULL);
+    CHECK(r == NULL);
+}
+
+static void test_expand_per_platform(void)
+{
+    struct err e;
+    const char *want[] = {"linux/amd64/", "linux/arm64/", "linux/arm/v7", "linux/arm/v6"};
+    for (size_t i = 0; i < platform_count; i++) {
+        char *s = recipe_expand("${os}/${arch}/${variant}", &platform_table[i], &e);
+        CHECK_STR(s, want[i]);
+        free(s);
+    }
+    char *s = recipe_expand("dist/hello-${arch}${variant} $HOME $ {x} $", platform_lookup("linux/arm/v7"), &e);
+    CHECK_STR(s, "dist/hello-armv7 $HOME $ {x} $");
+    free(s);
+    CHECK(recipe_expand("a-${cpu}", &platform_table[0], &e) == NULL);
+    CHECK(strstr(e.msg, "unknown variable \"${cpu}\"") != NULL);
+    CHECK(recipe_expand("a-${arch", &platform_table[0], &e) == NULL);
+    CHECK(strstr(e.msg, "unterminated") != NULL);
+    s = recipe_expand("", &platform_table[0], &e);
+    CHECK_STR(s, "");
+    free(s);
+}
+
+static void test_parse_file_reads_and_names_the_file(void)
+{
+    char dir[] = "/tmp/armlet-test-recipe.XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[128];
+    snprintf(path, sizeof path, "%s/hello.recipe", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fputs("name hello\n# comment\nentrypoint /app\nfile /app app bad=1\n", f);
+    fclose(f);
+    struct recipe *r = NULL;
+    struct err e;
+    CHECK(recipe_parse_file(path, &r, &e) == ERR);
+    char want[256];
+    snprintf(want, sizeof want, "%s:4:15: file: unexpected argument \"bad=1\"", path);
+    CHECK(strstr(e.msg, want) != NULL);
+    f = fopen(path, "w");
+    if (f) {
+        fputs("name hello\nentrypoint /app\n", f);
+        fclose(f);
+    }
+    CHECK(recipe_parse_file(path, &r, &e) == 0);
+    if (r) {
+        CHECK_STR(r->dir, dir);
+        CHECK_STR(r->path, path);
+    }
+    recipe_free(r);
+    unlink(path);
+    CHECK(recipe_parse_file(path, &r, &e) == ERR);
+    CHECK(strstr(e.msg, path) && strstr(e.msg, "cannot open recipe") && strstr(e.msg, "No such file"));
+    CHECK(recipe_parse_file(dir, &r, &e) == ERR);
+    CHECK(strstr(e.msg, "not a regular file") != NULL);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    RUN(test_design_example_sets_every_field);
+    RUN(test_defaults_without_optional_lines);
+    RUN(test_recipe_dir_for_relative_sources);
+    RUN(test_words_split_like_a_shell);
+    RUN(test_entrypoint_and_cmd_json_exec_form);
+    RUN(test_user_forms_are_numeric);
+    RUN(test_file_dir_options);
+    RUN(test_destinations_absolute_without_dotdot);
+    RUN(test_platforms_list);
+    RUN(test_single_valued_directives_refuse_a_second_line);
+    RUN(test_base_and_name_values);
+    RUN(test_env_and_labels);
+    RUN(test_expose_ports);
+    RUN(test_stop_signal_canonical);
+    RUN(test_health_line);
+    RUN(test_init_line_overrides_defaults_key_by_key);
+    RUN(test_init_errors);
+    RUN(test_errors_name_file_line_and_column);
+    RUN(test_nul_byte_is_an_error);
+    RUN(test_expand_per_platform);
+    RUN(test_parse_file_reads_and_names_the_file);
+    return unit_done();
+}
