@@ -450,11 +450,12 @@ int registry_do(struct registry *reg, CURL *h, const char *method, const char *u
         if (resp->status != 401)
             return 0;
         if (round == 1) {
-            if (reg->creds.set)
-                return err_set(e, "%s: %s %s: still unauthorized after authenticating with credentials from %s (HTTP 401)",
-                               reg->host, method, reg->repo, reg->creds.source);
-            return err_set(e, "%s: %s %s: unauthorized (HTTP 401); give --creds USER:PASS, "
-                           "ARMLET_REGISTRY_CREDS or a docker config entry", reg->host, method, reg->repo);
+            bool basic = auth && !strncmp(auth, "Authorization: Basic ", 21);
+            if (basic)
+                return err_set(e, "%s: credentials from %s rejected (HTTP 401)", reg->host, reg->creds.source);
+            return err_set(e, "%s: %s %s: unauthorized even with the token from the realm (HTTP 401)%s",
+                           reg->host, method, reg->repo, reg->creds.set ? "" :
+                           "; give --creds USER:PASS, ARMLET_REGISTRY_CREDS or a docker config entry");
         }
         if (!resp->challenge[0])
             return err_set(e, "%s: HTTP 401 without a WWW-Authenticate challenge", reg->host);
@@ -521,7 +522,12 @@ static int ping(struct registry *reg, int *curl_code, struct err *e)
     if (!h)
         return ERR;
     struct reg_resp resp;
+    /* A registry that refuses connections at the start is most likely the wrong
+     * address: retry only briefly (0.75 s) before saying so. */
+    int saved = reg->retries;
+    reg->retries = saved < 2 ? saved : 2;
     int rc = registry_do_retry(reg, h, "GET", "/v2/", NULL, &resp, e);
+    reg->retries = saved;
     *curl_code = resp.curl_code;
     if (rc < 0)
         return ERR;
