@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# armlet profile: runs a real server (Debian's busybox httpd) chrooted in a rootfs with
+# the rootfs evicted from the page cache, and lists what it read until it answered.
+. "$(dirname "$0")/../lib.sh"
+
+BUSYBOX=/bin/busybox
+# A rootfs on disk (out/, not a tmpfs that cannot be evicted) with busybox httpd, its
+# config, a page it serves, and a 3 MiB file it never touches.
+make_rootfs() {
+  [ -x "$BUSYBOX" ] && ! ldd "$BUSYBOX" >/dev/null 2>&1 || fail "need Debian's busybox-static at $BUSYBOX (ci/install-deps)"
+  mkdir -p "$OUT/test-tmp"
+  local r; r=$(mktemp -d "$OUT/test-tmp/profile.XXXXXX")
+  mkdir -p "$r/bin" "$r/etc" "$r/www"
+  cp "$BUSYBOX" "$r/bin/busybox"
+  ln -s busybox "$r/bin/httpd"
+  printf 'H:/www\n' >"$r/etc/httpd.conf"
+  echo '<h1>hello</h1>' >"$r/www/index.html"
+  head -c 3145728 /dev/urandom >"$r/www/untouched.bin"
+  echo 'root:x:0:0:root:/:/bin/sh' >"$r/etc/passwd"
+  sync
+  echo "$r"
+}
+free_port() { echo $(( 20000 + RANDOM % 20000 )); }
+
+test_profile_records_the_server_and_files_it_read_but_not_untouched_ones() {
+  local r port; r=$(make_rootfs); port=$(free_port)
+  capture "$ARMLET" profile "$r" --url "http://127.0.0.1:$port/" -o "$r.list" -- \
+    /bin/httpd -f -p "127.0.0.1:$port" -c /etc/httpd.conf
+  assert_eq 0 "$rc" "profile exit status ($err)"
+  assert_contains "$err" "resident when the URL answered"
+  local list; list=$(cat "$r.list")
+  assert_eq /bin/busybox "$(head -1 "$r.list" | cut -d' ' -f1)" "first line is the entrypoint program"
+  assert_contains "$list" "/etc/httpd.conf 0:"
+  assert_contains "$list" "/www/index.html 0:"
+  assert_not_contains "$list" "/www/untouched.bin"
+  assert_not_contains "$list" "/etc/passwd"
+  # the server is stopped afterwards: nothing listens on the port any more
+  ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || fail "httpd still answers on $port after profile"
+  rm -rf "$r" "$r.list"
+}
+
+test_profile_lists_files_in_order_of_first_read() {
+  local r; r=$(make_rootfs)
+  # busybox sh reads b.txt, then (a tenth of a second later) a.txt: the list follows that
+  # order, not the alphabet.
+  echo b >"$r/www/b.txt"; echo a >"$r/www/a.txt"; sync
+  capture "$ARMLET" profile "$r" --seconds 5 -- /bin/busybox sh -c \
+    'read x </www/b.txt; /bin/busybox sleep 0.1; read y </www/a.txt'
+  assert_eq 0 "$rc" "profile exit status ($err)"
+  assert_contains "$err" "when the program exited"
+  local order; order=$(echo "$out" | cut -d' ' -f1 | tr '\n' ' ')
+  assert_eq "/bin/busybox /www/b.txt /www/a.txt " "$order"
+  rm -rf "$r"
+}
+
+test_profile_fails_when_the_url_never_answers() {
+  local r port; r=$(make_rootfs); port=$(free_port)
+  capture "$ARMLET" profile "$r" --url "http://127.0.0.1:$port/" --seconds 1 -- /bin/busybox sleep 30
+  assert_eq 1 "$rc"
+  assert_contains "$err" "timed out before http://127.0.0.1:$port/ answered"
+  rm -rf "$r"
+}
+
+test_profile_names_a_program_missing_from_the_rootfs() {
+  local r; r=$(make_rootfs)
+  capture "$ARMLET" profile "$r" -- /bin/nosuchprogram
+  assert_eq 1 "$rc"
+  assert_contains "$err" "no program /bin/nosuchprogram in it"
+  capture "$ARMLET" profile "$r"
+  assert_eq 2 "$rc" "no entrypoint is a usage error"
+  rm -rf "$r"
+}
+
+test_entrypoint_only_lists_the_programs_load_segments() {
+  local r; r=$(make_rootfs)
+  capture "$ARMLET" profile "$r" --entrypoint-only -- /bin/httpd
+  assert_eq 0 "$rc" "$err"
+  # what readelf says, as OFFSET:FILESZ in decimal, for every PT_LOAD with file bytes
+  local want
+  want=$(readelf -lW "$r/bin/busybox" | while read -r t off va pa fs rest; do
+    if [ "$t" = LOAD ] && [ $((fs)) -gt 0 ]; then printf ' %d:%d' $((off)) $((fs)); fi; done)
+  [ -n "$want" ] || fail "readelf found no PT_LOAD in busybox"
+  assert_eq "/bin/busybox$want" "$out"
+  rm -rf "$r"
+}
+
+# An arm64 server (Debian's busybox-static:arm64) runs through qemu binfmt: the F flag
+# keeps the interpreter reachable from inside the chroot.
+test_profile_runs_a_foreign_platform_server_through_qemu() {
+  local bb=$TOP/recipes/dist/busybox-arm64
+  if [ ! -x "$bb" ]; then
+    capture bash "$TOP/recipes/busybox-httpd/fetch.sh"
+    [ "$rc" = 0 ] || skip "Debian's busybox-static:arm64 is not reachable: $err"
+  fi
+  grep -qs flags:.*F /proc/sys/fs/binfmt_misc/qemu-aarch64 || fail "qemu-aarch64 binfmt with the F flag is not registered (ci/install-deps)"
+  local r port; r=$(make_rootfs); port=$(free_port)
+  cp "$bb" "$r/bin/busybox"; sync
+  capture "$ARMLET" profile "$r" --url "http://127.0.0.1:$port/" -- \
+    /bin/httpd -f -p "127.0.0.1:$port" -c /etc/httpd.conf
+  assert_eq 0 "$rc" "profile exit status ($err)"
+  assert_eq /bin/busybox "$(echo "$out" | head -1 | cut -d' ' -f1)"
+  assert_contains "$out" "/www/index.html 0:"
+  assert_not_contains "$out" "/www/untouched.bin"
+  rm -rf "$r"
+}
+
+# The list profile writes is what the init reads: chrooted into the same rootfs, the init
+# reads every line without complaint.
+test_profiled_list_is_read_by_the_init_without_errors() {
+  local r port; r=$(make_rootfs); port=$(free_port)
+  capture "$ARMLET" profile "$r" --url "http://127.0.0.1:$port/" -o "$r.list" -- \
+    /bin/httpd -f -p "127.0.0.1:$port" -c /etc/httpd.conf
+  assert_eq 0 "$rc" "$err"
+  mkdir -p "$r/sbin" "$r/etc/armlet"
+  cp "$(init_for linux-amd64)" "$r/sbin/armlet-init"
+  cp "$r.list" "$r/etc/armlet/preload"
+  local n; n=$(grep -c . "$r.list")
+  capture chroot "$r" /sbin/armlet-init --verbose --preload /etc/armlet/preload -- /bin/busybox true
+  assert_eq 0 "$rc" "$err"
+  assert_not_contains "$err" "skipped"
+  assert_not_contains "$err" "No such file"
+  rm -rf "$r" "$r.list"
+}
+
+run_tests
