@@ -1,0 +1,209 @@
+/* tests/unit/test_seccomp.c — builder/seccomp_compile.c: profiles in, BPF out, evaluated
+ * with the test suite's own BPF interpreter on each arch's seccomp_data. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../tools/bpf_eval.h"
+#include "platform.h"
+#include "seccomp_compile.h"
+#include "unit.h"
+
+#define AUDIT_X86_64 0xc000003eu
+#define AUDIT_I386 0x40000003u
+#define AUDIT_AARCH64 0xc00000b7u
+#define AUDIT_ARM 0x40000028u
+#define ACT_ALLOW 0x7fff0000u
+#define ACT_ERRNO(e) (0x00050000u | (e))
+#define ACT_KILL_THREAD 0u
+
+struct compiled {
+    unsigned char *bpf;
+    size_t len;
+    int rc;
+    struct err e;
+};
+
+static struct compiled compile(const char *json, const char *plat, unsigned flags)
+{
+    struct compiled c;
+    memset(&c, 0, sizeof c);
+    c.rc = seccomp_compile_json(json, strlen(json), "p.json", platform_lookup(plat), flags, &c.bpf,
+                                &c.len, &c.e);
+    return c;
+}
+
+static uint32_t run(const struct compiled *c, uint32_t arch, uint32_t nr, uint64_t a0)
+{
+    struct bpf_eval_data d = {.nr = nr, .arch = arch, .args = {a0}};
+    return c->bpf ? bpf_eval(c->bpf, c->len / 8, &d) : BPF_EVAL_BAD;
+}
+
+static void expect_error(const char *json, const char *msg)
+{
+    struct compiled c = compile(json, "linux/amd64", 0);
+    CHECK(c.rc < 0);
+    CHECK(c.bpf == NULL);
+    CHECK_STR(c.e.msg, msg);
+}
+
+static void test_malformed_profiles_name_the_field(void)
+{
+    expect_error("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":["
+                 "{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ALLOW\"},{\"names\":[\"a\"],\"action\":\"SCMP_ACT_ALLOW\"},"
+                 "{\"names\":[\"b\"],\"action\":\"SCMP_ACT_ALLOW\"},{\"names\":[\"write\"],\"action\":\"SCMP_ACT_FOO\"}]}",
+                 "p.json: syscalls[3].action: unknown action \"SCMP_ACT_FOO\"");
+    expect_error("{\"syscalls\":[]}", "p.json: defaultAction: missing");
+    expect_error("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"action\":\"SCMP_ACT_ALLOW\"}]}",
+                 "p.json: syscalls[0]: no \"names\" (or \"name\")");
+    expect_error("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[\"read\"],\"action\":"
+                 "\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":7,\"value\":1,\"op\":\"SCMP_CMP_EQ\"}]}]}",
+                 "p.json: syscalls[0].args[0].index: expected 0..5");
+    expect_error("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[\"read\"],\"action\":"
+                 "\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,\"value\":1,\"op\":\"SCMP_CMP_ABOUT\"}]}]}",
+                 "p.json: syscalls[0].args[0].op: unknown operator \"SCMP_CMP_ABOUT\"");
+    expect_error("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":\"one\"}",
+                 "p.json: defaultErrnoRet: expected an errno number 0..4095");
+    expect_error("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"archMap\":{}}",
+                 "p.json: archMap: expected an array");
+    expect_error("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[\"read\"],\"action\":"
+                 "\"SCMP_ACT_ALLOW\",\"includes\":{\"caps\":\"CAP_SYS_ADMIN\"}}]}",
+                 "p.json: syscalls[0].includes.caps: expected an array");
+    expect_error("[1]", "p.json: expected a JSON object at the top");
+    struct compiled c = compile("{\"defaultAction\":", "linux/amd64", 0);
+    CHECK(c.rc < 0);
+    CHECK(strncmp(c.e.msg, "p.json:1:", 9) == 0 && strstr(c.e.msg, "invalid JSON"));
+}
+
+#define DENY_MKDIR                                                                                 \
+    "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"archMap\":["                                          \
+    "{\"architecture\":\"SCMP_ARCH_X86_64\",\"subArchitectures\":[\"SCMP_ARCH_X86\",\"SCMP_ARCH_X32\"]}," \
+    "{\"architecture\":\"SCMP_ARCH_AARCH64\",\"subArchitectures\":[\"SCMP_ARCH_ARM\"]}],"         \
+    "\"syscalls\":["                                                                                \
+    "{\"names\":[\"mkdir\",\"mkdirat\",\"no_such_syscall\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":38}]}"
+
+static void test_errno_rule_on_each_arch_with_its_own_numbers(void)
+{
+    struct compiled x = compile(DENY_MKDIR, "linux/amd64", 0);
+    CHECK(x.rc == 0);
+    CHECK(run(&x, AUDIT_X86_64, 83, 0) == ACT_ERRNO(38));     /* mkdir */
+    CHECK(run(&x, AUDIT_X86_64, 258, 0) == ACT_ERRNO(38));    /* mkdirat */
+    CHECK(run(&x, AUDIT_X86_64, 39, 0) == ACT_ALLOW);         /* getpid */
+    CHECK(run(&x, AUDIT_I386, 39, 0) == ACT_ERRNO(38));       /* mkdir on i386 is 39 */
+    CHECK(run(&x, AUDIT_X86_64, 0x40000000u | 83, 0) == ACT_ERRNO(38)); /* x32 mkdir */
+    CHECK(run(&x, AUDIT_AARCH64, 34, 0) == ACT_KILL_THREAD);  /* foreign arch */
+    struct compiled a = compile(DENY_MKDIR, "linux/arm64", 0);
+    CHECK(a.rc == 0);
+    CHECK(run(&a, AUDIT_AARCH64, 34, 0) == ACT_ERRNO(38));    /* mkdirat */
+    CHECK(run(&a, AUDIT_AARCH64, 39, 0) == ACT_ALLOW);        /* umount2 on arm64 */
+    CHECK(run(&a, AUDIT_ARM, 323, 0) == ACT_ERRNO(38));       /* compat arm mkdirat */
+    CHECK(run(&a, AUDIT_ARM, 39, 0) == ACT_ERRNO(38));        /* compat arm mkdir */
+    CHECK(run(&a, AUDIT_X86_64, 83, 0) == ACT_KILL_THREAD);
+    struct compiled r = compile(DENY_MKDIR, "linux/arm/v6", 0);
+    CHECK(r.rc == 0);
+    CHECK(run(&r, AUDIT_ARM, 323, 0) == ACT_ERRNO(38));
+    CHECK(run(&r, AUDIT_AARCH64, 34, 0) == ACT_KILL_THREAD);  /* arm has no compat arch */
+    /* without an archMap only the target's own arch is in the filter, as with runc */
+    struct compiled n = compile("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"mkdirat\"],"
+                                "\"action\":\"SCMP_ACT_ERRNO\"}]}", "linux/arm64", 0);
+    CHECK(run(&n, AUDIT_AARCH64, 34, 0) == ACT_ERRNO(EPERM));
+    CHECK(run(&n, AUDIT_ARM, 323, 0) == ACT_KILL_THREAD);
+    free(x.bpf);
+    free(a.bpf);
+    free(r.bpf);
+    free(n.bpf);
+}
+
+static void test_args_conditions_and_same_index_or(void)
+{
+    /* personality(0), personality(8) allowed, as in Docker's default: two rules, OR */
+    const char *p = "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":1,\"syscalls\":["
+                    "{\"names\":[\"personality\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":["
+                    "{\"index\":0,\"value\":0,\"op\":\"SCMP_CMP_EQ\"},"
+                    "{\"index\":0,\"value\":8,\"op\":\"SCMP_CMP_EQ\"}]},"
+                    "{\"names\":[\"clone\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":["
+                    "{\"index\":0,\"value\":2114060288,\"valueTwo\":0,\"op\":\"SCMP_CMP_MASKED_EQ\"}]}]}";
+    struct compiled c = compile(p, "linux/amd64", 0);
+    CHECK(c.rc == 0);
+    CHECK(run(&c, AUDIT_X86_64, 135, 0) == ACT_ALLOW);
+    CHECK(run(&c, AUDIT_X86_64, 135, 8) == ACT_ALLOW);
+    CHECK(run(&c, AUDIT_X86_64, 135, 9) == ACT_ERRNO(1));
+    CHECK(run(&c, AUDIT_X86_64, 56, 0x11) == ACT_ALLOW);          /* clone(SIGCHLD) */
+    CHECK(run(&c, AUDIT_X86_64, 56, 0x10000000) == ACT_ERRNO(1)); /* CLONE_NEWUSER */
+    free(c.bpf);
+}
+
+static void test_caps_and_arches_gate_rules(void)
+{
+    const char *p = "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":["
+                    "{\"names\":[\"mount\"],\"action\":\"SCMP_ACT_ALLOW\",\"includes\":{\"caps\":[\"CAP_SYS_ADMIN\"]}},"
+                    "{\"names\":[\"ptrace\"],\"action\":\"SCMP_ACT_ALLOW\",\"excludes\":{\"caps\":[\"CAP_SYS_ADMIN\"]}},"
+                    "{\"names\":[\"getpid\"],\"action\":\"SCMP_ACT_ALLOW\",\"includes\":{\"arches\":[\"arm64\"]}},"
+                    "{\"names\":[\"gettid\"],\"action\":\"SCMP_ACT_ALLOW\",\"excludes\":{\"arches\":[\"arm64\"]},"
+                    "\"includes\":{\"minKernel\":\"4.8\"}}]}";
+    struct compiled x = compile(p, "linux/amd64", 0);
+    CHECK(run(&x, AUDIT_X86_64, 165, 0) == ACT_ERRNO(EPERM)); /* mount: needs a cap */
+    CHECK(run(&x, AUDIT_X86_64, 101, 0) == ACT_ALLOW);        /* ptrace: excludes a cap */
+    CHECK(run(&x, AUDIT_X86_64, 39, 0) == ACT_ERRNO(EPERM));  /* getpid: arm64 only */
+    CHECK(run(&x, AUDIT_X86_64, 186, 0) == ACT_ALLOW);        /* gettid: not on arm64 */
+    struct compiled a = compile(p, "linux/arm64", 0);
+    CHECK(run(&a, AUDIT_AARCH64, 172, 0) == ACT_ALLOW);       /* getpid */
+    CHECK(run(&a, AUDIT_AARCH64, 178, 0) == ACT_ERRNO(EPERM));/* gettid */
+    free(x.bpf);
+    free(a.bpf);
+}
+
+static void test_arch_map_restricted_to_target(void)
+{
+    /* old format: architectures list; for arm64 none of them apply, aarch64 is still added */
+    const char *p = "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"architectures\":[\"SCMP_ARCH_X86_64\",\"SCMP_ARCH_X86\"],"
+                    "\"syscalls\":[{\"name\":\"getpid\",\"action\":\"SCMP_ACT_ALLOW\",\"args\":[]}]}";
+    struct compiled x = compile(p, "linux/amd64", 0);
+    CHECK(run(&x, AUDIT_I386, 20, 0) == ACT_ALLOW);           /* x86 listed */
+    CHECK(run(&x, AUDIT_X86_64, 0x40000000u | 39, 0) != ACT_ALLOW); /* x32 not listed */
+    struct compiled a = compile(p, "linux/arm64", 0);
+    CHECK(run(&a, AUDIT_AARCH64, 172, 0) == ACT_ALLOW);
+    CHECK(run(&a, AUDIT_ARM, 20, 0) == ACT_KILL_THREAD);      /* arm not listed */
+    free(x.bpf);
+    free(a.bpf);
+}
+
+static void test_default_is_docker_default_without_caps(void)
+{
+    struct compiled d = compile(seccomp_default_json, "linux/arm64", 0);
+    CHECK(d.rc == 0);
+    CHECK(run(&d, AUDIT_AARCH64, 34, 0) == ACT_ALLOW);        /* mkdirat */
+    CHECK(run(&d, AUDIT_AARCH64, 40, 0) == ACT_ERRNO(1));     /* mount: CAP_SYS_ADMIN only */
+    CHECK(run(&d, AUDIT_AARCH64, 142, 0) == ACT_ERRNO(1));    /* reboot */
+    CHECK(run(&d, AUDIT_AARCH64, 435, 0) == ACT_ERRNO(38));   /* clone3 -> ENOSYS */
+    CHECK(run(&d, AUDIT_ARM, 20, 0) == ACT_ALLOW);            /* getpid, compat arm */
+    CHECK(run(&d, AUDIT_ARM, 983045, 0) == ACT_ALLOW);        /* ARM set_tls */
+    /* the linear layout (no binary tree) decides the same */
+    struct compiled l = compile(seccomp_default_json, "linux/arm64", SECCOMP_COMPILE_NO_OPTIMIZE);
+    CHECK(l.rc == 0);
+    CHECK(l.len != d.len);
+    for (uint32_t nr = 0; nr < 500; nr++) {
+        CHECK(run(&l, AUDIT_AARCH64, nr, 0) == run(&d, AUDIT_AARCH64, nr, 0));
+        CHECK(run(&l, AUDIT_ARM, nr, 0) == run(&d, AUDIT_ARM, nr, 0));
+    }
+    free(d.bpf);
+    free(l.bpf);
+}
+
+static void test_notify_is_refused(void)
+{
+    expect_error("{\"defaultAction\":\"SCMP_ACT_NOTIFY\"}",
+                 "p.json: defaultAction: SCMP_ACT_NOTIFY needs a runtime listener; armlet-init has none");
+}
+
+int main(void)
+{
+    RUN(test_malformed_profiles_name_the_field);
+    RUN(test_errno_rule_on_each_arch_with_its_own_numbers);
+    RUN(test_args_conditions_and_same_index_or);
+    RUN(test_caps_and_arches_gate_rules);
+    RUN(test_arch_map_restricted_to_target);
+    RUN(test_default_is_docker_default_without_caps);
+    RUN(test_notify_is_refused);
+    return unit_done();
+}
