@@ -508,6 +508,8 @@ static int put_manifest(struct pusher *p, CURL *h, const struct manifest *m, con
     struct reg_req head = {.accept = ACCEPT_ALL};
     int rc = registry_do_retry(p->reg, h, "HEAD", url, &head, resp, e);
     *sent = false;
+    if (rc < 0)
+        err_ctx(e, "HEAD %s", what);
     if (rc == 0 && resp->status == 200 && !strcmp(resp->digest, m->digest))
         goto out;
     if (rc == 0 && resp->status != 200 && resp->status != 404)
@@ -517,6 +519,8 @@ static int put_manifest(struct pusher *p, CURL *h, const struct manifest *m, con
     struct reg_body body = {.mem = m->bytes, .fd = -1, .len = (off_t)m->len};
     struct reg_req req = {.content_type = m->media, .body = &body};
     rc = registry_do_retry(p->reg, h, "PUT", url, &req, resp, e);
+    if (rc < 0)
+        err_ctx(e, "PUT %s", what);
     if (rc == 0 && resp->status != 201)
         rc = err_set(e, "PUT %s: %s", what, registry_describe(resp, d, sizeof d));
     if (rc == 0)

@@ -491,7 +491,7 @@ int registry_do_retry(struct registry *reg, CURL *h, const char *method, const c
         if (attempt >= reg->retries) {
             if (rc == 0) {
                 char d[512];
-                return err_set(e, "%s %s: %s (after %d retries)", method, reg->host,
+                return err_set(e, "%s: %s (after %d retries)", reg->host,
                                registry_describe(resp, d, sizeof d), attempt);
             }
             return err_ctx(e, "after %d retries", attempt);
