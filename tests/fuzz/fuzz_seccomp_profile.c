@@ -1,0 +1,29 @@
+/* tests/fuzz/fuzz_seccomp_profile.c — libFuzzer harness for the seccomp profile compiler.
+ * The first byte picks the platform; the rest is the profile's JSON. Every input must
+ * either compile to whole instructions or fail with a message, without leaks or UB. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "platform.h"
+#include "seccomp_compile.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    const struct platform *p = &platform_table[data[0] % platform_count];
+    unsigned char *bpf = NULL;
+    size_t len = 0;
+    struct err e;
+    int rc = seccomp_compile_json((const char *)data + 1, size - 1, "fuzz.json", p,
+                                  data[0] & 0x80 ? SECCOMP_COMPILE_NO_OPTIMIZE : 0, &bpf, &len, &e);
+    if (rc == 0 && (bpf == NULL || len == 0 || len % 8 != 0))
+        abort();
+    if (rc < 0 && (bpf != NULL || e.msg[0] == '\0'))
+        abort();
+    free(bpf);
+    return 0;
+}
