@@ -19,7 +19,9 @@
 #include "elfcheck.h"
 #include "initdir.h"
 #include "layout.h"
+#include "preload.h"
 #include "recipe.h"
+#include "seccomp_compile.h"
 #include "tree.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -216,17 +218,85 @@ static int add_app(struct tree *t, const struct recipe *r, const struct platform
     return 0;
 }
 
-/* Init flags from the recipe's init line ("--cpu=floor", "--pgroup"). seccomp and
- * preload need side files (/etc/armlet/) that the build does not produce yet: they are
- * left out, so the init runs without them (see docs/README-build.md). */
-static int init_flags(const struct recipe *r, struct strv *argv, struct err *e)
+/* Side files of the init for one platform (DESIGN.md: /etc/armlet/). */
+struct side {
+    int seccomp, preload;    /* the file is in the tree: emit its flag */
+};
+
+/* The recipe's init key `key` (its loc for errors), or NULL. */
+static const struct recipe_kv *init_kv(const struct recipe *r, const char *key)
+{
+    for (size_t i = 0; i < r->ninit; i++)
+        if (!strcmp(r->init[i].key, key))
+            return &r->init[i];
+    return NULL;
+}
+
+/* init seccomp=default|unconfined|PATH -> /etc/armlet/seccomp.bpf compiled for p. */
+static int side_seccomp(const struct recipe *r, const struct platform *p, struct tree *t,
+                        struct side *sd, struct err *e)
+{
+    const struct recipe_kv *kv = init_kv(r, "seccomp");
+    if (!kv || !kv->value || !strcmp(kv->value, "unconfined"))
+        return 0;
+    cleanup_free char *profile = NULL;
+    if (!strcmp(kv->value, "default") || kv->value[0] == '/')
+        profile = strdup(kv->value);
+    else if (asprintf(&profile, "%s/%s", r->dir && *r->dir ? r->dir : ".", kv->value) < 0)
+        profile = NULL;
+    if (!profile)
+        return err_set(e, "out of memory");
+    cleanup_free unsigned char *bpf = NULL;
+    size_t len = 0;
+    if (seccomp_compile_mem(profile, p, 0, &bpf, &len, e) < 0 ||
+        tree_add_data(t, ARMLET_SECCOMP_PATH, bpf, len, 0644, 0, 0, e) < 0)
+        return err_ctx(e, "%s:%d:%d: init seccomp=%s (%s)", kv->loc.file, kv->loc.line,
+                       kv->loc.col, kv->value, p->oci);
+    sd->seccomp = 1;
+    return 0;
+}
+
+/* init preload=entrypoint|none|PATH -> /etc/armlet/preload (see preload_for_build). */
+static int side_preload(const struct recipe *r, const struct platform *p, struct tree *t,
+                        struct side *sd, struct err *e)
+{
+    const struct recipe_kv *kv = init_kv(r, "preload");
+    if (!kv)
+        return 0;
+    cleanup_free char *text = NULL;
+    size_t len = 0;
+    if (preload_for_build(r, t, kv->value, &text, &len, e) < 0 ||
+        (text && tree_add_data(t, ARMLET_PRELOAD_PATH, text, len, 0644, 0, 0, e) < 0))
+        return err_ctx(e, "%s:%d:%d: %s", kv->loc.file, kv->loc.line, kv->loc.col, p->oci);
+    sd->preload = text != NULL;
+    return 0;
+}
+
+static int add_side_files(const struct recipe *r, const struct platform *p, struct tree *t,
+                          struct side *sd, struct err *e)
+{
+    memset(sd, 0, sizeof *sd);
+    if (side_seccomp(r, p, t, sd, e) < 0 || side_preload(r, p, t, sd, e) < 0)
+        return ERR;
+    return 0;
+}
+
+/* Init flags from the recipe's init line ("--cpu=floor", "--pgroup"), in its order;
+ * seccomp and preload become the paths of their side files when those were made. */
+static int init_flags(const struct recipe *r, const struct side *sd, struct strv *argv,
+                      struct err *e)
 {
     for (size_t i = 0; i < r->ninit; i++) {
         const struct recipe_kv *kv = &r->init[i];
-        if (!strcmp(kv->key, "seccomp") || !strcmp(kv->key, "preload"))
-            continue;
-        int rc = kv->value && *kv->value ? strv_addf(argv, e, "--%s=%s", kv->key, kv->value)
-                                         : strv_addf(argv, e, "--%s", kv->key);
+        int rc;
+        if (!strcmp(kv->key, "seccomp"))
+            rc = sd->seccomp ? strv_addf(argv, e, "--seccomp=%s", ARMLET_SECCOMP_PATH) : 0;
+        else if (!strcmp(kv->key, "preload"))
+            rc = sd->preload ? strv_addf(argv, e, "--preload=%s", ARMLET_PRELOAD_PATH) : 0;
+        else if (kv->value && *kv->value)
+            rc = strv_addf(argv, e, "--%s=%s", kv->key, kv->value);
+        else
+            rc = strv_addf(argv, e, "--%s", kv->key);
         if (rc < 0)
             return ERR;
     }
@@ -236,6 +306,7 @@ static int init_flags(const struct recipe *r, struct strv *argv, struct err *e)
 /* ------------------------------------------------------------------ one platform */
 
 struct plat_build {
+    struct side side;
     struct layer_result layers[2];
     const char *history[2];
     size_t nlayers;
@@ -258,7 +329,7 @@ static int write_config(const struct recipe *r, const struct platform *p, int64_
     int rc = ERR;
     char user[32] = "";
     const char *diff[2];
-    if (strv_addf(&ep, e, "%s", ARMLET_INIT_PATH) < 0 || init_flags(r, &ep, e) < 0 ||
+    if (strv_addf(&ep, e, "%s", ARMLET_INIT_PATH) < 0 || init_flags(r, &pb->side, &ep, e) < 0 ||
         strv_addf(&ep, e, "--") < 0)
         goto out;
     for (size_t i = 0; i < r->nentrypoint; i++)
@@ -312,9 +383,9 @@ out:
     return rc;
 }
 
-/* Base and app trees for p (app may come out empty). */
+/* Base and app trees for p (app may come out empty); side files go into app. */
 static int make_trees(const struct recipe *r, const struct platform *p, const char *init,
-                      struct tree **base, struct tree **app, struct err *e)
+                      struct tree **base, struct tree **app, struct side *sd, struct err *e)
 {
     *base = tree_new();
     *app = tree_new();
@@ -322,7 +393,9 @@ static int make_trees(const struct recipe *r, const struct platform *p, const ch
         return err_set(e, "out of memory");
     if (base_add(*base, r->base, p, init, e) < 0)
         return err_ctx(e, "%s: base", p->oci);
-    return add_app(*app, r, p, e);
+    if (add_app(*app, r, p, e) < 0)
+        return ERR;
+    return add_side_files(r, p, *app, sd, e);
 }
 
 static int tree_empty(struct tree *t, struct err *e)
@@ -341,7 +414,7 @@ static int build_image(const struct build_opts *o, const struct recipe *r,
 {
     cleanup_tree struct tree *base = NULL;
     cleanup_tree struct tree *app = NULL;
-    if (make_trees(r, p, init, &base, &app, e) < 0)
+    if (make_trees(r, p, init, &base, &app, &pb->side, e) < 0)
         return ERR;
     pb->nlayers = 0;
     if (layer_write(base, o->compress, o->epoch, blobs, &pb->layers[0], e) < 0)
@@ -398,7 +471,8 @@ static int write_rootfs(const struct build_opts *o, const struct recipe *r,
         return err_set(e, "out of memory");
     if (base_add(t, r->base, p, init, e) < 0)
         return err_ctx(e, "%s: base", p->oci);
-    if (add_app(t, r, p, e) < 0)
+    struct side sd;
+    if (add_app(t, r, p, e) < 0 || add_side_files(r, p, t, &sd, e) < 0)
         return ERR;
     if (tree_write_dir(t, o->rootfs, o->epoch, e) < 0)
         return err_ctx(e, "--rootfs %s", o->rootfs);

@@ -104,7 +104,7 @@ test_config_wraps_entrypoint_in_init_with_recipe_flags() {
   assert_eq 2 "$(jq '.layers | length' "$man")" "base + app layers"
   assert_eq application/vnd.oci.image.layer.v1.tar+gzip "$(jq -r '.layers[0].mediaType' "$man")"
   local cfg; cfg=$(blob "$WORK/r3/oci" "$(jq -r '.config.digest' "$man")")
-  assert_eq '["/sbin/armlet-init","--cpu=floor","--memory=0.9","--nofile=max","--grace=10s","--","/app","--listen",":8080"]' \
+  assert_eq '["/sbin/armlet-init","--cpu=floor","--memory=0.9","--nofile=max","--seccomp=/etc/armlet/seccomp.bpf","--preload=/etc/armlet/preload","--grace=10s","--","/app","--listen",":8080"]' \
     "$(jq -c .config.Entrypoint "$cfg")"
   assert_eq '["--verbose"]' "$(jq -c .config.Cmd "$cfg")"
   assert_eq 65532:65532 "$(jq -r .config.User "$cfg")"
@@ -280,6 +280,40 @@ test_rootfs_has_files_with_owners_and_modes() {
   assert_file "$r/etc/ssl/certs/ca-certificates.crt"
   assert_eq "$EPOCH" "$(stat -c '%Y' "$r/app")" "mtime"
   [ ! -e "$WORK/r7/oci" ] || fail "--rootfs alone should not write a layout"
+}
+
+test_side_files_follow_the_init_line() {
+  project "$WORK/s1"
+  build "$WORK/s1/app.recipe" --rootfs "$WORK/s1/rootfs" --platform linux/arm64 >/dev/null
+  local bpf=$WORK/s1/rootfs/etc/armlet/seccomp.bpf
+  assert_file "$bpf"
+  local n; n=$(stat -c %s "$bpf")
+  [ "$n" -gt 0 ] && [ $((n % 8)) -eq 0 ] || fail "seccomp.bpf is $n bytes, not a BPF program"
+  assert_contains "$(cat "$WORK/s1/rootfs/etc/armlet/preload")" "/app "
+  # unconfined / none: no side files and no flags.
+  project "$WORK/s2" "init seccomp=unconfined preload=none"
+  build "$WORK/s2/app.recipe" --rootfs "$WORK/s2/rootfs" --platform linux/arm64 >/dev/null
+  [ ! -e "$WORK/s2/rootfs/etc/armlet/seccomp.bpf" ] || fail "seccomp.bpf written for unconfined"
+  [ ! -e "$WORK/s2/rootfs/etc/armlet/preload" ] || fail "preload written for none"
+  build "$WORK/s2/app.recipe" --oci "$WORK/s2/oci" --platform linux/arm64 >/dev/null
+  local man; man=$(jq -r '.manifests[0].digest' "$(blob "$WORK/s2/oci" "$(tag_digest "$WORK/s2/oci")")")
+  local ep; ep=$(jq -c .config.Entrypoint "$(blob "$WORK/s2/oci" "$(jq -r .config.digest "$(blob "$WORK/s2/oci" "$man")")")")
+  assert_not_contains "$ep" "--seccomp"
+  assert_not_contains "$ep" "--preload"
+}
+
+test_amd64_rootfs_runs_its_config_entrypoint() {
+  project "$WORK/x1"
+  sed -i 's|^entrypoint .*|entrypoint ["/app"]|; s|^cmd .*||; s|^user .*|user 65532:65532|' "$WORK/x1/app.recipe"
+  build "$WORK/x1/app.recipe" --oci "$WORK/x1/oci" --rootfs "$WORK/x1/rootfs" --platform linux/amd64 >/dev/null
+  local man; man=$(jq -r '.manifests[0].digest' "$(blob "$WORK/x1/oci" "$(tag_digest "$WORK/x1/oci")")")
+  local cfg; cfg=$(blob "$WORK/x1/oci" "$(jq -r .config.digest "$(blob "$WORK/x1/oci" "$man")")")
+  local -a argv; mapfile -t argv < <(jq -r '.config.Entrypoint[]' "$cfg")
+  # The image's own entrypoint (init, its flags, seccomp filter, preload list) in a chroot,
+  # as the config's user.
+  capture chroot --userspec=65532:65532 "$WORK/x1/rootfs" "${argv[@]}"
+  assert_eq 0 "$rc" "$err"
+  assert_eq hello "$out"
 }
 
 test_rootfs_refuses_non_empty_folder_and_many_platforms() {
