@@ -41,7 +41,7 @@ static int read_range(const struct elf_file *f, uint64_t off, void *buf, uint64_
 {
     if (off > f->size || len > f->size - off)
         return err_set(e, "%s: not a valid ELF file: %s (%llu bytes at offset %llu) lies "
-                       "beyond the end of the file (%llu bytes)", f->path, what,
+                       "beyond the end of the file (%llu bytes; truncated?)", f->path, what,
                        (unsigned long long)len, (unsigned long long)off,
                        (unsigned long long)f->size);
     size_t done = 0;
@@ -110,33 +110,22 @@ static int elf_open(struct elf_file *f, const char *path, struct err *e)
     if (ident[EI_DATA] != ELFDATA2LSB)
         return err_set(e, "%s: not a valid ELF file: unknown byte order %u", path, ident[EI_DATA]);
     f->cls = ident[EI_CLASS];
-    if (f->cls == ELFCLASS64) {
-        Elf64_Ehdr h;
-        if (read_range(f, 0, &h, sizeof h, "ELF header", e) < 0)
-            return ERR;
-        f->type = h.e_type;
-        f->machine = h.e_machine;
-        f->flags = h.e_flags;
-        f->phoff = h.e_phoff;
-        f->shoff = h.e_shoff;
-        f->phentsize = h.e_phentsize;
-        f->shentsize = h.e_shentsize;
-        f->phnum = h.e_phnum;
-        f->shnum = h.e_shnum;
-    } else {
-        Elf32_Ehdr h;
-        if (read_range(f, 0, &h, sizeof h, "ELF header", e) < 0)
-            return ERR;
-        f->type = h.e_type;
-        f->machine = h.e_machine;
-        f->flags = h.e_flags;
-        f->phoff = h.e_phoff;
-        f->shoff = h.e_shoff;
-        f->phentsize = h.e_phentsize;
-        f->shentsize = h.e_shentsize;
-        f->phnum = h.e_phnum;
-        f->shnum = h.e_shnum;
-    }
+    /* The same fields from either header layout, widened. */
+#define ELF_TAKE_HEADER(T)                                                 \
+    do {                                                                   \
+        T h;                                                               \
+        if (read_range(f, 0, &h, sizeof h, "ELF header", e) < 0)           \
+            return ERR;                                                    \
+        f->type = h.e_type, f->machine = h.e_machine, f->flags = h.e_flags; \
+        f->phoff = h.e_phoff, f->shoff = h.e_shoff;                        \
+        f->phentsize = h.e_phentsize, f->shentsize = h.e_shentsize;        \
+        f->phnum = h.e_phnum, f->shnum = h.e_shnum;                        \
+    } while (0)
+    if (f->cls == ELFCLASS64)
+        ELF_TAKE_HEADER(Elf64_Ehdr);
+    else
+        ELF_TAKE_HEADER(Elf32_Ehdr);
+#undef ELF_TAKE_HEADER
     size_t need_ph = f->cls == ELFCLASS64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
     size_t need_sh = f->cls == ELFCLASS64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr);
     if (f->phnum && f->phentsize < need_ph)
