@@ -94,10 +94,24 @@ void bpf_install(void)
         return;
     /* no_new_privs: required to install a filter without CAP_SYS_ADMIN, and it keeps a
      * setuid program from escaping the filter. */
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
-        (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER_, 0, &fp) != 0 &&
-         (errno != ENOSYS || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER_, &fp, 0, 0) != 0))) {
-        SAY_ERRNO("--seccomp: installing the filter");
-        _exit(126);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        goto fail;
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER_, 0, &fp) == 0)
+        return;
+    if (errno != ENOSYS)
+        goto fail;
+    /* Kernels before 3.17 have only the prctl. */
+    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER_, &fp, 0, 0) == 0)
+        return;
+    if (errno == EINVAL) {
+        /* Neither call exists: a kernel built without seccomp filters, or qemu-user,
+         * which refuses guest filters. Like Docker on such a kernel, run unfiltered —
+         * but say so: an emulated foreign-arch container must still start. */
+        SAY("--seccomp: seccomp filters are not available here (kernel without "
+            "CONFIG_SECCOMP_FILTER, or qemu-user): running WITHOUT the filter");
+        return;
     }
+fail:
+    SAY_ERRNO("--seccomp: installing the filter");
+    _exit(126);
 }

@@ -8,7 +8,10 @@
  *                               // the child is never started with a broken filter.
  *     bpf_install();            // child, after --user, right before exec: no_new_privs,
  *                               // then seccomp(SET_MODE_FILTER), or prctl(PR_SET_SECCOMP)
- *                               // on kernels older than 3.17. On failure: message, _exit(126).
+ *                               // on kernels older than 3.17. On failure: message, _exit(126);
+ *                               // where neither exists (no CONFIG_SECCOMP_FILTER, or
+ *                               // qemu-user, which refuses guest filters) a warning and
+ *                               // the child runs unfiltered, as Docker does there.
  *
  * No heap: the buffer is ARMLET_BPF_MAX_INSNS instructions of BSS.
  */
