@@ -523,9 +523,10 @@ static int d_name(struct parser *p, const struct line *ln)
     for (; ok && *s; s++)
         ok = (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '.' ||
              *s == '_' || *s == '-' || *s == '/';
-    if (!ok)
+    char last = s > w->s ? s[-1] : '\0';
+    if (!ok || !((last >= 'a' && last <= 'z') || (last >= '0' && last <= '9')))
         return perr(p, w, "bad name \"%s\": expected lowercase letters, digits, '.', '_', '-', '/', "
-                    "starting with a letter or digit", w->s);
+                    "starting and ending with a letter or digit", w->s);
     return (p->r->name = xstrdup(p, w->s)) ? 0 : ERR;
 }
 
@@ -883,6 +884,8 @@ static const struct init_key {
     {"verbose", IV_FLAG, 0, "nothing, or yes/no"},
 };
 #define N_INIT_KEYS (sizeof init_keys / sizeof init_keys[0])
+_Static_assert(N_INIT_KEYS <= sizeof ((struct parser *)0)->init_set / sizeof(int),
+               "parser.init_set has a slot per init key");
 
 static const struct { const char *key, *value; } init_defaults[] = {
     {"cpu", "floor"}, {"memory", "0.9"}, {"nofile", "max"}, {"seccomp", "default"},

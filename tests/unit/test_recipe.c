@@ -340,6 +340,7 @@ static void test_base_and_name_values(void)
     CHECK_ERR(MIN "base alpine\n", "t/app.recipe:3:6: base: unknown base \"alpine\": expected static or scratch");
     CHECK_ERR("name Hello\nentrypoint /x\n", "t/app.recipe:1:6: name: bad name \"Hello\"");
     CHECK_ERR("name -x\nentrypoint /x\n", "name: bad name");
+    CHECK_ERR("name x/\nentrypoint /x\n", "name: bad name \"x/\"");
     CHECK_ERR("name a b\nentrypoint /x\n", "t/app.recipe:1:8: name: unexpected argument \"b\": expected an image name");
     r = parse("name ghcr.io/me/hello_world-2\nentrypoint /x\n");
     CHECK(r != NULL);
