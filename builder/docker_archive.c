@@ -7,12 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <openssl/evp.h>
 
 #include "cleanup.h"
+#include "digest.h"
 
 static void cleanup_entryp(struct archive_entry **p) { if (*p) archive_entry_free(*p); }
-static void cleanup_mdp(EVP_MD_CTX **p) { if (*p) EVP_MD_CTX_free(*p); }
+static void cleanup_digestp(struct digest *d) { digest_abort(d); }
 
 /* Write one regular-file header; data follows with archive_write_data. */
 static int put_header(struct archive *a, const char *name, int64_t size, int64_t epoch,
@@ -58,10 +58,12 @@ static int put_buffer(struct archive *a, const char *name, const void *buf, size
 static int64_t inflate_blob(const char *blob, const char *diff_id, FILE *tmp, struct err *e)
 {
     cleanup_archive_read struct archive *r = archive_read_new();
-    __attribute__((cleanup(cleanup_mdp))) EVP_MD_CTX *md = EVP_MD_CTX_new();
+    __attribute__((cleanup(cleanup_digestp))) struct digest md = {0};
     struct archive_entry *en;
-    if (!r || !md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+    if (!r)
         return err_set(e, "out of memory"), -1;
+    if (digest_init(&md, e) < 0)
+        return -1;
     archive_read_support_filter_all(r);
     archive_read_support_format_raw(r);
     if (archive_read_open_filename(r, blob, 1 << 16) != ARCHIVE_OK ||
@@ -75,17 +77,13 @@ static int64_t inflate_blob(const char *blob, const char *diff_id, FILE *tmp, st
             break;
         if (n < 0)
             return err_set(e, "reading layer %s: %s", blob, archive_error_string(r)), -1;
-        EVP_DigestUpdate(md, buf, (size_t)n);
+        digest_update(&md, buf, (size_t)n);
         if (fwrite(buf, 1, (size_t)n, tmp) != (size_t)n)
             return err_sys(e, errno, "writing temporary layer copy"), -1;
         total += n;
     }
-    unsigned char h[32];
-    unsigned hl = 0;
     char got[OCI_DIGEST_LEN + 1] = "sha256:";
-    EVP_DigestFinal_ex(md, h, &hl);
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(got + 7 + 2 * i, 3, "%02x", h[i]);
+    digest_final_hex(&md, got + 7);
     if (strcmp(got, diff_id) != 0)
         return err_set(e, "layer %s: uncompressed content is %s, expected diff_id %s", blob,
                        got, diff_id), -1;

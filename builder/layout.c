@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "digest.h"
 
 #define LAYOUT_JSON_MAX (16u << 20)   /* index/manifest/config blobs are small */
 
@@ -308,7 +309,8 @@ json_t *layout_read_json(const struct layout *l, const char *digest, struct err 
     cleanup_free char *buf = read_file(path, LAYOUT_JSON_MAX, &n, e);
     if (!buf)
         return NULL;
-    oci_sha256(buf, n, got);
+    if (digest_buffer(buf, n, got, e) < 0)
+        return NULL;
     if (strcmp(got, digest) != 0) {
         err_set(e, "%s: content does not match its digest (%s)", path, got);
         return NULL;

@@ -8,19 +8,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <openssl/evp.h>
 
 #include "cleanup.h"
-
-void oci_sha256(const void *buf, size_t n, char out[OCI_DIGEST_LEN + 1])
-{
-    unsigned char md[32];
-    unsigned int mdlen = 0;
-    EVP_Digest(buf, n, md, &mdlen, EVP_sha256(), NULL);
-    memcpy(out, "sha256:", 7);
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
-}
+#include "digest.h"
 
 int oci_digest_valid(const char *s)
 {
@@ -69,7 +59,8 @@ static int write_all(int fd, const void *buf, size_t n)
 int oci_blob_write(const char *blobs_dir, const void *buf, size_t n, struct oci_desc *d,
                    struct err *e)
 {
-    oci_sha256(buf, n, d->digest);
+    if (digest_buffer(buf, n, d->digest, e) < 0)
+        return ERR;
     d->size = n;
     char path[4096], tmp[4096];
     snprintf(path, sizeof path, "%s/%s", blobs_dir, d->digest + 7);

@@ -57,8 +57,6 @@ struct oci_config {
     const char *const *history;                    /* created_by of each layer, nlayers */
 };
 
-/* "sha256:<64 hex>" of n bytes into out. No failure mode. */
-void oci_sha256(const void *buf, size_t n, char out[OCI_DIGEST_LEN + 1]);
 /* 1 when s is "sha256:" followed by exactly 64 lowercase hex digits, else 0. */
 int oci_digest_valid(const char *s);
 /* RFC 3339 UTC ("1970-01-01T00:00:00Z") of epoch seconds into buf. Returns 0 or ERR. */

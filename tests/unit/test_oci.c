@@ -3,13 +3,15 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "digest.h"
 #include "oci.h"
 #include "unit.h"
 
-static void test_sha256_of_known_input(void)
+static void test_digest_validation(void)
 {
     char d[OCI_DIGEST_LEN + 1];
-    oci_sha256("abc", 3, d);
+    struct err e;
+    CHECK(digest_buffer("abc", 3, d, &e) == 0);
     CHECK_STR(d, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     CHECK(oci_digest_valid(d));
     CHECK(!oci_digest_valid("sha256:BA7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
@@ -118,9 +120,9 @@ static void test_manifest_and_index_descriptors(void)
     struct oci_desc cfg = {.size = 10, .media_type = OCI_MT_CONFIG};
     struct oci_desc layers[2] = {{.size = 20, .media_type = OCI_MT_LAYER_GZIP},
                                  {.size = 30, .media_type = OCI_MT_LAYER_ZSTD}};
-    oci_sha256("c", 1, cfg.digest);
-    oci_sha256("l1", 2, layers[0].digest);
-    oci_sha256("l2", 2, layers[1].digest);
+    CHECK(digest_buffer("c", 1, cfg.digest, &e) == 0);
+    CHECK(digest_buffer("l1", 2, layers[0].digest, &e) == 0);
+    CHECK(digest_buffer("l2", 2, layers[1].digest, &e) == 0);
     cleanup_json json_t *m = oci_manifest_new(&cfg, layers, 2, &e);
     CHECK(m != NULL);
     CHECK(json_integer_value(json_object_get(m, "schemaVersion")) == 2);
@@ -132,7 +134,7 @@ static void test_manifest_and_index_descriptors(void)
 
     cleanup_json json_t *idx = oci_index_new();
     struct oci_desc md = {.size = 5, .media_type = OCI_MT_MANIFEST};
-    oci_sha256("m", 1, md.digest);
+    CHECK(digest_buffer("m", 1, md.digest, &e) == 0);
     CHECK(oci_index_add(idx, &md, platform_lookup("linux/arm64"), &e) == 0);
     CHECK(oci_index_add(idx, &md, platform_lookup("linux/arm/v6"), &e) == 0);
     json_t *ms = json_object_get(idx, "manifests");
@@ -146,7 +148,7 @@ static void test_manifest_and_index_descriptors(void)
 
 int main(void)
 {
-    RUN(test_sha256_of_known_input);
+    RUN(test_digest_validation);
     RUN(test_rfc3339_of_epoch);
     RUN(test_dump_is_compact_and_sorted);
     RUN(test_config_has_platform_and_process_fields);
