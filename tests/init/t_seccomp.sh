@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# `armlet seccomp compile` + armlet-init --seccomp. Natively on amd64 the kernel enforces
+# the filter: a denied syscall fails with the profile's errno, the rest works, real
+# programs run under `default` and Docker's default.json. qemu-user does not enforce a
+# guest's filter (it refuses to install one), so the arm64, arm/v7 and arm/v6 filters are
+# run by tests/tools/bpf_eval on seccomp_data with that arch's AUDIT_ARCH and syscall
+# numbers. A malformed BPF file stops the init with 2 before the child starts.
+source "$(dirname "$0")/../lib.sh"
+
+PROFILES=$TOP/../shared/testdata/seccomp
+NATIVE_INIT=$(init_for linux-amd64)
+BPF_EVAL=$OUT/test-helpers/bpf_eval
+mkdir -p "$OUT/test-helpers"
+if [ ! -x "$BPF_EVAL" ] || [ "$TOP/tests/tools/bpf_eval.c" -nt "$BPF_EVAL" ] ||
+   [ "$TOP/tests/tools/bpf_eval.h" -nt "$BPF_EVAL" ]; then
+  cc -std=c11 -O2 -Wall -Wextra -Werror -o "$BPF_EVAL.$$" "$TOP/tests/tools/bpf_eval.c" &&
+    mv -f "$BPF_EVAL.$$" "$BPF_EVAL" || { echo "cannot build bpf_eval" >&2; exit 1; }
+fi
+
+oci_of() { case "$1" in linux-amd64) echo linux/amd64;; linux-arm64) echo linux/arm64;;
+                        linux-arm-v7) echo linux/arm/v7;; linux-arm-v6) echo linux/arm/v6;; esac; }
+
+# A profile that allows everything but mkdir/mkdirat, which fail with ENOSYS (38).
+deny_mkdir_profile() {
+  cat >"$1" <<'EOF'
+{
+  "defaultAction": "SCMP_ACT_ALLOW",
+  "archMap": [
+    {"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]},
+    {"architecture": "SCMP_ARCH_AARCH64", "subArchitectures": ["SCMP_ARCH_ARM"]}
+  ],
+  "syscalls": [
+    {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}
+  ]
+}
+EOF
+}
+
+test_compile_cli_usage_and_field_errors() {
+  local d; d=$(tmpdir)
+  capture "$ARMLET" seccomp --help
+  assert_eq 0 "$rc"; assert_contains "$out" "seccomp compile PROFILE.json|default --platform P -o FILE"
+  capture "$ARMLET" seccomp compile default --platform linux/arm64
+  assert_eq 2 "$rc"; assert_contains "$err" "-o FILE is required"
+  capture "$ARMLET" seccomp compile default --platform linux/s390x -o "$d/x.bpf"
+  assert_eq 2 "$rc"; assert_contains "$err" "unknown platform 'linux/s390x'"
+  printf '{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW"},
+{"names":["a"],"action":"SCMP_ACT_ALLOW"},{"names":["b"],"action":"SCMP_ACT_ALLOW"},
+{"names":["write"],"action":"SCMP_ACT_FOO"}]}' >"$d/profile.json"
+  capture "$ARMLET" seccomp compile "$d/profile.json" --platform linux/amd64 -o "$d/x.bpf"
+  assert_eq 1 "$rc"
+  assert_eq "armlet: seccomp compile: $d/profile.json: syscalls[3].action: unknown action \"SCMP_ACT_FOO\"" "$err"
+  [ ! -e "$d/x.bpf" ] || fail "a failed compile left an output file"
+  capture "$ARMLET" seccomp compile "$d/missing.json" --platform linux/amd64 -o "$d/x.bpf"
+  assert_eq 1 "$rc"; assert_contains "$err" "missing.json: No such file or directory"
+}
+
+test_default_is_dockers_default_for_a_process_without_capabilities() {
+  local d p; d=$(tmpdir)
+  # the embedded profile is up to date with the generator and Docker's file
+  bash "$TOP/tests/tools/gen-seccomp-default" "$PROFILES/default.json" >"$d/gen.c"
+  cmp -s "$d/gen.c" "$TOP/builder/seccomp_default.c" || fail "builder/seccomp_default.c is stale: rerun tests/tools/gen-seccomp-default"
+  # and compiles to exactly the filter of Docker's default.json (caps not granted)
+  for p in linux/amd64 linux/arm64 linux/arm/v7 linux/arm/v6; do
+    "$ARMLET" seccomp compile default --platform $p -o "$d/a.bpf"
+    "$ARMLET" seccomp compile "$PROFILES/default.json" --platform $p -o "$d/b.bpf"
+    cmp -s "$d/a.bpf" "$d/b.bpf" || fail "$p: default differs from Docker's default.json"
+  done
+  # the other formats compile too
+  "$ARMLET" seccomp compile "$PROFILES/default-old-format.json" --platform linux/amd64 -o "$d/o.bpf"
+  "$ARMLET" seccomp compile "$PROFILES/conditional_include.json" --platform linux/arm64 -o "$d/c.bpf"
+  assert_eq 0 $(( $(stat -c %s "$d/o.bpf") % 8 ))
+}
+
+test_denied_syscall_fails_with_the_profiles_errno_natively() {
+  local d; d=$(tmpdir)
+  deny_mkdir_profile "$d/p.json"
+  "$ARMLET" seccomp compile "$d/p.json" --platform linux/amd64 -o "$d/p.bpf"
+  capture "$NATIVE_INIT" --seccomp "$d/p.bpf" -- sh -c "mkdir '$d/newdir'; echo mkdir=\$?; touch '$d/file' && echo touch=ok"
+  assert_eq 0 "$rc"
+  assert_eq "mkdir=1
+touch=ok" "$out"
+  assert_contains "$err" "Function not implemented"
+  [ ! -d "$d/newdir" ] || fail "mkdir was not denied"
+  # a 32-bit x86 (compat arch) syscall is filtered by number too: mkdir is 39 on i386,
+  # getpid is 39 on x86_64 — the arch check keeps them apart
+  assert_eq "ERRNO 38" "$("$BPF_EVAL" "$d/p.bpf" x86 39)"
+  assert_eq "ALLOW" "$("$BPF_EVAL" "$d/p.bpf" x86_64 39)"
+}
+
+test_real_programs_run_under_default_and_dockers_default() {
+  local d f; d=$(tmpdir)
+  "$ARMLET" seccomp compile default --platform linux/amd64 -o "$d/default.bpf"
+  "$ARMLET" seccomp compile "$PROFILES/default.json" --platform linux/amd64 -o "$d/docker.bpf"
+  for f in default docker; do
+    capture "$NATIVE_INIT" --seccomp "$d/$f.bpf" -- /usr/bin/python3 -c '
+import json, os, subprocess, tempfile, threading, socket
+t = threading.Thread(target=lambda: None); t.start(); t.join()
+with tempfile.TemporaryDirectory() as x:
+    os.mkdir(x + "/d"); open(x + "/d/f", "w").write("ok")
+    s = socket.socketpair(); s[0].send(b"hi"); assert s[1].recv(2) == b"hi"
+    print(subprocess.run(["sh", "-c", "cat " + x + "/d/f"], capture_output=True, text=True).stdout)'
+    assert_eq 0 "$rc" "$f: $err"
+    assert_eq ok "$out" "$f:"
+    # what needs a capability is refused: a user namespace (unshare), mount
+    capture "$NATIVE_INIT" --seccomp "$d/$f.bpf" -- unshare -r true
+    assert_ne 0 "$rc" "$f: unshare must be refused"
+    assert_contains "$err" "Operation not permitted"
+  done
+  # without the filter the same unshare works here (root): the filter made the difference
+  capture "$NATIVE_INIT" -- unshare -r true
+  assert_eq 0 "$rc" "unfiltered unshare: $err"
+}
+
+test_filter_is_installed_after_the_user_drop() {
+  [ "$(id -u)" = 0 ] || skip "needs root to change user"
+  local d; d=$(tmpdir)
+  # a profile that forbids changing ids: the drop must happen before it is installed
+  printf '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["setgroups","setresuid","setresgid","setuid","setgid"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}' >"$d/p.json"
+  "$ARMLET" seccomp compile "$d/p.json" --platform linux/amd64 -o "$d/p.bpf"
+  capture "$NATIVE_INIT" --user nonroot --seccomp "$d/p.bpf" -- sh -c 'id -u; grep NoNewPrivs /proc/self/status | tr -d "\t"; grep ^Seccomp: /proc/self/status | tr -d "\t"'
+  assert_eq 0 "$rc" "$err"
+  assert_eq "65532
+NoNewPrivs:1
+Seccomp:2" "$out"
+}
+
+# Foreign arches: evaluate the exported filter on that arch's seccomp_data.
+platforms_test_filters_decide_by_each_archs_own_syscall_numbers() { :; }
+test_filters_decide_by_each_archs_own_syscall_numbers() {
+  local d; d=$(tmpdir)
+  local oci; oci=$(oci_of "$PLATFORM")
+  "$ARMLET" seccomp compile default --platform "$oci" -o "$d/default.bpf"
+  deny_mkdir_profile "$d/p.json"
+  "$ARMLET" seccomp compile "$d/p.json" --platform "$oci" -o "$d/p.bpf"
+  ev() { "$BPF_EVAL" "$@"; }
+  case $PLATFORM in
+    linux-arm64)
+      assert_eq ALLOW "$(ev "$d/default.bpf" aarch64 34)" "mkdirat"
+      assert_eq ALLOW "$(ev "$d/default.bpf" aarch64 172)" "getpid"
+      assert_eq "ERRNO 1" "$(ev "$d/default.bpf" aarch64 40)" "mount"
+      assert_eq "ERRNO 1" "$(ev "$d/default.bpf" aarch64 142)" "reboot"
+      assert_eq ALLOW "$(ev "$d/default.bpf" arm 323)" "compat arm mkdirat"
+      assert_eq ALLOW "$(ev "$d/default.bpf" arm 983045)" "compat ARM set_tls"
+      assert_eq "ERRNO 38" "$(ev "$d/p.bpf" aarch64 34)"
+      assert_eq "ERRNO 38" "$(ev "$d/p.bpf" arm 323)"
+      assert_eq "ERRNO 38" "$(ev "$d/p.bpf" arm 39)"
+      assert_eq ALLOW "$(ev "$d/p.bpf" aarch64 39)" "39 is umount2 on arm64, not mkdir"
+      assert_eq KILL_THREAD "$(ev "$d/default.bpf" x86_64 83)" "foreign arch"
+      assert_eq KILL_THREAD "$(ev "$d/p.bpf" x86 39)" "foreign arch";;
+    linux-arm-v7|linux-arm-v6)
+      assert_eq ALLOW "$(ev "$d/default.bpf" arm 323)" "mkdirat"
+      assert_eq ALLOW "$(ev "$d/default.bpf" arm 20)" "getpid"
+      assert_eq ALLOW "$(ev "$d/default.bpf" arm 983045)" "ARM set_tls"
+      assert_eq "ERRNO 1" "$(ev "$d/default.bpf" arm 21)" "mount"
+      assert_eq "ERRNO 38" "$(ev "$d/p.bpf" arm 323)"
+      assert_eq "ERRNO 38" "$(ev "$d/p.bpf" arm 39)"
+      assert_eq KILL_THREAD "$(ev "$d/default.bpf" aarch64 34)" "arm has no compat arch"
+      assert_eq KILL_THREAD "$(ev "$d/default.bpf" x86_64 83)" "foreign arch";;
+    linux-amd64)
+      assert_eq ALLOW "$(ev "$d/default.bpf" x86_64 258)" "mkdirat"
+      assert_eq ALLOW "$(ev "$d/default.bpf" x86 39)" "compat x86 mkdir"
+      assert_eq ALLOW "$(ev "$d/default.bpf" x86_64 $((0x40000000 + 39)))" "x32 getpid"
+      assert_eq "ERRNO 1" "$(ev "$d/default.bpf" x86_64 165)" "mount"
+      assert_eq "ERRNO 38" "$(ev "$d/p.bpf" x86_64 83)"
+      assert_eq KILL_THREAD "$(ev "$d/default.bpf" aarch64 34)" "foreign arch";;
+  esac
+  # the init of this platform accepts the filter; under qemu-user, which refuses guest
+  # filters, it says so and runs the program unfiltered rather than failing to start
+  capture "$INIT" --seccomp "$d/p.bpf" -- sh -c 'echo started'
+  assert_eq 0 "$rc" "$err"
+  assert_eq started "$out"
+  if [ "$PLATFORM" != linux-amd64 ]; then assert_contains "$err" "running WITHOUT the filter"; fi
+}
+
+platforms_test_malformed_bpf_file_exits_2_before_the_child_starts() { :; }
+test_malformed_bpf_file_exits_2_before_the_child_starts() {
+  local d f; d=$(tmpdir)
+  printf 'abcdefg' >"$d/seven-bytes"
+  : >"$d/empty"
+  head -c $((4097 * 8)) /dev/zero | tr '\0' '\006' >"$d/too-long"
+  # JA +5 then RET ALLOW: the jump leaves the program
+  printf '\x05\x00\x00\x00\x05\x00\x00\x00\x06\x00\x00\x00\x00\x00\xff\x7f' >"$d/bad-jump"
+  # LD W ABS 64 (past seccomp_data), RET
+  printf '\x20\x00\x00\x00\x40\x00\x00\x00\x06\x00\x00\x00\x00\x00\xff\x7f' >"$d/bad-load"
+  # LD W ABS 0 only: no RET at the end
+  printf '\x20\x00\x00\x00\x00\x00\x00\x00' >"$d/no-ret"
+  for f in seven-bytes empty too-long bad-jump bad-load no-ret missing; do
+    rm -f "$d/ran"
+    capture "$INIT" --seccomp "$d/$f" -- touch "$d/ran"
+    assert_eq 2 "$rc" "$f:"
+    assert_contains "$err" "--seccomp $d/$f"
+    [ ! -e "$d/ran" ] || fail "$f: the child ran"
+  done
+  # exactly 4096 instructions of RET ALLOW is accepted
+  for f in $(seq 4096); do printf '\x06\x00\x00\x00\x00\x00\xff\x7f'; done >"$d/max"
+  capture "$INIT" --seccomp "$d/max" -- sh -c 'echo ran'
+  assert_eq 0 "$rc" "$err"; assert_eq ran "$out"
+}
+
+run_tests
