@@ -2,11 +2,14 @@
  * program reads while it starts, as a preload list for armlet-init.
  *
  *   armlet profile ROOTFS [--url URL] [--seconds N] [-o FILE] [--drop-caches]
- *                  [--entrypoint-only] -- ENTRYPOINT [ARGS...]
+ *                  [--readahead-kb N|keep] [--entrypoint-only] -- ENTRYPOINT [ARGS...]
  *
  * 1. Evict: every regular file under ROOTFS is synced and dropped from the page cache
  *    (posix_fadvise DONTNEED; --drop-caches drops the whole cache instead), and its atime
  *    is set to 0 so the kernel's relatime rule stamps the time of its first read.
+ *    The block device's read_ahead_kb is set to 0 (--readahead-kb) for the run and
+ *    restored after it, so what becomes resident is what the program touched, not the
+ *    kernel's readahead around it.
  * 2. Run: ENTRYPOINT chrooted into ROOTFS, in its own process group, stdout sent to our
  *    stderr. A foreign-platform program runs through qemu binfmt (the F flag keeps the
  *    interpreter reachable from inside the chroot).
@@ -38,6 +41,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,7 +70,7 @@ static int walk_failed;
 
 static const char usage_text[] =
     "usage: armlet profile ROOTFS [--url URL] [--seconds N] [-o FILE] [--drop-caches]\n"
-    "                      [--entrypoint-only] -- ENTRYPOINT [ARGS...]\n"
+    "                      [--readahead-kb N|keep] [--entrypoint-only] -- ENTRYPOINT [ARGS...]\n"
     "\n"
     "Runs ENTRYPOINT chrooted into ROOTFS with the page cache of ROOTFS's files evicted,\n"
     "until URL answers or N seconds pass (default 10; with --url, N is the limit, default\n"
@@ -75,6 +79,8 @@ static const char usage_text[] =
     "stdout. Use it as `init preload=FILE` in a recipe.\n"
     "\n"
     "  --drop-caches      evict with /proc/sys/vm/drop_caches instead of per file\n"
+    "  --readahead-kb N   the disk's read_ahead_kb during the run (default 0: record only\n"
+    "                     what the program touched; restored after); keep: leave it\n"
     "  --entrypoint-only  run nothing; write the entrypoint's loadable segments\n"
     "\n"
     "Exit status: 0 list written, 1 failure (program did not start, URL never answered),\n"
@@ -386,8 +392,42 @@ static int build_list(const char *root, long entry, char **text, size_t *len,
     return rc;
 }
 
-static int profile(const char *root, char **prog, const char *url, double seconds,
-                   int drop_caches, int entry_only, const char *out, struct err *e)
+struct profile_opts {
+    const char *url, *out;
+    double seconds;
+    int drop_caches, entry_only;
+    long readahead_kb;            /* -1: keep the device's setting */
+};
+
+/* The writable read_ahead_kb file of the block device that holds root, or "" (no block
+ * device: tmpfs, overlay...; or not root). */
+static void readahead_file(const char *root, char *path, size_t n)
+{
+    /* a whole disk has queue/ itself; a partition's is in its parent disk's folder */
+    static const char *const sub[] = {"queue/read_ahead_kb", "../queue/read_ahead_kb"};
+    struct stat st;
+    if (stat(*root ? root : "/", &st) == 0 && major(st.st_dev) != 0)
+        for (size_t i = 0; i < sizeof sub / sizeof sub[0]; i++) {
+            snprintf(path, n, "/sys/dev/block/%u:%u/%s", major(st.st_dev), minor(st.st_dev),
+                     sub[i]);
+            if (access(path, W_OK) == 0)
+                return;
+        }
+    path[0] = '\0';
+}
+
+/* Write kb to a read_ahead_kb file; returns the value it had, or -1. */
+static long readahead_swap(const char *path, long kb)
+{
+    long old = -1;
+    cleanup_file FILE *f = fopen(path, "r+");
+    if (!f || fscanf(f, "%ld", &old) != 1 || fseek(f, 0, SEEK_SET) != 0 ||
+        fprintf(f, "%ld\n", kb) < 0 || fflush(f) != 0)
+        return -1;
+    return old;
+}
+
+static int profile(const char *root, char **prog, const struct profile_opts *o, struct err *e)
 {
     cleanup_free char *text = NULL;
     size_t len = 0;
@@ -398,7 +438,7 @@ static int profile(const char *root, char **prog, const char *url, double second
     if (entry < 0)
         return err_set(e, "%s: no program %s in it", root, prog[0]);
 
-    if (entry_only) {
+    if (o->entry_only) {
         struct preload_list l = {0};
         char host[PATH_MAX * 2];
         snprintf(host, sizeof host, "%s%s", root, walk_files[entry].path);
@@ -406,27 +446,45 @@ static int profile(const char *root, char **prog, const char *url, double second
         if (rc == 0)
             rc = preload_list_format(&l, &text, &len, e);
         preload_list_free(&l);
-        return rc < 0 ? ERR : write_list(out, text, len, e);
+        return rc < 0 ? ERR : write_list(o->out, text, len, e);
     }
 
-    long left = evict(root, drop_caches);
+    /* The kernel reads ahead around every page fault (read_ahead_kb, 128 KiB on an SD
+     * card, often megabytes on a server disk); mincore cannot tell those pages from the
+     * ones the program touched. With readahead off during the run, what is resident is
+     * what was touched. */
+    char ra_path[128] = "";
+    long ra_old = -1;
+    if (o->readahead_kb >= 0) {
+        readahead_file(root, ra_path, sizeof ra_path);
+        if (ra_path[0] && (ra_old = readahead_swap(ra_path, o->readahead_kb)) >= 0)
+            fprintf(stderr, "armlet: profile: %s set to %ld during the run (was %ld)\n",
+                    ra_path, o->readahead_kb, ra_old);
+        else
+            fprintf(stderr, "armlet: profile: cannot set the device's read_ahead_kb: the "
+                    "list also holds what the kernel read ahead\n");
+    }
+    long left = evict(root, o->drop_caches);
     if (left > 0)
         fprintf(stderr, "armlet: profile: %ld pages of %s stay resident after eviction "
                 "(mapped by a running program, or not a disk filesystem)\n", left, root);
     int64_t t0 = now_ns(CLOCK_MONOTONIC);
     pid_t pid = start_program(*root ? root : "/", prog, e);
-    if (pid < 0)
+    if (pid < 0) {
+        if (ra_old >= 0)
+            readahead_swap(ra_path, ra_old);
         return ERR;
+    }
 
-    CURL *c = url ? curl_easy_init() : NULL;
-    int ready = !url, exited = 0, status = 0;
-    int64_t limit = t0 + (int64_t)(seconds * 1e9);
+    CURL *c = o->url ? curl_easy_init() : NULL;
+    int ready = !o->url, exited = 0, status = 0;
+    int64_t limit = t0 + (int64_t)(o->seconds * 1e9);
     while (now_ns(CLOCK_MONOTONIC) < limit) {
         if (waitpid(pid, &status, WNOHANG) == pid) {
             exited = 1;
             break;
         }
-        if (c && url_answers(c, url)) {
+        if (c && url_answers(c, o->url)) {
             ready = 1;
             break;
         }
@@ -439,27 +497,30 @@ static int profile(const char *root, char **prog, const char *url, double second
     int rc = build_list(root, entry, &text, &len, &files, &bytes, e);
     if (!exited)
         stop_program(pid);
+    if (ra_old >= 0)
+        readahead_swap(ra_path, ra_old);
     if (rc < 0)
         return ERR;
-    if (url && !ready)
+    if (o->url && !ready)
         return err_set(e, "%s %s before %s answered", prog[0],
-                       exited ? "exited" : "timed out", url);
+                       exited ? "exited" : "timed out", o->url);
     fprintf(stderr, "armlet: profile: %llu files, %llu bytes resident %s after %.0f ms\n",
             (unsigned long long)files, (unsigned long long)bytes,
-            url ? "when the URL answered" : exited ? "when the program exited" : "",
+            o->url ? "when the URL answered" : exited ? "when the program exited" : "",
             (double)(t_ready - t0) / 1e6);
-    return write_list(out, text, len, e);
+    return write_list(o->out, text, len, e);
 }
 
 int cmd_profile(int argc, char **argv)
 {
-    const char *root = NULL, *url = NULL, *out = NULL;
-    double seconds = -1;
-    int drop_caches = 0, entry_only = 0, i;
+    const char *root = NULL;
+    struct profile_opts o = {.seconds = -1, .readahead_kb = 0};
+    int i;
     struct err e = {0};
 
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
+        char *end;
         if (!strcmp(a, "--")) {
             i++;
             break;
@@ -467,21 +528,31 @@ int cmd_profile(int argc, char **argv)
             fputs(usage_text, stdout);
             return 0;
         } else if (!strcmp(a, "--url") && i + 1 < argc) {
-            url = argv[++i];
+            o.url = argv[++i];
         } else if (!strcmp(a, "--seconds") && i + 1 < argc) {
-            char *end;
-            seconds = strtod(argv[++i], &end);
-            if (*end || !(seconds > 0) || seconds > 3600) {
+            o.seconds = strtod(argv[++i], &end);
+            if (*end || !(o.seconds > 0) || o.seconds > 3600) {
                 fprintf(stderr, "armlet: profile: --seconds: expected 0 < N <= 3600, got '%s'\n",
                         argv[i]);
                 return 2;
             }
+        } else if (!strcmp(a, "--readahead-kb") && i + 1 < argc) {
+            if (!strcmp(argv[++i], "keep")) {
+                o.readahead_kb = -1;
+            } else {
+                o.readahead_kb = strtol(argv[i], &end, 10);
+                if (*end || argv[i][0] == '\0' || o.readahead_kb < 0 || o.readahead_kb > 1048576) {
+                    fprintf(stderr, "armlet: profile: --readahead-kb: expected KiB or keep, "
+                            "got '%s'\n", argv[i]);
+                    return 2;
+                }
+            }
         } else if (!strcmp(a, "-o") && i + 1 < argc) {
-            out = argv[++i];
+            o.out = argv[++i];
         } else if (!strcmp(a, "--drop-caches")) {
-            drop_caches = 1;
+            o.drop_caches = 1;
         } else if (!strcmp(a, "--entrypoint-only")) {
-            entry_only = 1;
+            o.entry_only = 1;
         } else if (a[0] != '-' && !root) {
             root = a;
         } else {
@@ -493,17 +564,17 @@ int cmd_profile(int argc, char **argv)
         fputs(usage_text, stderr);
         return 2;
     }
-    if (seconds < 0)
-        seconds = url ? 30 : 10;
-    if (url)
+    if (o.seconds < 0)
+        o.seconds = o.url ? 30 : 10;
+    if (o.url)
         curl_global_init(CURL_GLOBAL_DEFAULT);
     char rootp[PATH_MAX];
     snprintf(rootp, sizeof rootp, "%s", root);
     for (size_t n = strlen(rootp); n > 0 && rootp[n - 1] == '/';)
         rootp[--n] = '\0';
-    int rc = profile(rootp, argv + i, url, seconds, drop_caches, entry_only, out, &e);
+    int rc = profile(rootp, argv + i, &o, &e);
     walk_free();
-    if (url)
+    if (o.url)
         curl_global_cleanup();
     if (rc < 0) {
         err_print(&e);
