@@ -6,6 +6,7 @@
 
 #include "build.h"
 #include "commands.h"
+#include "push.h"
 
 static void usage(FILE *f)
 {
@@ -28,7 +29,8 @@ static void usage(FILE *f)
           "  --compress C           layer compression: gzip (default), zstd, none\n"
           "  --init-dir DIR         where DIR/<os>-<arch>[-<variant>]/armlet-init are\n"
           "                         (default: $ARMLET_INIT_DIR, beside armlet, ../lib/armlet)\n"
-          "  --push REF             not available yet: run `armlet push DIR:TAG REF` after\n"
+          "  --push REF             then push the tag to a registry (as `armlet push DIR:TAG REF`;\n"
+          "                         the layout is --oci DIR, default ./oci)\n"
           "\n"
           "SOURCE_DATE_EPOCH sets every timestamp (default 0): same inputs, same digests.\n"
           "Exit status: 0 built, 1 failed (an earlier layout is left as it was), 2 usage.\n",
@@ -86,12 +88,7 @@ int cmd_build(int argc, char **argv)
         return 2;
     }
     o.recipe = argv[optind];
-    if (push) {
-        fprintf(stderr, "armlet: build: --push is not available yet; build, then run "
-                        "`armlet push %s:%s %s`\n", o.oci_dir ? o.oci_dir : "oci", o.tag, push);
-        return 2;
-    }
-    if (!o.oci_dir && !o.rootfs && !o.docker_archive)
+    if (!o.oci_dir && (push || (!o.rootfs && !o.docker_archive)))
         o.oci_dir = "oci";
     if (build_epoch_from_env(getenv("SOURCE_DATE_EPOCH"), &o.epoch, &e) < 0) {
         err_print(&e);
@@ -111,5 +108,11 @@ int cmd_build(int argc, char **argv)
         printf("docker archive %s\n", o.docker_archive);
     if (o.rootfs)
         printf("rootfs %s\n", o.rootfs);
+    fflush(stdout);
+    if (push && push_layout(o.oci_dir, o.tag, push, NULL, &e) < 0) {
+        err_ctx(&e, "built %s:%s, but push to %s failed", o.oci_dir, o.tag, push);
+        err_print(&e);
+        return 1;
+    }
     return 0;
 }
