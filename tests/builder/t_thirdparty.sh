@@ -42,6 +42,7 @@ serve_in_runc() {
   oci_unpack "$oci" busybox-httpd "$plat" "$b/bundle" || fail "umoci unpack $plat failed"
   port=$(free_port)
   bundle_on_host_net "$b/bundle" 8080 "127.0.0.1:$port"
+  bundle_for_qemu "$b/bundle"   # qemu-user cannot install the seccomp filter (oci.sh)
   id=armlet-3p-$BASHPID-$RANDOM
   runc_start "$id" "$b/bundle" "$b/log" || fail "runc run failed: $(cat "$b/log")"
   body=$(wait_http "http://127.0.0.1:$port/" 60) || fail "no HTTP answer; container output: $(cat "$b/log")"

@@ -100,38 +100,63 @@ test_umoci_unpacks_each_platform_with_init_app_users_and_ca_bundle() {
     assert_eq /sbin/armlet-init "$(jq -r '.process.args[0]' "$b/bundle/config.json")" "$p args[0]:"
     assert_contains "$(jq -r '.process.args | join(" ")' "$b/bundle/config.json")" " -- /app --listen :8080"
     assert_contains "$(jq -r '.process.env | join(" ")' "$b/bundle/config.json")" "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"
+    # The recipe's init line: seccomp=default and preload=entrypoint become side files.
+    assert_contains "$(jq -r '.process.args | join(" ")' "$b/bundle/config.json")" "--seccomp"
+    [ -s "$r/etc/armlet/seccomp.bpf" ] || fail "$p: no /etc/armlet/seccomp.bpf"
+    assert_contains "$(cat "$r/etc/armlet/preload" 2>/dev/null)" "/app" "$p /etc/armlet/preload:"
   done
+}
+
+# Start the hello image for platform $1 in runc, listening on the host's 127.0.0.1, and
+# wait for its first answer. Under qemu binfmt (not amd64) the init's --seccomp flag is
+# dropped, as qemu-user cannot install a filter (tests/tools/oci.sh, bundle_for_qemu);
+# test_runc_amd64_server_runs_under_the_recipes_seccomp_filter covers seccomp natively.
+# $2: an extra jq filter for config.json (default "."). Sets
+# globals (the EXIT trap needs them after the caller returns): HELLO_ID, HELLO_DIR
+# (bundle + log), HELLO_PORT, HELLO_BODY (the answer to GET /).
+start_hello() {
+  local plat=$1 filter=${2:-.} oci
+  oci=$(hello_oci)
+  trap tools_cleanup EXIT
+  HELLO_DIR=$(tmpdir); tools_track "$HELLO_DIR"
+  oci_unpack "$oci" hello "$plat" "$HELLO_DIR/bundle" || fail "umoci unpack $plat failed"
+  HELLO_PORT=$(free_port)
+  bundle_on_host_net "$HELLO_DIR/bundle" ":8080" "127.0.0.1:$HELLO_PORT"
+  [ "$plat" = linux/amd64 ] || bundle_for_qemu "$HELLO_DIR/bundle"
+  jq "$filter" "$HELLO_DIR/bundle/config.json" >"$HELLO_DIR/c.json"
+  mv "$HELLO_DIR/c.json" "$HELLO_DIR/bundle/config.json"
+  HELLO_ID=armlet-tools-$BASHPID-$RANDOM
+  runc_start "$HELLO_ID" "$HELLO_DIR/bundle" "$HELLO_DIR/log" || fail "runc run failed: $(cat "$HELLO_DIR/log")"
+  HELLO_BODY=$(wait_http "http://127.0.0.1:$HELLO_PORT/" 60) \
+    || fail "no HTTP answer; container output: $(cat "$HELLO_DIR/log")"
+}
+
+# Host PID of the container's process whose program (argv[0]) is $2.
+container_pid() {
+  runc ps "$1" -e -o pid,args | awk -v c="$2" 'NR > 1 && $2 == c { print $1; exit }'
 }
 
 # Run the hello image for platform $1 in runc and check it answers as a child of
 # armlet-init (PID 1), as uid 65532, then stops on SIGTERM. (Its own PID is not 2 here:
 # runc 1.1's setup uses the first PIDs of the new namespace, so the server gets 6 or so.)
 run_hello_in_runc() {
-  local plat=$1 says=$2 oci b port id body init st i
-  oci=$(hello_oci)
-  trap tools_cleanup EXIT
-  b=$(tmpdir); tools_track "$b"
-  oci_unpack "$oci" hello "$plat" "$b/bundle" || fail "umoci unpack $plat failed"
-  port=$(free_port)
-  bundle_on_host_net "$b/bundle" ":8080" "127.0.0.1:$port"
-  id=armlet-tools-$BASHPID-$RANDOM
-  runc_start "$id" "$b/bundle" "$b/log" || fail "runc run failed: $(cat "$b/log")"
-  body=$(wait_http "http://127.0.0.1:$port/" 60) || fail "no HTTP answer; container output: $(cat "$b/log")"
-  [[ "$body" =~ ^"hello from $says pid="([0-9]+)" uid=65532"$ ]] || fail "GET / answered: $body"
+  local plat=$1 says=$2 init st i
+  start_hello "$plat"
+  [[ "$HELLO_BODY" =~ ^"hello from $says pid="([0-9]+)" uid=65532"$ ]] || fail "GET / answered: $HELLO_BODY"
   assert_ne 1 "${BASH_REMATCH[1]}" "the server's PID:"
-  init=$(curl -fsS --max-time 5 "http://127.0.0.1:$port/init") || fail "GET /init failed"
+  init=$(curl -fsS --max-time 5 "http://127.0.0.1:$HELLO_PORT/init") || fail "GET /init failed"
   assert_contains "$init" "ppid=1 pid1=" "the server's parent:"
   assert_contains "$init" "/sbin/armlet-init" "PID 1's command line:"
-  assert_contains "$init" "-- /app --listen 127.0.0.1:$port" "PID 1's command line:"
-  runc kill "$id" TERM || fail "runc kill TERM failed"
+  assert_contains "$init" "-- /app --listen 127.0.0.1:$HELLO_PORT" "PID 1's command line:"
+  runc kill "$HELLO_ID" TERM || fail "runc kill TERM failed"
   for i in $(seq 1 50); do
-    st=$(runc state "$id" 2>/dev/null | jq -r .status)
+    st=$(runc state "$HELLO_ID" 2>/dev/null | jq -r .status)
     [ -n "$st" ] || st=gone
     [ "$st" = stopped ] || [ "$st" = gone ] && break
     sleep 0.2
   done
   assert_eq stopped "$st" "container state 10 s after SIGTERM:"
-  assert_contains "$(cat "$b/log")" "hello: $says listening on 127.0.0.1:$port"
+  assert_contains "$(cat "$HELLO_DIR/log")" "hello: $says listening on 127.0.0.1:$HELLO_PORT"
 }
 
 test_runc_runs_the_amd64_image_under_armlet_init_as_pid_1_as_nonroot() {
@@ -141,6 +166,25 @@ test_runc_runs_the_amd64_image_under_armlet_init_as_pid_1_as_nonroot() {
 test_runc_runs_the_arm64_image_under_qemu_binfmt_as_pid_1_as_nonroot() {
   binfmt_ready qemu-aarch64 || skip "qemu-aarch64 binfmt is not enabled (bash ci/install-deps)"
   run_hello_in_runc linux/arm64 arm64
+}
+
+test_runc_cpu_limit_of_one_cpu_gives_the_go_server_gomaxprocs_1() {
+  [ "$(nproc)" -ge 2 ] || skip "one CPU here: a 1-CPU limit would change nothing"
+  # runc writes cpu.cfs_quota_us / cpu.max; armlet-init (--cpu=floor) turns it into GOMAXPROCS.
+  start_hello linux/amd64 '.linux.resources.cpu = {quota: 100000, period: 100000}'
+  assert_contains "$(cat "$HELLO_DIR/log")" "GOMAXPROCS 1)" "startup line under a 1-CPU limit:"
+}
+
+test_runc_amd64_server_runs_under_the_recipes_seccomp_filter() {
+  local pid status
+  # runc itself installs no filter and leaves no_new_privs off, so what shows is the init's.
+  start_hello linux/amd64 '.process.noNewPrivileges = false | del(.linux.seccomp)'
+  pid=$(container_pid "$HELLO_ID" /app)
+  [ -n "$pid" ] || fail "no /app process in runc ps: $(runc ps "$HELLO_ID" 2>&1)"
+  status=$(grep -E '^(Seccomp|NoNewPrivs):' "/proc/$pid/status" | tr -s '\t\n' '  ')
+  # The recipe says seccomp=default: the kernel reports a filter (mode 2) and no_new_privs.
+  assert_contains "$status" "NoNewPrivs: 1" "/proc/<server>/status:"
+  assert_contains "$status" "Seccomp: 2" "/proc/<server>/status:"
 }
 
 test_podman_loads_the_docker_archive_and_shows_entrypoint_and_architecture() {

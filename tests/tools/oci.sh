@@ -9,6 +9,9 @@
 #   bundle_on_host_net BUNDLE [FROM TO]...  config.json: no terminal, no network
 #                                         namespace (the server listens on the host's
 #                                         loopback), each process arg FROM replaced by TO
+#   bundle_for_qemu BUNDLE                drop the init's --seccomp flag: qemu-user refuses
+#                                         PR_SET_SECCOMP (EINVAL), so a foreign-arch image
+#                                         runs under binfmt only without its filter
 #   runc_start ID BUNDLE LOG              runc run -d; the container's output goes to LOG
 #   runc_gone ID                          kill and delete the container (never fails)
 #   tools_cleanup                         runc_gone every container runc_start started and
@@ -70,6 +73,21 @@ bundle_on_host_net() {
       | .linux.namespaces |= map(select(.type != "network"))
       | .process.args |= map(if $m[.] != null then $m[.] else . end)' \
     "$bundle/config.json" >"$bundle/config.json.new" && mv "$bundle/config.json.new" "$bundle/config.json"
+}
+
+bundle_for_qemu() {
+  # qemu-user cannot honour a guest's seccomp filter (it would apply to qemu's own host
+  # syscalls), so it fails prctl(PR_SET_SECCOMP) with EINVAL and armlet-init, rightly,
+  # refuses to start the program unprotected. Real arm64/arm boards install it fine.
+  jq 'def drop_seccomp: reduce .[] as $a ({out: [], skip: false};
+        if .skip then .skip = false
+        elif $a == "--seccomp" then .skip = true
+        elif ($a | startswith("--seccomp=")) then .
+        else .out += [$a] end) | .out;
+      (.process.args | index("--")) as $d
+      | .process.args = (if $d == null then (.process.args | drop_seccomp)
+                         else (.process.args[:$d] | drop_seccomp) + .process.args[$d:] end)' \
+    "$1/config.json" >"$1/config.json.new" && mv "$1/config.json.new" "$1/config.json"
 }
 
 runc_start() {
