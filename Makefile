@@ -118,6 +118,9 @@ bench-init: install-deps all
 	@bash tests/bench/bench-init
 bench-build: install-deps all $(OUT)/bench/layertool
 	@bash tests/bench/bench-build
+.PHONY: bench-coldstart
+bench-coldstart: install-deps all
+	@bash tests/bench/bench-coldstart
 # layertool: tree.c/layer.c/base.c driven from scripts (tests/builder/t_layer.sh, bench-build).
 $(OUT)/bench/layertool: tests/bench/layertool.c $(BUILDER_LIB_SRCS) $(BUILDER_HDRS)
 	@mkdir -p $(@D)

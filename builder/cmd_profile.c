@@ -420,10 +420,13 @@ static void readahead_file(const char *root, char *path, size_t n)
 static long readahead_swap(const char *path, long kb)
 {
     long old = -1;
-    cleanup_file FILE *f = fopen(path, "r+");
-    if (!f || fscanf(f, "%ld", &old) != 1 || fseek(f, 0, SEEK_SET) != 0 ||
-        fprintf(f, "%ld\n", kb) < 0 || fflush(f) != 0)
+    FILE *f = fopen(path, "r+");
+    if (!f)
         return -1;
+    if (fscanf(f, "%ld", &old) != 1 || fseek(f, 0, SEEK_SET) != 0 || fprintf(f, "%ld\n", kb) < 0)
+        old = -1;
+    if (fclose(f) != 0)
+        old = -1;
     return old;
 }
 
