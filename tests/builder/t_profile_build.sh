@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Recipe `init preload=entrypoint|none|PATH`: what `armlet build` puts at
+# /etc/armlet/preload and whether the init gets --preload; and the whole loop:
+# build --rootfs, armlet profile that rootfs, build again with the recorded list.
+. "$(dirname "$0")/../lib.sh"
+export SOURCE_DATE_EPOCH=1700000000
+
+BB=/bin/busybox   # Debian's busybox-static (ci/install-deps), amd64
+
+# A recipe for busybox httpd on amd64 in folder $1 with init line $2.
+write_recipe() {
+  [ -x "$BB" ] || fail "need Debian's busybox-static at $BB (ci/install-deps)"
+  mkdir -p "$1"
+  echo '<h1>hi</h1>' >"$1/index.html"
+  cat >"$1/app.recipe" <<EOF
+name        bb
+platforms   linux/amd64
+base        static
+file        /bin/busybox     $BB  mode=0755
+symlink     /bin/httpd       busybox
+file        /www/index.html  index.html  mode=0644
+entrypoint  ["/bin/httpd", "-f", "-p", "8080", "-h", "/www"]
+$2
+EOF
+}
+workdir() { mkdir -p "$OUT/test-tmp"; mktemp -d "$OUT/test-tmp/profile-build.XXXXXX"; }
+entrypoint_of() { "$ARMLET" inspect "$1" | sed -n 's/^ *entrypoint: //p'; }
+
+test_default_recipe_lists_the_entrypoints_load_segments_and_passes_the_flag() {
+  local d; d=$(workdir)
+  write_recipe "$d" ""
+  capture "$ARMLET" build "$d/app.recipe" --oci "$d/oci" --tag t
+  assert_eq 0 "$rc" "build: $err"
+  capture "$ARMLET" build "$d/app.recipe" --rootfs "$d/rootfs"
+  assert_eq 0 "$rc" "build --rootfs: $err"
+  # the symlink /bin/httpd is followed to the file it names
+  local want; want=$("$ARMLET" profile "$d/rootfs" --entrypoint-only -- /bin/busybox)
+  assert_contains "$want" "/bin/busybox 0:"
+  assert_eq "$want" "$(cat "$d/rootfs/etc/armlet/preload")"
+  assert_contains "$(entrypoint_of "$d/oci:t")" "--preload=/etc/armlet/preload -- /bin/httpd"
+  rm -rf "$d"
+}
+
+test_preload_none_adds_no_list_and_no_flag() {
+  local d; d=$(workdir)
+  write_recipe "$d" "init cpu=floor preload=none"
+  capture "$ARMLET" build "$d/app.recipe" --oci "$d/oci" --tag t
+  assert_eq 0 "$rc" "build: $err"
+  capture "$ARMLET" build "$d/app.recipe" --rootfs "$d/rootfs"
+  [ ! -e "$d/rootfs/etc/armlet/preload" ] || fail "preload=none still wrote /etc/armlet/preload"
+  assert_not_contains "$(entrypoint_of "$d/oci:t")" "--preload"
+  rm -rf "$d"
+}
+
+test_profiled_list_recorded_from_the_rootfs_goes_into_the_image() {
+  local d port; d=$(workdir); port=$(( 20000 + RANDOM % 20000 ))
+  write_recipe "$d" ""
+  capture "$ARMLET" build "$d/app.recipe" --rootfs "$d/rootfs"
+  assert_eq 0 "$rc" "build --rootfs: $err"
+  capture "$ARMLET" profile "$d/rootfs" --url "http://127.0.0.1:$port/" -o "$d/app.preload" -- \
+    /bin/httpd -f -p "127.0.0.1:$port" -h /www
+  assert_eq 0 "$rc" "profile: $err"
+  assert_contains "$(cat "$d/app.preload")" "/www/index.html 0:"
+  write_recipe "$d" "init cpu=floor preload=app.preload"
+  rm -rf "$d/rootfs"
+  capture "$ARMLET" build "$d/app.recipe" --rootfs "$d/rootfs"
+  assert_eq 0 "$rc" "build with preload=app.preload: $err"
+  assert_eq "$(cat "$d/app.preload")" "$(cat "$d/rootfs/etc/armlet/preload")"
+  rm -rf "$d"
+}
+
+test_a_malformed_list_is_an_error_naming_the_file_and_line() {
+  local d; d=$(workdir)
+  write_recipe "$d" "init preload=bad.preload"
+  printf '/bin/busybox 0:4096\n/www/index.html 12:\n' >"$d/bad.preload"
+  capture "$ARMLET" build "$d/app.recipe" --rootfs "$d/rootfs"
+  assert_eq 1 "$rc"
+  assert_contains "$err" "bad.preload:2:"
+  assert_contains "$err" "expected OFFSET:LENGTH"
+  printf 'relative/path\n' >"$d/bad.preload"
+  capture "$ARMLET" build "$d/app.recipe" --rootfs "$d/rootfs2"
+  assert_eq 1 "$rc"
+  assert_contains "$err" "bad.preload:1: path \"relative/path\" is not absolute"
+  rm -rf "$d"
+}
+
+run_tests
