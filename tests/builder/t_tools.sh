@@ -187,26 +187,50 @@ test_runc_amd64_server_runs_under_the_recipes_seccomp_filter() {
   assert_contains "$status" "Seccomp: 2" "/proc/<server>/status:"
 }
 
-test_podman_loads_the_docker_archive_and_shows_entrypoint_and_architecture() {
-  local ref
-  # Globals, not locals: the EXIT trap runs after this function has returned.
+# Build platform $1's docker archive and `podman load` it into a private store (vfs, under
+# a temp dir). Sets globals for the EXIT trap and the caller: PODMAN_DIR, P (the podman
+# command), PODMAN_REF (the loaded image's name).
+podman_load_hello() {
+  local plat=$1 b
   PODMAN_DIR=$(tmpdir); b=$PODMAN_DIR
   P=(podman --root "$b/root" --runroot "$b/run" --storage-driver vfs)
-  trap '"${P[@]}" rmi -a -f >/dev/null 2>&1; rm -rf "$PODMAN_DIR"' EXIT
-  [ -x "$TOP/recipes/dist/hello-arm64" ] || bash "$TOP/recipes/hello/build.sh" >/dev/null
-  capture "$ARMLET" build "$TOP/recipes/hello.recipe" --platform linux/arm64 \
-    --oci "$b/oci" --tag hello --docker-archive "$b/hello-arm64.tar"
+  trap '"${P[@]}" rm -a -f >/dev/null 2>&1; "${P[@]}" rmi -a -f >/dev/null 2>&1; rm -rf "$PODMAN_DIR"' EXIT
+  hello_oci >/dev/null   # the Go binaries
+  capture "$ARMLET" build "$TOP/recipes/hello.recipe" --platform "$plat" \
+    --oci "$b/oci" --tag hello --docker-archive "$b/hello.tar"
   [ "$rc" = 0 ] || fail "armlet build --docker-archive exited $rc: $err"
-  capture "${P[@]}" load -i "$b/hello-arm64.tar"
+  capture "${P[@]}" load -i "$b/hello.tar"
   [ "$rc" = 0 ] || fail "podman load: $out $err"
-  ref=$(printf '%s\n' "$out" | sed -n 's/^Loaded image[^:]*: *//p' | head -1 | cut -d, -f1)
-  [ -n "$ref" ] || fail "podman load printed no image name: $out"
-  capture "${P[@]}" image inspect "$ref"
-  [ "$rc" = 0 ] || fail "podman image inspect $ref: $err"
+  PODMAN_REF=$(printf '%s\n' "$out" | sed -n 's/^Loaded image[^:]*: *//p' | head -1 | cut -d, -f1)
+  [ -n "$PODMAN_REF" ] || fail "podman load printed no image name: $out"
+}
+
+test_podman_loads_the_docker_archive_and_shows_entrypoint_and_architecture() {
+  podman_load_hello linux/arm64
+  capture "${P[@]}" image inspect "$PODMAN_REF"
+  [ "$rc" = 0 ] || fail "podman image inspect $PODMAN_REF: $err"
   assert_eq arm64 "$(jq -r '.[0].Architecture' <<<"$out")" "architecture:"
   assert_eq /sbin/armlet-init "$(jq -r '.[0].Config.Entrypoint[0]' <<<"$out")" "Entrypoint[0]:"
   assert_contains "$(jq -r '.[0].Config.Entrypoint | join(" ")' <<<"$out")" " -- /app"
   assert_eq "65532:65532" "$(jq -r '.[0].Config.User' <<<"$out")" "User:"
+}
+
+test_podman_runs_the_loaded_amd64_image_and_stops_it_with_exit_status_0() {
+  local port body code
+  podman_load_hello linux/amd64
+  port=$(free_port)
+  # Flags this host needs (DESIGN.md): runc, explicit ulimits; host network: no CNI here.
+  capture timeout 60 "${P[@]}" run -d --name hello-podman --runtime runc \
+    --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --network host \
+    "$PODMAN_REF" --listen "127.0.0.1:$port"
+  [ "$rc" = 0 ] || fail "podman run exited $rc: $err"
+  body=$(wait_http "http://127.0.0.1:$port/" 60) || fail "no answer; logs: $("${P[@]}" logs hello-podman 2>&1)"
+  [[ "$body" =~ ^"hello from amd64 pid="[0-9]+" uid=65532"$ ]] || fail "GET / answered: $body"
+  # podman stop sends the image's StopSignal; armlet-init forwards it and the server exits 0.
+  capture timeout 30 "${P[@]}" stop -t 10 hello-podman
+  [ "$rc" = 0 ] || fail "podman stop exited $rc: $err"
+  code=$("${P[@]}" inspect hello-podman --format '{{.State.ExitCode}}')
+  assert_eq 0 "$code" "exit status after podman stop:"
 }
 
 run_tests
