@@ -264,6 +264,23 @@ test_killed_build_leaves_layout_readable_and_next_build_cleans_up() {
   assert_eq 5 "$(ls -A "$WORK/k1/oci/blobs/sha256" | wc -l)" "blobs after the next build"
 }
 
+test_concurrent_builds_into_one_layout_keep_every_tag() {
+  project "$WORK/cc"
+  local oci=$WORK/cc/oci t
+  for t in a b c; do
+    build "$WORK/cc/app.recipe" --oci "$oci" --platform linux/amd64,linux/arm64 --tag $t >"$WORK/cc/$t.log" 2>&1 &
+  done
+  wait
+  assert_eq "a b c " "$(jq -r '.manifests[].annotations["org.opencontainers.image.ref.name"]' "$oci/index.json" | tr '\n' ' ')"
+  # All three are the same image, so the layout holds one image's blobs and nothing else.
+  assert_eq 9 "$(ls -A "$oci/blobs/sha256" | wc -l)" "index + 2 x (manifest, config, base, app)"
+  local schemas=$TOP/../shared/testdata/oci-schema
+  if [ -d "$schemas" ]; then
+    capture python3 "$TOP/tests/tools/validate_oci.py" "$schemas" "$oci"
+    assert_eq 0 "$rc" "schema validation: $out $err"
+  fi
+}
+
 test_rootfs_has_files_with_owners_and_modes() {
   project "$WORK/r7"
   capture build "$WORK/r7/app.recipe" --rootfs "$WORK/r7/rootfs" --platform linux/arm64
