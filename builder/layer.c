@@ -1,11 +1,14 @@
 /* builder/layer.c — see layer.h.
  *
- * One pass over the data:
+ * One pass over the data, in two threads like a shell pipeline:
  *
- *   tree (sorted) -> libarchive tar writer -> on_write() -+-> sha256 (diff_id)
- *                                                         '-> deflate / zstd / copy
- *                                                               -> sha256 (digest)
- *                                                               -> temp file in blobs_dir
+ *   caller's thread:  tree (sorted) -> libarchive tar writer -> on_write() -> sha256 (diff_id)
+ *                                                                   |  ring of 1 MiB buffers
+ *   compressor thread:                          deflate / zstd / copy <-'
+ *                                                 -> sha256 (digest) -> temp file in blobs_dir
+ *
+ * The thread only overlaps reading and hashing the tar with compressing it; the bytes
+ * are the same as one thread would write (one compressor, fed in order).
  *
  * Compression is done here with zlib and libzstd rather than libarchive's filters so
  * every setting that changes the bytes is pinned in this file: gzip level 6 with a
@@ -18,6 +21,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -30,6 +34,8 @@
 
 #define OUT_BUF (1u << 20)    /* compressed bytes gathered before a write(2) */
 #define READ_BUF (1u << 20)   /* host file content read per call */
+#define RING 4                /* tar buffers in flight between the two threads */
+#define RING_BUF (1u << 20)
 
 static const char MT_TAR[] = "application/vnd.oci.image.layer.v1.tar";
 static const char MT_GZIP[] = "application/vnd.oci.image.layer.v1.tar+gzip";
@@ -61,8 +67,23 @@ struct sink {
     unsigned char *obuf;   /* OUT_BUF bytes, olen used */
     size_t olen;
     uint64_t blob_size;
-    struct err *e;
-    int failed;            /* e is set */
+    struct err *e;         /* the compressor's errors: &cerr */
+    struct err cerr;
+    struct err *pe;        /* the tar side's errors: the caller's */
+    /* hand-off: the tar side fills ring[produced % RING], the compressor thread drains
+     * ring[consumed % RING]; both counters under mu, changes signalled on cv. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int sync_ready, thread_started;
+    pthread_t thread;
+    unsigned char *ring[RING];
+    size_t ring_len[RING];
+    size_t fill;           /* tar side: bytes in the buffer being filled */
+    uint64_t produced, consumed;
+    int done;              /* no more buffers will come */
+    int cancel;            /* ...and the stream is abandoned: do not finish it */
+    int failed;            /* the compressor thread stopped with cerr set */
+    int relay_failed;      /* tar side: relay_submit saw that and copied cerr to pe */
 };
 
 static int flush_out(struct sink *s)
@@ -143,14 +164,94 @@ static int feed(struct sink *s, const void *buf, size_t n, int finish)
     return err_set(s->e, "unknown compression");
 }
 
+/* Compressor thread: drain the ring in order, then end the stream. */
+static void *compress_main(void *arg)
+{
+    struct sink *s = arg;
+    int rc = 0;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (s->consumed == s->produced && !s->done)
+            pthread_cond_wait(&s->cv, &s->mu);
+        if (s->consumed == s->produced || s->cancel)
+            break;
+        size_t i = (size_t)(s->consumed % RING);
+        pthread_mutex_unlock(&s->mu);
+        rc = feed(s, s->ring[i], s->ring_len[i], 0);
+        pthread_mutex_lock(&s->mu);
+        if (rc < 0)
+            break;
+        s->consumed++;
+        pthread_cond_broadcast(&s->cv);
+    }
+    int finish = rc == 0 && !s->cancel;
+    pthread_mutex_unlock(&s->mu);
+    if (finish && (rc = feed(s, NULL, 0, 1)) == 0)
+        rc = flush_out(s);
+    pthread_mutex_lock(&s->mu);
+    s->failed = rc < 0;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* Tar side: pass the filled buffer on; wait while every buffer is in flight.
+ * Returns ERR (compressor's error copied into pe) when the compressor stopped. */
+static int relay_submit(struct sink *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->ring_len[s->produced % RING] = s->fill;
+    s->produced++;
+    pthread_cond_broadcast(&s->cv);
+    while (s->produced - s->consumed >= RING && !s->failed)
+        pthread_cond_wait(&s->cv, &s->mu);
+    int failed = s->failed;
+    pthread_mutex_unlock(&s->mu);
+    s->fill = 0;
+    if (failed) {
+        *s->pe = s->cerr;   /* the thread set cerr before failed, under mu */
+        s->relay_failed = 1;
+    }
+    return failed ? ERR : 0;
+}
+
+/* Tar side: no more data; cancel abandons the stream. Joins the thread. */
+static int relay_end(struct sink *s, int cancel)
+{
+    if (!s->thread_started)
+        return 0;
+    int rc = 0;
+    if (!cancel && s->fill)
+        rc = relay_submit(s);
+    pthread_mutex_lock(&s->mu);
+    s->done = 1;
+    s->cancel = cancel || rc < 0;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->thread, NULL);
+    s->thread_started = 0;
+    if (rc == 0 && !cancel && s->failed) {
+        *s->pe = s->cerr;
+        rc = ERR;
+    }
+    return rc;
+}
+
 static la_ssize_t on_write(struct archive *a, void *ud, const void *buf, size_t n)
 {
     struct sink *s = ud;
+    const unsigned char *p = buf;
     digest_update(&s->tar_d, buf, n);
-    if (feed(s, buf, n, 0) < 0) {
-        s->failed = 1;
-        archive_set_error(a, EIO, "%s", s->e->msg);
-        return -1;
+    for (size_t left = n; left;) {
+        size_t k = RING_BUF - s->fill < left ? RING_BUF - s->fill : left;
+        memcpy(s->ring[s->produced % RING] + s->fill, p, k);
+        s->fill += k;
+        p += k;
+        left -= k;
+        if (s->fill == RING_BUF && relay_submit(s) < 0) {
+            archive_set_error(a, EIO, "%s", s->pe->msg);
+            return -1;
+        }
     }
     return (la_ssize_t)n;
 }
@@ -158,9 +259,20 @@ static la_ssize_t on_write(struct archive *a, void *ud, const void *buf, size_t 
 static int sink_open(struct sink *s, enum compress c, struct err *e)
 {
     s->c = c;
-    s->e = e;
+    s->e = &s->cerr;
+    s->pe = e;
     if (!(s->obuf = malloc(OUT_BUF)))
         return err_set(e, "out of memory");
+    for (int i = 0; i < RING; i++)
+        if (!(s->ring[i] = malloc(RING_BUF)))
+            return err_set(e, "out of memory");
+    if (pthread_mutex_init(&s->mu, NULL) != 0)
+        return err_set(e, "cannot create a mutex");
+    if (pthread_cond_init(&s->cv, NULL) != 0) {
+        pthread_mutex_destroy(&s->mu);
+        return err_set(e, "cannot create a condition variable");
+    }
+    s->sync_ready = 1;
     if (digest_init(&s->tar_d, e) < 0 || digest_init(&s->blob_d, e) < 0)
         return ERR;
     if (c == COMPRESS_GZIP) {
@@ -191,6 +303,13 @@ static int sink_open(struct sink *s, enum compress c, struct err *e)
 
 static void sink_close(struct sink *s)
 {
+    relay_end(s, 1);
+    if (s->sync_ready) {
+        pthread_cond_destroy(&s->cv);
+        pthread_mutex_destroy(&s->mu);
+    }
+    for (int i = 0; i < RING; i++)
+        free(s->ring[i]);
     if (s->z_ready)
         deflateEnd(&s->z);
     ZSTD_freeCCtx(s->zc);
@@ -266,9 +385,9 @@ static int ar_check(struct archive *a, int r, const char *what, const char *path
 {
     if (r == ARCHIVE_OK || r == ARCHIVE_WARN)   /* WARN: written (e.g. a charset note) */
         return 0;
-    if (s->failed)
-        return err_ctx(s->e, "\"/%s\"", path);
-    return err_set(s->e, "\"/%s\": tar %s: %s", path, what, archive_error_string(a));
+    if (s->relay_failed)   /* the compressor's error, already in pe */
+        return err_ctx(s->pe, "\"/%s\"", path);
+    return err_set(s->pe, "\"/%s\": tar %s: %s", path, what, archive_error_string(a));
 }
 
 static int write_file_data(struct archive *a, const struct tree_node *f, const char *path,
@@ -280,16 +399,16 @@ static int write_file_data(struct archive *a, const struct tree_node *f, const c
     }
     cleanup_close int fd = open(f->src, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return err_sys(s->e, errno, "%s", f->src);
+        return err_sys(s->pe, errno, "%s", f->src);
     uint64_t left = f->size;
     while (left) {
         ssize_t r = read(fd, buf, left < READ_BUF ? (size_t)left : READ_BUF);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
-            return err_sys(s->e, errno, "%s", f->src);
+            return err_sys(s->pe, errno, "%s", f->src);
         if (r == 0)
-            return err_set(s->e, "%s: shrank since it was added to the image", f->src);
+            return err_set(s->pe, "%s: shrank since it was added to the image", f->src);
         la_ssize_t w = archive_write_data(a, buf, (size_t)r);
         if (w != r)
             return ar_check(a, ARCHIVE_FATAL, "data", path, s);
@@ -297,7 +416,7 @@ static int write_file_data(struct archive *a, const struct tree_node *f, const c
     }
     char probe;
     if (read(fd, &probe, 1) > 0)
-        return err_set(s->e, "%s: grew since it was added to the image", f->src);
+        return err_set(s->pe, "%s: grew since it was added to the image", f->src);
     return 0;
 }
 
@@ -320,7 +439,7 @@ static int write_entry(struct archive *a, struct archive_entry *ent, struct tree
         /* "usr/bin/": folders carry a trailing slash, as tar writes them */
         char *name = malloc(len + 2);
         if (!name)
-            return err_set(s->e, "out of memory");
+            return err_set(s->pe, "out of memory");
         memcpy(name, nd->path, len);
         memcpy(name + len, "/", 2);
         archive_entry_copy_pathname(ent, name);
@@ -359,7 +478,7 @@ static int write_entry(struct archive *a, struct archive_entry *ent, struct tree
 /* The tar stream of the whole tree into the sink. */
 static int write_tar(struct tree *t, int64_t epoch, struct sink *s)
 {
-    struct err *e = s->e;
+    struct err *e = s->pe;
     const struct tree_node **nodes;
     size_t n, ng = 0;
     if (tree_sorted(t, &nodes, &n, e) < 0)
@@ -385,7 +504,7 @@ static int write_tar(struct tree *t, int64_t epoch, struct sink *s)
         rc = write_entry(a, ent, t, nodes[i], g, ng, epoch, buf, s);
     archive_entry_free(ent);
     if (rc == 0 && archive_write_close(a) != ARCHIVE_OK)
-        rc = s->failed ? ERR : err_set(e, "tar: %s", archive_error_string(a));
+        rc = s->relay_failed ? ERR : err_set(e, "tar: %s", archive_error_string(a));
     return rc;
 }
 
@@ -406,12 +525,17 @@ int layer_write(struct tree *t, enum compress c, int64_t epoch, const char *blob
         rc = err_sys(e, errno, "%s", blobs_dir);
     if (s.fd < 0)
         tmp[0] = '\0';   /* nothing to remove */
+    if (rc == 0) {
+        if (pthread_create(&s.thread, NULL, compress_main, &s) != 0)
+            rc = err_set(e, "cannot start the compressor thread");
+        else
+            s.thread_started = 1;
+    }
     if (rc == 0)
         rc = write_tar(t, epoch, &s);
+    int rc_end = relay_end(&s, rc < 0);   /* the compressor finishes the stream */
     if (rc == 0)
-        rc = feed(&s, NULL, 0, 1);
-    if (rc == 0)
-        rc = flush_out(&s);
+        rc = rc_end;
     if (rc == 0 && (fchmod(s.fd, 0644) < 0 || fsync(s.fd) < 0))
         rc = err_sys(e, errno, "%s", tmp);
     if (s.fd >= 0 && close(s.fd) < 0 && rc == 0)
