@@ -118,6 +118,9 @@ bench-init: install-deps all
 	@bash tests/bench/bench-init
 bench-build: install-deps all $(OUT)/bench/layertool
 	@bash tests/bench/bench-build
+.PHONY: bench-push
+bench-push: install-deps all
+	@bash tests/bench/bench-push
 .PHONY: bench-coldstart
 bench-coldstart: install-deps all
 	@bash tests/bench/bench-coldstart
