@@ -33,6 +33,7 @@ struct elf_file {
     uint64_t phoff, shoff;
     uint16_t phentsize, shentsize;
     uint32_t phnum, shnum;
+    uint32_t shstrndx;            /* section holding section names, or 0 */
 };
 
 /* Read len bytes at off, which must lie inside the file. */
@@ -120,6 +121,7 @@ static int elf_open(struct elf_file *f, const char *path, struct err *e)
         f->phoff = h.e_phoff, f->shoff = h.e_shoff;                        \
         f->phentsize = h.e_phentsize, f->shentsize = h.e_shentsize;        \
         f->phnum = h.e_phnum, f->shnum = h.e_shnum;                        \
+        f->shstrndx = h.e_shstrndx;                                        \
     } while (0)
     if (f->cls == ELFCLASS64)
         ELF_TAKE_HEADER(Elf64_Ehdr);
@@ -135,25 +137,29 @@ static int elf_open(struct elf_file *f, const char *path, struct err *e)
         return err_set(e, "%s: not a valid ELF file: section header entries of %u bytes",
                        path, f->shentsize);
     /* Over 0xfffe entries, the real counts live in section header 0. */
-    if (f->shoff && (f->shnum == 0 || f->phnum == PN_XNUM)) {
-        uint64_t sh0_size, sh0_info;
+    if (f->shoff && (f->shnum == 0 || f->phnum == PN_XNUM || f->shstrndx == SHN_XINDEX)) {
+        uint64_t sh0_size, sh0_info, sh0_link;
         if (f->cls == ELFCLASS64) {
             Elf64_Shdr s;
             if (read_range(f, f->shoff, &s, sizeof s, "section header 0", e) < 0)
                 return ERR;
             sh0_size = s.sh_size;
             sh0_info = s.sh_info;
+            sh0_link = s.sh_link;
         } else {
             Elf32_Shdr s;
             if (read_range(f, f->shoff, &s, sizeof s, "section header 0", e) < 0)
                 return ERR;
             sh0_size = s.sh_size;
             sh0_info = s.sh_info;
+            sh0_link = s.sh_link;
         }
         if (f->shnum == 0)
             f->shnum = sh0_size > UINT32_MAX ? UINT32_MAX : (uint32_t)sh0_size;
         if (f->phnum == PN_XNUM)
             f->phnum = (uint32_t)sh0_info;
+        if (f->shstrndx == SHN_XINDEX)
+            f->shstrndx = (uint32_t)sh0_link;
     }
     return 1;
 }
@@ -319,46 +325,95 @@ static int arm_attributes(const unsigned char *buf, size_t len, struct elf_info 
     return 0;
 }
 
-/* Find SHT_ARM_ATTRIBUTES and parse it into out. Missing sections are not an error. */
-static int read_arm_attributes(const struct elf_file *f, struct elf_info *out, struct err *e)
+/* Go programs carry no .ARM.attributes, but since Go 1.18 their .go.buildinfo section
+ * holds the build settings inline ("build\tGOARM=7\n"). Returns the GOARM digit, or -1. */
+static int go_arm_level(const unsigned char *buf, size_t len)
+{
+    static const char magic[] = "\xff Go buildinf:", key[] = "\tGOARM=";
+    if (len < 16 || memcmp(buf, magic, 14) != 0)
+        return -1;
+    for (size_t i = 16; i + sizeof key - 1 < len; i++)
+        if (!memcmp(buf + i, key, sizeof key - 1)) {
+            unsigned char d = buf[i + sizeof key - 1];
+            return d >= '5' && d <= '9' ? d - '0' : -1;
+        }
+    return -1;
+}
+
+/* One section header, widened. */
+struct shdr { uint32_t name, type; uint64_t offset, size; };
+
+static struct shdr shdr_at(const struct elf_file *f, const unsigned char *table, uint32_t i)
+{
+    struct shdr r;
+    const unsigned char *at = table + (size_t)i * f->shentsize;
+    if (f->cls == ELFCLASS64) {
+        Elf64_Shdr s;
+        memcpy(&s, at, sizeof s);
+        r = (struct shdr){s.sh_name, s.sh_type, s.sh_offset, s.sh_size};
+    } else {
+        Elf32_Shdr s;
+        memcpy(&s, at, sizeof s);
+        r = (struct shdr){s.sh_name, s.sh_type, s.sh_offset, s.sh_size};
+    }
+    return r;
+}
+
+/* Read a section's bytes (at most ELF_MAX_ATTRS) into a malloc'd buffer. */
+static int read_section(const struct elf_file *f, const struct shdr *sh, const char *what,
+                        unsigned char **out, struct err *e)
+{
+    if (sh->size > ELF_MAX_ATTRS)
+        return err_set(e, "%s: not a valid ELF file: %s of %llu bytes", f->path, what,
+                       (unsigned long long)sh->size);
+    return read_table(f, sh->offset, sh->size, 1, what, (void **)out, e);
+}
+
+/* ARM only: parse SHT_ARM_ATTRIBUTES into out; without one, take the level from a Go
+ * program's GOARM (5 -> ARMv5TE, 6 -> ARMv6, 7 -> ARMv7). Missing sections are no error. */
+static int read_arm_sections(const struct elf_file *f, struct elf_info *out, struct err *e)
 {
     if (!f->shoff || !f->shnum)
         return 0;
     cleanup_free unsigned char *sh = NULL;
+    cleanup_free unsigned char *names = NULL;
+    size_t names_len = 0;
     if (read_table(f, f->shoff, f->shnum, f->shentsize, "section header table", (void **)&sh, e) < 0)
         return ERR;
-    for (uint32_t i = 0; i < f->shnum; i++) {
-        uint32_t type;
-        uint64_t off, size;
-        const unsigned char *at = sh + (size_t)i * f->shentsize;
-        if (f->cls == ELFCLASS64) {
-            Elf64_Shdr s;
-            memcpy(&s, at, sizeof s);
-            type = s.sh_type, off = s.sh_offset, size = s.sh_size;
-        } else {
-            Elf32_Shdr s;
-            memcpy(&s, at, sizeof s);
-            type = s.sh_type, off = s.sh_offset, size = s.sh_size;
-        }
-        if (type != SHT_ARM_ATTRIBUTES)
-            continue;
-        if (size > ELF_MAX_ATTRS)
-            return err_set(e, "%s: not a valid ELF file: .ARM.attributes of %llu bytes", f->path,
-                           (unsigned long long)size);
-        cleanup_free unsigned char *buf = NULL;
-        if (read_table(f, off, size, 1, ".ARM.attributes", (void **)&buf, e) < 0)
+    if (f->shstrndx && f->shstrndx < f->shnum) {
+        struct shdr ns = shdr_at(f, sh, f->shstrndx);
+        if (read_section(f, &ns, "section name table", &names, e) < 0)
             return ERR;
-        if (size && arm_attributes(buf, (size_t)size, out) < 0)
-            return err_set(e, "%s: not a valid ELF file: malformed .ARM.attributes", f->path);
-        return 0;
+        names_len = (size_t)ns.size;
     }
+    int go_arm = -1;
+    for (uint32_t i = 0; i < f->shnum; i++) {
+        struct shdr s = shdr_at(f, sh, i);
+        static const char go_name[] = ".go.buildinfo";
+        cleanup_free unsigned char *buf = NULL;
+        if (s.type == SHT_ARM_ATTRIBUTES) {
+            if (read_section(f, &s, ".ARM.attributes", &buf, e) < 0)
+                return ERR;
+            if (s.size && arm_attributes(buf, (size_t)s.size, out) < 0)
+                return err_set(e, "%s: not a valid ELF file: malformed .ARM.attributes", f->path);
+        } else if (s.type == SHT_PROGBITS && names && s.name < names_len &&
+                   names_len - s.name >= sizeof go_name &&
+                   !memcmp(names + s.name, go_name, sizeof go_name)) {
+            if (read_section(f, &s, go_name, &buf, e) < 0)
+                return ERR;
+            go_arm = go_arm_level(buf, (size_t)s.size);
+        }
+    }
+    out->go_arm = go_arm;
+    if (out->arm_arch < 0 && go_arm >= 5)
+        out->arm_arch = go_arm == 5 ? 4 : go_arm == 6 ? 6 : 10;
     return 0;
 }
 
 static int read_info(struct elf_file *f, const char *path, struct elf_info *out, struct err *e)
 {
     memset(out, 0, sizeof *out);
-    out->arm_arch = out->arm_fp_arch = out->arm_simd_arch = out->arm_thumb = -1;
+    out->arm_arch = out->arm_fp_arch = out->arm_simd_arch = out->arm_thumb = out->go_arm = -1;
     int rc = elf_open(f, path, e);
     if (rc <= 0)
         return rc;
@@ -393,7 +448,7 @@ static int read_info(struct elf_file *f, const char *path, struct elf_info *out,
         (f->shoff > f->size || (uint64_t)f->shnum * f->shentsize > f->size - f->shoff))
         return err_set(e, "%s: not a valid ELF file: section header table lies beyond the end "
                        "of the file (%llu bytes; truncated?)", path, (unsigned long long)f->size);
-    if (f->machine == EM_ARM && read_arm_attributes(f, out, e) < 0)
+    if (f->machine == EM_ARM && read_arm_sections(f, out, e) < 0)
         return ERR;
     return 1;
 }
@@ -459,6 +514,9 @@ static void describe(const struct elf_info *in, char *buf, size_t len)
                         in->arm_arch <= 7 || in->arm_arch == 9 ? "linux/arm/v6" : "linux/arm/v7";
         if (in->arm_arch < 0)
             snprintf(buf, len, "%s (arm, %s, no .ARM.attributes)", p, bits);
+        else if (in->go_arm >= 0)
+            snprintf(buf, len, "%s (Go GOARM=%d, %s, %s)", p, in->go_arm,
+                     arm_arch_name(in->arm_arch), bits);
         else
             snprintf(buf, len, "%s (%s, %s)", p, arm_arch_name(in->arm_arch), bits);
     } else if (plat) {

@@ -32,6 +32,9 @@ struct elf_info {
     int arm_fp_arch;     /* Tag_FP_arch (2 = VFPv2, 3 = VFPv3, ...), or -1 */
     int arm_simd_arch;   /* Tag_Advanced_SIMD_arch (0 none, 1+ NEON), or -1 */
     int arm_thumb;       /* Tag_THUMB_ISA_use (1 = Thumb-1, 2 = Thumb-2), or -1 */
+    int go_arm;          /* a Go program's GOARM (5, 6, 7) from .go.buildinfo, or -1; Go
+                          * emits no .ARM.attributes, so arm_arch is derived from it
+                          * (5 -> 4 ARMv5TE, 6 -> 6 ARMv6, 7 -> 10 ARMv7) */
     char interp[256];    /* PT_INTERP, or "" */
 };
 

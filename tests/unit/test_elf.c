@@ -344,6 +344,35 @@ static void test_arm_v6t2_vfpv3_and_neon_refused_for_arm_v6(void)
     CHECK(strstr(e.msg, "ARMv8-A") != NULL);
 }
 
+/* Go writes no .ARM.attributes; the level comes from GOARM in .go.buildinfo. */
+static void test_go_goarm7_refused_for_arm_v6_and_goarm6_accepted(void)
+{
+    char cmd[1024], p6[128], p7[128];
+    snprintf(cmd, sizeof cmd, "printf 'package main\\nfunc main() { println(\"hi\") }\\n' > %s/main.go", dir);
+    CHECK(sh(cmd) == 0);
+    snprintf(p6, sizeof p6, "%s/hello-go-arm6", dir);
+    snprintf(p7, sizeof p7, "%s/hello-go-arm7", dir);
+    for (int arm = 6; arm <= 7; arm++) {
+        snprintf(cmd, sizeof cmd, "cd %s && GOCACHE=${GOCACHE:-/tmp/armlet-test-gocache} GO111MODULE=off "
+                 "CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=%d go build -o %s main.go",
+                 dir, arm, arm == 6 ? p6 : p7);
+        int ok = sh(cmd) == 0;
+        if (!ok)
+            fprintf(stderr, "cannot build a Go program with: %s (run ci/install-deps)\n", cmd);
+        CHECK(ok);
+        if (!ok)
+            return;
+    }
+    struct err e = {0};
+    struct elf_info info;
+    CHECK(elf_check(p6, platform_lookup("linux/arm/v6"), 0, &info, &e) == 0);
+    CHECK(info.go_arm == 6 && info.arm_arch == 6);
+    CHECK(elf_check(p7, platform_lookup("linux/arm/v7"), 0, &info, &e) == 0);
+    CHECK(info.go_arm == 7);
+    CHECK(elf_check(p7, platform_lookup("linux/arm/v6"), 0, &info, &e) == ERR);
+    CHECK(strstr(e.msg, "ELF is linux/arm/v7 (Go GOARM=7, ARMv7, 32-bit), image platform is linux/arm/v6") != NULL);
+}
+
 static void test_malformed_arm_attributes_are_an_error(void)
 {
     struct err e = {0};
@@ -443,6 +472,7 @@ int main(void)
     RUN(test_truncated_elf_is_a_clear_error);
     RUN(test_big_endian_elf_refused);
     RUN(test_arm_v6t2_vfpv3_and_neon_refused_for_arm_v6);
+    RUN(test_go_goarm7_refused_for_arm_v6_and_goarm6_accepted);
     RUN(test_malformed_arm_attributes_are_an_error);
     RUN(test_load_segments_match_readelf);
     RUN(test_corrupted_binaries_never_crash);
