@@ -10,6 +10,8 @@ An HTTP/1.1 forwarding proxy in front of a registry that injects one kind of fau
   500-manifest-after-1  the first manifest PUT by digest passes, every later manifest
                     PUT gets 500 (so the push cannot complete)
   413-monolithic    a PUT carrying a whole blob gets 413 (chunked PATCHes pass)
+  429-once          the first blob HEAD gets 429 with Retry-After: 1
+  wrong-digest      manifest PUT answers carry a Docker-Content-Digest of all zeros
 The log gets one line per request: METHOD PATH STATUS [FAULT]."""
 import argparse, http.client, os, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -68,6 +70,13 @@ def main():
                     state["manifests"] += 1
                     if state["manifests"] > 1:
                         fault = 500
+            if a.mode == "429-once" and self.command == "HEAD" and "/blobs/" in self.path and once():
+                log.write("%s %s 429 fault\n" % (self.command, self.path.split("?")[0]))
+                self.send_response(429)
+                self.send_header("Retry-After", "1")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             if fault:
                 log.write("%s %s %d fault\n" % (self.command, self.path.split("?")[0], fault))
                 self.reply(fault, b'{"errors":[{"code":"UNKNOWN","message":"injected fault"}]}')
@@ -81,6 +90,9 @@ def main():
             self.send_response(r.status)
             for k, v in r.getheaders():
                 if k.lower() not in HOP and k.lower() != "content-length":
+                    if (a.mode == "wrong-digest" and k.lower() == "docker-content-digest"
+                            and self.command == "PUT" and "/manifests/" in self.path):
+                        v = "sha256:" + "0" * 64
                     self.send_header(k, v)
             self.send_header("Content-Length", str(len(data) if self.command != "HEAD" else r.getheader("Content-Length") or 0))
             self.end_headers()

@@ -65,4 +65,25 @@ test_uploads_that_always_drop_fail_clearly_then_rerun_completes() {
   tag_exists "$REG_HOST/app:v1" || fail "tag missing after the re-run"
 }
 
+test_too_many_requests_waits_for_retry_after_then_completes() {
+  local d; d=$(tmpdir); reg_start "$d/reg"; proxy_start 429-once
+  mklayout "$d/oci" v1 >/dev/null
+  local t0; t0=$(date +%s%N)
+  capture "$ARMLET" push "$d/oci:v1" "$PROXY_HOST/app:v1"
+  assert_eq 0 "$rc" "$err"
+  assert_eq 1 "$(grep -c ' 429 fault$' "$PROXY_LOG")" "one injected 429"
+  [ $(( ($(date +%s%N) - t0) / 1000000 )) -ge 1000 ] || fail "did not wait for Retry-After: 1"
+  tag_exists "$REG_HOST/app:v1" || fail "tag missing"
+}
+
+test_digest_mismatch_from_registry_stops_before_the_tag() {
+  local d; d=$(tmpdir); reg_start "$d/reg"; proxy_start wrong-digest
+  mklayout "$d/oci" v1 >/dev/null
+  capture "$ARMLET" push "$d/oci:v1" "$PROXY_HOST/app:v1"
+  assert_eq 1 "$rc"
+  assert_contains "$err" "registry computed sha256:0000000000000000000000000000000000000000000000000000000000000000, expected sha256:"
+  assert_contains "$err" "(tag not updated)"
+  ! tag_exists "$REG_HOST/app:v1" || fail "tag published although a manifest digest did not match"
+}
+
 run_tests
