@@ -184,8 +184,11 @@ int docker_archive_write(const char *path, const char *blobs_dir, const struct o
         return err_set(e, "out of memory");
     if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
         archive_write_add_filter_none(a) != ARCHIVE_OK ||
-        archive_write_open_filename(a, tmp) != ARCHIVE_OK)
+        archive_write_open_filename(a, tmp) != ARCHIVE_OK) {
+        if (archive_errno(a) > 0)
+            return err_sys(e, archive_errno(a), "cannot write docker archive %s", tmp);
         return err_set(e, "cannot write docker archive %s: %s", tmp, archive_error_string(a));
+    }
     int rc = write_entries(a, blobs_dir, config, layers, diff_ids, nlayers, repo_tag, epoch, e);
     if (rc == 0 && archive_write_close(a) != ARCHIVE_OK)
         rc = err_set(e, "%s", archive_error_string(a) ? archive_error_string(a) : "write failed");

@@ -240,6 +240,12 @@ test_output_under_a_file_is_a_clear_error() {
   capture build "$WORK/f8/app.recipe" --oci "$WORK/f8/plain/oci" --platform linux/amd64
   assert_eq 1 "$rc"
   assert_contains "$err" "cannot create OCI layout folder $WORK/f8/plain/oci: Not a directory"
+  capture build "$WORK/f8/app.recipe" --docker-archive "$WORK/f8/plain/img.tar" --platform linux/amd64
+  assert_eq 1 "$rc"
+  assert_contains "$err" "cannot write docker archive $WORK/f8/plain/img.tar.tmp: Not a directory"
+  capture build "$WORK/f8/app.recipe" --rootfs "$WORK/f8/plain/rootfs" --platform linux/amd64
+  assert_eq 1 "$rc"
+  assert_contains "$err" "--rootfs $WORK/f8/plain/rootfs: Not a directory"
 }
 
 test_killed_build_leaves_layout_readable_and_next_build_cleans_up() {
