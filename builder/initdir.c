@@ -18,7 +18,7 @@ static int is_file(const char *path)
 
 char *initdir_find(const char *init_dir, const struct platform *p, struct err *e)
 {
-    char cand[2][PATH_MAX + 64];
+    char cand[3][PATH_MAX + 64];
     size_t n = 0;
     const char *env = getenv("ARMLET_INIT_DIR");
     const char *fixed = init_dir ? init_dir : (env && *env ? env : NULL);
@@ -35,6 +35,7 @@ char *initdir_find(const char *init_dir, const struct platform *p, struct err *e
             *slash = '\0';
         snprintf(cand[n++], sizeof cand[0], "%s/%s/armlet-init", exe, p->dir);
         snprintf(cand[n++], sizeof cand[0], "%s/../lib/armlet/%s/armlet-init", exe, p->dir);
+        snprintf(cand[n++], sizeof cand[0], "%s/../%s/armlet-init", exe, p->dir);
     }
     for (size_t i = 0; i < n; i++)
         if (is_file(cand[i])) {
@@ -43,9 +44,9 @@ char *initdir_find(const char *init_dir, const struct platform *p, struct err *e
                 err_set(e, "out of memory");
             return path;
         }
-    err_set(e, "no armlet-init for %s: looked for %s%s%s%s (build it with `make inits`, or "
-               "give --init-dir DIR / ARMLET_INIT_DIR)",
-            p->oci, cand[0], n > 1 ? " and " : "", n > 1 ? cand[1] : "",
-            init_dir ? " (--init-dir)" : fixed ? " ($ARMLET_INIT_DIR)" : "");
+    err_set(e, "no armlet-init for %s: looked for %s%s%s%s%s%s (build it with `make inits`, "
+               "or give --init-dir DIR / ARMLET_INIT_DIR)",
+            p->oci, cand[0], n > 1 ? ", " : "", n > 1 ? cand[1] : "", n > 2 ? ", " : "",
+            n > 2 ? cand[2] : "", init_dir ? " (--init-dir)" : fixed ? " ($ARMLET_INIT_DIR)" : "");
     return NULL;
 }

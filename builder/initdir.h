@@ -6,6 +6,8 @@
  *   3. beside the executable     dirname(/proc/self/exe)/<platform-dir>/armlet-init
  *                                (the build tree: out/armlet next to out/linux-arm64/)
  *   4. the install prefix        dirname(/proc/self/exe)/../lib/armlet/<platform-dir>/armlet-init
+ *   5. one folder up             dirname(/proc/self/exe)/../<platform-dir>/armlet-init
+ *                                (the ASan builder out/asan/armlet finds out/linux-arm64/)
  * <platform-dir> is platform->dir ("linux-arm-v7").
  */
 #ifndef ARMLET_INITDIR_H

@@ -453,6 +453,22 @@ test_missing_init_is_a_clear_error() {
   assert_contains "$err" "no armlet-init for linux/arm64: looked for $WORK/n1/none/linux-arm64/armlet-init"
 }
 
+test_init_found_beside_the_executable_under_the_prefix_and_one_up() {
+  project "$WORK/n2"
+  local exe layout
+  # out/armlet + out/linux-amd64/, PREFIX/bin/armlet + PREFIX/lib/armlet/linux-amd64/,
+  # out/asan/armlet + out/linux-amd64/
+  for layout in "tree/armlet tree" "prefix/bin/armlet prefix/lib/armlet" "up/asan/armlet up"; do
+    set -- $layout
+    mkdir -p "$(dirname "$WORK/n2/$1")" "$WORK/n2/$2/linux-amd64"
+    cp "$ARMLET" "$WORK/n2/$1"
+    cp "$INITS/linux-amd64/armlet-init" "$WORK/n2/$2/linux-amd64/"
+    capture env -u ARMLET_INIT_DIR SOURCE_DATE_EPOCH=0 "$WORK/n2/$1" build "$WORK/n2/app.recipe" \
+      --oci "$WORK/n2/oci" --platform linux/amd64
+    assert_eq 0 "$rc" "$1: $err"
+  done
+}
+
 test_cli_help_usage_and_exit_codes() {
   capture "$ARMLET" build --help
   assert_eq 0 "$rc"
