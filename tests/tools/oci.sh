@@ -125,7 +125,7 @@ wait_http() {
   end=$(( $(date +%s) + secs ))
   while [ "$(date +%s)" -lt "$end" ]; do
     if body=$(curl -fsS --max-time 3 "$url" 2>/dev/null); then printf '%s\n' "$body"; return 0; fi
-    sleep 0.2
+    sleep 0.05
   done
   echo "no answer from $url after ${secs}s" >&2
   return 1
