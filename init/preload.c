@@ -11,7 +11,8 @@
  * The method can be changed at build time for measurement (tests/bench/bench-coldstart):
  * -DPRELOAD_METHOD=PRELOAD_READ reads each range with pread() (synchronous, the kernel's
  * readahead window ahead), -DPRELOAD_METHOD=PRELOAD_POPULATE maps it with MAP_POPULATE,
- * -DPRELOAD_HELPER=0 does the work in the init itself right after the fork.
+ * -DPRELOAD_HELPER=0 does the work in the init itself right after the fork,
+ * -DPRELOAD_NICE=0 leaves the helper at the init's CPU priority.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +36,9 @@
 #endif
 #ifndef PRELOAD_HELPER
 #define PRELOAD_HELPER 1
+#endif
+#ifndef PRELOAD_NICE
+#define PRELOAD_NICE 19
 #endif
 
 static int verbose;
@@ -187,7 +191,8 @@ void preload_start(const struct options *o)
     /* Lowest CPU priority: queuing reads costs CPU (page allocation, block layer), and
      * on a small board the child must win every contended core. While the child waits
      * on disk the CPU is idle and the helper runs anyway. */
-    setpriority(PRIO_PROCESS, 0, 19);
+    if (PRELOAD_NICE)
+        setpriority(PRIO_PROCESS, 0, PRELOAD_NICE);
     static const sigset_t none; /* all zero: the empty set */
     sigprocmask(SIG_SETMASK, &none, NULL);
     preload_run(o->preload, o->verbose);
