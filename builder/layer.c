@@ -1,19 +1,23 @@
 /* builder/layer.c — see layer.h.
  *
- * One pass over the data, in two threads like a shell pipeline:
+ * One pass over the data, spread over threads like a shell pipeline:
  *
- *   caller's thread:  tree (sorted) -> libarchive tar writer -> on_write() -> sha256 (diff_id)
- *                                                                   |  ring of 1 MiB buffers
- *   compressor thread:                          deflate / zstd / copy <-'
- *                                                 -> sha256 (digest) -> temp file in blobs_dir
+ *   caller's thread:   tree (sorted) -> libarchive tar writer -> on_write()
+ *                        -> sha256 (diff_id), crc32 and length (gzip trailer)
+ *                        -> a ring of 1 MiB blocks
+ *   worker thread(s):  gzip: any worker deflates any block, each on its own with the
+ *                        32 KiB before it as dictionary (as pigz does); written in order
+ *                      zstd / none: one worker streams the blocks in order
+ *                        -> sha256 (digest) -> temp file in blobs_dir
  *
- * The thread only overlaps reading and hashing the tar with compressing it; the bytes
- * are the same as one thread would write (one compressor, fed in order).
+ * The bytes never depend on the number of threads or CPUs: gzip blocks are cut at fixed
+ * 1 MiB offsets of the tar, each ends with a sync flush and the stream with an empty
+ * final block; zstd is one single-threaded stream.
  *
  * Compression is done here with zlib and libzstd rather than libarchive's filters so
- * every setting that changes the bytes is pinned in this file: gzip level 6 with a
- * header of mtime 0, no name and OS 3 (Unix); zstd level 3, no worker threads (the
- * output of multi-threaded zstd depends on the job layout), checksum on.
+ * every setting that changes the bytes is pinned in this file: deflate level 6,
+ * memLevel 8, 32 KiB window; gzip header with mtime 0, no name, XFL 0, OS 3 (Unix);
+ * zstd level 3, nbWorkers 0, checksum on, no content size.
  */
 #include "layer.h"
 
@@ -22,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,10 +37,11 @@
 #include "cleanup.h"
 #include "digest.h"
 
-#define OUT_BUF (1u << 20)    /* compressed bytes gathered before a write(2) */
+#define OUT_BUF (1u << 20)    /* streamed output gathered before a write(2) */
 #define READ_BUF (1u << 20)   /* host file content read per call */
-#define RING 4                /* tar buffers in flight between the two threads */
-#define RING_BUF (1u << 20)
+#define BLOCK (1u << 20)      /* tar bytes per ring slot, and per gzip block */
+#define DICT (32u << 10)      /* deflate's window: the dictionary of each gzip block */
+#define MAX_WORKERS 8
 
 static const char MT_TAR[] = "application/vnd.oci.image.layer.v1.tar";
 static const char MT_GZIP[] = "application/vnd.oci.image.layer.v1.tar+gzip";
@@ -56,89 +62,91 @@ int layer_compress_parse(const char *s, enum compress *c, struct err *e)
 
 /* ------------------------------------------------------------------ the sink */
 
-struct sink {
-    enum compress c;
-    struct digest tar_d, blob_d;
-    z_stream z;
-    gz_header gzh;         /* zlib keeps a pointer to it until the stream ends */
-    int z_ready;
-    ZSTD_CCtx *zc;
-    int fd;
-    unsigned char *obuf;   /* OUT_BUF bytes, olen used */
-    size_t olen;
-    uint64_t blob_size;
-    struct err *e;         /* the compressor's errors: &cerr */
-    struct err cerr;
-    struct err *pe;        /* the tar side's errors: the caller's */
-    /* hand-off: the tar side fills ring[produced % RING], the compressor thread drains
-     * ring[consumed % RING]; both counters under mu, changes signalled on cv. */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int sync_ready, thread_started;
-    pthread_t thread;
-    unsigned char *ring[RING];
-    size_t ring_len[RING];
-    size_t fill;           /* tar side: bytes in the buffer being filled */
-    uint64_t produced, consumed;
-    int done;              /* no more buffers will come */
-    int cancel;            /* ...and the stream is abandoned: do not finish it */
-    int failed;            /* the compressor thread stopped with cerr set */
-    int relay_failed;      /* tar side: relay_submit saw that and copied cerr to pe */
+struct slot {
+    unsigned char *in;           /* BLOCK bytes of tar */
+    size_t in_len;
+    unsigned char *dict;         /* gzip: the DICT tar bytes before this block */
+    size_t dict_len;
+    unsigned char *out;          /* gzip: the deflated block */
+    size_t out_len, out_cap;
+    int ready;                   /* gzip: deflated, waiting to be written */
 };
 
-static int flush_out(struct sink *s)
+struct sink {
+    enum compress c;
+    int fd;
+    struct digest tar_d, blob_d;
+    uLong crc;                   /* gzip trailer, computed on the tar side */
+    uint64_t tar_size, blob_size;
+    ZSTD_CCtx *zc;               /* zstd: the one stream */
+    unsigned char *obuf;         /* zstd/none: output gathered, olen used */
+    size_t olen;
+    struct err *pe;              /* the tar side's errors: the caller's */
+    /* The ring: the tar side fills slot[produced % nslots]; workers take slots in
+     * order (claimed) and output is written in order (written). A slot is free again
+     * once written. Counters and flags under mu, every change broadcast on cv. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int sync_ready;
+    pthread_t threads[MAX_WORKERS];
+    int nthreads;
+    struct slot *slots;
+    size_t nslots;
+    uint64_t produced, claimed, written;
+    int writing;                 /* a gzip worker is writing output */
+    int done;                    /* the tar side will submit nothing more */
+    int cancel;                  /* ...and the stream is abandoned */
+    int failed;                  /* a worker failed: cerr holds its error */
+    struct err cerr;
+    /* tar side only */
+    size_t fill;                 /* bytes in the slot being filled */
+    unsigned char tail[DICT];    /* last DICT bytes of the previous block */
+    size_t tail_len;
+    int relay_failed;            /* cerr was copied to pe */
+};
+
+/* Output bytes, in order: file, digest, size. One writer at a time. */
+static int write_blob(struct sink *s, const unsigned char *buf, size_t n, struct err *e)
 {
-    size_t off = 0;
-    while (off < s->olen) {
-        ssize_t w = write(s->fd, s->obuf + off, s->olen - off);
+    digest_update(&s->blob_d, buf, n);
+    s->blob_size += n;
+    while (n) {
+        ssize_t w = write(s->fd, buf, n);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
-            return err_sys(s->e, errno, "writing layer blob");
+            return err_sys(e, errno, "writing layer blob");
         }
-        off += (size_t)w;
+        buf += w;
+        n -= (size_t)w;
     }
-    digest_update(&s->blob_d, s->obuf, s->olen);
-    s->blob_size += s->olen;
-    s->olen = 0;
     return 0;
 }
 
-static int feed_gzip(struct sink *s, const void *buf, size_t n, int finish)
+static int flush_out(struct sink *s, struct err *e)
 {
-    s->z.next_in = (Bytef *)(uintptr_t)buf;
-    s->z.avail_in = (uInt)n;
-    for (;;) {
-        s->z.next_out = s->obuf + s->olen;
-        s->z.avail_out = (uInt)(OUT_BUF - s->olen);
-        int r = deflate(&s->z, finish ? Z_FINISH : Z_NO_FLUSH);
-        if (r == Z_STREAM_ERROR)
-            return err_set(s->e, "gzip: deflate failed");
-        s->olen = OUT_BUF - s->z.avail_out;
-        if (s->olen == OUT_BUF && flush_out(s) < 0)
-            return ERR;
-        if (finish ? r == Z_STREAM_END : s->z.avail_in == 0)
-            return 0;
-    }
+    int rc = write_blob(s, s->obuf, s->olen, e);
+    s->olen = 0;
+    return rc;
 }
 
-static int feed_zstd(struct sink *s, const void *buf, size_t n, int finish)
+static int feed_zstd(struct sink *s, const void *buf, size_t n, int finish, struct err *e)
 {
     ZSTD_inBuffer in = {buf, n, 0};
     for (;;) {
         ZSTD_outBuffer out = {s->obuf + s->olen, OUT_BUF - s->olen, 0};
         size_t rem = ZSTD_compressStream2(s->zc, &out, &in, finish ? ZSTD_e_end : ZSTD_e_continue);
         if (ZSTD_isError(rem))
-            return err_set(s->e, "zstd: %s", ZSTD_getErrorName(rem));
+            return err_set(e, "zstd: %s", ZSTD_getErrorName(rem));
         s->olen += out.pos;
-        if (s->olen == OUT_BUF && flush_out(s) < 0)
+        if (s->olen == OUT_BUF && flush_out(s, e) < 0)
             return ERR;
         if (finish ? rem == 0 : in.pos == in.size)
             return 0;
     }
 }
 
-static int feed_none(struct sink *s, const void *buf, size_t n)
+static int feed_none(struct sink *s, const void *buf, size_t n, struct err *e)
 {
     const unsigned char *p = buf;
     while (n) {
@@ -147,94 +155,211 @@ static int feed_none(struct sink *s, const void *buf, size_t n)
         s->olen += k;
         p += k;
         n -= k;
-        if (s->olen == OUT_BUF && flush_out(s) < 0)
+        if (s->olen == OUT_BUF && flush_out(s, e) < 0)
             return ERR;
     }
     return 0;
 }
 
-/* Uncompressed tar bytes in (finish: end of stream). */
-static int feed(struct sink *s, const void *buf, size_t n, int finish)
+/* Record a worker's failure (the first one wins). Called with mu held. */
+static void worker_failed(struct sink *s, const struct err *e)
 {
-    switch (s->c) {
-    case COMPRESS_GZIP: return feed_gzip(s, buf, n, finish);
-    case COMPRESS_ZSTD: return feed_zstd(s, buf, n, finish);
-    case COMPRESS_NONE: return feed_none(s, buf, n);
+    if (!s->failed) {
+        s->cerr = *e;
+        s->failed = 1;
     }
-    return err_set(s->e, "unknown compression");
+    pthread_cond_broadcast(&s->cv);
 }
 
-/* Compressor thread: drain the ring in order, then end the stream. */
-static void *compress_main(void *arg)
+/* zstd / none: the only worker, streaming every block in order. */
+static void *stream_worker(void *arg)
 {
     struct sink *s = arg;
+    struct err e = {0};
     int rc = 0;
     pthread_mutex_lock(&s->mu);
     for (;;) {
-        while (s->consumed == s->produced && !s->done)
+        while (s->written == s->produced && !s->done)
             pthread_cond_wait(&s->cv, &s->mu);
-        if (s->consumed == s->produced || s->cancel)
+        if (s->cancel || s->written == s->produced)
             break;
-        size_t i = (size_t)(s->consumed % RING);
+        const struct slot *sl = &s->slots[s->written % s->nslots];
         pthread_mutex_unlock(&s->mu);
-        rc = feed(s, s->ring[i], s->ring_len[i], 0);
+        rc = s->c == COMPRESS_ZSTD ? feed_zstd(s, sl->in, sl->in_len, 0, &e)
+                                   : feed_none(s, sl->in, sl->in_len, &e);
         pthread_mutex_lock(&s->mu);
         if (rc < 0)
             break;
-        s->consumed++;
+        s->written++;
         pthread_cond_broadcast(&s->cv);
     }
     int finish = rc == 0 && !s->cancel;
     pthread_mutex_unlock(&s->mu);
-    if (finish && (rc = feed(s, NULL, 0, 1)) == 0)
-        rc = flush_out(s);
+    if (finish && s->c == COMPRESS_ZSTD)
+        rc = feed_zstd(s, NULL, 0, 1, &e);
+    if (finish && rc == 0)
+        rc = flush_out(s, &e);
     pthread_mutex_lock(&s->mu);
-    s->failed = rc < 0;
-    pthread_cond_broadcast(&s->cv);
+    if (rc < 0)
+        worker_failed(s, &e);
     pthread_mutex_unlock(&s->mu);
     return NULL;
 }
 
-/* Tar side: pass the filled buffer on; wait while every buffer is in flight.
- * Returns ERR (compressor's error copied into pe) when the compressor stopped. */
+/* One gzip block: raw deflate primed with the previous 32 KiB, ending in a sync flush
+ * so blocks simply concatenate. Depends on nothing but the block and its dictionary. */
+static int deflate_block(z_stream *z, struct slot *sl, struct err *e)
+{
+    if (deflateReset(z) != Z_OK ||
+        (sl->dict_len && deflateSetDictionary(z, sl->dict, (uInt)sl->dict_len) != Z_OK))
+        return err_set(e, "gzip: cannot reset zlib");
+    z->next_in = sl->in;
+    z->avail_in = (uInt)sl->in_len;
+    z->next_out = sl->out;
+    z->avail_out = (uInt)sl->out_cap;
+    int r = deflate(z, Z_SYNC_FLUSH);
+    if (r != Z_OK || z->avail_in != 0 || z->avail_out == 0)
+        return err_set(e, "gzip: deflate failed (%d)", r);
+    sl->out_len = sl->out_cap - z->avail_out;
+    return 0;
+}
+
+/* Write every deflated block that is next in order, unless another worker already is.
+ * Called and returns with mu held. */
+static int write_ready(struct sink *s, struct err *e)
+{
+    while (!s->writing && s->written < s->claimed && s->slots[s->written % s->nslots].ready) {
+        struct slot *sl = &s->slots[s->written % s->nslots];
+        s->writing = 1;
+        pthread_mutex_unlock(&s->mu);
+        int rc = write_blob(s, sl->out, sl->out_len, e);
+        pthread_mutex_lock(&s->mu);
+        s->writing = 0;
+        if (rc < 0)
+            return ERR;
+        sl->ready = 0;
+        s->written++;
+        pthread_cond_broadcast(&s->cv);
+    }
+    return 0;
+}
+
+static void *gzip_worker(void *arg)
+{
+    struct sink *s = arg;
+    struct err e = {0};
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    int rc = deflateInit2(&z, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK
+                 ? 0 : err_set(&e, "gzip: cannot initialise zlib");
+    pthread_mutex_lock(&s->mu);
+    while (rc == 0) {
+        while (s->claimed == s->produced && !s->done && !s->failed)
+            pthread_cond_wait(&s->cv, &s->mu);
+        if (s->failed || s->cancel || s->claimed == s->produced)
+            break;
+        struct slot *sl = &s->slots[s->claimed++ % s->nslots];
+        pthread_mutex_unlock(&s->mu);
+        rc = deflate_block(&z, sl, &e);
+        pthread_mutex_lock(&s->mu);
+        if (rc == 0) {
+            sl->ready = 1;
+            rc = write_ready(s, &e);
+        }
+    }
+    if (rc < 0)
+        worker_failed(s, &e);
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    if (z.state)
+        deflateEnd(&z);
+    return NULL;
+}
+
+/* Tar side: hand the filled slot to the workers; wait while every slot is in flight.
+ * Returns ERR (the worker's error copied into pe) once a worker failed. */
 static int relay_submit(struct sink *s)
 {
+    struct slot *sl = &s->slots[s->produced % s->nslots];
+    sl->in_len = s->fill;
+    if (s->c == COMPRESS_GZIP) {
+        /* every block but the last is full, so the tail is the last DICT bytes */
+        memcpy(sl->dict, s->tail, s->tail_len);
+        sl->dict_len = s->tail_len;
+        s->tail_len = sl->in_len < DICT ? sl->in_len : DICT;
+        memcpy(s->tail, sl->in + sl->in_len - s->tail_len, s->tail_len);
+    }
+    s->fill = 0;
     pthread_mutex_lock(&s->mu);
-    s->ring_len[s->produced % RING] = s->fill;
     s->produced++;
     pthread_cond_broadcast(&s->cv);
-    while (s->produced - s->consumed >= RING && !s->failed)
+    while (s->produced - s->written >= s->nslots && !s->failed)
         pthread_cond_wait(&s->cv, &s->mu);
     int failed = s->failed;
-    pthread_mutex_unlock(&s->mu);
-    s->fill = 0;
-    if (failed) {
-        *s->pe = s->cerr;   /* the thread set cerr before failed, under mu */
+    if (failed && !s->relay_failed) {
+        *s->pe = s->cerr;
         s->relay_failed = 1;
     }
+    pthread_mutex_unlock(&s->mu);
     return failed ? ERR : 0;
 }
 
-/* Tar side: no more data; cancel abandons the stream. Joins the thread. */
+static int online_cpus(void)
+{
+    cpu_set_t set;
+    int n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+    return n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : n;
+}
+
+static int relay_start(struct sink *s, struct err *e)
+{
+    void *(*fn)(void *) = s->c == COMPRESS_GZIP ? gzip_worker : stream_worker;
+    int want = s->c == COMPRESS_GZIP ? online_cpus() : 1;
+    for (int i = 0; i < want; i++) {
+        if (pthread_create(&s->threads[i], NULL, fn, s) != 0)
+            return err_set(e, "cannot start a compressor thread");
+        s->nthreads++;
+    }
+    return 0;
+}
+
+/* Tar side: no more data (cancel: abandon the stream). Joins the workers; for gzip,
+ * ends the stream with an empty final block and the trailer. */
 static int relay_end(struct sink *s, int cancel)
 {
-    if (!s->thread_started)
-        return 0;
     int rc = 0;
-    if (!cancel && s->fill)
+    if (s->nthreads && !cancel && s->fill)
         rc = relay_submit(s);
-    pthread_mutex_lock(&s->mu);
-    s->done = 1;
-    s->cancel = cancel || rc < 0;
-    pthread_cond_broadcast(&s->cv);
-    pthread_mutex_unlock(&s->mu);
-    pthread_join(s->thread, NULL);
-    s->thread_started = 0;
-    if (rc == 0 && !cancel && s->failed) {
-        *s->pe = s->cerr;
-        rc = ERR;
+    if (s->sync_ready) {
+        pthread_mutex_lock(&s->mu);
+        s->done = 1;
+        s->cancel = cancel || rc < 0;
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
     }
-    return rc;
+    for (int i = 0; i < s->nthreads; i++)
+        pthread_join(s->threads[i], NULL);
+    int had_threads = s->nthreads;
+    s->nthreads = 0;
+    if (cancel || rc < 0 || !had_threads)
+        return rc;
+    if (s->failed) {
+        if (!s->relay_failed)
+            *s->pe = s->cerr;
+        return ERR;
+    }
+    if (s->written != s->produced)
+        return err_set(s->pe, "layer: %llu of %llu blocks written",
+                       (unsigned long long)s->written, (unsigned long long)s->produced);
+    if (s->c == COMPRESS_GZIP) {
+        unsigned char t[10] = {0x03, 0x00};   /* empty final fixed-Huffman block */
+        for (int i = 0; i < 4; i++) {
+            t[2 + i] = (unsigned char)(s->crc >> (8 * i));
+            t[6 + i] = (unsigned char)(s->tar_size >> (8 * i));
+        }
+        return write_blob(s, t, sizeof t, s->pe);
+    }
+    return 0;
 }
 
 static la_ssize_t on_write(struct archive *a, void *ud, const void *buf, size_t n)
@@ -242,13 +367,16 @@ static la_ssize_t on_write(struct archive *a, void *ud, const void *buf, size_t 
     struct sink *s = ud;
     const unsigned char *p = buf;
     digest_update(&s->tar_d, buf, n);
+    s->tar_size += n;
     for (size_t left = n; left;) {
-        size_t k = RING_BUF - s->fill < left ? RING_BUF - s->fill : left;
-        memcpy(s->ring[s->produced % RING] + s->fill, p, k);
+        size_t k = BLOCK - s->fill < left ? BLOCK - s->fill : left;
+        if (s->c == COMPRESS_GZIP)
+            s->crc = crc32(s->crc, p, (uInt)k);
+        memcpy(s->slots[s->produced % s->nslots].in + s->fill, p, k);
         s->fill += k;
         p += k;
         left -= k;
-        if (s->fill == RING_BUF && relay_submit(s) < 0) {
+        if (s->fill == BLOCK && relay_submit(s) < 0) {
             archive_set_error(a, EIO, "%s", s->pe->msg);
             return -1;
         }
@@ -259,33 +387,26 @@ static la_ssize_t on_write(struct archive *a, void *ud, const void *buf, size_t 
 static int sink_open(struct sink *s, enum compress c, struct err *e)
 {
     s->c = c;
-    s->e = &s->cerr;
     s->pe = e;
-    if (!(s->obuf = malloc(OUT_BUF)))
-        return err_set(e, "out of memory");
-    for (int i = 0; i < RING; i++)
-        if (!(s->ring[i] = malloc(RING_BUF)))
-            return err_set(e, "out of memory");
-    if (pthread_mutex_init(&s->mu, NULL) != 0)
-        return err_set(e, "cannot create a mutex");
-    if (pthread_cond_init(&s->cv, NULL) != 0) {
-        pthread_mutex_destroy(&s->mu);
-        return err_set(e, "cannot create a condition variable");
-    }
-    s->sync_ready = 1;
+    s->crc = crc32(0L, Z_NULL, 0);
     if (digest_init(&s->tar_d, e) < 0 || digest_init(&s->blob_d, e) < 0)
         return ERR;
-    if (c == COMPRESS_GZIP) {
-        /* windowBits 15 + 16: a gzip wrapper; memLevel 8 is gzip's default. */
-        if (deflateInit2(&s->z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-            return err_set(e, "gzip: cannot initialise zlib");
-        s->z_ready = 1;
-        /* zeroed: no name, no comment, mtime 0; OS 3 (Unix) whatever zlib was built for */
-        memset(&s->gzh, 0, sizeof s->gzh);
-        s->gzh.os = 3;
-        if (deflateSetHeader(&s->z, &s->gzh) != Z_OK)
-            return err_set(e, "gzip: cannot set header");
-    } else if (c == COMPRESS_ZSTD) {
+    s->nslots = c == COMPRESS_GZIP ? 2 * (size_t)online_cpus() + 2 : 4;
+    if (!(s->slots = calloc(s->nslots, sizeof *s->slots)))
+        return err_set(e, "out of memory");
+    for (size_t i = 0; i < s->nslots; i++) {
+        struct slot *sl = &s->slots[i];
+        if (!(sl->in = malloc(BLOCK)))
+            return err_set(e, "out of memory");
+        if (c == COMPRESS_GZIP) {
+            sl->out_cap = compressBound(BLOCK) + 64;
+            if (!(sl->dict = malloc(DICT)) || !(sl->out = malloc(sl->out_cap)))
+                return err_set(e, "out of memory");
+        }
+    }
+    if (c != COMPRESS_GZIP && !(s->obuf = malloc(OUT_BUF)))
+        return err_set(e, "out of memory");
+    if (c == COMPRESS_ZSTD) {
         if (!(s->zc = ZSTD_createCCtx()))
             return err_set(e, "zstd: out of memory");
         size_t r = ZSTD_CCtx_setParameter(s->zc, ZSTD_c_compressionLevel, 3);
@@ -298,7 +419,21 @@ static int sink_open(struct sink *s, enum compress c, struct err *e)
         if (ZSTD_isError(r))
             return err_set(e, "zstd: %s", ZSTD_getErrorName(r));
     }
+    if (pthread_mutex_init(&s->mu, NULL) != 0)
+        return err_set(e, "cannot create a mutex");
+    if (pthread_cond_init(&s->cv, NULL) != 0) {
+        pthread_mutex_destroy(&s->mu);
+        return err_set(e, "cannot create a condition variable");
+    }
+    s->sync_ready = 1;
     return 0;
+}
+
+/* Header of the gzip member: no name, no comment, mtime 0, XFL 0, OS 3 (Unix). */
+static int write_gzip_header(struct sink *s, struct err *e)
+{
+    static const unsigned char h[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+    return write_blob(s, h, sizeof h, e);
 }
 
 static void sink_close(struct sink *s)
@@ -308,10 +443,12 @@ static void sink_close(struct sink *s)
         pthread_cond_destroy(&s->cv);
         pthread_mutex_destroy(&s->mu);
     }
-    for (int i = 0; i < RING; i++)
-        free(s->ring[i]);
-    if (s->z_ready)
-        deflateEnd(&s->z);
+    for (size_t i = 0; s->slots && i < s->nslots; i++) {
+        free(s->slots[i].in);
+        free(s->slots[i].dict);
+        free(s->slots[i].out);
+    }
+    free(s->slots);
     ZSTD_freeCCtx(s->zc);
     digest_abort(&s->tar_d);
     digest_abort(&s->blob_d);
@@ -525,15 +662,13 @@ int layer_write(struct tree *t, enum compress c, int64_t epoch, const char *blob
         rc = err_sys(e, errno, "%s", blobs_dir);
     if (s.fd < 0)
         tmp[0] = '\0';   /* nothing to remove */
-    if (rc == 0) {
-        if (pthread_create(&s.thread, NULL, compress_main, &s) != 0)
-            rc = err_set(e, "cannot start the compressor thread");
-        else
-            s.thread_started = 1;
-    }
+    if (rc == 0 && c == COMPRESS_GZIP)
+        rc = write_gzip_header(&s, e);
+    if (rc == 0)
+        rc = relay_start(&s, e);
     if (rc == 0)
         rc = write_tar(t, epoch, &s);
-    int rc_end = relay_end(&s, rc < 0);   /* the compressor finishes the stream */
+    int rc_end = relay_end(&s, rc < 0);   /* the workers finish the stream */
     if (rc == 0)
         rc = rc_end;
     if (rc == 0 && (fchmod(s.fd, 0644) < 0 || fsync(s.fd) < 0))

@@ -16,6 +16,7 @@ make_src() {
   printf 'hello layer\n' >"$d/sub/readme.txt"
   head -c 300000 /dev/zero | tr '\0' 'x' >"$d/big.txt"
   seq 1 20000 >"$d/sub/deeper/numbers"
+  seq 1 500000 >"$d/sub/count.txt"    # 3.3 MiB: a tar of several 1 MiB gzip blocks
   ln -s sub/readme.txt "$d/link"
   chmod 0750 "$d/sub"; chmod 0755 "$d/big.txt"; chmod 0600 "$d/sub/deeper/numbers"
 }
@@ -32,6 +33,7 @@ test_gnu_tar_lists_sorted_names_numeric_owners_and_epoch() {
 -rwxr-xr-x 0/0 2023-11-14 22:13 srv/big.txt
 lrwxrwxrwx 0/0 2023-11-14 22:13 srv/link
 drwxr-x--- 0/0 2023-11-14 22:13 srv/sub/
+-rw-r--r-- 0/0 2023-11-14 22:13 srv/sub/count.txt
 drwxr-xr-x 0/0 2023-11-14 22:13 srv/sub/deeper/
 -rw------- 0/0 2023-11-14 22:13 srv/sub/deeper/numbers
 -rw-r--r-- 0/0 2023-11-14 22:13 srv/sub/readme.txt"
@@ -145,6 +147,20 @@ test_unwritable_blob_folder_fails_and_leaves_nothing() {
   assert_eq 1 "$rc"
   assert_contains "$err" "$t/missing/blobs"
   [ ! -e "$t/missing" ] || fail "created $t/missing"
+}
+
+test_full_disk_fails_cleanly_and_names_the_cause() {
+  need_tool
+  local t; t=$(tmpdir); make_src "$t/src"; mkdir "$t/small"
+  head -c 2000000 /dev/urandom >"$t/src/random.bin"   # does not compress: blob > 1 MiB
+  mount -t tmpfs -o size=1m tmpfs "$t/small" 2>/dev/null || skip "cannot mount a tmpfs here"
+  for comp in gzip zstd none; do
+    capture "$LAYERTOOL" --compress $comp "$t/small" "hostdir:/srv=$t/src"
+    assert_eq 1 "$rc" "$comp exit status"
+    assert_contains "$err" "No space left on device" "$comp"
+    assert_eq "" "$(ls -A "$t/small")" "$comp: nothing left behind"
+  done
+  umount "$t/small"
 }
 
 run_tests

@@ -5,6 +5,7 @@
 #include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -364,6 +365,39 @@ static void test_hardlink_sorting_before_its_file_carries_the_content(void)
     free(arch);
 }
 
+static void test_bytes_do_not_depend_on_cpu_count(void)
+{
+    char *src = path_of("src7"), *blobs = path_of("blobs7");
+    make_source(src);
+    mkdir(blobs, 0755);
+    char p[600];
+    /* four 3 MiB files: a 12 MiB tar, so a dozen gzip blocks spread over the workers */
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/copy%d", src, i);
+        make_source(p);
+    }
+    struct tree *t = tree_from(src);
+    cpu_set_t all, one;
+    CHECK(sched_getaffinity(0, sizeof all, &all) == 0);
+    CPU_ZERO(&one);
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &all)) {
+            CPU_SET(c, &one);
+            break;
+        }
+    for (int c = 0; c < 2; c++) {
+        struct layer_result many, single;
+        layer(t, (enum compress)c, blobs, &many);
+        CHECK(sched_setaffinity(0, sizeof one, &one) == 0);
+        layer(t, (enum compress)c, blobs, &single);
+        CHECK(sched_setaffinity(0, sizeof all, &all) == 0);
+        CHECK_STR(many.digest, single.digest);
+    }
+    tree_free(t);
+    free(src);
+    free(blobs);
+}
+
 static int count_entries(const char *dir)
 {
     int n = 0;
@@ -418,6 +452,7 @@ int main(void)
     RUN(test_tar_entries_sorted_numeric_epoch_no_atime);
     RUN(test_hardlink_sorting_before_its_file_carries_the_content);
     RUN(test_failures_name_the_cause_and_leave_no_blob);
+    RUN(test_bytes_do_not_depend_on_cpu_count);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
     if (system(cmd) != 0)
