@@ -438,6 +438,14 @@ static char *auth_snapshot(struct registry *reg, unsigned *gen)
     return a;
 }
 
+/* Credentials go only to the registry itself: an upload Location on another host (a
+ * storage redirect) gets none, as Docker does. */
+static bool same_origin(const struct registry *reg, const char *url)
+{
+    size_t n = strlen(reg->base);
+    return url[0] == '/' || (!strncmp(url, reg->base, n) && (url[n] == '/' || url[n] == '\0'));
+}
+
 int registry_do(struct registry *reg, CURL *h, const char *method, const char *url,
                 const struct reg_req *req, struct reg_resp *resp, struct err *e)
 {
@@ -445,7 +453,7 @@ int registry_do(struct registry *reg, CURL *h, const char *method, const char *u
         unsigned gen;
         cleanup_secret char *auth = auth_snapshot(reg, &gen);
         CURLcode code;
-        if (perform(reg, h, method, url, req, auth, resp, &code, e) < 0)
+        if (perform(reg, h, method, url, req, same_origin(reg, url) ? auth : NULL, resp, &code, e) < 0)
             return ERR;
         if (resp->status != 401)
             return 0;

@@ -11,6 +11,10 @@ An HTTP/1.1 forwarding proxy in front of a registry that injects one kind of fau
                     PUT gets 500 (so the push cannot complete)
   413-monolithic    a PUT carrying a whole blob gets 413 (chunked PATCHes pass)
   429-once          the first blob HEAD gets 429 with Retry-After: 1
+  401-once          the first blob upload gets 401 with the challenge the registry
+                    sent for GET /v2/ (as when a token expires mid-push)
+  foreign-location  upload Locations point at this proxy under another host name
+                    (localhost instead of 127.0.0.1); logs whether they carried credentials
   wrong-digest      manifest PUT answers carry a Docker-Content-Digest of all zeros
 The log gets one line per request: METHOD PATH STATUS [FAULT]."""
 import argparse, http.client, os, threading
@@ -77,6 +81,20 @@ def main():
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
+            if is_upload and a.mode == "401-once" and once():
+                c = http.client.HTTPConnection(host, int(port), timeout=30)
+                c.request("GET", "/v2/")
+                chal = c.getresponse().getheader("WWW-Authenticate") or ""
+                c.close()
+                log.write("%s %s 401 fault\n" % (self.command, self.path.split("?")[0]))
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", chal)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if a.mode == "foreign-location" and "/blobs/uploads/" in self.path and self.command in ("PUT", "PATCH"):
+                log.write("upload to %s auth=%s\n" % (self.headers.get("Host"),
+                                                       "yes" if self.headers.get("Authorization") else "no"))
             if fault:
                 log.write("%s %s %d fault\n" % (self.command, self.path.split("?")[0], fault))
                 self.reply(fault, b'{"errors":[{"code":"UNKNOWN","message":"injected fault"}]}')
@@ -90,6 +108,8 @@ def main():
             self.send_response(r.status)
             for k, v in r.getheaders():
                 if k.lower() not in HOP and k.lower() != "content-length":
+                    if a.mode == "foreign-location" and k.lower() == "location":
+                        v = v.replace("127.0.0.1:", "localhost:")
                     if (a.mode == "wrong-digest" and k.lower() == "docker-content-digest"
                             and self.command == "PUT" and "/manifests/" in self.path):
                         v = "sha256:" + "0" * 64

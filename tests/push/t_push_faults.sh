@@ -86,4 +86,23 @@ test_digest_mismatch_from_registry_stops_before_the_tag() {
   ! tag_exists "$REG_HOST/app:v1" || fail "tag published although a manifest digest did not match"
 }
 
+test_token_rejected_mid_push_is_renewed_and_push_completes() {
+  local d; d=$(tmpdir); reg_start "$d/reg" token; proxy_start 401-once
+  mklayout "$d/oci" v1 >/dev/null
+  capture "$ARMLET" push "$d/oci:v1" "$PROXY_HOST/app:v1" --creds "armlet:$REG_PASS"
+  assert_eq 0 "$rc" "$err"
+  assert_eq 1 "$(grep -c ' 401 fault$' "$PROXY_LOG")" "one injected 401"
+  assert_eq 2 "$(grep -c '^200 ' "$TOK_LOG")" "tokens fetched: at the start and after the 401"
+}
+
+test_upload_location_on_another_host_gets_no_credentials() {
+  local d; d=$(tmpdir); reg_start "$d/reg" token; proxy_start foreign-location
+  mklayout "$d/oci" v1 >/dev/null
+  capture "$ARMLET" push "$d/oci:v1" "$PROXY_HOST/app:v1" --creds "armlet:$REG_PASS"
+  # the registry itself refuses the credential-less upload: what matters is what was sent
+  assert_eq 1 "$rc" "uploads without a token must be refused by this registry"
+  assert_contains "$(cat "$PROXY_LOG")" "upload to localhost:"
+  assert_not_contains "$(cat "$PROXY_LOG")" "auth=yes"
+}
+
 run_tests
