@@ -221,6 +221,13 @@ test_archive_escaping_dest_fails_and_keeps_layout() {
   assert_contains "$err" "archive: $WORK/evil.tar: entry escapes its destination"
 }
 
+test_bad_seccomp_profile_fails_naming_the_init_key_and_keeps_layout() {
+  echo '{"defaultAction":"SCMP_ACT_FOO"}' >"$WORK/bad-profile.json"
+  assert_failed_build_keeps_layout "$WORK/f9" "app.recipe:17:6: init seccomp=$WORK/bad-profile.json (linux/amd64):" \
+    sed -i "\$a init seccomp=$WORK/bad-profile.json" "$WORK/f9/app.recipe"
+  assert_contains "$err" 'defaultAction: unknown action "SCMP_ACT_FOO"'
+}
+
 test_unwritable_layout_fails_clearly_and_keeps_layout() {
   project "$WORK/f7"
   build "$WORK/f7/app.recipe" --oci "$WORK/f7/oci" >/dev/null
