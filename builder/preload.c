@@ -72,7 +72,11 @@ int preload_list_add(struct preload_list *l, const char *path, uint64_t off, uin
             return err_sys(e, ENOMEM, "preload");
         l->nfiles++;
     }
-    if (len == 0)
+    if (len == 0) {
+        f->whole = 1;
+        f->nranges = 0;
+    }
+    if (f->whole)
         return 0;
     if (grow(&f->ranges, &f->cap, f->nranges + 1, sizeof *f->ranges) < 0)
         return err_sys(e, ENOMEM, "preload");

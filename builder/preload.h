@@ -28,6 +28,7 @@ struct preload_file {
     char *path;                      /* absolute image path, no spaces */
     struct preload_range *ranges;    /* none = whole file */
     size_t nranges, cap;
+    int whole;                       /* listed whole: ranges added later are ignored */
 };
 
 struct preload_list {
@@ -36,7 +37,8 @@ struct preload_list {
 };
 
 void preload_list_free(struct preload_list *l);
-/* Add [off, off+len) of path (len 0: the whole file), appending path if new. ERR when
+/* Add [off, off+len) of path (len 0: the whole file, which then absorbs every range of
+ * path, earlier or later), appending path if new. ERR when
  * path is not absolute, has whitespace, or on out of memory. */
 int preload_list_add(struct preload_list *l, const char *path, uint64_t off, uint64_t len,
                      struct err *e);

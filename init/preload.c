@@ -127,7 +127,9 @@ static int preload_line(char *line)
     return 1;
 }
 
-int preload_run(const char *path, int verb)
+/* The helper's work: read the list at path and read ahead every range, in order.
+ * Returns the number of files read ahead. */
+static int preload_run(const char *path, int verb)
 {
     static char buf[ARMLET_PRELOAD_MAX_LINE + 1];
     int files = 0, skipping = 0;

@@ -20,8 +20,4 @@
  * --verbose and the start continues without a preload). */
 void preload_start(const struct options *o);
 
-/* The helper's work, run in the calling process: read the list at path and read ahead
- * every range. Returns the number of files read ahead. Exposed for tests. */
-int preload_run(const char *path, int verbose);
-
 #endif
