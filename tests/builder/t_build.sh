@@ -425,6 +425,27 @@ test_inspect_shows_digests_config_and_layers() {
   assert_contains "$err" "not an OCI layout"
 }
 
+test_inspect_reads_a_single_manifest_tag_written_by_skopeo() {
+  command -v skopeo >/dev/null || skip "skopeo not installed"
+  project "$WORK/i2"
+  build "$WORK/i2/app.recipe" --oci "$WORK/i2/oci" --platform linux/amd64,linux/arm64 >/dev/null
+  capture skopeo copy --override-arch arm64 "oci:$WORK/i2/oci:latest" "oci:$WORK/i2/one:single"
+  assert_eq 0 "$rc" "skopeo copy: $err"
+  capture "$ARMLET" inspect "$WORK/i2/one:single"
+  assert_eq 0 "$rc" "$err"
+  assert_contains "$out" "manifest sha256:"
+  assert_contains "$out" "linux/arm64"
+  assert_contains "$out" "user:       65532:65532"
+  # armlet builds into a layout skopeo wrote: the foreign tag and its blobs stay.
+  build "$WORK/i2/app.recipe" --oci "$WORK/i2/one" --platform linux/amd64 --tag mine >/dev/null
+  capture "$ARMLET" inspect "$WORK/i2/one:single"
+  assert_eq 0 "$rc" "foreign tag after an armlet build: $err"
+  local m l; m=$(blob "$WORK/i2/one" "$(tag_digest "$WORK/i2/one" single)")
+  for l in $(jq -r '.config.digest, .layers[].digest' "$m"); do
+    assert_file "$(blob "$WORK/i2/one" "$l")"
+  done
+}
+
 test_zstd_and_none_compression_set_media_types() {
   project "$WORK/c1"
   local c mt
