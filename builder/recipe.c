@@ -172,8 +172,7 @@ static int lex_word(struct parser *p, struct word *w)
             lx_advance(lx);
             for (;;) {
                 int d = lx_peek(lx, 0);
-                if (d < 0 || (d == '\n' && c == '\'') ||
-                    (d == '\n' && c == '"')) {
+                if (d < 0 || d == '\n') {   /* quotes do not span lines */
                     free(b.s);
                     return perr_at(p, qline, qcol, "unterminated %s quote",
                                    c == '\'' ? "single" : "double");
@@ -237,10 +236,13 @@ static int lex_line(struct parser *p, struct line *ln)
             continue;
         }
         if (c == '#') {
-            while (lx_peek(lx, 0) >= 0 && lx_peek(lx, 0) != '\n')
-                lx_advance(lx);
+            for (int d; (d = lx_peek(lx, 0)) >= 0 && d != '\n'; lx_advance(lx))
+                if (d == '\0')
+                    return perr_at(p, lx->line, lx->col, "NUL byte in recipe");
             continue;
         }
+        if (c == '\0')
+            return perr_at(p, lx->line, lx->col, "NUL byte in recipe");
         if (c == '\\' && lx_peek(lx, 1) == '\n') {
             lx_advance(lx);
             lx_advance(lx);
@@ -1113,6 +1115,8 @@ int recipe_parse_buffer(const char *path, const char *buf, size_t len, struct re
                         struct err *e)
 {
     *out = NULL;
+    if (len > RECIPE_MAX_BYTES)   /* also keeps line and column numbers in an int */
+        return err_set(e, "%s: not a recipe (bigger than 4 MiB)", path);
     struct recipe *r = calloc(1, sizeof *r);
     if (!r || !(r->path = strdup(path)) || !(r->dir = dir_of(path))) {
         recipe_free(r);

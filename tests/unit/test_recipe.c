@@ -518,6 +518,12 @@ static void test_nul_byte_is_an_error(void)
     CHECK(recipe_parse_buffer("t/app.recipe", text, sizeof text - 1, &r, &e) == ERR);
     CHECK(strstr(e.msg, "t/app.recipe:3:6: NUL byte in recipe") != NULL);
     CHECK(r == NULL);
+    static const char in_comment[] = "name app\nentrypoint /app # a\0b\n";
+    CHECK(recipe_parse_buffer("t/app.recipe", in_comment, sizeof in_comment - 1, &r, &e) == ERR);
+    CHECK(strstr(e.msg, "t/app.recipe:2:20: NUL byte in recipe") != NULL);
+    static const char between[] = "name app\nentrypoint /app \0\n";
+    CHECK(recipe_parse_buffer("t/app.recipe", between, sizeof between - 1, &r, &e) == ERR);
+    CHECK(strstr(e.msg, "t/app.recipe:2:17: NUL byte in recipe") != NULL);
 }
 
 static void test_expand_per_platform(void)
