@@ -987,6 +987,8 @@ static int set_init(struct parser *p, const char *key, const char *value, const 
     }
     if (w)
         kv->loc = loc_of(p, w);
+    else
+        kv->loc.file = r->path;   /* a default: line 0, col 0 */
     return 0;
 }
 

@@ -36,7 +36,7 @@ struct recipe_entry {
     struct recipe_loc loc;
 };
 
-struct recipe_kv { char *key, *value; struct recipe_loc loc; };
+struct recipe_kv { char *key, *value; struct recipe_loc loc; };   /* init defaults: line 0 */
 
 enum recipe_base { BASE_STATIC, BASE_SCRATCH };
 

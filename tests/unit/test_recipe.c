@@ -139,6 +139,8 @@ static void test_defaults_without_optional_lines(void)
     for (size_t i = 0; i < 5 && i < r->ninit; i++) {
         CHECK_STR(r->init[i].key, want[i][0]);
         CHECK_STR(r->init[i].value, want[i][1]);
+        CHECK_STR(r->init[i].loc.file, "t/app.recipe");   /* a default: file, line 0 */
+        CHECK(r->init[i].loc.line == 0);
     }
     CHECK(recipe_init_get(r, "grace") == NULL);
     recipe_free(r);
