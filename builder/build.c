@@ -407,6 +407,18 @@ static int tree_empty(struct tree *t, struct err *e)
     return n == 0;
 }
 
+/* The layer descriptors (and diff_ids, when diff is non-NULL) of a built platform. */
+static void layer_descs(const struct plat_build *pb, struct oci_desc *ld, const char **diff)
+{
+    for (size_t i = 0; i < pb->nlayers; i++) {
+        snprintf(ld[i].digest, sizeof ld[i].digest, "%s", pb->layers[i].digest);
+        ld[i].size = pb->layers[i].size;
+        ld[i].media_type = pb->layers[i].media_type;
+        if (diff)
+            diff[i] = pb->layers[i].diff_id;
+    }
+}
+
 /* Layers, config and manifest of p into blobs; the manifest descriptor into *man. */
 static int build_image(const struct build_opts *o, const struct recipe *r,
                        const struct platform *p, const char *init, const char *blobs,
@@ -431,11 +443,7 @@ static int build_image(const struct build_opts *o, const struct recipe *r,
     if (write_config(r, p, o->epoch, blobs, pb, e) < 0)
         return err_ctx(e, "%s: image config", p->oci);
     struct oci_desc ld[2];
-    for (size_t i = 0; i < pb->nlayers; i++) {
-        memcpy(ld[i].digest, pb->layers[i].digest, sizeof ld[i].digest);
-        ld[i].size = pb->layers[i].size;
-        ld[i].media_type = pb->layers[i].media_type;
-    }
+    layer_descs(pb, ld, NULL);
     cleanup_json json_t *m = oci_manifest_new(&pb->config, ld, pb->nlayers, e);
     man->media_type = OCI_MT_MANIFEST;
     if (!m || oci_json_blob_write(blobs, m, man, e) < 0)
@@ -449,12 +457,7 @@ static int write_docker_archive(const struct build_opts *o, const struct recipe 
 {
     struct oci_desc ld[2];
     const char *diff[2];
-    for (size_t i = 0; i < pb->nlayers; i++) {
-        memcpy(ld[i].digest, pb->layers[i].digest, sizeof ld[i].digest);
-        ld[i].size = pb->layers[i].size;
-        ld[i].media_type = pb->layers[i].media_type;
-        diff[i] = pb->layers[i].diff_id;
-    }
+    layer_descs(pb, ld, diff);
     cleanup_free char *repo_tag = NULL;
     if (asprintf(&repo_tag, "%s:%s", r->name ? r->name : "armlet", o->tag) < 0)
         return err_set(e, "out of memory");
