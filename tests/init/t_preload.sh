@@ -33,7 +33,7 @@ test_listed_ranges_become_resident_and_others_do_not() {
   mkfile "$d/whole.bin" 2
   mkfile "$d/unlisted.bin" 2
   printf '# a comment\n%s 0:1048576 4194304:1048576\n%s\n' "$d/ranges.bin" "$d/whole.bin" >"$d/list"
-  capture "$INIT" --preload "$d/list" -- sleep 0.5
+  capture "$INIT" --preload "$d/list" -- sleep 1
   assert_eq 0 "$rc" "init exit status"
   wait_pages "$d/whole.bin" 512
   local r w u
@@ -49,7 +49,9 @@ test_missing_and_unreadable_entries_are_reported_and_the_child_still_runs() {
   local d; d=$(disk_dir)
   mkfile "$d/ok.bin" 1
   printf '%s\n%s 12:abc\n%s\n' "$d/missing.bin" "$d/ok.bin" "$d/ok.bin" >"$d/list"
-  capture "$(init_for linux-amd64)" --verbose --preload "$d/list" -- sh -c 'echo child ran; exit 3'
+  # the child lives 0.3 s: the helper dies with the init, so a child that exits at once
+  # can take the helper's messages with it
+  capture "$(init_for linux-amd64)" --verbose --preload "$d/list" -- sh -c 'echo child ran; sleep 0.3; exit 3'
   assert_eq 3 "$rc" "exit status is the child's"
   assert_eq "child ran" "$out"
   assert_contains "$err" "preload: $d/missing.bin: No such file or directory"
@@ -63,7 +65,7 @@ test_missing_and_unreadable_entries_are_reported_and_the_child_still_runs() {
 }
 
 test_missing_list_file_does_not_stop_the_child() {
-  capture "$(init_for linux-amd64)" --verbose --preload /nonexistent/armlet-preload -- echo hello
+  capture "$(init_for linux-amd64)" --verbose --preload /nonexistent/armlet-preload -- sh -c 'sleep 0.3; echo hello'
   assert_eq 0 "$rc"
   assert_eq hello "$out"
   assert_contains "$err" "preload: /nonexistent/armlet-preload: No such file or directory"
