@@ -35,8 +35,20 @@ int err_ctx(struct err *e, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(e->msg, sizeof e->msg, fmt, ap);
     va_end(ap);
-    if (n >= 0 && (size_t)n < sizeof e->msg)
-        snprintf(e->msg + n, sizeof e->msg - (size_t)n, ": %s", prev);
+    /* Append ": <prev>" by hand: the result may be cut at the buffer's end on purpose,
+     * and gcc's -Wformat-truncation would object to snprintf doing it. */
+    if (n >= 0 && (size_t)n < sizeof e->msg) {
+        size_t at = (size_t)n, room = sizeof e->msg - at - 1;
+        size_t plen = strlen(prev);
+        const char sep[] = ": ";
+        size_t k = room < 2 ? room : 2;
+        memcpy(e->msg + at, sep, k);
+        at += k, room -= k;
+        if (plen > room)
+            plen = room;
+        memcpy(e->msg + at, prev, plen);
+        e->msg[at + plen] = '\0';
+    }
     return ERR;
 }
 
