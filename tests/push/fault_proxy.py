@@ -15,6 +15,7 @@ An HTTP/1.1 forwarding proxy in front of a registry that injects one kind of fau
                     sent for GET /v2/ (as when a token expires mid-push)
   foreign-location  upload Locations point at this proxy under another host name
                     (localhost instead of 127.0.0.1); logs whether they carried credentials
+  chunk-min         upload-session answers (POST) carry OCI-Chunk-Min-Length: 200000
   wrong-digest      manifest PUT answers carry a Docker-Content-Digest of all zeros
 The log gets one line per request: METHOD PATH STATUS [FAULT]."""
 import argparse, http.client, os, threading
@@ -114,6 +115,8 @@ def main():
                             and self.command == "PUT" and "/manifests/" in self.path):
                         v = "sha256:" + "0" * 64
                     self.send_header(k, v)
+            if a.mode == "chunk-min" and self.command == "POST" and "/blobs/uploads/" in self.path:
+                self.send_header("OCI-Chunk-Min-Length", "200000")
             self.send_header("Content-Length", str(len(data) if self.command != "HEAD" else r.getheader("Content-Length") or 0))
             self.end_headers()
             if self.command != "HEAD":

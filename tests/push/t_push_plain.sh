@@ -92,6 +92,17 @@ test_large_blobs_go_up_in_chunks_with_content_range() {
   done
 }
 
+test_chunks_are_at_least_the_registrys_minimum_length() {
+  local d; d=$(tmpdir); reg_start "$d/reg"; proxy_start chunk-min
+  local dig; dig=$(mklayout "$d/oci" v1 --layer-kib 300)
+  capture "$ARMLET" push "$d/oci:v1" "$PROXY_HOST/app:v1" --chunk-size 100000
+  assert_eq 0 "$rc" "$err"
+  # 300 KiB layers in chunks of max(100000, OCI-Chunk-Min-Length 200000): 2 each, not 4
+  assert_eq 8 "$(grep -c '^PATCH ' "$PROXY_LOG")" "PATCH requests for four 300 KiB layers"
+  raw_of "$REG_HOST/app:v1" "$d/raw" --tls-verify=false
+  cmp "$d/raw" "$(blob_of "$d/oci" "$dig")" || fail "index differs"
+}
+
 test_registry_refusing_monolithic_upload_gets_chunks() {
   local d; d=$(tmpdir); reg_start "$d/reg"; proxy_start 413-monolithic
   local dig; dig=$(mklayout "$d/oci" v1)
