@@ -460,6 +460,27 @@ test_zstd_and_none_compression_set_media_types() {
   done
 }
 
+test_zstd_digest_does_not_depend_on_cpu_count() {
+  command -v taskset >/dev/null || skip "taskset not installed"
+  [ "$(nproc)" -gt 1 ] || skip "one CPU: nothing to compare"
+  project "$WORK/z1"
+  taskset -c 0 env SOURCE_DATE_EPOCH=$EPOCH ARMLET_INIT_DIR="$INITS" "$ARMLET" build "$WORK/z1/app.recipe" \
+    --oci "$WORK/z1/one" --compress zstd >/dev/null
+  build "$WORK/z1/app.recipe" --oci "$WORK/z1/all" --compress zstd >/dev/null
+  assert_eq "$(cat "$WORK/z1/one/index.json")" "$(cat "$WORK/z1/all/index.json")"
+}
+
+test_recipe_without_files_has_only_the_base_layer() {
+  mkdir -p "$WORK/e1"
+  printf 'name bare\nbase scratch\nplatforms linux/arm/v6\ninit seccomp=unconfined preload=none\nentrypoint /sbin/armlet-init --version\n' >"$WORK/e1/bare.recipe"
+  capture build "$WORK/e1/bare.recipe" --oci "$WORK/e1/oci"
+  assert_eq 0 "$rc" "$err"
+  local man; man=$(blob "$WORK/e1/oci" "$(jq -r '.manifests[0].digest' "$(blob "$WORK/e1/oci" "$(tag_digest "$WORK/e1/oci")")")")
+  assert_eq 1 "$(jq '.layers | length' "$man")"
+  # base scratch: the init and nothing else
+  assert_eq "sbin/ sbin/armlet-init " "$(gzip -dc "$(blob "$WORK/e1/oci" "$(jq -r '.layers[0].digest' "$man")")" | tar -t | tr '\n' ' ')"
+}
+
 test_platform_selection_errors() {
   project "$WORK/p1"
   sed -i 's|^platforms .*|platforms linux/amd64 linux/arm64|' "$WORK/p1/app.recipe"
