@@ -19,6 +19,7 @@
 #include "elfcheck.h"
 #include "initdir.h"
 #include "layout.h"
+#include "libs.h"
 #include "preload.h"
 #include "recipe.h"
 #include "seccomp_compile.h"
@@ -160,8 +161,10 @@ static int add_file_entry(struct tree *t, const struct recipe *r, const struct r
     if (elf_check(src, p, en->libs, &info, e) < 0)
         return ERR;
     unsigned mode = en->has_mode ? en->mode : (info.is_elf || (st.st_mode & 0111)) ? 0755 : 0644;
-    return tree_add_file(t, dest, src, mode, en->has_owner ? en->uid : 0,
-                         en->has_owner ? en->gid : 0, e);
+    if (tree_add_file(t, dest, src, mode, en->has_owner ? en->uid : 0,
+                      en->has_owner ? en->gid : 0, e) < 0)
+        return ERR;
+    return en->libs && libs_add(t, src, dest, p, e) < 0 ? ERR : 0;
 }
 
 static const char *entry_kind_name(enum recipe_entry_kind k)

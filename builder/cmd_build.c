@@ -6,13 +6,14 @@
 
 #include "build.h"
 #include "commands.h"
+#include "libs.h"
 #include "push.h"
 
 static void usage(FILE *f)
 {
     fputs("usage: armlet build RECIPE [--platform LIST] [--oci DIR] [--tag TAG] [--rootfs DIR]\n"
           "                    [--docker-archive FILE] [--compress gzip|zstd|none]\n"
-          "                    [--init-dir DIR] [--push REF]\n"
+          "                    [--init-dir DIR] [--push REF] [--sysroot PLATFORM=DIR]...\n"
           "\n"
           "Builds the recipe into a reproducible multi-platform OCI image.\n"
           "\n"
@@ -29,6 +30,8 @@ static void usage(FILE *f)
           "  --compress C           layer compression: gzip (default), zstd, none\n"
           "  --init-dir DIR         where DIR/<os>-<arch>[-<variant>]/armlet-init are\n"
           "                         (default: $ARMLET_INIT_DIR, beside armlet, ../lib/armlet)\n"
+          "  --sysroot P=DIR        where `file ... libs` finds platform P's shared libraries\n"
+          "                         and loader (default /, Debian multiarch folders)\n"
           "  --push REF             then push the tag to a registry (as `armlet push DIR:TAG REF`;\n"
           "                         the layout is --oci DIR, default ./oci)\n"
           "\n"
@@ -48,6 +51,7 @@ int cmd_build(int argc, char **argv)
         {"compress", required_argument, NULL, 'c'},
         {"init-dir", required_argument, NULL, 'i'},
         {"push", required_argument, NULL, 'P'},
+        {"sysroot", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -67,6 +71,12 @@ int cmd_build(int argc, char **argv)
         case 'd': o.docker_archive = optarg; break;
         case 'i': o.init_dir = optarg; break;
         case 'P': push = optarg; break;
+        case 'S':
+            if (libs_sysroot_set(optarg, &e) < 0) {
+                err_print(&e);
+                return 2;
+            }
+            break;
         case 'c':
             if (layer_compress_parse(optarg, &o.compress, &e) < 0) {
                 err_print(&e);
