@@ -77,7 +77,7 @@ test_debian_armel_busybox_is_accepted_for_arm_v6_and_armhf_refused() {
   assert_contains "$err" "busybox-armv7"
   assert_contains "$err" "arm/v6"
   # The earlier tag is still there, the failed one was not added.
-  assert_eq "v6" "$(jq -r '[.manifests[].annotations["org.opencontainers.image.ref.name"]] | join(" ")' "$WORK/v6/index.json")"
+  assert_eq "v6" "$(json_get '" ".join(m["annotations"]["org.opencontainers.image.ref.name"] for m in d["manifests"])' "$WORK/v6/index.json")"
 }
 
 run_tests

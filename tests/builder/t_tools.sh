@@ -44,8 +44,9 @@ test_every_json_document_of_the_layout_validates_against_the_oci_schemas() {
   assert_contains "$out" "ok: 11 documents"
   # The validator rejects what the schemas reject (so a pass above means something):
   # the amd64 config with a numeric architecture.
-  local cfg; cfg=$(jq -r '.config.digest' "$oci/blobs/sha256/$(oci_manifest_for "$oci" hello linux/amd64 | awk '{print $2}' | cut -d: -f2)")
-  jq '.architecture = 64' "$oci/blobs/sha256/${cfg#sha256:}" >"$WORK/bad-config.json"
+  local cfg; cfg=$(json_get 'd["config"]["digest"]' "$oci/blobs/sha256/$(oci_manifest_for "$oci" hello linux/amd64 | awk '{print $2}' | cut -d: -f2)")
+  cp "$oci/blobs/sha256/${cfg#sha256:}" "$WORK/bad-config.json"
+  json_edit "$WORK/bad-config.json" 'd["architecture"] = 64'
   capture "${VALIDATE[@]}" --doc config "$WORK/bad-config.json"
   assert_eq 1 "$rc" "validator on a config with a numeric architecture:"
   assert_contains "$out" "architecture"
@@ -55,14 +56,14 @@ test_skopeo_inspect_raw_shows_one_index_with_the_four_platforms() {
   local oci; oci=$(hello_oci)
   capture skopeo inspect --raw "oci:$oci:hello"
   [ "$rc" = 0 ] || fail "skopeo inspect --raw: $err"
-  assert_eq application/vnd.oci.image.index.v1+json "$(jq -r .mediaType <<<"$out")"
+  assert_eq application/vnd.oci.image.index.v1+json "$(json_get 'd["mediaType"]' <<<"$out")"
   assert_eq "linux/amd64 linux/arm/v6 linux/arm/v7 linux/arm64" \
-    "$(jq -r '.manifests[].platform | "\(.os)/\(.architecture)\(if .variant then "/" + .variant else "" end)"' <<<"$out" | sort | xargs)"
+    "$(json_get '" ".join(sorted("/".join(filter(None, (m["platform"]["os"], m["platform"]["architecture"], m["platform"].get("variant")))) for m in d["manifests"]))' <<<"$out")"
   # skopeo picks the arm/v7 manifest like a pull on a Raspberry Pi 2 would.
   capture skopeo inspect --override-arch arm --override-variant v7 "oci:$oci:hello"
   [ "$rc" = 0 ] || fail "skopeo inspect arm/v7: $err"
-  assert_eq "arm" "$(jq -r .Architecture <<<"$out")"
-  assert_contains "$(jq -c .Labels <<<"$out")" "org.opencontainers.image.source"
+  assert_eq "arm" "$(json_get 'd["Architecture"]' <<<"$out")"
+  assert_contains "$(json_get 'd["Labels"]' <<<"$out")" "org.opencontainers.image.source"
 }
 
 test_skopeo_copy_all_copies_every_platform_to_a_new_layout() {
@@ -96,12 +97,12 @@ test_umoci_unpacks_each_platform_with_init_app_users_and_ca_bundle() {
     cmp -s /etc/ssl/certs/ca-certificates.crt "$r/etc/ssl/certs/ca-certificates.crt" \
       || fail "$p: /etc/ssl/certs/ca-certificates.crt is not the build host's CA bundle"
     # umoci turns the image config into the runtime config: init first, as nonroot.
-    assert_eq "65532 65532" "$(jq -r '"\(.process.user.uid) \(.process.user.gid)"' "$b/bundle/config.json")" "$p user:"
-    assert_eq /sbin/armlet-init "$(jq -r '.process.args[0]' "$b/bundle/config.json")" "$p args[0]:"
-    assert_contains "$(jq -r '.process.args | join(" ")' "$b/bundle/config.json")" " -- /app --listen :8080"
-    assert_contains "$(jq -r '.process.env | join(" ")' "$b/bundle/config.json")" "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"
+    assert_eq "65532 65532" "$(json_get '"%d %d" % (d["process"]["user"]["uid"], d["process"]["user"]["gid"])' "$b/bundle/config.json")" "$p user:"
+    assert_eq /sbin/armlet-init "$(json_get 'd["process"]["args"][0]' "$b/bundle/config.json")" "$p args[0]:"
+    assert_contains "$(json_get '" ".join(d["process"]["args"])' "$b/bundle/config.json")" " -- /app --listen :8080"
+    assert_contains "$(json_get '" ".join(d["process"]["env"])' "$b/bundle/config.json")" "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"
     # The recipe's init line: seccomp=default and preload=entrypoint become side files.
-    assert_contains "$(jq -r '.process.args | join(" ")' "$b/bundle/config.json")" "--seccomp"
+    assert_contains "$(json_get '" ".join(d["process"]["args"])' "$b/bundle/config.json")" "--seccomp"
     [ -s "$r/etc/armlet/seccomp.bpf" ] || fail "$p: no /etc/armlet/seccomp.bpf"
     assert_contains "$(cat "$r/etc/armlet/preload" 2>/dev/null)" "/app" "$p /etc/armlet/preload:"
   done
@@ -111,11 +112,11 @@ test_umoci_unpacks_each_platform_with_init_app_users_and_ca_bundle() {
 # wait for its first answer. Under qemu binfmt (not amd64) the init's --seccomp flag is
 # dropped, as qemu-user cannot install a filter (tests/tools/oci.sh, bundle_for_qemu);
 # test_runc_amd64_server_runs_under_the_recipes_seccomp_filter covers seccomp natively.
-# $2: an extra jq filter for config.json (default "."). Sets
+# $2: extra Python statements editing config.json as `d` (json_edit). Sets
 # globals (the EXIT trap needs them after the caller returns): HELLO_ID, HELLO_DIR
 # (bundle + log), HELLO_PORT, HELLO_BODY (the answer to GET /).
 start_hello() {
-  local plat=$1 filter=${2:-.} oci
+  local plat=$1 edit=${2:-} oci
   oci=$(hello_oci)
   trap tools_cleanup EXIT
   HELLO_DIR=$(tmpdir); tools_track "$HELLO_DIR"
@@ -123,8 +124,7 @@ start_hello() {
   HELLO_PORT=$(free_port)
   bundle_on_host_net "$HELLO_DIR/bundle" ":8080" "127.0.0.1:$HELLO_PORT"
   [ "$plat" = linux/amd64 ] || bundle_for_qemu "$HELLO_DIR/bundle"
-  jq "$filter" "$HELLO_DIR/bundle/config.json" >"$HELLO_DIR/c.json"
-  mv "$HELLO_DIR/c.json" "$HELLO_DIR/bundle/config.json"
+  [ -z "$edit" ] || json_edit "$HELLO_DIR/bundle/config.json" "$edit"
   HELLO_ID=armlet-tools-$BASHPID-$RANDOM
   runc_start "$HELLO_ID" "$HELLO_DIR/bundle" "$HELLO_DIR/log" || fail "runc run failed: $(cat "$HELLO_DIR/log")"
   HELLO_BODY=$(wait_http "http://127.0.0.1:$HELLO_PORT/" 60) \
@@ -150,7 +150,7 @@ run_hello_in_runc() {
   assert_contains "$init" "-- /app --listen 127.0.0.1:$HELLO_PORT" "PID 1's command line:"
   runc kill "$HELLO_ID" TERM || fail "runc kill TERM failed"
   for i in $(seq 1 50); do
-    st=$(runc state "$HELLO_ID" 2>/dev/null | jq -r .status)
+    st=$(runc state "$HELLO_ID" 2>/dev/null | json_get 'd["status"]' 2>/dev/null)
     [ -n "$st" ] || st=gone
     [ "$st" = stopped ] || [ "$st" = gone ] && break
     sleep 0.2
@@ -171,14 +171,14 @@ test_runc_runs_the_arm64_image_under_qemu_binfmt_as_pid_1_as_nonroot() {
 test_runc_cpu_limit_of_one_cpu_gives_the_go_server_gomaxprocs_1() {
   [ "$(nproc)" -ge 2 ] || skip "one CPU here: a 1-CPU limit would change nothing"
   # runc writes cpu.cfs_quota_us / cpu.max; armlet-init (--cpu=floor) turns it into GOMAXPROCS.
-  start_hello linux/amd64 '.linux.resources.cpu = {quota: 100000, period: 100000}'
+  start_hello linux/amd64 'd["linux"].setdefault("resources", {})["cpu"] = {"quota": 100000, "period": 100000}'
   assert_contains "$(cat "$HELLO_DIR/log")" "GOMAXPROCS 1)" "startup line under a 1-CPU limit:"
 }
 
 test_runc_amd64_server_runs_under_the_recipes_seccomp_filter() {
   local pid status
   # runc itself installs no filter and leaves no_new_privs off, so what shows is the init's.
-  start_hello linux/amd64 '.process.noNewPrivileges = false | del(.linux.seccomp)'
+  start_hello linux/amd64 'd["process"]["noNewPrivileges"] = False; d["linux"].pop("seccomp", None)'
   pid=$(container_pid "$HELLO_ID" /app)
   [ -n "$pid" ] || fail "no /app process in runc ps: $(runc ps "$HELLO_ID" 2>&1)"
   status=$(grep -E '^(Seccomp|NoNewPrivs):' "/proc/$pid/status" | tr -s '\t\n' '  ')
@@ -209,10 +209,10 @@ test_podman_loads_the_docker_archive_and_shows_entrypoint_and_architecture() {
   podman_load_hello linux/arm64
   capture "${P[@]}" image inspect "$PODMAN_REF"
   [ "$rc" = 0 ] || fail "podman image inspect $PODMAN_REF: $err"
-  assert_eq arm64 "$(jq -r '.[0].Architecture' <<<"$out")" "architecture:"
-  assert_eq /sbin/armlet-init "$(jq -r '.[0].Config.Entrypoint[0]' <<<"$out")" "Entrypoint[0]:"
-  assert_contains "$(jq -r '.[0].Config.Entrypoint | join(" ")' <<<"$out")" " -- /app"
-  assert_eq "65532:65532" "$(jq -r '.[0].Config.User' <<<"$out")" "User:"
+  assert_eq arm64 "$(json_get 'd[0]["Architecture"]' <<<"$out")" "architecture:"
+  assert_eq /sbin/armlet-init "$(json_get 'd[0]["Config"]["Entrypoint"][0]' <<<"$out")" "Entrypoint[0]:"
+  assert_contains "$(json_get '" ".join(d[0]["Config"]["Entrypoint"])' <<<"$out")" " -- /app"
+  assert_eq "65532:65532" "$(json_get 'd[0]["Config"]["User"]' <<<"$out")" "User:"
 }
 
 test_podman_runs_the_loaded_amd64_image_and_stops_it_with_exit_status_0() {

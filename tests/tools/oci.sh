@@ -1,5 +1,7 @@
 # tests/tools/oci.sh — run images armlet built with the real tools: umoci, runc, curl.
-# Sourced by ci/demo and tests/builder/t_tools*.sh, t_thirdparty*.sh. Needs jq.
+# Sourced by ci/demo and tests/builder/t_tools*.sh, t_thirdparty*.sh. The JSON work is
+# done by ocijson.py with Debian's python3, not jq (jq:amd64 and libjq1:arm64 of different
+# Debian updates cannot be installed together, and the libs tests want the latter).
 #
 #   oci_manifest_for OCI TAG PLATFORM     print "MEDIATYPE DIGEST SIZE" of TAG's manifest
 #                                         for PLATFORM ("linux/arm/v7"); 1 if none
@@ -18,6 +20,9 @@
 #                                         remove every dir given to tools_track; put it
 #                                         in an EXIT trap: `trap tools_cleanup EXIT`
 #   tools_track DIR...                    remove DIR in tools_cleanup
+#   json_get EXPR [FILE]                  print a Python expression over the JSON `d`
+#                                         of FILE or stdin (ocijson.py get)
+#   json_edit FILE STATEMENTS             edit FILE's JSON `d` in place (ocijson.py edit)
 #   free_port                             print a free TCP port on 127.0.0.1
 #   wait_http URL [SECONDS]               print URL's body once it answers (default 30 s)
 #   binfmt_ready QEMU                     0 if qemu-aarch64 / qemu-arm binfmt is enabled
@@ -25,36 +30,22 @@
 _tools_ids=()
 _tools_dirs=()
 
+_tools_py=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/ocijson.py
+json_get() { /usr/bin/python3 "$_tools_py" get "$@"; }
+json_edit() { /usr/bin/python3 "$_tools_py" edit "$@"; }
+
 oci_manifest_for() {
-  local oci=$1 tag=$2 plat=$3 os arch variant top mt digest
-  IFS=/ read -r os arch variant <<<"$plat"
-  top=$(jq -r --arg t "$tag" '[.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $t)][0]
-        | "\(.mediaType) \(.digest)"' "$oci/index.json") || return 1
-  read -r mt digest <<<"$top"
-  [ "$digest" != null ] || { echo "oci: no tag $tag in $oci/index.json" >&2; return 1; }
-  case $mt in
-    application/vnd.oci.image.index.v1+json)
-      jq -er --arg os "$os" --arg a "$arch" --arg v "${variant:-}" \
-        '[.manifests[] | select(.platform.os == $os and .platform.architecture == $a
-                               and (.platform.variant // "") == $v)][0]
-         | select(. != null) | "\(.mediaType) \(.digest) \(.size)"' \
-        "$oci/blobs/sha256/${digest#sha256:}" \
-        || { echo "oci: $oci:$tag has no manifest for $plat" >&2; return 1; } ;;
-    *) jq -r --arg t "$tag" '[.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $t)][0]
-         | "\(.mediaType) \(.digest) \(.size)"' "$oci/index.json" ;;
-  esac
+  /usr/bin/python3 "$_tools_py" manifest-for "$1" "$2" "$3"
 }
 
 oci_select() {
   local oci=$1 tag=$2 plat=$3 dest=$4 mt digest size
   read -r mt digest size < <(oci_manifest_for "$oci" "$tag" "$plat") || return 1
-  [ -n "${digest:-}" ] || return 1
+  [ -n "${size:-}" ] || return 1
   mkdir -p "$dest/blobs/sha256"
   cp -al "$oci/blobs/sha256/." "$dest/blobs/sha256/" 2>/dev/null || cp -a "$oci/blobs/sha256/." "$dest/blobs/sha256/"
   cp "$oci/oci-layout" "$dest/oci-layout"
-  jq -n --arg mt "$mt" --arg d "$digest" --argjson s "$size" --arg t "$tag" \
-    '{schemaVersion: 2, manifests: [{mediaType: $mt, digest: $d, size: $s,
-      annotations: {"org.opencontainers.image.ref.name": $t}}]}' >"$dest/index.json"
+  /usr/bin/python3 "$_tools_py" one-index "$mt" "$digest" "$size" "$tag" >"$dest/index.json"
 }
 
 oci_unpack() {
@@ -67,27 +58,14 @@ oci_unpack() {
 
 bundle_on_host_net() {
   local bundle=$1; shift
-  local map='{}'
-  while [ $# -ge 2 ]; do map=$(jq -c --arg f "$1" --arg t "$2" '. + {($f): $t}' <<<"$map"); shift 2; done
-  jq --argjson m "$map" '.process.terminal = false
-      | .linux.namespaces |= map(select(.type != "network"))
-      | .process.args |= map(if $m[.] != null then $m[.] else . end)' \
-    "$bundle/config.json" >"$bundle/config.json.new" && mv "$bundle/config.json.new" "$bundle/config.json"
+  /usr/bin/python3 "$_tools_py" bundle "$bundle/config.json" --host-net "$@"
 }
 
 bundle_for_qemu() {
   # qemu-user cannot honour a guest's seccomp filter (it would apply to qemu's own host
   # syscalls), so it fails prctl(PR_SET_SECCOMP) with EINVAL and armlet-init, rightly,
   # refuses to start the program unprotected. Real arm64/arm boards install it fine.
-  jq 'def drop_seccomp: reduce .[] as $a ({out: [], skip: false};
-        if .skip then .skip = false
-        elif $a == "--seccomp" then .skip = true
-        elif ($a | startswith("--seccomp=")) then .
-        else .out += [$a] end) | .out;
-      (.process.args | index("--")) as $d
-      | .process.args = (if $d == null then (.process.args | drop_seccomp)
-                         else (.process.args[:$d] | drop_seccomp) + .process.args[$d:] end)' \
-    "$1/config.json" >"$1/config.json.new" && mv "$1/config.json.new" "$1/config.json"
+  /usr/bin/python3 "$_tools_py" bundle "$1/config.json" --no-seccomp
 }
 
 runc_start() {
