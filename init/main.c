@@ -26,6 +26,7 @@
 
 #include "options.h"
 #include "preload.h"
+#include "probe.h"
 #include "setup.h"
 #include "util.h"
 
@@ -127,6 +128,10 @@ int main(int argc, char **argv)
     sigset_t all;
     struct sigaction dfl;
     char num[21];
+
+    /* `armlet-init probe URL`: the image's HEALTHCHECK, not an init run (probe.h). */
+    if (argc > 1 && !strcmp(argv[1], "probe"))
+        return probe_main(argc - 1, argv + 1);
 
     options_parse(&opts, argc, argv);
 

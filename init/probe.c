@@ -1,0 +1,354 @@
+/* init/probe.c — see probe.h. One connection, one deadline, no heap.
+ *
+ * Every blocking step (connect, send, the status line) waits in poll() for what is left
+ * of the one deadline, so a listener that accepts and never answers, or a SYN that is
+ * dropped, ends as "timed out after D" rather than hanging the health check.
+ */
+#include "probe.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define DEFAULT_TIMEOUT_NS 5000000000LL
+
+struct target {
+    int http;               /* 1 http://, 0 tcp:// */
+    char host[64];          /* as written, without brackets */
+    unsigned port;
+    const char *path;       /* http: "/..." (points into the URL), "/" when absent */
+};
+
+static int64_t mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* Split URL into t. Returns 0, or -1 with *why set. */
+static int parse_url(const char *url, struct target *t, const char **why)
+{
+    const char *s;
+    if (!strncmp(url, "http://", 7)) {
+        t->http = 1, s = url + 7, t->port = 80;
+    } else if (!strncmp(url, "tcp://", 6)) {
+        t->http = 0, s = url + 6, t->port = 0;
+    } else {
+        *why = "expected http://HOST:PORT/PATH or tcp://HOST:PORT";
+        return -1;
+    }
+    const char *host = s, *end;
+    if (*s == '[') {
+        host = s + 1;
+        end = strchr(host, ']');
+        if (!end) {
+            *why = "unclosed [ in the IPv6 address";
+            return -1;
+        }
+        s = end + 1;
+    } else {
+        end = s + strcspn(s, ":/?#");
+        s = end;
+    }
+    size_t hl = (size_t)(end - host);
+    if (hl == 0 || hl >= sizeof t->host) {
+        *why = "missing or overlong host";
+        return -1;
+    }
+    memcpy(t->host, host, hl);
+    t->host[hl] = '\0';
+    if (*s == ':') {
+        char num[8];
+        size_t pl = strcspn(s + 1, "/?#");
+        uint64_t port;
+        if (pl == 0 || pl >= sizeof num) {
+            *why = "bad port";
+            return -1;
+        }
+        memcpy(num, s + 1, pl);
+        num[pl] = '\0';
+        if (parse_u64(num, 65535, &port) < 0 || port == 0) {
+            *why = "bad port";
+            return -1;
+        }
+        t->port = (unsigned)port;
+        s += 1 + pl;
+    }
+    if (!t->port) {
+        *why = "tcp:// needs a port";
+        return -1;
+    }
+    t->path = *s == '/' ? s : "/";
+    if (*s && *s != '/') {
+        *why = "expected /PATH after the port";
+        return -1;
+    }
+    /* The request line carries PATH verbatim: no spaces or control characters. */
+    for (const char *p = t->path; *p; p++) {
+        if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+            *why = "the path has a space or control character";
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Wait for events on fd until the deadline. Returns 1 ready, 0 timed out, -1 error. */
+static int wait_fd(int fd, short events, int64_t deadline)
+{
+    for (;;) {
+        int64_t left = deadline - mono_ns();
+        if (left <= 0)
+            return 0;
+        struct pollfd p = {.fd = fd, .events = events};
+        int r = poll(&p, 1, (int)((left + 999999) / 1000000));
+        if (r > 0)
+            return 1;
+        if (r == 0)
+            continue;   /* recheck the clock: poll rounds */
+        if (errno != EINTR)
+            return -1;
+    }
+}
+
+/* Non-blocking connect to addr, finished within the deadline. Returns the socket, or -1
+ * with *why set (errno-based text, or "timeout" as NULL why and *timed_out = 1). */
+static int connect_to(const struct sockaddr *sa, socklen_t len, int64_t deadline,
+                      int *timed_out, int *err)
+{
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        *err = errno;
+        return -1;
+    }
+    if (connect(fd, sa, len) < 0) {
+        if (errno != EINPROGRESS) {
+            *err = errno;
+            close(fd);
+            return -1;
+        }
+        int r = wait_fd(fd, POLLOUT, deadline);
+        int soerr = 0;
+        socklen_t sl = sizeof soerr;
+        if (r == 0) {
+            *timed_out = 1;
+            close(fd);
+            return -1;
+        }
+        if (r < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr) {
+            *err = r < 0 ? errno : soerr ? soerr : errno;
+            close(fd);
+            return -1;
+        }
+    }
+    return fd;
+}
+
+/* Connect to t's host: a numeric address, or localhost as 127.0.0.1 then ::1. */
+static int open_conn(const struct target *t, int64_t deadline, int *timed_out, int *err,
+                     const char **why)
+{
+    struct sockaddr_in v4 = {.sin_family = AF_INET, .sin_port = htons((uint16_t)t->port)};
+    struct sockaddr_in6 v6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)t->port)};
+    int is_local = !strcmp(t->host, "localhost");
+    if (is_local || inet_pton(AF_INET, t->host, &v4.sin_addr) == 1) {
+        if (is_local)
+            v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        int fd = connect_to((struct sockaddr *)&v4, sizeof v4, deadline, timed_out, err);
+        if (fd >= 0 || !is_local || *timed_out)
+            return fd;
+        v6.sin6_addr = in6addr_loopback;
+    } else if (inet_pton(AF_INET6, t->host, &v6.sin6_addr) != 1) {
+        *why = "host must be a numeric IPv4/IPv6 address or localhost (no DNS in the init)";
+        return -1;
+    }
+    return connect_to((struct sockaddr *)&v6, sizeof v6, deadline, timed_out, err);
+}
+
+static int send_all(int fd, const char *buf, size_t n, int64_t deadline, int *timed_out)
+{
+    while (n > 0) {
+        ssize_t w = send(fd, buf, n, MSG_NOSIGNAL);
+        if (w > 0) {
+            buf += w, n -= (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno != EAGAIN && errno != EINTR)
+            return -1;
+        int r = wait_fd(fd, POLLOUT, deadline);
+        if (r <= 0) {
+            *timed_out = r == 0;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Append s to buf (cap bytes, NUL kept) at *n. */
+static void cat(char *buf, size_t cap, size_t *n, const char *s)
+{
+    size_t l = strlen(s);
+    if (l > cap - 1 - *n)
+        l = cap - 1 - *n;
+    memcpy(buf + *n, s, l);
+    *n += l;
+    buf[*n] = '\0';
+}
+
+/* Send the GET and read the status line into line. Returns the status code, or -1
+ * (*timed_out, or errno / *why). */
+static int http_status(int fd, const struct target *t, int64_t deadline, char *line, size_t cap,
+                       int *timed_out, const char **why)
+{
+    char req[1024], port[21];
+    size_t n = 0;
+    cat(req, sizeof req, &n, "GET ");
+    cat(req, sizeof req, &n, t->path);
+    cat(req, sizeof req, &n, " HTTP/1.0\r\nHost: ");
+    int v6 = strchr(t->host, ':') != NULL;
+    cat(req, sizeof req, &n, v6 ? "[" : "");
+    cat(req, sizeof req, &n, t->host);
+    cat(req, sizeof req, &n, v6 ? "]:" : ":");
+    cat(req, sizeof req, &n, fmt_i64(port, t->port));
+    cat(req, sizeof req, &n, "\r\nUser-Agent: armlet-init-probe\r\nConnection: close\r\n\r\n");
+    if (n == sizeof req - 1) {
+        *why = "URL too long";
+        return -1;
+    }
+    if (send_all(fd, req, n, deadline, timed_out) < 0)
+        return -1;
+    size_t got = 0;
+    for (;;) {
+        ssize_t r = recv(fd, line + got, cap - 1 - got, 0);
+        if (r > 0) {
+            got += (size_t)r;
+            line[got] = '\0';
+            char *eol = strpbrk(line, "\r\n");
+            if (eol || got == cap - 1) {
+                if (eol)
+                    *eol = '\0';
+                break;
+            }
+            continue;
+        }
+        if (r == 0) {
+            line[got] = '\0';
+            if (!got) {
+                *why = "connection closed without an answer";
+                return -1;
+            }
+            break;
+        }
+        if (errno != EAGAIN && errno != EINTR)
+            return -1;
+        int w = wait_fd(fd, POLLIN, deadline);
+        if (w <= 0) {
+            *timed_out = w == 0;
+            return -1;
+        }
+    }
+    /* "HTTP/1.x NNN Reason" */
+    const char *sp = strchr(line, ' ');
+    if (strncmp(line, "HTTP/", 5) || !sp || sp[1] < '1' || sp[1] > '5' || sp[2] < '0' ||
+        sp[2] > '9' || sp[3] < '0' || sp[3] > '9' || (sp[4] && sp[4] != ' ')) {
+        *why = "not an HTTP status line";
+        return -1;
+    }
+    return (sp[1] - '0') * 100 + (sp[2] - '0') * 10 + (sp[3] - '0');
+}
+
+/* "probe: URL: text" on fd 1 (healthy) or as an init message on fd 2. */
+static int report(int healthy, const char *url, const char *a, const char *b)
+{
+    if (healthy) {
+        char buf[512];
+        size_t n = 0;
+        cat(buf, sizeof buf, &n, "probe: ");
+        cat(buf, sizeof buf, &n, url);
+        cat(buf, sizeof buf, &n, ": ");
+        cat(buf, sizeof buf, &n, a);
+        cat(buf, sizeof buf, &n, b);
+        cat(buf, sizeof buf, &n, "\n");
+        write_all(1, buf, n);
+        return 0;
+    }
+    SAY("probe: ", url, ": ", a, b);
+    return 1;
+}
+
+int probe_main(int argc, char **argv)
+{
+    static const char default_timeout[] = "5s";
+    const char *url = NULL, *timeout_text = default_timeout;
+    int64_t timeout = DEFAULT_TIMEOUT_NS;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--timeout") && i + 1 < argc) {
+            timeout_text = argv[++i];
+        } else if (!strncmp(a, "--timeout=", 10)) {
+            timeout_text = a + 10;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            static const char help[] =
+                "usage: armlet-init probe URL [--timeout D]\n"
+                "  URL  http://HOST[:PORT]/PATH  healthy on a 2xx or 3xx answer\n"
+                "       tcp://HOST:PORT          healthy when the connection opens\n"
+                "  HOST a numeric IPv4 address, [IPv6] or localhost (no DNS)\n"
+                "  --timeout D  whole probe, e.g. 2s, 500ms (default 5s)\n"
+                "Exit status: 0 healthy, 1 not (reason on stderr).\n";
+            write_all(1, help, sizeof help - 1);
+            return 0;
+        } else if (a[0] == '-' || url) {
+            SAY("probe: unexpected argument '", a, "' (usage: armlet-init probe URL [--timeout D])");
+            return 1;
+        } else {
+            url = a;
+        }
+    }
+    if (timeout_text != default_timeout && (parse_duration(timeout_text, &timeout) < 0 || timeout <= 0)) {
+        SAY("probe: --timeout '", timeout_text, "': expected a duration like 2s or 500ms");
+        return 1;
+    }
+    if (!url) {
+        SAY("probe: missing URL (usage: armlet-init probe URL [--timeout D])");
+        return 1;
+    }
+    struct target t;
+    const char *why = NULL;
+    if (parse_url(url, &t, &why) < 0)
+        return report(0, url, why, "");
+
+    int64_t deadline = mono_ns() + timeout;
+    int timed_out = 0, err = 0;
+    int fd = open_conn(&t, deadline, &timed_out, &err, &why);
+    if (fd < 0) {
+        if (timed_out)
+            return report(0, url, "timed out after ", timeout_text);
+        return report(0, url, why ? why : strerror(err), "");
+    }
+    if (!t.http) {
+        close(fd);
+        return report(1, url, "connected", "");
+    }
+    char line[256];
+    errno = 0;
+    int code = http_status(fd, &t, deadline, line, sizeof line, &timed_out, &why);
+    int saved = errno;
+    close(fd);
+    if (code < 0) {
+        if (timed_out)
+            return report(0, url, "timed out after ", timeout_text);
+        return report(0, url, why ? why : strerror(saved), "");
+    }
+    /* The status line without "HTTP/1.x ": "404 Not Found". */
+    const char *status = strchr(line, ' ') + 1;
+    return report(code >= 200 && code < 400, url, status, "");
+}
