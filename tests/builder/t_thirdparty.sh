@@ -9,6 +9,7 @@ source "$TOP/tests/tools/oci.sh"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/armlet-3p.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 export SOURCE_DATE_EPOCH=1700000000
+private_armlet "$WORK"
 
 # Debian's binaries under recipes/dist (apt-get download into out/debs, kept for reuse).
 busybox_dist() {

@@ -10,6 +10,7 @@ VALIDATE=(/usr/bin/python3 "$TOP/tests/tools/validate_oci.py" "$SCHEMAS")
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/armlet-tools.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 export SOURCE_DATE_EPOCH=1700000000
+private_armlet "$WORK"
 PLATS="linux/amd64 linux/arm64 linux/arm/v7 linux/arm/v6"
 
 # The hello image, built once into $WORK/oci (tag hello); the Go binaries first if missing.
@@ -185,6 +186,43 @@ test_runc_amd64_server_runs_under_the_recipes_seccomp_filter() {
   # The recipe says seccomp=default: the kernel reports a filter (mode 2) and no_new_privs.
   assert_contains "$status" "NoNewPrivs: 1" "/proc/<server>/status:"
   assert_contains "$status" "Seccomp: 2" "/proc/<server>/status:"
+}
+
+test_buildah_builds_the_recipes_dockerfile_on_top_of_the_image_for_amd64_and_arm64() {
+  local oci p m c base_ep ep b port body
+  oci=$(hello_oci)
+  # Globals for the EXIT trap (it runs after this function returns).
+  # Lower case only: buildah names the build container after the oci: path, and a
+  # container name with capitals (as mktemp makes) is refused.
+  BUILDAH_DIR=${TMPDIR:-/tmp}/armlet-buildah-$BASHPID-$RANDOM
+  mkdir -p "$BUILDAH_DIR"
+  BH=(buildah --root "$BUILDAH_DIR/root" --runroot "$BUILDAH_DIR/run" --storage-driver vfs)
+  trap 'tools_cleanup; "${BH[@]}" rm -a >/dev/null 2>&1; "${BH[@]}" rmi -a -f >/dev/null 2>&1; rm -rf "$BUILDAH_DIR"' EXIT
+  cp -al "$oci" "$BUILDAH_DIR/base" 2>/dev/null || cp -a "$oci" "$BUILDAH_DIR/base"
+  capture "${BH[@]}" bud --platform linux/amd64,linux/arm64 --manifest hello-plus \
+    --build-arg "BASE=oci:$BUILDAH_DIR/base:hello" -f "$TOP/recipes/hello/Dockerfile" "$TOP/recipes/hello"
+  [ "$rc" = 0 ] || fail "buildah bud exited $rc: $err"
+  capture "${BH[@]}" manifest push --all hello-plus "oci:$BUILDAH_DIR/out:plus"
+  [ "$rc" = 0 ] || fail "buildah manifest push exited $rc: $err"
+  for p in linux/amd64 linux/arm64; do
+    m=$(oci_manifest_for "$BUILDAH_DIR/out" plus "$p" | awk '{print $2}') || fail "no $p manifest in buildah's index"
+    c=$(json_get 'd["config"]["digest"]' "$BUILDAH_DIR/out/blobs/sha256/${m#sha256:}")
+    ep=$(json_get 'd["config"]["Entrypoint"]' "$BUILDAH_DIR/out/blobs/sha256/${c#sha256:}")
+    m=$(oci_manifest_for "$oci" hello "$p" | awk '{print $2}')
+    base_ep=$(json_get 'd["config"]["Entrypoint"]' "$oci/blobs/sha256/$(json_get 'd["config"]["digest"]' "$oci/blobs/sha256/${m#sha256:}" | cut -d: -f2)")
+    assert_eq "$base_ep" "$ep" "$p Entrypoint inherited from the armlet image:"
+    assert_eq '["--listen",":9090"]' "$(json_get 'd["config"]["Cmd"]' "$BUILDAH_DIR/out/blobs/sha256/${c#sha256:}")" "$p Cmd:"
+  done
+  # The amd64 result runs: the server listens where the Dockerfile's CMD says.
+  b=$BUILDAH_DIR/bundle
+  oci_unpack "$BUILDAH_DIR/out" plus linux/amd64 "$b" || fail "umoci unpack of buildah's image failed"
+  assert_eq "65532 hello from a Dockerfile layer on top of an armlet image" \
+    "$(stat -c %u "$b/rootfs/data/greeting.txt") $(cat "$b/rootfs/data/greeting.txt")"
+  port=$(free_port)
+  bundle_on_host_net "$b" ":9090" "127.0.0.1:$port"
+  runc_start "armlet-tools-bh-$BASHPID" "$b" "$BUILDAH_DIR/log" || fail "runc run: $(cat "$BUILDAH_DIR/log")"
+  body=$(wait_http "http://127.0.0.1:$port/" 60) || fail "no answer: $(cat "$BUILDAH_DIR/log")"
+  [[ "$body" =~ ^"hello from amd64 pid="[0-9]+" uid=65532"$ ]] || fail "GET / answered: $body"
 }
 
 # Build platform $1's docker archive and `podman load` it into a private store (vfs, under

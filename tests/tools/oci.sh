@@ -23,6 +23,10 @@
 #   json_get EXPR [FILE]                  print a Python expression over the JSON `d`
 #                                         of FILE or stdin (ocijson.py get)
 #   json_edit FILE STATEMENTS             edit FILE's JSON `d` in place (ocijson.py edit)
+#   private_armlet DIR                    copy $ARMLET into DIR and point ARMLET at the
+#                                         copy, so a rebuild of out/ by someone else in
+#                                         the middle of a run does not fail the tests;
+#                                         the inits stay in $OUT (ARMLET_INIT_DIR)
 #   free_port                             print a free TCP port on 127.0.0.1
 #   wait_http URL [SECONDS]               print URL's body once it answers (default 30 s)
 #   binfmt_ready QEMU                     0 if qemu-aarch64 / qemu-arm binfmt is enabled
@@ -92,6 +96,13 @@ tools_cleanup() {
   for id in ${_tools_ids[@]+"${_tools_ids[@]}"}; do runc_gone "$id"; done
   for d in ${_tools_dirs[@]+"${_tools_dirs[@]}"}; do rm -rf "$d"; done
   _tools_ids=(); _tools_dirs=()
+}
+
+private_armlet() {
+  local i
+  for i in $(seq 1 60); do "$ARMLET" --help >/dev/null 2>&1 && break; sleep 0.5; done
+  cp "$ARMLET" "$1/armlet" && ARMLET=$1/armlet
+  export ARMLET_INIT_DIR=${ARMLET_INIT_DIR:-$OUT}
 }
 
 free_port() {
