@@ -14,7 +14,7 @@
  * -DPRELOAD_HELPER=0 does the work in the init itself right after the fork,
  * -DPRELOAD_NICE=0 keeps the helper at the init's CPU priority (default 19: the child
  * wins a contended core; the helper runs while the child waits on the disk),
- * -DPRELOAD_CHUNK=N sets the bytes per fadvise call.
+ * -DPRELOAD_CHUNK=N splits each range into fadvise calls of N bytes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,7 +43,7 @@
 #define PRELOAD_NICE 19
 #endif
 #ifndef PRELOAD_CHUNK
-#define PRELOAD_CHUNK (256 * 1024)
+#define PRELOAD_CHUNK 0        /* bytes per fadvise call; 0: the whole range */
 #endif
 
 static int verbose;
@@ -56,11 +56,12 @@ static void read_ahead(int fd, uint64_t off, uint64_t len)
         return;
     bytes_asked += len;
 #if PRELOAD_METHOD == PRELOAD_FADVISE
-    /* In chunks: the kernel queues a WILLNEED range without a preemption point (2-5 ms
-     * of CPU for 32 MB on a PREEMPT_NONE kernel), and each return to user space lets a
-     * waking child take the CPU back. */
+    /* One call per range queues it all at once, as large requests. Smaller calls
+     * (-DPRELOAD_CHUNK) give the scheduler a point to switch back to the child (the kernel
+     * queues a range without one on a PREEMPT_NONE kernel: 2-5 ms of CPU for 32 MB), but
+     * measured slower: a starved helper's chunks queue up behind the child's own faults. */
     while (len > 0) {
-        uint64_t n = len < PRELOAD_CHUNK ? len : PRELOAD_CHUNK;
+        uint64_t n = PRELOAD_CHUNK && len > PRELOAD_CHUNK ? PRELOAD_CHUNK : len;
         (void)posix_fadvise(fd, (off_t)off, (off_t)n, POSIX_FADV_WILLNEED);
         off += n;
         len -= n;
@@ -203,7 +204,7 @@ void preload_start(const struct options *o)
     /* The helper: die with the init, and take signals again (the init blocks them all
      * and waits for them with sigtimedwait; it installs no handlers). */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    /* Low CPU priority, so a child that needs a contended core gets it (see read_ahead). */
+    /* Low CPU priority, so a child that needs a contended core gets it between ranges. */
     if (PRELOAD_NICE)
         setpriority(PRIO_PROCESS, 0, PRELOAD_NICE);
     static const sigset_t none; /* all zero: the empty set */
