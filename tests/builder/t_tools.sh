@@ -253,6 +253,28 @@ test_podman_loads_the_docker_archive_and_shows_entrypoint_and_architecture() {
   assert_eq "65532:65532" "$(json_get 'd[0]["Config"]["User"]' <<<"$out")" "User:"
 }
 
+test_podman_healthcheck_runs_the_recipes_probe_healthy_then_unhealthy() {
+  podman_load_hello linux/amd64
+  local run=(timeout 60 "${P[@]}" run -d --runtime runc --ulimit nofile=1024:1024
+             --ulimit nproc=1024:1024 --network none)
+  # Own network namespace (loopback only): the probe's 127.0.0.1:8080 is the container's.
+  capture "${run[@]}" --name hc-ok "$PODMAN_REF"
+  [ "$rc" = 0 ] || fail "podman run exited $rc: $err"
+  capture "${run[@]}" --name hc-bad "$PODMAN_REF" --listen :9999
+  [ "$rc" = 0 ] || fail "podman run exited $rc: $err"
+  local i ok=1
+  for i in $(seq 1 40); do   # until the server is up
+    "${P[@]}" healthcheck run hc-ok >/dev/null 2>&1 && { ok=0; break; }
+    sleep 0.25
+  done
+  assert_eq 0 "$ok" "podman healthcheck run on the server at :8080:"
+  capture "${P[@]}" healthcheck run hc-bad
+  assert_eq 1 "$rc" "podman healthcheck run on a server that left :8080:"
+  assert_contains "$out" "unhealthy"
+  assert_contains "$("${P[@]}" inspect hc-bad --format '{{json .State.Health.Log}}')" \
+    "armlet-init: probe: http://127.0.0.1:8080/healthz"
+}
+
 test_podman_runs_the_loaded_amd64_image_and_stops_it_with_exit_status_0() {
   local port body code
   podman_load_hello linux/amd64
