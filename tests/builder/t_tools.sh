@@ -53,17 +53,21 @@ test_every_json_document_of_the_layout_validates_against_the_oci_schemas() {
   assert_contains "$out" "architecture"
 }
 
-test_skopeo_inspect_raw_shows_one_index_with_the_four_platforms() {
+test_skopeo_inspect_shows_one_index_of_four_platforms_and_picks_arm_v7_and_v6() {
   local oci; oci=$(hello_oci)
   capture skopeo inspect --raw "oci:$oci:hello"
   [ "$rc" = 0 ] || fail "skopeo inspect --raw: $err"
   assert_eq application/vnd.oci.image.index.v1+json "$(json_get 'd["mediaType"]' <<<"$out")"
   assert_eq "linux/amd64 linux/arm/v6 linux/arm/v7 linux/arm64" \
     "$(json_get '" ".join(sorted("/".join(filter(None, (m["platform"]["os"], m["platform"]["architecture"], m["platform"].get("variant")))) for m in d["manifests"]))' <<<"$out")"
-  # skopeo picks the arm/v7 manifest like a pull on a Raspberry Pi 2 would.
-  capture skopeo inspect --override-arch arm --override-variant v7 "oci:$oci:hello"
-  [ "$rc" = 0 ] || fail "skopeo inspect arm/v7: $err"
-  assert_eq "arm" "$(json_get 'd["Architecture"]' <<<"$out")"
+  # skopeo picks the arm/v7 and arm/v6 manifests as a pull on a Raspberry Pi 2 / Zero would.
+  local v
+  for v in v7 v6; do
+    capture skopeo inspect --config --override-arch arm --override-variant "$v" "oci:$oci:hello"
+    [ "$rc" = 0 ] || fail "skopeo inspect arm/$v: $err"
+    assert_eq "arm $v" "$(json_get 'd["architecture"] + " " + d.get("variant", "")' <<<"$out")" "config skopeo picked for arm/$v:"
+  done
+  capture skopeo inspect "oci:$oci:hello"
   assert_contains "$(json_get 'd["Labels"]' <<<"$out")" "org.opencontainers.image.source"
 }
 
