@@ -145,7 +145,7 @@ container_pid() {
 # armlet-init (PID 1), as uid 65532, then stops on SIGTERM. (Its own PID is not 2 here:
 # runc 1.1's setup uses the first PIDs of the new namespace, so the server gets 6 or so.)
 run_hello_in_runc() {
-  local plat=$1 says=$2 init st i
+  local plat=$1 says=$2 init st
   start_hello "$plat"
   [[ "$HELLO_BODY" =~ ^"hello from $says pid="([0-9]+)" uid=65532"$ ]] || fail "GET / answered: $HELLO_BODY"
   assert_ne 1 "${BASH_REMATCH[1]}" "the server's PID:"
@@ -154,7 +154,7 @@ run_hello_in_runc() {
   assert_contains "$init" "/sbin/armlet-init" "PID 1's command line:"
   assert_contains "$init" "-- /app --listen 127.0.0.1:$HELLO_PORT" "PID 1's command line:"
   runc kill "$HELLO_ID" TERM || fail "runc kill TERM failed"
-  for i in $(seq 1 50); do
+  for _ in $(seq 1 50); do
     st=$(runc state "$HELLO_ID" 2>/dev/null | json_get 'd["status"]' 2>/dev/null)
     [ -n "$st" ] || st=gone
     [ "$st" = stopped ] || [ "$st" = gone ] && break
@@ -266,8 +266,8 @@ test_podman_healthcheck_runs_the_recipes_probe_healthy_then_unhealthy() {
   [ "$rc" = 0 ] || fail "podman run exited $rc: $err"
   capture "${run[@]}" --name hc-bad "$PODMAN_REF" --listen :9999
   [ "$rc" = 0 ] || fail "podman run exited $rc: $err"
-  local i ok=1
-  for i in $(seq 1 40); do   # until the server is up
+  local ok=1
+  for _ in $(seq 1 40); do   # until the server is up
     "${P[@]}" healthcheck run hc-ok >/dev/null 2>&1 && { ok=0; break; }
     sleep 0.25
   done

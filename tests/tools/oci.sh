@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/tools/oci.sh — run images armlet built with the real tools: umoci, runc, curl.
 # Sourced by ci/demo and tests/builder/t_tools*.sh, t_thirdparty*.sh. The JSON work is
 # done by ocijson.py with Debian's python3, not jq (jq:amd64 and libjq1:arm64 of different
@@ -80,8 +81,7 @@ runc_start() {
 
 runc_gone() {
   runc kill "$1" KILL >/dev/null 2>&1 || true
-  local i
-  for i in 1 2 3 4 5 6 7 8 9 10; do
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
     runc delete --force "$1" >/dev/null 2>&1 || true
     runc state "$1" >/dev/null 2>&1 || return 0
     sleep 0.2
@@ -99,8 +99,7 @@ tools_cleanup() {
 }
 
 private_armlet() {
-  local i
-  for i in $(seq 1 60); do "$ARMLET" --help >/dev/null 2>&1 && break; sleep 0.5; done
+  for _ in $(seq 1 60); do "$ARMLET" --help >/dev/null 2>&1 && break; sleep 0.5; done
   cp "$ARMLET" "$1/armlet" && ARMLET=$1/armlet
   export ARMLET_INIT_DIR=${ARMLET_INIT_DIR:-$OUT}
 }
