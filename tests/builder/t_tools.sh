@@ -37,6 +37,19 @@ file_says() {
   esac
 }
 
+test_the_demo_job_answers_from_amd64_and_arm64_and_leaves_no_container() {
+  binfmt_ready qemu-aarch64 || skip "qemu-aarch64 binfmt is not enabled (bash ci/install-deps)"
+  local d; d=$(tmpdir)
+  # The quick start's main job (make demo = install-deps, all, then this), into a temp OUT.
+  capture env OUT="$d" ARMLET="$ARMLET" bash "$TOP/ci/demo"
+  rm -rf "$d"
+  [ "$rc" = 0 ] || fail "ci/demo exited $rc: $(tail -5 <<<"$out") $err"
+  [[ "$out" =~ "hello from amd64 pid="[0-9]+" uid=65532" ]] || fail "no amd64 answer in: $out"
+  [[ "$out" =~ "hello from arm64 pid="[0-9]+" uid=65532" ]] || fail "no arm64 answer in: $out"
+  assert_contains "$out" "linux/arm/v6"   # armlet inspect lists all four platforms
+  assert_not_contains "$(runc list -q)" "demo-hello-"
+}
+
 test_every_json_document_of_the_layout_validates_against_the_oci_schemas() {
   local oci; oci=$(hello_oci)
   capture "${VALIDATE[@]}" "$oci"
