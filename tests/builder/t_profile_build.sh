@@ -4,6 +4,7 @@
 # build --rootfs, armlet profile that rootfs, build again with the recorded list.
 . "$(dirname "$0")/../lib.sh"
 export SOURCE_DATE_EPOCH=1700000000
+export ARMLET_INIT_DIR=${ARMLET_INIT_DIR:-$OUT}   # the ASan builder in out/asan/ has no inits beside it
 
 BB=/bin/busybox   # Debian's busybox-static (ci/install-deps), amd64
 
