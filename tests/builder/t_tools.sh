@@ -186,6 +186,39 @@ test_runc_runs_the_arm64_image_under_qemu_binfmt_as_pid_1_as_nonroot() {
   run_hello_in_runc linux/arm64 arm64
 }
 
+# qemu takes QEMU_CPU from the environment of the program it runs, so putting it in the
+# container's env makes every process in it run on that emulated CPU.
+test_runc_runs_the_arm_v6_image_on_an_emulated_arm1176_and_arm_v7_on_a_cortex_a7() {
+  binfmt_ready qemu-arm || skip "qemu-arm binfmt is not enabled (bash ci/install-deps)"
+  start_hello linux/arm/v6 'd["process"]["env"].append("QEMU_CPU=arm1176")'
+  [[ "$HELLO_BODY" =~ ^"hello from armv6 pid="[0-9]+" uid=65532"$ ]] || fail "arm/v6 on arm1176 answered: $HELLO_BODY"
+  tools_cleanup
+  start_hello linux/arm/v7 'd["process"]["env"].append("QEMU_CPU=cortex-a7")'
+  [[ "$HELLO_BODY" =~ ^"hello from armv7 pid="[0-9]+" uid=65532"$ ]] || fail "arm/v7 on cortex-a7 answered: $HELLO_BODY"
+}
+
+# The CPU choice above is real: what the arm/v6 image holds runs on an ARM1176, what the
+# arm/v7 image holds does not (SIGILL). Checked outside runc: a qemu-emulated PID 1 that
+# faults cannot die (PID 1 ignores the signal qemu sends itself) and hangs the container.
+test_the_arm_v6_images_programs_run_on_an_arm1176_and_the_arm_v7_ones_do_not() {
+  command -v qemu-arm-static >/dev/null || skip "qemu-arm-static is not installed (bash ci/install-deps)"
+  local oci b v
+  oci=$(hello_oci)
+  trap tools_cleanup EXIT
+  b=$(tmpdir); tools_track "$b"
+  for v in v6 v7; do
+    oci_unpack "$oci" hello "linux/arm/$v" "$b/$v" || fail "umoci unpack arm/$v failed"
+  done
+  capture qemu-arm-static -cpu arm1176 "$b/v6/rootfs/sbin/armlet-init" --version
+  assert_eq 0 "$rc" "arm/v6 /sbin/armlet-init --version on arm1176:"
+  capture qemu-arm-static -cpu arm1176 "$b/v6/rootfs/app" --help
+  assert_eq 0 "$rc" "arm/v6 /app --help on arm1176:"
+  capture sh -c 'ulimit -c 0; exec qemu-arm-static -cpu arm1176 "$1" --help' sh "$b/v7/rootfs/app"
+  assert_eq 132 "$rc" "arm/v7 /app on arm1176 (128 + SIGILL):"
+  capture sh -c 'ulimit -c 0; exec qemu-arm-static -cpu arm1176 "$1" --version' sh "$b/v7/rootfs/sbin/armlet-init"
+  assert_eq 132 "$rc" "arm/v7 /sbin/armlet-init on arm1176 (128 + SIGILL):"
+}
+
 test_runc_cpu_limit_of_one_cpu_gives_the_go_server_gomaxprocs_1() {
   [ "$(nproc)" -ge 2 ] || skip "one CPU here: a 1-CPU limit would change nothing"
   # runc writes cpu.cfs_quota_us / cpu.max; armlet-init (--cpu=floor) turns it into GOMAXPROCS.
