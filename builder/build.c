@@ -352,7 +352,12 @@ static int write_config(const struct recipe *r, const struct platform *p, int64_
     if (r->health.url && (strv_addf(&health, e, "CMD") < 0 ||
                           strv_addf(&health, e, "%s", ARMLET_INIT_PATH) < 0 ||
                           strv_addf(&health, e, "probe") < 0 ||
-                          strv_addf(&health, e, "%s", r->health.url) < 0))
+                          strv_addf(&health, e, "%s", r->health.url) < 0 ||
+                          /* 9/10 of the engine's timeout: the probe gives up first and
+                           * its reason ("timed out after ...") reaches the health log. */
+                          strv_addf(&health, e, "--timeout") < 0 ||
+                          strv_addf(&health, e, "%lldms",
+                                    (long long)(r->health.timeout_ns / 1000000 * 9 / 10)) < 0))
         goto out;
     if (r->has_user)
         snprintf(user, sizeof user, "%u:%u", r->uid, r->gid);
