@@ -33,17 +33,21 @@ busybox_oci() {
   echo "$WORK/oci"
 }
 
-# Run platform $1's image in runc, GET / on the host's loopback, check the page and
-# that the server runs as nonroot under armlet-init.
+# Run platform $1's image in runc on an emulated CPU $2, GET / on the host's loopback,
+# check the page and that the server runs as nonroot under armlet-init. $3 $4: layout
+# and tag (default: busybox_oci, busybox-httpd).
 serve_in_runc() {
-  local plat=$1 oci b port id body procs
-  oci=$(busybox_oci)
+  local plat=$1 cpu=$2 oci=${3:-} tag=${4:-busybox-httpd} b port id body procs
+  [ -n "$oci" ] || oci=$(busybox_oci)
   trap tools_cleanup EXIT
   b=$(tmpdir); tools_track "$b"
-  oci_unpack "$oci" busybox-httpd "$plat" "$b/bundle" || fail "umoci unpack $plat failed"
+  oci_unpack "$oci" "$tag" "$plat" "$b/bundle" || fail "umoci unpack $plat failed"
   port=$(free_port)
   bundle_on_host_net "$b/bundle" 8080 "127.0.0.1:$port"
   bundle_for_qemu "$b/bundle"   # qemu-user cannot install the seccomp filter (oci.sh)
+  # Emulate the CPU of a real board (qemu reads QEMU_CPU from the container's env):
+  # Raspberry Pi 3 / Zero 2 for arm64, Pi 2 for arm/v7.
+  json_edit "$b/bundle/config.json" "d['process']['env'].append('QEMU_CPU=$cpu')"
   id=armlet-3p-$BASHPID-$RANDOM
   runc_start "$id" "$b/bundle" "$b/log" || fail "runc run failed: $(cat "$b/log")"
   body=$(wait_http "http://127.0.0.1:$port/" 60) || fail "no HTTP answer; container output: $(cat "$b/log")"
@@ -56,15 +60,15 @@ serve_in_runc() {
 
 test_busybox_httpd_from_debian_arm64_answers_http_in_runc_under_qemu() {
   binfmt_ready qemu-aarch64 || skip "qemu-aarch64 binfmt is not enabled (bash ci/install-deps)"
-  serve_in_runc linux/arm64
+  serve_in_runc linux/arm64 cortex-a53
 }
 
 test_busybox_httpd_from_debian_armhf_answers_http_in_runc_as_arm_v7_under_qemu() {
   binfmt_ready qemu-arm || skip "qemu-arm binfmt is not enabled (bash ci/install-deps)"
-  serve_in_runc linux/arm/v7
+  serve_in_runc linux/arm/v7 cortex-a7
 }
 
-test_debian_armel_busybox_is_accepted_for_arm_v6_and_armhf_refused() {
+test_debian_armel_busybox_is_accepted_for_arm_v6_and_serves_on_an_arm1176_and_armhf_refused() {
   busybox_dist
   capture "$ARMLET" build "$TOP/recipes/busybox-httpd.recipe" --platform linux/arm/v6 \
     --oci "$WORK/v6" --tag v6
@@ -79,6 +83,9 @@ test_debian_armel_busybox_is_accepted_for_arm_v6_and_armhf_refused() {
   assert_contains "$err" "arm/v6"
   # The earlier tag is still there, the failed one was not added.
   assert_eq "v6" "$(json_get '" ".join(m["annotations"]["org.opencontainers.image.ref.name"] for m in d["manifests"])' "$WORK/v6/index.json")"
+  # And the armel build serves HTTP on an emulated ARM1176 (Raspberry Pi Zero/1).
+  binfmt_ready qemu-arm || skip "qemu-arm binfmt is not enabled (bash ci/install-deps)"
+  serve_in_runc linux/arm/v6 arm1176 "$WORK/v6" v6
 }
 
 run_tests
