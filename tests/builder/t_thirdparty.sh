@@ -68,6 +68,38 @@ test_busybox_httpd_from_debian_armhf_answers_http_in_runc_as_arm_v7_under_qemu()
   serve_in_runc linux/arm/v7 cortex-a7
 }
 
+# recipes/busybox-httpd/Dockerfile: `armlet build --rootfs` trees COPY'd into a
+# `FROM scratch` image by buildah, for amd64 and arm64; the amd64 result serves HTTP.
+test_buildah_builds_the_rootfs_dockerfile_and_the_result_serves_http() {
+  local p ctx b port body
+  busybox_dist
+  # Lower case only: buildah names its containers after paths (see t_tools.sh).
+  BUILDAH_DIR=${TMPDIR:-/tmp}/armlet-buildah-$BASHPID-$RANDOM
+  BH=(buildah --root "$BUILDAH_DIR/root" --runroot "$BUILDAH_DIR/run" --storage-driver vfs)
+  trap 'tools_cleanup; "${BH[@]}" rm -a >/dev/null 2>&1; "${BH[@]}" rmi -a -f >/dev/null 2>&1; rm -rf "$BUILDAH_DIR"' EXIT
+  ctx=$BUILDAH_DIR/ctx
+  mkdir -p "$ctx"
+  cp "$TOP/recipes/busybox-httpd/Dockerfile" "$ctx/"
+  for p in amd64 arm64; do
+    capture "$ARMLET" build "$TOP/recipes/busybox-httpd.recipe" --platform "linux/$p" \
+      --rootfs "$ctx/rootfs-$p" --oci "$BUILDAH_DIR/oci" --tag "$p"
+    [ "$rc" = 0 ] || fail "armlet build --rootfs for $p exited $rc: $err"
+  done
+  capture "${BH[@]}" bud --platform linux/amd64,linux/arm64 --manifest bb -f "$ctx/Dockerfile" "$ctx"
+  [ "$rc" = 0 ] || fail "buildah bud exited $rc: $err"
+  capture "${BH[@]}" manifest push --all bb "oci:$BUILDAH_DIR/out:bb"
+  [ "$rc" = 0 ] || fail "buildah manifest push exited $rc: $err"
+  oci_manifest_for "$BUILDAH_DIR/out" bb linux/arm64 >/dev/null || fail "no arm64 image in buildah's index"
+  b=$BUILDAH_DIR/bundle
+  oci_unpack "$BUILDAH_DIR/out" bb linux/amd64 "$b" || fail "umoci unpack failed"
+  [ -x "$b/rootfs/sbin/armlet-init" ] || fail "no /sbin/armlet-init in the Dockerfile's image"
+  port=$(free_port)
+  bundle_on_host_net "$b" 8080 "127.0.0.1:$port"
+  runc_start "armlet-3p-bh-$BASHPID" "$b" "$BUILDAH_DIR/log" || fail "runc run: $(cat "$BUILDAH_DIR/log")"
+  body=$(wait_http "http://127.0.0.1:$port/" 60) || fail "no answer: $(cat "$BUILDAH_DIR/log")"
+  assert_contains "$body" "<h1>busybox httpd on armlet</h1>"
+}
+
 test_debian_armel_busybox_is_accepted_for_arm_v6_and_serves_on_an_arm1176_and_armhf_refused() {
   busybox_dist
   capture "$ARMLET" build "$TOP/recipes/busybox-httpd.recipe" --platform linux/arm/v6 \
