@@ -452,6 +452,14 @@ static int profile(const char *root, char **prog, const struct profile_opts *o, 
         return rc < 0 ? ERR : write_list(o->out, text, len, e);
     }
 
+    /* Eviction re-stamps every file's atime and empties its cache: never on the host's
+     * own root. */
+    struct stat rs, hs;
+    if (stat(*root ? root : "/", &rs) == 0 && stat("/", &hs) == 0 && rs.st_dev == hs.st_dev &&
+        rs.st_ino == hs.st_ino)
+        return err_set(e, "%s is the host's root: profile an unpacked rootfs "
+                       "(armlet build --rootfs DIR)", *root ? root : "/");
+
     /* The kernel reads ahead around every page fault (read_ahead_kb, 128 KiB on an SD
      * card, often megabytes on a server disk); mincore cannot tell those pages from the
      * ones the program touched. With readahead off during the run, what is resident is

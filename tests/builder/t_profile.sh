@@ -61,13 +61,17 @@ test_profile_fails_when_the_url_never_answers() {
   rm -rf "$r"
 }
 
-test_profile_names_a_program_missing_from_the_rootfs() {
+test_profile_refuses_a_missing_program_and_the_hosts_root() {
   local r; r=$(make_rootfs)
   capture "$ARMLET" profile "$r" -- /bin/nosuchprogram
   assert_eq 1 "$rc"
   assert_contains "$err" "no program /bin/nosuchprogram in it"
   capture "$ARMLET" profile "$r"
   assert_eq 2 "$rc" "no entrypoint is a usage error"
+  # the host's own root is refused: eviction would re-stamp every file's atime
+  capture "$ARMLET" profile / -- /bin/true
+  assert_eq 1 "$rc"
+  assert_contains "$err" "/ is the host's root"
   rm -rf "$r"
 }
 
