@@ -3,7 +3,8 @@
 #
 #   bash recipes/hello/build.sh        -> recipes/dist/hello-amd64 hello-arm64 hello-armv7 hello-armv6
 #
-# Static (CGO_ENABLED=0), reproducible (-trimpath, no build id), offline: GOCACHE and
+# Static (CGO_ENABLED=0), reproducible (-trimpath, no build id, no VCS stamp: the same
+# source gives the same bytes at any commit and in any dirty tree), offline: GOCACHE and
 # GOPATH live under out/ and GOPROXY=off, so CI needs no network. Then it checks what a
 # board would notice: arm/v6 must run on an ARM1176 (qemu-arm -cpu arm1176) and every
 # arm64 PT_LOAD segment must be 64 KiB-aligned (4K, 16K and 64K page kernels).
@@ -18,7 +19,7 @@ command -v go >/dev/null || { echo "build.sh: go not found (apt-get install gola
 
 build() {   # build NAME GOARCH [GOARM]
   local name=$1 arch=$2 arm=${3:-}
-  ( cd "$HERE" && GOARCH=$arch GOARM=$arm go build -trimpath -ldflags "-s -w -buildid=" \
+  ( cd "$HERE" && GOARCH=$arch GOARM=$arm go build -trimpath -buildvcs=false -ldflags "-s -w -buildid=" \
       -o "$DIST/$name.tmp" . )
   mv -f "$DIST/$name.tmp" "$DIST/$name"
   echo "built recipes/dist/$name ($(stat -c %s "$DIST/$name") bytes)"
