@@ -8,6 +8,10 @@
 
 #include "util.h"
 
+/* Files are opened without O_CLOEXEC: the init is single-threaded and closes each one
+ * before it forks, and musl follows an O_CLOEXEC open with an fcntl() (for old kernels),
+ * a syscall per file on the start-up path. */
+
 #define CG_PATH 1024
 /* musl's "unlimited" v1 memory limit is PAGE_COUNTER_MAX pages: about 2^63. Anything past
  * 2^62 bytes is no limit. */
@@ -19,7 +23,7 @@ static const char *const ctl_names[C_V2] = {"cpu", "cpuset", "memory"};
 struct rd {
     int fd;
     size_t pos, len;
-    char buf[1024];
+    char buf[4096]; /* mountinfo is generated per read(): fewer, larger reads */
 };
 
 /* Next line of r into line (NUL-terminated, no '\n'; longer lines are cut to cap-1).
@@ -66,7 +70,7 @@ static char *join3(char *out, size_t cap, const char *a, const char *b, const ch
 static int read_value(const char *dir, const char *name, char *buf, size_t cap)
 {
     char path[CG_PATH + 64];
-    int fd = open(join3(path, sizeof path, dir, "/", name), O_RDONLY | O_CLOEXEC);
+    int fd = open(join3(path, sizeof path, dir, "/", name), O_RDONLY);
     if (fd < 0)
         return -1;
     ssize_t k = read(fd, buf, cap - 1);
@@ -164,7 +168,7 @@ static void place(struct hier *h, const char *root, const char *prefix, const ch
 
 static void read_cgroup_file(const char *file, struct hier *h)
 {
-    struct rd r = {.fd = open(file, O_RDONLY | O_CLOEXEC)};
+    struct rd r = {.fd = open(file, O_RDONLY)};
     char line[CG_PATH + 64];
     if (r.fd < 0)
         return;
@@ -189,7 +193,7 @@ static void read_cgroup_file(const char *file, struct hier *h)
 
 static void read_mountinfo(const char *file, const char *prefix, struct hier *h)
 {
-    struct rd r = {.fd = open(file, O_RDONLY | O_CLOEXEC)};
+    struct rd r = {.fd = open(file, O_RDONLY)};
     char line[2 * CG_PATH];
     if (r.fd < 0)
         return;
@@ -246,7 +250,7 @@ static void consider_memory(struct cgroup_limits *l, uint64_t m, const struct hi
 }
 
 /* Visit the directory of one cgroup and each parent up to the mount's top. */
-static void walk(struct hier *h, int ctl, struct cgroup_limits *l)
+static void walk(struct hier *h, int ctl, unsigned what, struct cgroup_limits *l)
 {
     char *dir = h->path;
     char buf[64];
@@ -259,12 +263,13 @@ static void walk(struct hier *h, int ctl, struct cgroup_limits *l)
             consider_memory(l, a, h, dir, "memory.limit_in_bytes");
         if (ctl == C_V2) {
             char *sp;
-            if (read_value(dir, "cpu.max", buf, sizeof buf) == 0 && (sp = strchr(buf, ' '))) {
+            if ((what & CGROUP_CPU) && read_value(dir, "cpu.max", buf, sizeof buf) == 0 &&
+                (sp = strchr(buf, ' '))) {
                 *sp = '\0';
                 if (parse_u64(buf, UINT64_MAX, &a) == 0 && parse_u64(sp + 1, UINT64_MAX, &b) == 0)
                     consider_quota(l, a, b, h, dir, "cpu.max");
             }
-            if (read_u64(dir, "memory.max", &a) == 0)
+            if ((what & CGROUP_MEMORY) && read_u64(dir, "memory.max", &a) == 0)
                 consider_memory(l, a, h, dir, "memory.max");
         }
         size_t len = strlen(dir);
@@ -312,12 +317,17 @@ static void cpuset_count(const char *dir, const char *file, struct cgroup_limits
 }
 
 void cgroup_limits_read(const char *cgroup_file, const char *mountinfo_file, const char *root,
-                        struct cgroup_limits *l)
+                        unsigned what, struct cgroup_limits *l)
 {
     struct hier h[C_N];
     memset(h, 0, sizeof h);
     memset(l, 0, sizeof *l);
     read_cgroup_file(cgroup_file, h);
+    /* Forget the hierarchies not asked about: no mount lookup, no files read. */
+    if (!(what & CGROUP_CPU))
+        h[C_CPU].in = h[C_CPUSET].in = 0;
+    if (!(what & CGROUP_MEMORY))
+        h[C_MEM].in = 0;
     read_mountinfo(mountinfo_file, root, h);
     for (int i = 0; i < C_N; i++) {
         if (!h[i].mounted)
@@ -329,10 +339,11 @@ void cgroup_limits_read(const char *cgroup_file, const char *mountinfo_file, con
             if (l->cpuset == before)
                 cpuset_count(h[i].path, "cpuset.cpus", l);
         } else if (i == C_V2) {
-            cpuset_count(h[i].path, "cpuset.cpus.effective", l);
-            walk(&h[i], i, l);
+            if (what & CGROUP_CPU)
+                cpuset_count(h[i].path, "cpuset.cpus.effective", l);
+            walk(&h[i], i, what, l);
         } else {
-            walk(&h[i], i, l);
+            walk(&h[i], i, what, l);
         }
     }
 }

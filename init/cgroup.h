@@ -33,9 +33,13 @@ struct cgroup_limits {
     char memory_at[CGROUP_WHERE];
 };
 
-/* Fill *l (zeroed first) from the files named. Never fails: what cannot be read is no limit. */
+#define CGROUP_CPU 1u    /* quota and cpuset */
+#define CGROUP_MEMORY 2u /* memory limit */
+
+/* Fill *l (zeroed first) from the files named, reading only what `what` (CGROUP_CPU,
+ * CGROUP_MEMORY) asks for. Never fails: what cannot be read is no limit. */
 void cgroup_limits_read(const char *cgroup_file, const char *mountinfo_file, const char *root,
-                        struct cgroup_limits *l);
+                        unsigned what, struct cgroup_limits *l);
 
 /* Effective CPUs: min(affinity, cpuset, quota/period rounded down (at least 1) or, with
  * round_up, up). affinity 0 = unknown. Always >= 1. */

@@ -120,7 +120,8 @@ void setup_parent(const struct options *o)
     int want_mem = !o->memory_off && o->memory_ppm > 0;
     if (o->cpu != CPU_OFF || want_mem) {
         struct cgroup_limits l;
-        cgroup_limits_read("/proc/self/cgroup", "/proc/self/mountinfo", "", &l);
+        cgroup_limits_read("/proc/self/cgroup", "/proc/self/mountinfo", "",
+                           (o->cpu != CPU_OFF ? CGROUP_CPU : 0) | (want_mem ? CGROUP_MEMORY : 0), &l);
         if (o->cpu != CPU_OFF)
             fit_cpu(o, &l);
         if (want_mem)

@@ -54,7 +54,7 @@ static void read_limits(struct cgroup_limits *l)
     char cg[512], mi[512];
     snprintf(cg, sizeof cg, "%s/proc/cgroup", top);
     snprintf(mi, sizeof mi, "%s/proc/mountinfo", top);
-    cgroup_limits_read(cg, mi, top, l);
+    cgroup_limits_read(cg, mi, top, CGROUP_CPU | CGROUP_MEMORY, l);
 }
 
 #define V1_MOUNTS                                                                                  \
@@ -97,6 +97,15 @@ static void test_v1_tightest_quota_on_the_path_wins(void)
     CHECK_STR(l.quota_at, "/a cpu.cfs_quota_us");
     CHECK(cgroup_cpus(&l, 8, 0) == 1);
     CHECK(cgroup_cpus(&l, 8, 1) == 1);
+
+    /* only what is asked for is read */
+    char cg[512], mi[512];
+    snprintf(cg, sizeof cg, "%s/proc/cgroup", top);
+    snprintf(mi, sizeof mi, "%s/proc/mountinfo", top);
+    cgroup_limits_read(cg, mi, top, CGROUP_MEMORY, &l);
+    CHECK(l.quota == 0 && l.cpuset == 0 && l.memory == 536870912);
+    cgroup_limits_read(cg, mi, top, CGROUP_CPU, &l);
+    CHECK(l.quota == 25000 && l.cpuset == 4 && l.memory == 0);
     cleanup();
 }
 
