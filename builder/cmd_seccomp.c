@@ -13,7 +13,7 @@
 static void usage(FILE *f)
 {
     fputs("usage: armlet seccomp compile PROFILE.json|default --platform P -o FILE\n"
-          "                              [--no-optimize] [--verbose]\n"
+          "                              [--native-only] [--no-optimize] [--verbose]\n"
           "\n"
           "Compiles a Docker/OCI seccomp profile into the raw BPF program armlet-init\n"
           "installs with --seccomp (the image's /etc/armlet/seccomp.bpf), for platform P\n"
@@ -22,6 +22,8 @@ static void usage(FILE *f)
           "\n"
           "  --platform P     target platform (required)\n"
           "  -o FILE          output file (required; replaced atomically)\n"
+          "  --native-only    leave out the compat arches (x86/x32 on amd64, arm on arm64):\n"
+          "                   their syscalls are killed; a third of the length, loads faster\n"
           "  --no-optimize    linear filter instead of libseccomp's binary tree\n"
           "  --verbose        print the instruction count\n"
           "\n"
@@ -51,6 +53,8 @@ int cmd_seccomp(int argc, char **argv)
             *(a[1] == 'o' ? &out : &plat) = argv[++i];
         } else if (!strncmp(a, "--platform=", 11)) {
             plat = a + 11;
+        } else if (!strcmp(a, "--native-only")) {
+            flags |= SECCOMP_COMPILE_NATIVE_ONLY;
         } else if (!strcmp(a, "--no-optimize")) {
             flags |= SECCOMP_COMPILE_NO_OPTIMIZE;
         } else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {

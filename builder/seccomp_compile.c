@@ -83,8 +83,8 @@ static int add_if_compat(struct arch_set *s, const json_t *j, const uint32_t *co
     return 0;
 }
 
-static int resolve_arches(const json_t *root, const struct platform *p, struct arch_set *s,
-                          const char *name, struct err *e)
+static int resolve_arches(const json_t *root, const struct platform *p, unsigned flags,
+                          struct arch_set *s, const char *name, struct err *e)
 {
     uint32_t own, compat[2];
     int ncompat;
@@ -93,6 +93,8 @@ static int resolve_arches(const json_t *root, const struct platform *p, struct a
         return err_set(e, "%s: platform %s has no seccomp architecture", name, p->oci);
     s->n = 0;
     set_add(s, own);
+    if (flags & SECCOMP_COMPILE_NATIVE_ONLY)
+        ncompat = 0; /* the profile's lists are still validated, none is added */
     const json_t *map = json_object_get(root, "archMap");
     const json_t *list = json_object_get(root, "architectures");
     if (map && !json_is_null(map)) {
@@ -426,7 +428,7 @@ int seccomp_compile_json(const char *json, size_t n, const char *name, const str
     if (parse_action(da, def_eret, &def_act, name, "defaultAction", e) < 0)
         return ERR;
     struct arch_set as;
-    if (resolve_arches(root, p, &as, name, e) < 0)
+    if (resolve_arches(root, p, flags, &as, name, e) < 0)
         return ERR;
     const json_t *rules = json_object_get(root, "syscalls");
     if (rules && !json_is_null(rules) && !json_is_array(rules))

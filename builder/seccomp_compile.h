@@ -44,6 +44,10 @@
 #define SECCOMP_COMPILE_NO_OPTIMIZE 1u  /* libseccomp's linear (priority) layout instead of
                                          * the binary tree (SCMP_FLTATR_CTL_OPTIMIZE 1 vs 2);
                                          * for benchmarks */
+#define SECCOMP_COMPILE_NATIVE_ONLY 2u  /* only the target's own arch: compat-arch syscalls
+                                         * (x86/x32 on amd64, arm on arm64) hit the bad-arch
+                                         * action (kill). Tighter, and the filter is about a
+                                         * third as long, so the kernel loads it faster */
 
 /* Compile PROFILE (path of a JSON profile, or "default") for platform p and write the
  * BPF to out_path (replaced atomically: written to a temporary beside it, then renamed).

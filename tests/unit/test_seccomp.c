@@ -108,6 +108,12 @@ static void test_errno_rule_on_each_arch_with_its_own_numbers(void)
                                 "\"action\":\"SCMP_ACT_ERRNO\"}]}", "linux/arm64", 0);
     CHECK(run(&n, AUDIT_AARCH64, 34, 0) == ACT_ERRNO(EPERM));
     CHECK(run(&n, AUDIT_ARM, 323, 0) == ACT_KILL_THREAD);
+    /* --native-only drops the compat arch even when the archMap names it */
+    struct compiled o = compile(DENY_MKDIR, "linux/arm64", SECCOMP_COMPILE_NATIVE_ONLY);
+    CHECK(run(&o, AUDIT_AARCH64, 34, 0) == ACT_ERRNO(38));
+    CHECK(run(&o, AUDIT_ARM, 323, 0) == ACT_KILL_THREAD);
+    CHECK(o.len < a.len);
+    free(o.bpf);
     free(x.bpf);
     free(a.bpf);
     free(r.bpf);
