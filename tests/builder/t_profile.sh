@@ -2,6 +2,7 @@
 # armlet profile: runs a real server (Debian's busybox httpd) chrooted in a rootfs with
 # the rootfs evicted from the page cache, and lists what it read until it answered.
 . "$(dirname "$0")/../lib.sh"
+source "$TOP/tests/tools/oci.sh"    # free_port
 
 BUSYBOX=/bin/busybox
 # A rootfs on disk (out/, not a tmpfs that cannot be evicted) with busybox httpd, its
@@ -20,7 +21,6 @@ make_rootfs() {
   sync
   echo "$r"
 }
-free_port() { echo $(( 20000 + RANDOM % 20000 )); }
 
 test_profile_records_the_server_and_files_it_read_but_not_untouched_ones() {
   local r port; r=$(make_rootfs); port=$(free_port)

@@ -3,6 +3,7 @@
 # /etc/armlet/preload and whether the init gets --preload; and the whole loop:
 # build --rootfs, armlet profile that rootfs, build again with the recorded list.
 . "$(dirname "$0")/../lib.sh"
+source "$TOP/tests/tools/oci.sh"    # free_port
 export SOURCE_DATE_EPOCH=1700000000
 export ARMLET_INIT_DIR=${ARMLET_INIT_DIR:-$OUT}   # the ASan builder in out/asan/ has no inits beside it
 
@@ -54,7 +55,7 @@ test_preload_none_adds_no_list_and_no_flag() {
 }
 
 test_profiled_list_recorded_from_the_rootfs_goes_into_the_image() {
-  local d port; d=$(workdir); port=$(( 20000 + RANDOM % 20000 ))
+  local d port; d=$(workdir); port=$(free_port)
   write_recipe "$d" ""
   capture "$ARMLET" build "$d/app.recipe" --rootfs "$d/rootfs"
   assert_eq 0 "$rc" "build --rootfs: $err"
