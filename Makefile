@@ -124,6 +124,9 @@ bench-push: install-deps all
 .PHONY: bench-coldstart
 bench-coldstart: install-deps all
 	@bash tests/bench/bench-coldstart
+.PHONY: bench-limits
+bench-limits: install-deps all
+	@bash tests/bench/bench-limits
 # layertool: tree.c/layer.c/base.c driven from scripts (tests/builder/t_layer.sh, bench-build).
 $(OUT)/bench/layertool: tests/bench/layertool.c $(BUILDER_LIB_SRCS) $(BUILDER_HDRS)
 	@mkdir -p $(@D)
