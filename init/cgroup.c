@@ -149,8 +149,8 @@ static void place(struct hier *h, const char *root, const char *prefix, const ch
 {
     size_t rl = strlen(root);
     const char *rest = h->path;
-    if (h->mounted || !h->in)
-        return;
+    if (h->mounted || !h->in || strstr(h->path, "/.."))
+        return; /* "/../x": a cgroup above our namespace's root, not under any mount */
     if (strcmp(root, "/") != 0) {
         if (strncmp(h->path, root, rl) != 0 || (h->path[rl] != '/' && h->path[rl] != '\0'))
             return; /* the cgroup is outside this mount's root */

@@ -42,8 +42,8 @@ test_nofile_above_hard_limit_warns_and_uses_the_hard_limit() {
   assert_contains "$err" "CAP_SYS_RESOURCE"
 }
 
-platforms_test_nofile_hard_limit_is_raised_when_permitted() { :; }
 test_nofile_hard_limit_is_raised_when_permitted() {
+  INIT=$(init_for linux-amd64)
   # Start the init with both limits lowered, ask for the old hard limit back: raising a
   # hard limit needs CAP_SYS_RESOURCE in the initial user namespace.
   local low=$((HARD - 10))

@@ -169,6 +169,13 @@ static void test_mount_root_is_honoured(void)
     CHECK(cgroup_cpus(&l, 4, 0) == 1);
     /* /elsewhere is outside the memory mount's root: not reachable, no limit */
     CHECK(l.memory == 0);
+    /* a cgroup above the namespace's root ("/../x") is under no mount */
+    put("proc/cgroup", "4:cpu:/../x\n");
+    put("proc/mountinfo", "50 40 0:29 / /sys/fs/cgroup/cpu ro - cgroup cgroup rw,cpu\n");
+    put("sys/fs/cgroup/x/cpu.cfs_quota_us", "50000\n");
+    put("sys/fs/cgroup/x/cpu.cfs_period_us", "100000\n");
+    read_limits(&l);
+    CHECK(l.quota == 0);
     cleanup();
 }
 
