@@ -75,6 +75,7 @@ struct slot {
 struct sink {
     enum compress c;
     int fd;
+    const char *dir;             /* blobs_dir, for messages */
     struct digest tar_d, blob_d;
     uLong crc;                   /* gzip trailer, computed on the tar side */
     uint64_t tar_size, blob_size;
@@ -115,7 +116,7 @@ static int write_blob(struct sink *s, const unsigned char *buf, size_t n, struct
         if (w < 0) {
             if (errno == EINTR)
                 continue;
-            return err_sys(e, errno, "writing layer blob");
+            return err_sys(e, errno, "writing a blob into %s", s->dir);
         }
         buf += w;
         n -= (size_t)w;
@@ -658,6 +659,7 @@ int layer_write(struct tree *t, enum compress c, int64_t epoch, const char *blob
     struct sink s = {.fd = -1};
     int rc = sink_open(&s, c, e);
     snprintf(tmp, dl + 32, "%s/.tmp-layer-XXXXXX", blobs_dir);
+    s.dir = blobs_dir;
     if (rc == 0 && (s.fd = mkostemp(tmp, O_CLOEXEC)) < 0)
         rc = err_sys(e, errno, "%s", blobs_dir);
     if (s.fd < 0)
