@@ -277,34 +277,73 @@ static int read_file(const char *path, char **data, size_t *len, struct err *e)
     return 0;
 }
 
-/* Follow symlink nodes of the tree from path (at most 40 hops). Returns the FILE node
- * or NULL. */
+/* Collapse "//", "." and ".." of an absolute path in place ("/a/../b" -> "/b"). */
+static void normalize(char *p)
+{
+    char *out = p, *s = p;
+    while (*s) {
+        while (*s == '/')
+            s++;
+        char *e = s;
+        while (*e && *e != '/')
+            e++;
+        size_t n = (size_t)(e - s);
+        if (n == 0 || (n == 1 && s[0] == '.')) {
+            /* nothing */
+        } else if (n == 2 && s[0] == '.' && s[1] == '.') {
+            while (out > p && *--out != '/')
+                ;
+        } else {
+            *out++ = '/';
+            memmove(out, s, n);
+            out += n;
+        }
+        s = e;
+    }
+    if (out == p)
+        *out++ = '/';
+    *out = '\0';
+}
+
+/* The FILE node that path names in the tree, following symlinks (and hardlinks) in any
+ * component, as the kernel would in the image (at most 40 links). NULL if none. */
 static const struct tree_node *tree_resolve(struct tree *t, const char *path)
 {
-    char cur[PATH_MAX];
-    snprintf(cur, sizeof cur, "%s", path);
+    char cur[PATH_MAX], next[PATH_MAX];
+    snprintf(cur, sizeof cur, "/%s", path);
+    normalize(cur);
     for (int hop = 0; hop < 40; hop++) {
-        const struct tree_node *n = tree_get(t, cur);
-        if (!n)
-            return NULL;
-        if (n->kind == TREE_FILE)
-            return n;
-        if (n->kind != TREE_SYMLINK && n->kind != TREE_HARDLINK)
-            return NULL;
+        const struct tree_node *n = NULL;
+        size_t len = strlen(cur), j = 0;
+        for (;;) {
+            while (j < len && cur[j] == '/')
+                j++;
+            if (j == len)
+                return n && n->kind == TREE_FILE ? n : NULL;
+            while (j < len && cur[j] != '/')
+                j++;
+            char save = cur[j];
+            cur[j] = '\0';
+            n = tree_get(t, cur);
+            cur[j] = save;
+            if (!n)
+                return NULL;
+            if (n->kind == TREE_SYMLINK || n->kind == TREE_HARDLINK)
+                break;
+        }
+        /* cur[0..j) is a link: its target, then the rest of the path */
         int w;
         if (n->target[0] == '/' || n->kind == TREE_HARDLINK) {
-            w = snprintf(cur, sizeof cur, "%s", n->target);
+            w = snprintf(next, sizeof next, "/%s%s", n->target, cur + j);
         } else {
-            /* relative to the link's folder: "/" + the link's path up to its last '/' */
             const char *slash = strrchr(n->path, '/');
             int dirlen = slash ? (int)(slash - n->path) : 0;
-            char target[PATH_MAX];
-            snprintf(target, sizeof target, "%s", n->target);
-            w = snprintf(cur, sizeof cur, "/%.*s%s%s", dirlen, n->path, dirlen ? "/" : "",
-                         target);
+            w = snprintf(next, sizeof next, "/%.*s/%s%s", dirlen, n->path, n->target, cur + j);
         }
-        if (w < 0 || (size_t)w >= sizeof cur)
+        if (w < 0 || (size_t)w >= sizeof next)
             return NULL;
+        normalize(next);
+        memcpy(cur, next, sizeof cur);
     }
     return NULL;
 }

@@ -43,6 +43,24 @@ test_default_recipe_lists_the_entrypoints_load_segments_and_passes_the_flag() {
   rm -rf "$d"
 }
 
+# A dynamic program carried with `libs`: its loader is listed after it, found through
+# the image's symlinks (/lib64 -> usr/lib64, and the loader's own link).
+test_entrypoint_list_of_a_dynamic_program_adds_its_loader() {
+  local d; d=$(workdir)
+  printf '%s\n' 'name dyn' 'platforms linux/amd64' 'base static' \
+    'file /usr/bin/true /usr/bin/true mode=0755 libs' 'entrypoint ["/usr/bin/true"]' >"$d/app.recipe"
+  capture "$ARMLET" build "$d/app.recipe" --rootfs "$d/rootfs"
+  assert_eq 0 "$rc" "build --rootfs: $err"
+  local first second
+  first=$(sed -n 1p "$d/rootfs/etc/armlet/preload" | cut -d' ' -f1)
+  second=$(sed -n 2p "$d/rootfs/etc/armlet/preload" | cut -d' ' -f1)
+  assert_eq /usr/bin/true "$first"
+  assert_contains "$second" "/ld-linux-x86-64.so.2"
+  [ -f "$d/rootfs$second" ] && [ ! -L "$d/rootfs$second" ] || fail "$second is not a file of the image"
+  assert_contains "$(sed -n 2p "$d/rootfs/etc/armlet/preload")" "$second 0:"
+  rm -rf "$d"
+}
+
 test_preload_none_adds_no_list_and_no_flag() {
   local d; d=$(workdir)
   write_recipe "$d" "init cpu=floor preload=none"
