@@ -929,10 +929,13 @@ int tree_write_dir(struct tree *t, const char *root, int64_t mtime, struct err *
     size_t n;
     if (tree_sorted(t, &nodes, &n, e) < 0)
         return ERR;
-    if (mkdir(root, 0755) < 0 && errno != EEXIST)
+    int created = mkdir(root, 0755) == 0;
+    if (!created && errno != EEXIST)
         return err_sys(e, errno, "%s", root);
     cleanup_close int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0)
+        return err_sys(e, errno, "%s", root);
+    if (created && fchmod(rootfd, 0755) < 0)   /* an image's / is 0755, whatever the umask */
         return err_sys(e, errno, "%s", root);
     const size_t bufsz = 1 << 20;
     cleanup_free unsigned char *buf = malloc(bufsz);
@@ -956,6 +959,8 @@ int tree_write_dir(struct tree *t, const char *root, int64_t mtime, struct err *
     for (size_t i = n; i-- > 0 && rc == 0;)
         if (nodes[i]->kind == TREE_DIR)
             rc = finish_dir(&c, nodes[i], as_root, ts, e);
+    if (rc == 0 && futimens(rootfd, ts) < 0)
+        rc = err_sys(e, errno, "%s", root);
     pcache_drop(&c);
     pcache_drop(&tc);
     return rc < 0 ? err_ctx(e, "writing %s", root) : 0;

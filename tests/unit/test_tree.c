@@ -293,6 +293,7 @@ static void test_write_dir_exact_modes_owners_mtime_despite_umask(void)
     CHECK(tree_write_dir(t, root, 1234, &e) == 0);
     umask(old);
     struct stat st;
+    CHECK(stat(root, &st) == 0 && (st.st_mode & 07777) == 0755 && st.st_mtime == 1234);
     CHECK(stat(tmp_path("rootfs/app"), &st) == 0 && (st.st_mode & 07777) == 04755);
     CHECK(st.st_mtime == 1234 && st.st_size == 8);
     CHECK(stat(tmp_path("rootfs/tmp"), &st) == 0 && (st.st_mode & 07777) == 01777);
