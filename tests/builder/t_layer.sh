@@ -149,6 +149,20 @@ test_unwritable_blob_folder_fails_and_leaves_nothing() {
   [ ! -e "$t/missing" ] || fail "created $t/missing"
 }
 
+test_long_names_round_trip_and_stay_reproducible() {
+  need_tool
+  local t; t=$(tmpdir); mkdir "$t/blobs"
+  local dir file
+  dir=$(printf 'd%.0s' {1..120}); file=$(printf 'f%.0s' {1..150})
+  mkdir -p "$t/src/$dir"; echo hi >"$t/src/$dir/$file"
+  # two processes (different pids): pax header names must not carry anything variable
+  local a b
+  a=$(layer "$t/blobs" "hostdir:/=$t/src" | awk '{print $1}')
+  b=$(layer "$t/blobs" "hostdir:/=$t/src" | awk '{print $1}')
+  assert_eq "$a" "$b" "long names"
+  assert_eq "$dir/$file" "$(tar -tzf "$t/blobs/${a#sha256:}" | tail -1)" "GNU tar reads the long name"
+}
+
 test_full_disk_fails_cleanly_and_names_the_cause() {
   need_tool
   local t; t=$(tmpdir); make_src "$t/src"; mkdir "$t/small"
