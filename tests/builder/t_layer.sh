@@ -25,7 +25,7 @@ layer() { "$LAYERTOOL" "$@"; }
 
 test_gnu_tar_lists_sorted_names_numeric_owners_and_epoch() {
   need_tool
-  local t; t=$(tmpdir); make_src "$t/src"; mkdir "$t/blobs"
+  t=$(tmpdir); trap 'umount "$t/small" 2>/dev/null || true; rm -rf "$t"' EXIT; make_src "$t/src"; mkdir "$t/blobs"
   local res; res=$(layer --epoch 1700000000 "$t/blobs" "hostdir:/srv=$t/src")
   local blob=$t/blobs/$(echo "$res" | awk '{print $1}' | cut -d: -f2)
   local got; got=$(TZ=UTC tar --numeric-owner -tvzf "$blob" | awk '{print $1, $2, $4, $5, $6}')
@@ -45,7 +45,7 @@ drwxr-xr-x 0/0 2023-11-14 22:13 srv/sub/deeper/
 
 test_gzip_zstd_integrity_and_diff_id_is_sha256_of_the_tar() {
   need_tool
-  local t; t=$(tmpdir); make_src "$t/src"; mkdir "$t/blobs"
+  t=$(tmpdir); trap 'umount "$t/small" 2>/dev/null || true; rm -rf "$t"' EXIT; make_src "$t/src"; mkdir "$t/blobs"
   local g z n
   g=$(layer --compress gzip "$t/blobs" "hostdir:/srv=$t/src")
   z=$(layer --compress zstd "$t/blobs" "hostdir:/srv=$t/src")
@@ -68,7 +68,7 @@ test_gzip_zstd_integrity_and_diff_id_is_sha256_of_the_tar() {
 
 test_same_blob_from_other_folder_times_owners_and_cpu_count() {
   need_tool
-  local t; t=$(tmpdir); make_src "$t/src"; mkdir "$t/blobs"
+  t=$(tmpdir); trap 'umount "$t/small" 2>/dev/null || true; rm -rf "$t"' EXIT; make_src "$t/src"; mkdir "$t/blobs"
   mkdir -p "$t/elsewhere/deeper/path"
   cp -a "$t/src" "$t/elsewhere/deeper/path/copy"
   local c=$t/elsewhere/deeper/path/copy
@@ -92,7 +92,7 @@ test_same_blob_from_other_folder_times_owners_and_cpu_count() {
 
 test_rootfs_matches_what_gnu_tar_extracts_from_the_layer() {
   need_tool
-  local t; t=$(tmpdir); make_src "$t/src"; mkdir "$t/blobs" "$t/x"
+  t=$(tmpdir); trap 'umount "$t/small" 2>/dev/null || true; rm -rf "$t"' EXIT; make_src "$t/src"; mkdir "$t/blobs" "$t/x"
   local init=/bin/true
   local res; res=$(layer --rootfs "$t/rootfs" "$t/blobs" "base:static=$init" "hostdir:/srv=$t/src")
   local blob=$t/blobs/$(echo "$res" | awk '{print $1}' | cut -d: -f2)
@@ -108,7 +108,7 @@ test_rootfs_matches_what_gnu_tar_extracts_from_the_layer() {
 
 test_archive_escaping_destination_is_refused_naming_the_entry() {
   need_tool
-  local t; t=$(tmpdir); mkdir "$t/blobs"
+  t=$(tmpdir); trap 'umount "$t/small" 2>/dev/null || true; rm -rf "$t"' EXIT; mkdir "$t/blobs"
   python3 - "$t" <<'EOF'
 import io, sys, tarfile
 d = sys.argv[1]
@@ -142,7 +142,7 @@ EOF
 
 test_unwritable_blob_folder_fails_and_leaves_nothing() {
   need_tool
-  local t; t=$(tmpdir); make_src "$t/src"
+  t=$(tmpdir); trap 'umount "$t/small" 2>/dev/null || true; rm -rf "$t"' EXIT; make_src "$t/src"
   capture "$LAYERTOOL" "$t/missing/blobs" "hostdir:/srv=$t/src"
   assert_eq 1 "$rc"
   assert_contains "$err" "$t/missing/blobs"
@@ -151,7 +151,7 @@ test_unwritable_blob_folder_fails_and_leaves_nothing() {
 
 test_long_names_round_trip_and_stay_reproducible() {
   need_tool
-  local t; t=$(tmpdir); mkdir "$t/blobs"
+  t=$(tmpdir); trap 'umount "$t/small" 2>/dev/null || true; rm -rf "$t"' EXIT; mkdir "$t/blobs"
   local dir file
   dir=$(printf 'd%.0s' {1..120}); file=$(printf 'f%.0s' {1..150})
   mkdir -p "$t/src/$dir"; echo hi >"$t/src/$dir/$file"
@@ -165,7 +165,7 @@ test_long_names_round_trip_and_stay_reproducible() {
 
 test_full_disk_fails_cleanly_and_names_the_cause() {
   need_tool
-  local t; t=$(tmpdir); make_src "$t/src"; mkdir "$t/small"
+  t=$(tmpdir); trap 'umount "$t/small" 2>/dev/null || true; rm -rf "$t"' EXIT; make_src "$t/src"; mkdir "$t/small"
   head -c 2000000 /dev/urandom >"$t/src/random.bin"   # does not compress: blob > 1 MiB
   mount -t tmpfs -o size=1m tmpfs "$t/small" 2>/dev/null || skip "cannot mount a tmpfs here"
   for comp in gzip zstd none; do
