@@ -140,6 +140,23 @@ EOF
   assert_contains "$(tar -tzf "$blob")" "opt/tool/bin/tool"
 }
 
+test_archives_in_every_common_compression_unpack_the_same() {
+  need_tool
+  t=$(tmpdir); trap 'rm -rf "$t"' EXIT
+  make_src "$t/src"; mkdir "$t/blobs"
+  tar -C "$t/src" --owner=0 --group=0 --numeric-owner -cf "$t/a.tar" .
+  gzip -k "$t/a.tar"; xz -k "$t/a.tar"; zstd -q -k "$t/a.tar"; bzip2 -k "$t/a.tar"
+  (cd "$t/src" && zip -qryX "$t/a.zip" .) 2>/dev/null || rm -f "$t/a.zip"
+  local want; want=$(layer "$t/blobs" "hostdir:/opt=$t/src" | awk '{print $2}')
+  local n=0 f
+  for f in "$t"/a.tar "$t"/a.tar.* "$t"/a.zip; do
+    [ -e "$f" ] || continue
+    assert_eq "$want" "$(layer "$t/blobs" "archive:/opt=$f" | awk '{print $2}')" "$(basename "$f")"
+    n=$((n + 1))
+  done
+  [ "$n" -ge 5 ] || fail "only $n archive kinds tried"
+}
+
 test_unwritable_blob_folder_fails_and_leaves_nothing() {
   need_tool
   t=$(tmpdir); trap 'umount "$t/small" 2>/dev/null || true; rm -rf "$t"' EXIT; make_src "$t/src"
