@@ -7,7 +7,7 @@
 # numbers. A malformed BPF file stops the init with 2 before the child starts.
 source "$(dirname "$0")/../lib.sh"
 
-PROFILES=$TOP/../shared/testdata/seccomp
+PROFILES=${SECCOMP_PROFILE_DIR:-$TOP/../shared/testdata/seccomp}   # Docker's profiles (DESIGN.md)
 NATIVE_INIT=$(init_for linux-amd64)
 BPF_EVAL=$OUT/test-helpers/bpf_eval
 mkdir -p "$OUT/test-helpers"
