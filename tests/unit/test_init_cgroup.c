@@ -57,6 +57,17 @@ static void read_limits(struct cgroup_limits *l)
     cgroup_limits_read(cg, mi, top, CGROUP_CPU | CGROUP_MEMORY, l);
 }
 
+/* Read the tree and check the quota found, where, and the CPUs it gives of 8. */
+static void expect_cpu(struct cgroup_limits *l, uint64_t q, uint64_t p, const char *at,
+                       unsigned floor_n, unsigned ceil_n)
+{
+    read_limits(l);
+    CHECK(l->quota == q && l->period == p);
+    CHECK_STR(l->quota_at, at);
+    CHECK(cgroup_cpus(l, 8, 0) == floor_n);
+    CHECK(cgroup_cpus(l, 8, 1) == ceil_n);
+}
+
 #define V1_MOUNTS                                                                                  \
     "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"                          \
     "32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,relatime shared:9 - cgroup cgroup rw,cpu,cpuacct\n" \
@@ -79,11 +90,7 @@ static void test_v1_tightest_quota_on_the_path_wins(void)
     put("sys/fs/cgroup/memory/a/memory.limit_in_bytes", "536870912\n");
     put("sys/fs/cgroup/memory/memory.limit_in_bytes", "9223372036854771712\n");
     put("sys/fs/cgroup/cpuset/a/b/cpuset.effective_cpus", "0-3\n");
-    read_limits(&l);
-    CHECK(l.quota == 150000 && l.period == 100000);
-    CHECK_STR(l.quota_at, "/a/b cpu.cfs_quota_us");
-    CHECK(cgroup_cpus(&l, 8, 0) == 1);
-    CHECK(cgroup_cpus(&l, 8, 1) == 2);
+    expect_cpu(&l, 150000, 100000, "/a/b cpu.cfs_quota_us", 1, 2);
     CHECK(l.cpuset == 4);
     /* the leaf is unlimited, its parent is not: the parent wins */
     CHECK(l.memory == 536870912);
@@ -92,11 +99,7 @@ static void test_v1_tightest_quota_on_the_path_wins(void)
     /* a parent tighter than the leaf (0.5 CPU, other period) wins, and floor stays >= 1 */
     put("sys/fs/cgroup/cpu,cpuacct/a/cpu.cfs_quota_us", "25000\n");
     put("sys/fs/cgroup/cpu,cpuacct/a/cpu.cfs_period_us", "50000\n");
-    read_limits(&l);
-    CHECK(l.quota == 25000 && l.period == 50000);
-    CHECK_STR(l.quota_at, "/a cpu.cfs_quota_us");
-    CHECK(cgroup_cpus(&l, 8, 0) == 1);
-    CHECK(cgroup_cpus(&l, 8, 1) == 1);
+    expect_cpu(&l, 25000, 50000, "/a cpu.cfs_quota_us", 1, 1);
 
     /* only what is asked for is read */
     char cg[512], mi[512];
@@ -119,13 +122,9 @@ static void test_v2_namespace_root_is_the_container_cgroup(void)
     put("sys/fs/cgroup/cpu.max", "250000 100000\n");
     put("sys/fs/cgroup/memory.max", "1073741824\n");
     put("sys/fs/cgroup/cpuset.cpus.effective", "0-2,5\n");
-    read_limits(&l);
-    CHECK(l.quota == 250000 && l.period == 100000);
-    CHECK_STR(l.quota_at, "/ cpu.max");
+    expect_cpu(&l, 250000, 100000, "/ cpu.max", 2, 3);
     CHECK(l.memory == 1073741824);
     CHECK(l.cpuset == 4);
-    CHECK(cgroup_cpus(&l, 8, 0) == 2);
-    CHECK(cgroup_cpus(&l, 8, 1) == 3);
     cleanup();
 }
 
