@@ -96,7 +96,7 @@ static int has_word(const char *list, const char *word)
     for (const char *p = list; *p;) {
         const char *end = strchr(p, ',');
         size_t n = end ? (size_t)(end - p) : strlen(p);
-        if (n == w && !memcmp(p, word, w))
+        if (n == w && !strncmp(p, word, w))
             return 1;
         if (!end)
             break;
@@ -149,7 +149,7 @@ static void place(struct hier *h, const char *root, const char *prefix, const ch
 {
     size_t rl = strlen(root);
     const char *rest = h->path;
-    if (h->mounted || !h->in || strstr(h->path, "/.."))
+    if (h->mounted || !h->in || !strncmp(h->path, "/..", 3))
         return; /* "/../x": a cgroup above our namespace's root, not under any mount */
     if (strcmp(root, "/") != 0) {
         if (strncmp(h->path, root, rl) != 0 || (h->path[rl] != '/' && h->path[rl] != '\0'))
@@ -275,11 +275,9 @@ static void walk(struct hier *h, int ctl, unsigned what, struct cgroup_limits *l
         size_t len = strlen(dir);
         if (len <= h->top)
             break;
-        char *slash = strrchr(dir, '/');
-        if (!slash || (size_t)(slash - dir) < h->top)
-            dir[h->top] = '\0';
-        else
-            *slash = '\0';
+        while (len > h->top && dir[len] != '/')
+            len--;
+        dir[len] = '\0'; /* up one level, never above the mount's top */
     }
 }
 
