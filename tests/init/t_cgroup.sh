@@ -186,24 +186,30 @@ test_v2_nested_cpu_max_and_memory_max_tightest_wins() {
   assert_eq "1 100000000" "$out" "namespace root:"
 }
 
-# A Go program from Debian's golang-go (1.19: no cgroup awareness of its own).
-GO_PROG=$OUT/test-helpers/gomaxprocs
-build_go_prog() {
+# A Go program from Debian's golang-go (1.19: no cgroup awareness of its own), built for
+# the platform under test (GOARCH/GOARM), static.
+go_prog() {
   command -v go >/dev/null || skip "golang-go is not installed"
+  local goarch goarm=""
+  case $PLATFORM in
+    linux-amd64) goarch=amd64;; linux-arm64) goarch=arm64;;
+    linux-arm-v7) goarch=arm goarm=7;; linux-arm-v6) goarch=arm goarm=6;;
+  esac
+  GO_PROG=$OUT/test-helpers/gomaxprocs-$PLATFORM
   if [ ! -x "$GO_PROG" ]; then
     local d; d=$(tmpdir)
     mkdir -p "$(dirname "$GO_PROG")"
     printf 'package main\nimport ("fmt"; "runtime")\nfunc main() { fmt.Println(runtime.GOMAXPROCS(0)) }\n' >"$d/main.go"
-    (cd "$d" && HOME=$d GOCACHE=$d/cache GOPATH=$d/gopath CGO_ENABLED=0 GOFLAGS=-mod=mod GO111MODULE=off \
-      go build -o "$GO_PROG" main.go) || fail "go build failed"
+    (cd "$d" && HOME=$d GOCACHE=$d/cache GOPATH=$d/gopath CGO_ENABLED=0 GO111MODULE=off \
+      GOOS=linux GOARCH=$goarch GOARM=$goarm go build -o "$GO_PROG" main.go) || fail "go build failed"
   fi
 }
 
+platforms_test_go_program_runtime_gomaxprocs_equals_the_cgroup_limit() { :; }
 test_go_program_runtime_gomaxprocs_equals_the_cgroup_limit() {
-  INIT=$NATIVE_INIT
   need_v1 $CPU_V1
   [ "$NCPU" -ge 2 ] || skip "needs 2 CPUs"
-  build_go_prog
+  go_prog
   local c=$CPU_V1/armlet-test-$$-go
   cg_make "$c"
   echo 100000 >"$c/cpu.cfs_quota_us"
