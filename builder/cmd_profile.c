@@ -17,6 +17,8 @@
  *    or 30 as the limit for the URL).
  * 4. Scan: mmap every regular file and mincore() it; resident pages become ranges.
  * 5. Stop the program (SIGTERM to its group, SIGKILL after 3 s) and write the list.
+ *    Interrupted (SIGINT, SIGTERM, SIGHUP), it restores read_ahead_kb and kills the
+ *    program's group before it exits.
  *
  * Order: mincore says what, not when. The list starts with the entrypoint program, then
  * the files in order of their first read (the atime stamped in step 1; the kernel's
@@ -392,6 +394,35 @@ static int build_list(const char *root, long entry, char **text, size_t *len,
     return rc;
 }
 
+/* What an interrupted run (SIGINT, SIGTERM, SIGHUP) must undo: the device's
+ * read_ahead_kb and the program's process group. on_signal only makes syscalls. */
+static char undo_ra_path[128], undo_ra_value[24];
+static size_t undo_ra_len;
+static volatile sig_atomic_t undo_pid;
+
+static void on_signal(int sig)
+{
+    if (undo_ra_len) {
+        int fd = open(undo_ra_path, O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            (void)!write(fd, undo_ra_value, undo_ra_len);
+            close(fd);
+        }
+    }
+    if (undo_pid > 0)
+        kill(-undo_pid, SIGKILL);
+    _exit(128 + sig);
+}
+
+static void undo_on_signals(void)
+{
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
 struct profile_opts {
     const char *url, *out;
     double seconds;
@@ -468,10 +499,13 @@ static int profile(const char *root, char **prog, const struct profile_opts *o, 
     long ra_old = -1;
     if (o->readahead_kb >= 0) {
         readahead_file(root, ra_path, sizeof ra_path);
-        if (ra_path[0] && (ra_old = readahead_swap(ra_path, o->readahead_kb)) >= 0)
+        undo_on_signals();
+        if (ra_path[0] && (ra_old = readahead_swap(ra_path, o->readahead_kb)) >= 0) {
+            snprintf(undo_ra_path, sizeof undo_ra_path, "%s", ra_path);
+            undo_ra_len = (size_t)snprintf(undo_ra_value, sizeof undo_ra_value, "%ld\n", ra_old);
             fprintf(stderr, "armlet: profile: %s set to %ld during the run (was %ld)\n",
                     ra_path, o->readahead_kb, ra_old);
-        else
+        } else
             fprintf(stderr, "armlet: profile: cannot set the device's read_ahead_kb: the "
                     "list also holds what the kernel read ahead\n");
     }
@@ -484,8 +518,10 @@ static int profile(const char *root, char **prog, const struct profile_opts *o, 
     if (pid < 0) {
         if (ra_old >= 0)
             readahead_swap(ra_path, ra_old);
+        undo_ra_len = 0;
         return ERR;
     }
+    undo_pid = pid;
 
     CURL *c = o->url ? curl_easy_init() : NULL;
     int ready = !o->url, exited = 0, status = 0;
@@ -508,8 +544,10 @@ static int profile(const char *root, char **prog, const struct profile_opts *o, 
     int rc = build_list(root, entry, &text, &len, &files, &bytes, e);
     if (!exited)
         stop_program(pid);
+    undo_pid = 0;
     if (ra_old >= 0)
         readahead_swap(ra_path, ra_old);
+    undo_ra_len = 0;
     if (rc < 0)
         return ERR;
     if (o->url && !ready)

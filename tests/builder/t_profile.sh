@@ -53,6 +53,29 @@ test_profile_lists_files_in_order_of_first_read() {
   rm -rf "$r"
 }
 
+# During the run the disk's read_ahead_kb is 0 (so the list holds touched pages only);
+# interrupted, profile puts it back and kills the program.
+test_interrupted_profile_restores_readahead_and_stops_the_program() {
+  local r ra before; r=$(make_rootfs)
+  ra=/sys/dev/block/$(mountpoint -d "$(stat -c %m "$r")")/queue/read_ahead_kb
+  [ -w "$ra" ] || ra=/sys/dev/block/$(mountpoint -d "$(stat -c %m "$r")")/../queue/read_ahead_kb
+  [ -w "$ra" ] || skip "no writable read_ahead_kb for $r's disk"
+  before=$(cat "$ra")
+  [ "$before" != 0 ] || skip "the disk's read_ahead_kb is already 0"
+  "$ARMLET" profile "$r" --seconds 60 -- /bin/busybox sh -c 'echo $$ >/pid; exec /bin/busybox sleep 55' 2>/dev/null &
+  local p=$! i
+  for ((i = 0; i < 100; i++)); do [ -s "$r/pid" ] && [ "$(cat "$ra")" = 0 ] && break; sleep 0.05; done
+  assert_eq 0 "$(cat "$ra")" "read_ahead_kb during the run"
+  local child; child=$(cat "$r/pid")
+  kill -INT "$p"
+  rc=0; wait "$p" || rc=$?
+  assert_eq 130 "$rc" "exit status after SIGINT"
+  assert_eq "$before" "$(cat "$ra")" "read_ahead_kb after the interrupted run"
+  for ((i = 0; i < 40; i++)); do kill -0 "$child" 2>/dev/null || break; sleep 0.05; done
+  ! kill -0 "$child" 2>/dev/null || fail "the profiled program (pid $child) survived"
+  rm -rf "$r"
+}
+
 test_profile_fails_when_the_url_never_answers() {
   local r port; r=$(make_rootfs); port=$(free_port)
   capture "$ARMLET" profile "$r" --url "http://127.0.0.1:$port/" --seconds 1 -- /bin/busybox sleep 30
