@@ -1,0 +1,3 @@
+module example.com/armlet/go-app
+
+go 1.19
