@@ -215,8 +215,8 @@ int preload_list_parse(const char *name, const char *buf, size_t len, struct pre
         const char *nl = memchr(buf + i, '\n', len - i);
         size_t n = nl ? (size_t)(nl - buf - i) : len - i;
         lineno++;
-        if (n > ARMLET_PRELOAD_MAX_LINE)
-            return err_set(e, "%s:%d: line longer than %d bytes", name, lineno,
+        if (n + 1 > ARMLET_PRELOAD_MAX_LINE)   /* the init reads lines of 4096 with '\n' */
+            return err_set(e, "%s:%d: line longer than %d bytes with its newline", name, lineno,
                            ARMLET_PRELOAD_MAX_LINE);
         if (memchr(buf + i, '\0', n))
             return err_set(e, "%s:%d: NUL byte in a text list", name, lineno);
