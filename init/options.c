@@ -251,13 +251,9 @@ static void apply(struct options *o, int id, const char *where, const char *v)
         break;
     case O_MEMORY:
         o->memory_off = strcmp(v, "off") == 0;
-        o->memory_ratio = 0;
         o->memory_ppm = 0;
-        if (!o->memory_off) {
-            if (parse_ratio_ppm(v, &o->memory_ppm) != 0)
-                bad(where, "expected a ratio in (0, 1] or off, got", v);
-            o->memory_ratio = o->memory_ppm * 1e-6;
-        }
+        if (!o->memory_off && parse_ratio_ppm(v, &o->memory_ppm) != 0)
+            bad(where, "expected a ratio in (0, 1] or off, got", v);
         break;
     case O_NOFILE:
         if (strcmp(v, "off") == 0) {

@@ -114,7 +114,7 @@ static void test_defaults_are_off_and_rewrite_is_identity(void)
 {
     PARSE("prog");
     CHECK(o.pgroup == 0 && o.grace_ns == 0 && o.stop_delay_ns == 0 && o.verbose == 0);
-    CHECK(o.cpu == CPU_OFF && o.memory_ratio == 0 && o.nofile_mode == 0 && !o.has_user);
+    CHECK(o.cpu == CPU_OFF && o.memory_ppm == 0 && o.nofile_mode == 0 && !o.has_user);
     CHECK(o.seccomp == NULL && o.preload == NULL && o.n_exit_zero == 0 && o.n_cpu_env == 0);
     for (int s = 0; s < NSIG; s++)
         CHECK(o.rewrite[s] == s);
@@ -135,7 +135,7 @@ static void test_every_option_parses_in_both_spellings(void)
     CHECK(o.n_exit_zero == 3 && o.exit_zero[0] == 143 && o.exit_zero[1] == 130 && o.exit_zero[2] == 2);
     CHECK(o.cpu == CPU_CEIL && o.n_cpu_env == 1);
     CHECK_STR(o.cpu_env[0], "NPROC");
-    CHECK(o.memory_ppm == 900000 && o.memory_ratio > 0.8999 && o.memory_ratio < 0.9001);
+    CHECK(o.memory_ppm == 900000);
     CHECK(o.nofile_mode == 2);
     CHECK(o.has_user && o.uid == 1000 && o.gid == 2000);
     CHECK_STR(o.seccomp, "/etc/armlet/seccomp.bpf");
