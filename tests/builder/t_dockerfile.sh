@@ -167,27 +167,48 @@ test_add_init_dockerfile_puts_armlet_init_in_front_of_a_busybox_image() {
   assert_eq '["/sbin/armlet-init","--cpu=floor","--nofile=max","--"] ["sh"]' "$out"
 }
 
-test_builder_image_runs_armlet_and_finds_every_platforms_init() {
-  need_tools
-  stage_images
-  oci_unpack "$WORK/oci" armlet linux/amd64 "$WORK/bundle" || fail "umoci unpack of the builder image"
-  local r=$WORK/bundle/rootfs p
+# armlet_in_builder OCI PLATFORM: unpack that builder image, check its inits and CA bundle,
+# and let the armlet inside (its own libraries, no host ones) build an arm/v6 image.
+armlet_in_builder() {
+  local b=$WORK/bundle-${2//\//-} p r
+  oci_unpack "$1" armlet "$2" "$b" || fail "umoci unpack of the $2 builder image"
+  r=$b/rootfs
   for p in linux-amd64 linux-arm64 linux-arm-v7 linux-arm-v6; do
     tar -xOf "$TOP/recipes/dist/armlet-inits.tar" "./$p/armlet-init" | cmp - "$r/usr/lib/armlet/$p/armlet-init" \
       || fail "$p init differs from recipes/dist/armlet-inits.tar"
     file -L "$r/usr/lib/armlet/$p/armlet-init" | grep -q "statically linked" || fail "$p init is not static"
   done
   assert_file "$r/etc/ssl/certs/ca-certificates.crt"
-  # armlet inside the image (its own libraries, no host ones) builds an image for arm/v6.
-  mkdir -p "$r/work/dist"; cp "$TOP/recipes/dist/busybox-armv6" "$r/work/dist/busybox-armv6"
+  mkdir -p "$r/work/dist" "$r/proc"   # armlet finds the inits beside /proc/self/exe
+  cp "$TOP/recipes/dist/busybox-armv6" "$r/work/dist/busybox-armv6"
   printf '%s\n' 'name t' 'platforms linux/arm/v6' 'base static' \
     'file /bin/busybox dist/busybox-armv6' 'entrypoint ["/bin/busybox","true"]' >"$r/work/t.recipe"
-  mkdir -p "$r/proc"   # armlet finds the inits beside /proc/self/exe
   capture unshare --mount --fork sh -c 'mount -t proc proc "$1/proc" && exec env -i /usr/sbin/chroot "$1" /usr/bin/armlet build /work/t.recipe --oci /work/oci --tag t' sh "$r"
-  assert_eq 0 "$rc" "armlet in the builder image: $err"
+  assert_eq 0 "$rc" "armlet in the $2 builder image: $err"
   assert_contains "$out" "linux/arm/v6"
   capture env -i /usr/sbin/chroot "$r" /usr/bin/armlet inspect /work/oci:t
   assert_contains "$out" "/sbin/armlet-init"
+}
+
+test_builder_image_runs_armlet_and_finds_every_platforms_init() {
+  need_tools
+  stage_images
+  armlet_in_builder "$WORK/oci" linux/amd64
+}
+
+test_arm64_builder_image_from_a_cross_built_armlet_and_its_sysroot() {
+  need_tools
+  stage_images
+  # cross-arm64.sh downloads Debian's arm64 packages into a sysroot (apt cannot co-install
+  # them with the amd64 ones here: see the script) and cross-compiles armlet against it.
+  capture bash "$TOP/recipes/armlet/cross-arm64.sh"
+  [ "$rc" = 0 ] || skip "no arm64 armlet: recipes/armlet/cross-arm64.sh failed: $(tail -3 <<<"$err")"
+  capture "$ARMLET" build "$TOP/recipes/armlet.recipe" --sysroot "linux/arm64=$OUT/sysroot-arm64" \
+    --oci "$WORK/oci64" --tag armlet
+  assert_eq 0 "$rc" "armlet build recipes/armlet.recipe for both platforms: $err"
+  assert_contains "$out" "linux/arm64"
+  assert_contains "$out" "linux/amd64"
+  armlet_in_builder "$WORK/oci64" linux/arm64
 }
 
 run_tests
