@@ -144,6 +144,42 @@ test_missing_library_names_it_the_program_and_the_recipe_line() {
     "a failed build tagged an image"
 }
 
+test_truncated_or_corrupt_library_is_a_clear_error() {
+  jq_arm64
+  local s=$WORK/broken d=$WORK/broken/lib/aarch64-linux-gnu
+  mkdir -p "$d"
+  cp -L "$ML"/{libc.so.6,libm.so.6,libonig.so.5,ld-linux-aarch64.so.1} "$d/"
+  ln -s aarch64-linux-gnu/ld-linux-aarch64.so.1 "$s/lib/ld-linux-aarch64.so.1"
+  recipe jqb linux/arm64 "file /usr/bin/jq jq/usr/bin/jq libs"
+  # Cut inside the program headers' targets: the dynamic section is past the end.
+  head -c 4096 "$ML/libjq.so.1" >"$d/libjq.so.1"
+  capture "$ARMLET" build "$WORK/jqb.recipe" --sysroot "linux/arm64=$s" --rootfs "$WORK/rootfs-b"
+  assert_eq 1 "$rc"
+  assert_contains "$err" "jqb.recipe:4:6: file: "
+  assert_contains "$err" "$d/libjq.so.1: "
+  assert_contains "$err" "(truncated?)"
+  # A dynamic section whose string offsets point past its table (bytes overwritten).
+  cp -L "$ML/libjq.so.1" "$d/libjq.so.1"
+  local off size
+  read -r off size < <(readelf -W -S "$d/libjq.so.1" | sed 's/^ *\[ *[0-9]*\]//' | awk '$1 == ".dynamic" {print $4, $5}')
+  [ -n "$off" ] || fail "no .dynamic in libjq"
+  off=$((16#$off)) size=$((16#$size))
+  # Every entry's value becomes 0x7fffffff (tags kept): DT_NEEDED names out of range.
+  /usr/bin/python3 - "$d/libjq.so.1" "$off" "$size" <<'PY'
+import struct, sys
+p, off, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+b = bytearray(open(p, "rb").read())
+for o in range(off, off + size, 16):
+    tag = struct.unpack_from("<q", b, o)[0]
+    if tag == 1:   # DT_NEEDED
+        struct.pack_into("<Q", b, o + 8, 0x7fffffff)
+open(p, "wb").write(bytes(b))
+PY
+  capture "$ARMLET" build "$WORK/jqb.recipe" --sysroot "linux/arm64=$s" --rootfs "$WORK/rootfs-b2"
+  assert_eq 1 "$rc"
+  assert_contains "$err" "$d/libjq.so.1: dynamic entry points outside its string table (corrupt?)"
+}
+
 test_without_libs_a_dynamic_program_is_refused() {
   jq_arm64
   recipe jqn linux/arm64 "file /usr/bin/jq jq/usr/bin/jq"
