@@ -10,6 +10,11 @@
  *       When all children are forked and NSIG signals have arrived, it waits for the
  *       orphans to finish, counts zombies whose parent is its own parent (the init),
  *       prints "got=G children=C zombies=Z" and exits 42.
+ *   helper orphans N
+ *       For the benchmark, run as the child of a PID 1 in its own PID namespace: orphans N
+ *       grandchildren onto PID 1 as fast as it can fork, waits until PID 1 has reaped them
+ *       all (no process left in /proc but PID 1 and itself) and prints
+ *       "orphans=N ms=T per_second=R".
  */
 #include <dirent.h>
 #include <signal.h>
@@ -108,12 +113,55 @@ static int storm(int nchild, int nsig, int signo)
     return 42;
 }
 
+/* Processes in /proc other than PID 1 and ourselves. */
+static int others(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    int self = (int)getpid();
+    while (d && (e = readdir(d))) {
+        int pid = atoi(e->d_name);
+        if (pid > 1 && pid != self)
+            n++;
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static int orphans(int n)
+{
+    struct timespec t0, t1, nap = { 0, 200000 };
+    char buf[96];
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < n; i++) {
+        pid_t p = fork();
+        if (p == 0) {
+            if (fork() == 0)
+                _exit(0);
+            _exit(0);
+        }
+        if (p > 0)
+            waitpid(p, NULL, 0);
+    }
+    while (others() > 0)
+        nanosleep(&nap, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    snprintf(buf, sizeof buf, "orphans=%d ms=%.1f per_second=%.0f\n", n, ms, n / (ms / 1e3));
+    line(buf);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "catch") == 0)
         return catch(argc >= 3 && strcmp(argv[2], "stubborn") == 0);
     if (argc >= 5 && strcmp(argv[1], "storm") == 0)
         return storm(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
-    fprintf(stderr, "usage: helper catch [stubborn] | helper storm NCHILD NSIG SIGNO\n");
+    if (argc >= 3 && strcmp(argv[1], "orphans") == 0)
+        return orphans(atoi(argv[2]));
+    fprintf(stderr, "usage: helper catch [stubborn] | helper storm NCHILD NSIG SIGNO | helper orphans N\n");
     return 2;
 }
