@@ -458,12 +458,13 @@ static void sink_close(struct sink *s)
 
 /* ------------------------------------------------------------------ hard links */
 
-/* A tar hard link must name a file written before it. Entries are sorted, so of every
- * group of names for one file the smallest is written with the content and the others
- * link to it, wherever the tree's link target sorts. */
+/* A tar hard link must name a file written before it. Of every group of names for one
+ * file, the one written first (the smallest path, unless tree_set_first moved another
+ * ahead) carries the content and the others link to it, wherever the tree's link
+ * target is written. */
 struct hl_group {
     const struct tree_node *file;   /* the TREE_FILE node holding content and metadata */
-    const char *first;              /* smallest path of the group */
+    const char *first;              /* path of the group written first */
 };
 
 static int cmp_group(const void *a, const void *b)
@@ -472,6 +473,14 @@ static int cmp_group(const void *a, const void *b)
     return x->file < y->file ? -1 : x->file > y->file;
 }
 
+static const struct hl_group *hl_find(const struct hl_group *g, size_t ng,
+                                      const struct tree_node *file)
+{
+    struct hl_group key = {file, NULL};
+    return ng ? bsearch(&key, g, ng, sizeof *g, cmp_group) : NULL;
+}
+
+/* nodes: in the order they are written. */
 static int hl_groups(struct tree *t, const struct tree_node **nodes, size_t n,
                      struct hl_group **out, size_t *nout, struct err *e)
 {
@@ -499,22 +508,22 @@ static int hl_groups(struct tree *t, const struct tree_node **nodes, size_t n,
         while (j < ng && g[j].file != f)
             j++;
         if (j == ng)
-            g[ng++] = (struct hl_group){f, f->path};
-        /* nodes are sorted: the first link seen is the smallest link of the group */
-        if (strcmp(nodes[i]->path, g[j].first) < 0)
-            g[j].first = nodes[i]->path;
+            g[ng++] = (struct hl_group){f, NULL};
     }
     qsort(g, ng, sizeof *g, cmp_group);
+    /* the first name of each group in write order, the file itself or one of its links */
+    for (size_t i = 0; i < n; i++) {
+        const struct tree_node *f = nodes[i]->kind == TREE_FILE ? nodes[i]
+                                    : nodes[i]->kind == TREE_HARDLINK ? tree_get(t, nodes[i]->target)
+                                    : NULL;
+        struct hl_group key = {f, NULL};
+        struct hl_group *grp = f ? bsearch(&key, g, ng, sizeof *g, cmp_group) : NULL;
+        if (grp && !grp->first)
+            grp->first = nodes[i]->path;
+    }
     *out = g;
     *nout = ng;
     return 0;
-}
-
-static const struct hl_group *hl_find(const struct hl_group *g, size_t ng,
-                                      const struct tree_node *file)
-{
-    struct hl_group key = {file, NULL};
-    return ng ? bsearch(&key, g, ng, sizeof *g, cmp_group) : NULL;
 }
 
 /* ------------------------------------------------------------------ entries */
@@ -619,7 +628,7 @@ static int write_tar(struct tree *t, int64_t epoch, struct sink *s)
     struct err *e = s->pe;
     const struct tree_node **nodes;
     size_t n, ng = 0;
-    if (tree_sorted(t, &nodes, &n, e) < 0)
+    if (tree_ordered(t, &nodes, &n, e) < 0)
         return ERR;
     cleanup_free struct hl_group *g = NULL;
     if (hl_groups(t, nodes, n, &g, &ng, e) < 0)

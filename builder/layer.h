@@ -5,9 +5,13 @@
  *     // res.digest "sha256:<hex>" of the compressed blob (now at blobs/sha256/<hex>),
  *     // res.diff_id "sha256:<hex>" of the uncompressed tar, res.size compressed bytes.
  *
- * Deterministic: entries sorted, mtimes = epoch (SOURCE_DATE_EPOCH or 0), numeric
- * owners only (no uname/gname), no atime/ctime, no xattrs, pax where needed, gzip with
- * no name and no timestamp, fixed levels (gzip 6, zstd 3 single-threaded). Digest and
+ * Entries go in tree_ordered() order: sorted by path, or, after tree_set_first(), the
+ * tree's first paths (each after its folders) and then the rest sorted, so a reader
+ * that streams the layer gets those files first (as eStargz does prioritized files).
+ *
+ * Deterministic: the same tree and first paths give the same bytes; mtimes = epoch
+ * (SOURCE_DATE_EPOCH or 0), numeric owners only (no uname/gname), no atime/ctime, no
+ * xattrs, pax where needed, gzip with no name and no timestamp, fixed levels (gzip 6, zstd 3 single-threaded). Digest and
  * diff_id are computed in the one pass that writes the blob. The blob is written to a
  * temporary file in blobs_dir and renamed into place, so a failed write leaves nothing.
  */

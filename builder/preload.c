@@ -422,3 +422,23 @@ int preload_for_build(const struct recipe *r, struct tree *t, const char *value,
     preload_list_free(&l);
     return rc < 0 ? err_ctx(e, "init preload=%s", value) : 0;
 }
+
+int preload_layer_order(struct tree *t, const char *text, size_t len, struct err *e)
+{
+    struct preload_list l = {0};
+    const char **paths = NULL;
+    size_t n = 0;
+    int rc = preload_list_parse("preload list", text, len, &l, e);
+    if (rc == 0 && l.nfiles && !(paths = calloc(l.nfiles, sizeof *paths)))
+        rc = err_sys(e, ENOMEM, "preload");
+    for (size_t i = 0; rc == 0 && i < l.nfiles; i++) {
+        const struct tree_node *nd = tree_resolve(t, l.files[i].path);
+        if (nd)
+            paths[n++] = nd->path;
+    }
+    if (rc == 0)
+        rc = tree_set_first(t, paths, n, e);
+    free(paths);
+    preload_list_free(&l);
+    return rc < 0 ? err_ctx(e, "preload: layer order") : 0;
+}

@@ -68,5 +68,11 @@ uint64_t preload_list_bytes(const struct preload_list *l);
  * adds "--preload=" ARMLET_PRELOAD_PATH to the init flags. *text is malloc'd. */
 int preload_for_build(const struct recipe *r, struct tree *t, const char *value, char **text,
                       size_t *len, struct err *e);
+/* Make the files of list text (len bytes, as preload_for_build gives it) go first in
+ * t's layer, in list order (tree_set_first): each path is looked up in t following
+ * symlinks in the tree, so a listed link puts the file it names first; paths that name
+ * no file of t (e.g. files of the base layer) are left out. ERR on a malformed list or
+ * out of memory. */
+int preload_layer_order(struct tree *t, const char *text, size_t len, struct err *e);
 
 #endif

@@ -29,6 +29,9 @@ struct tree {
     size_t *slots;      /* index + 1 into nodes, 0 = empty; nslots is a power of two */
     size_t nslots;
     const struct tree_node **sorted;   /* cache for tree_sorted, NULL when stale */
+    char **first;       /* tree_set_first: normalised paths written first, in order */
+    size_t nfirst;
+    const struct tree_node **ordered;  /* cache for tree_ordered, NULL when stale */
 };
 
 static const char *kind_name(enum tree_kind k)
@@ -181,6 +184,10 @@ void tree_free(struct tree *t)
     free(t->nodes);
     free(t->slots);
     free(t->sorted);
+    free(t->ordered);
+    for (size_t i = 0; i < t->nfirst; i++)
+        free(t->first[i]);
+    free(t->first);
     free(t);
 }
 
@@ -188,6 +195,8 @@ static void invalidate(struct tree *t)
 {
     free(t->sorted);
     t->sorted = NULL;
+    free(t->ordered);
+    t->ordered = NULL;
 }
 
 /* Append a node that is known not to exist. Takes ownership of nd (freed on error). */
@@ -718,6 +727,86 @@ int tree_sorted(struct tree *t, const struct tree_node ***nodes, size_t *n, stru
     }
     *nodes = t->sorted;
     *n = t->n;
+    return 0;
+}
+
+int tree_set_first(struct tree *t, const char *const *paths, size_t n, struct err *e)
+{
+    char **v = n ? calloc(n, sizeof *v) : NULL;
+    if (n && !v)
+        return err_set(e, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        if (!(v[i] = path_norm(paths[i], e))) {
+            while (i-- > 0)
+                free(v[i]);
+            free(v);
+            return ERR;
+        }
+    for (size_t i = 0; i < t->nfirst; i++)
+        free(t->first[i]);
+    free(t->first);
+    t->first = v;
+    t->nfirst = n;
+    invalidate(t);
+    return 0;
+}
+
+/* Index in sorted[0..n) of the node at normalised path p, or SIZE_MAX. */
+static size_t sorted_index(const struct tree_node **sorted, size_t n, const char *p)
+{
+    struct tree_node key = {.path = (char *)p};
+    const struct tree_node *kp = &key;
+    const struct tree_node **hit = bsearch(&kp, sorted, n, sizeof *sorted, cmp_node);
+    return hit ? (size_t)(hit - sorted) : SIZE_MAX;
+}
+
+/* Append sorted[i] to out (at *k) unless it is already there. */
+static void take(const struct tree_node **sorted, size_t i, unsigned char *taken,
+                 const struct tree_node **out, size_t *k)
+{
+    if (i != SIZE_MAX && !taken[i]) {
+        taken[i] = 1;
+        out[(*k)++] = sorted[i];
+    }
+}
+
+int tree_ordered(struct tree *t, const struct tree_node ***nodes, size_t *n, struct err *e)
+{
+    const struct tree_node **sorted;
+    size_t ns;
+    if (tree_sorted(t, &sorted, &ns, e) < 0)
+        return ERR;
+    if (!t->nfirst) {
+        *nodes = sorted;
+        *n = ns;
+        return 0;
+    }
+    if (!t->ordered) {
+        const struct tree_node **out = malloc((ns ? ns : 1) * sizeof *out);
+        cleanup_free unsigned char *taken = calloc(ns ? ns : 1, 1);
+        if (!out || !taken) {
+            free(out);
+            return err_set(e, "out of memory");
+        }
+        size_t k = 0;
+        for (size_t f = 0; f < t->nfirst; f++) {
+            char *p = t->first[f];
+            if (!*p || sorted_index(sorted, ns, p) == SIZE_MAX)
+                continue;   /* not in this tree (e.g. a file of another layer) */
+            /* its folders first, outermost first: a reader creates them before it */
+            for (char *s = strchr(p, '/'); s; s = strchr(s + 1, '/')) {
+                *s = '\0';
+                take(sorted, sorted_index(sorted, ns, p), taken, out, &k);
+                *s = '/';
+            }
+            take(sorted, sorted_index(sorted, ns, p), taken, out, &k);
+        }
+        for (size_t i = 0; i < ns; i++)
+            take(sorted, i, taken, out, &k);
+        t->ordered = out;
+    }
+    *nodes = t->ordered;
+    *n = ns;
     return 0;
 }
 

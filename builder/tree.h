@@ -4,6 +4,7 @@
  *     struct tree *t = tree_new();
  *     tree_add_dir / tree_add_file / tree_add_data / tree_add_symlink /
  *     tree_add_hostdir / tree_add_archive ...    (later adds replace earlier ones at the same path)
+ *     tree_set_first(t, paths, n)               optional: these go first in the layer
  *     layer_write(t, ...)  or  tree_write_dir(t, "/rootfs", ...)
  *     tree_free(t);
  *
@@ -62,6 +63,14 @@ int tree_remove(struct tree *t, const char *path, struct err *e);
 
 /* Nodes sorted by path (byte order), parents before children. Valid until the next add. */
 int tree_sorted(struct tree *t, const struct tree_node ***nodes, size_t *n, struct err *e);
+/* The order layer_write writes entries in: the paths given to tree_set_first, in that
+ * order, each preceded by those of its parent folders not written yet; then every other
+ * node in tree_sorted order. A first path with no node in the tree is skipped. Without
+ * first paths it is tree_sorted's view. Valid until the next add or tree_set_first. */
+int tree_ordered(struct tree *t, const struct tree_node ***nodes, size_t *n, struct err *e);
+/* Set the paths tree_ordered puts first (copied, normalised; replaces an earlier set;
+ * n 0 clears it). ERR on a ".." path or out of memory. Nodes need not exist yet. */
+int tree_set_first(struct tree *t, const char *const *paths, size_t n, struct err *e);
 /* Look a node up, or NULL. */
 const struct tree_node *tree_get(const struct tree *t, const char *path);
 

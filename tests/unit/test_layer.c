@@ -313,11 +313,10 @@ static void test_tar_entries_sorted_numeric_epoch_no_atime(void)
     free(blobs);
 }
 
-static void test_hardlink_sorting_before_its_file_carries_the_content(void)
+/* An archive with z/file holding the content and a/alias, a hard link to it that sorts
+ * first, unpacked into a new tree. */
+static struct tree *hardlink_tree(const char *arch)
 {
-    char *blobs = path_of("blobs5"), *arch = path_of("hl.tar");
-    mkdir(blobs, 0755);
-    /* z/file holds the content, a/alias links to it but sorts first */
     struct archive *w = archive_write_new();
     archive_write_set_format_pax_restricted(w);
     archive_write_open_filename(w, arch);
@@ -340,26 +339,174 @@ static void test_hardlink_sorting_before_its_file_carries_the_content(void)
     struct err e = {0};
     struct tree *t = tree_new();
     CHECK(tree_add_archive(t, "/", arch, &e) == 0);
-    struct layer_result r;
-    layer(t, COMPRESS_NONE, blobs, &r);
+    return t;
+}
+
+/* In the tar of blob r: the entry holding content must be `content`, and `link` a hard
+ * link to it. */
+static void check_hardlink_pair(const char *blobs, const struct layer_result *r,
+                                const char *content, const char *link)
+{
     char p[600];
-    snprintf(p, sizeof p, "%s/%s", blobs, r.digest + 7);
+    snprintf(p, sizeof p, "%s/%s", blobs, r->digest + 7);
     struct archive *a = archive_read_new();
     archive_read_support_format_tar(a);
     CHECK(archive_read_open_filename(a, p, 65536) == ARCHIVE_OK);
     int seen = 0;
+    struct archive_entry *ent;
     while (archive_read_next_header(a, &ent) == ARCHIVE_OK) {
         const char *name = archive_entry_pathname(ent);
-        if (strcmp(name, "a/alias") == 0) {
+        if (strcmp(name, content) == 0) {
+            CHECK(seen == 0);   /* the content comes before the link to it */
             CHECK(archive_entry_hardlink(ent) == NULL && archive_entry_size(ent) == 5);
             seen++;
-        } else if (strcmp(name, "z/file") == 0) {
-            CHECK_STR(archive_entry_hardlink(ent), "a/alias");
+        } else if (strcmp(name, link) == 0) {
+            CHECK_STR(archive_entry_hardlink(ent), content);
             seen++;
         }
     }
     CHECK(seen == 2);
     archive_read_free(a);
+}
+
+static void test_hardlink_sorting_before_its_file_carries_the_content(void)
+{
+    char *blobs = path_of("blobs5"), *arch = path_of("hl.tar");
+    mkdir(blobs, 0755);
+    struct tree *t = hardlink_tree(arch);
+    struct layer_result r;
+    layer(t, COMPRESS_NONE, blobs, &r);
+    check_hardlink_pair(blobs, &r, "a/alias", "z/file");
+    tree_free(t);
+    free(blobs);
+    free(arch);
+}
+
+/* The entry names of blob r's tar, in order, into names (at most max; longer lists are
+ * counted but not stored) and their content sizes into sizes. Returns the count. */
+static size_t tar_names(const char *blobs, const struct layer_result *r, char names[][64],
+                        long long *sizes, size_t max)
+{
+    char p[600];
+    snprintf(p, sizeof p, "%s/%s", blobs, r->digest + 7);
+    struct archive *a = archive_read_new();
+    archive_read_support_filter_all(a);
+    archive_read_support_format_tar(a);
+    CHECK(archive_read_open_filename(a, p, 65536) == ARCHIVE_OK);
+    size_t n = 0;
+    struct archive_entry *ent;
+    while (archive_read_next_header(a, &ent) == ARCHIVE_OK) {
+        if (n < max) {
+            snprintf(names[n], 64, "%s", archive_entry_pathname(ent));
+            sizes[n] = archive_entry_size(ent);
+        }
+        n++;
+    }
+    archive_read_free(a);
+    return n;
+}
+
+static void test_first_paths_come_first_in_list_order_after_their_folders_then_sorted(void)
+{
+    char *src = path_of("src8"), *blobs = path_of("blobs8");
+    make_source(src);
+    mkdir(blobs, 0755);
+    struct err e = {0};
+    struct tree *t = tree_from(src);
+    CHECK(tree_add_data(t, "/usr/bin/app", "APP", 3, 0755, 0, 0, &e) == 0);
+    CHECK(tree_add_data(t, "/usr/lib/x/libz.so", "LIBZ!", 5, 0644, 0, 0, &e) == 0);
+    struct layer_result sorted, ordered;
+    layer(t, COMPRESS_GZIP, blobs, &sorted);
+    /* a path of another layer and a repeat are skipped; "srv//sub/./readme.txt" is
+     * normalised */
+    const char *first[] = {"/usr/lib/x/libz.so", "srv//sub/./readme.txt", "/etc/not-here",
+                           "/usr/bin/app", "/usr/lib/x/libz.so"};
+    CHECK(tree_set_first(t, first, 5, &e) == 0);
+    layer(t, COMPRESS_GZIP, blobs, &ordered);
+    const char *want[] = {"usr/", "usr/lib/", "usr/lib/x/", "usr/lib/x/libz.so",
+                          "srv/", "srv/sub/", "srv/sub/readme.txt",
+                          "usr/bin/", "usr/bin/app",
+                          "etc/", "etc/passwd", "home/", "home/nonroot/", "srv/big.bin",
+                          "srv/link"};
+    const long long want_size[] = {0, 0, 0, 5, 0, 0, 12, 0, 3, 0, 17, 0, 0, 3 << 20, 0};
+    char names[20][64];
+    long long sizes[20];
+    size_t n = tar_names(blobs, &ordered, names, sizes, 20);
+    CHECK(n == 15);
+    for (size_t i = 0; i < n && i < 15; i++) {
+        CHECK_STR(names[i], want[i]);
+        CHECK(sizes[i] == want_size[i]);
+    }
+    /* the same entries, so the same files once unpacked, but other bytes */
+    CHECK(strcmp(sorted.diff_id, ordered.diff_id) != 0);
+    CHECK(tar_names(blobs, &sorted, names, sizes, 20) == 15);
+    /* clearing the first paths gives the sorted layer back */
+    CHECK(tree_set_first(t, NULL, 0, &e) == 0);
+    struct layer_result again;
+    layer(t, COMPRESS_GZIP, blobs, &again);
+    CHECK_STR(again.digest, sorted.digest);
+    tree_free(t);
+    free(src);
+    free(blobs);
+}
+
+/* Same tree and same first paths: same bytes, whether the paths were set before or
+ * after the files were added, in every compression. */
+static void test_ordered_layer_is_reproducible(void)
+{
+    char *src = path_of("src9"), *blobs = path_of("blobs9");
+    make_source(src);
+    mkdir(blobs, 0755);
+    struct err e = {0};
+    const char *first[] = {"/srv/link", "/srv/sub/readme.txt", "/srv/big.bin"};
+    struct tree *t1 = tree_from(src);
+    CHECK(tree_set_first(t1, first, 3, &e) == 0);
+    struct tree *t2 = tree_new();
+    CHECK(tree_set_first(t2, first, 3, &e) == 0);
+    CHECK(tree_add_hostdir(t2, "/srv", src, 0, 0, &e) == 0);
+    CHECK(tree_add_data(t2, "/etc/passwd", "root:x:0:0::/:/x\n", 17, 0644, 0, 0, &e) == 0);
+    CHECK(tree_add_dir(t2, "/home/nonroot", 0700, 65532, 65532, &e) == 0);
+    for (int c = 0; c < 3; c++) {
+        struct layer_result a, b, a2;
+        layer(t1, (enum compress)c, blobs, &a);
+        layer(t2, (enum compress)c, blobs, &b);
+        layer(t1, (enum compress)c, blobs, &a2);
+        CHECK_STR(a.digest, b.digest);
+        CHECK_STR(a.digest, a2.digest);
+    }
+    char names[20][64];
+    long long sizes[20];
+    struct layer_result r;
+    layer(t2, COMPRESS_NONE, blobs, &r);
+    CHECK(tar_names(blobs, &r, names, sizes, 20) == 9);
+    CHECK_STR(names[0], "srv/");
+    CHECK_STR(names[1], "srv/link");
+    CHECK_STR(names[2], "srv/sub/");
+    CHECK_STR(names[3], "srv/sub/readme.txt");
+    CHECK_STR(names[4], "srv/big.bin");
+    CHECK_STR(names[5], "etc/");
+    tree_free(t1);
+    tree_free(t2);
+    free(src);
+    free(blobs);
+}
+
+/* A listed file written before the hard link that sorts ahead of it carries the
+ * content; listing the link instead moves the content to the link. */
+static void test_hardlink_group_content_goes_with_the_name_written_first(void)
+{
+    char *blobs = path_of("blobs10"), *arch = path_of("hl2.tar");
+    mkdir(blobs, 0755);
+    struct err e = {0};
+    struct tree *t = hardlink_tree(arch);
+    const char *file_first[] = {"/z/file"}, *link_first[] = {"/a/alias"};
+    struct layer_result r;
+    CHECK(tree_set_first(t, file_first, 1, &e) == 0);
+    layer(t, COMPRESS_NONE, blobs, &r);
+    check_hardlink_pair(blobs, &r, "z/file", "a/alias");
+    CHECK(tree_set_first(t, link_first, 1, &e) == 0);
+    layer(t, COMPRESS_NONE, blobs, &r);
+    check_hardlink_pair(blobs, &r, "a/alias", "z/file");
     tree_free(t);
     free(blobs);
     free(arch);
@@ -453,6 +600,9 @@ int main(void)
     RUN(test_hardlink_sorting_before_its_file_carries_the_content);
     RUN(test_failures_name_the_cause_and_leave_no_blob);
     RUN(test_bytes_do_not_depend_on_cpu_count);
+    RUN(test_first_paths_come_first_in_list_order_after_their_folders_then_sorted);
+    RUN(test_ordered_layer_is_reproducible);
+    RUN(test_hardlink_group_content_goes_with_the_name_written_first);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
     if (system(cmd) != 0)
