@@ -104,4 +104,71 @@ test_a_malformed_list_is_an_error_naming_the_file_and_line() {
   rm -rf "$d"
 }
 
+# "blobs/sha256/<hex>" of layer N (0 base, 1 app) of the image $1:$2 for linux/amd64.
+layer_blob() {
+  local mt digest size
+  read -r mt digest size < <(oci_manifest_for "$1" "$2" linux/amd64) || fail "no amd64 manifest in $1:$2"
+  echo "$1/blobs/sha256/$(json_get "d['layers'][$3]['digest'].split(':')[1]" "$1/blobs/sha256/${digest#sha256:}")"
+}
+
+# type, mode, owner, size and link target of everything under $1, sorted
+tree_listing() { (cd "$1" && find . -mindepth 1 -printf '%P %y %m %U:%G %s %l\n' | LC_ALL=C sort); }
+
+# The files of a recorded list lead the app layer, in list order (a listed symlink puts
+# the file it names there), each after its folders; the rest follows sorted. GNU tar
+# unpacks the two layers to the same tree as --rootfs, and a second build gives the
+# same blob.
+test_listed_files_lead_the_app_layer_in_list_order() {
+  local d; d=$(workdir)
+  write_recipe "$d" "init cpu=floor preload=app.preload"
+  printf '/www/index.html\n/bin/httpd 0:4096\n/etc/passwd\n' >"$d/app.preload"
+  capture "$ARMLET" build "$d/app.recipe" --oci "$d/oci" --tag t
+  assert_eq 0 "$rc" "build: $err"
+  local blob names
+  blob=$(layer_blob "$d/oci" t 1)
+  names=$(tar -tzf "$blob")
+  # /etc/passwd is a file of the base layer: it cannot lead the app layer
+  assert_eq "www/ www/index.html bin/ bin/busybox bin/httpd" "$(echo "$names" | head -5 | tr '\n' ' ' | sed 's/ $//')"
+  assert_eq "$(echo "$names" | tail -n +5 | LC_ALL=C sort)" "$(echo "$names" | tail -n +5)" "the rest is sorted:"
+  assert_contains "$names" "etc/armlet/preload"
+  capture "$ARMLET" build "$d/app.recipe" --oci "$d/oci2" --tag t
+  assert_eq 0 "$rc" "second build: $err"
+  cmp "$blob" "$(layer_blob "$d/oci2" t 1)" || fail "second build gave other bytes"
+  # GNU tar, base layer then app layer, gives the tree --rootfs writes
+  mkdir "$d/untar"
+  tar -xzpf "$(layer_blob "$d/oci" t 0)" -C "$d/untar"
+  tar -xzpf "$blob" -C "$d/untar"
+  capture "$ARMLET" build "$d/app.recipe" --rootfs "$d/rootfs"
+  assert_eq 0 "$rc" "build --rootfs: $err"
+  assert_eq "$(tree_listing "$d/rootfs")" "$(tree_listing "$d/untar")" "tar vs --rootfs:"
+  diff -r --no-dereference "$d/rootfs" "$d/untar" >/dev/null || fail "contents differ between tar and --rootfs"
+  rm -rf "$d"
+}
+
+# The default list (preload=entrypoint) orders the layer too: the program, then its
+# loader, ahead of etc/ and lib/ that sort before them.
+test_entrypoint_program_and_its_loader_lead_the_app_layer() {
+  local d; d=$(workdir)
+  printf '%s\n' 'name dyn' 'platforms linux/amd64' 'base static' \
+    'file /usr/bin/true /usr/bin/true mode=0755 libs' 'entrypoint ["/usr/bin/true"]' >"$d/app.recipe"
+  capture "$ARMLET" build "$d/app.recipe" --oci "$d/oci" --tag t
+  assert_eq 0 "$rc" "build: $err"
+  local names; names=$(tar -tzf "$(layer_blob "$d/oci" t 1)")
+  assert_eq "usr/ usr/bin/ usr/bin/true" "$(echo "$names" | head -3 | tr '\n' ' ' | sed 's/ $//')"
+  assert_contains "$(echo "$names" | sed -n 6p)" "/ld-linux-x86-64.so.2"
+  assert_eq "$(echo "$names" | tail -n +7 | LC_ALL=C sort)" "$(echo "$names" | tail -n +7)" "the rest is sorted:"
+  rm -rf "$d"
+}
+
+test_preload_none_keeps_the_app_layer_sorted() {
+  local d; d=$(workdir)
+  write_recipe "$d" "init cpu=floor preload=none"
+  capture "$ARMLET" build "$d/app.recipe" --oci "$d/oci" --tag t
+  assert_eq 0 "$rc" "build: $err"
+  local names; names=$(tar -tzf "$(layer_blob "$d/oci" t 1)")
+  assert_eq "bin/" "$(echo "$names" | head -1)"
+  assert_eq "$(echo "$names" | LC_ALL=C sort)" "$names"
+  rm -rf "$d"
+}
+
 run_tests
