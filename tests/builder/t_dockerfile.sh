@@ -21,8 +21,12 @@ cleanup() {
   "${P[@]}" rm -a -f >/dev/null 2>&1
   "${B[@]}" rm -a >/dev/null 2>&1
   "${P[@]}" rmi -a -f >/dev/null 2>&1
-  grep -o " $WORK/[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
-  rm -rf "$WORK"
+  local _
+  for _ in 1 2 3; do   # overlay mounts of the private store, innermost first
+    awk -v w="$WORK/" 'index($2, w) == 1 {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
+    awk -v w="$WORK/" 'index($2, w) == 1 {n++} END {exit n > 0}' /proc/mounts && break
+  done
+  rm -rf --one-file-system "$WORK"
 }
 trap cleanup EXIT
 PLATFORMS="linux/amd64 linux/arm64 linux/arm/v7 linux/arm/v6"
