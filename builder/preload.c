@@ -16,6 +16,10 @@
 #include "recipe.h"
 #include "tree.h"
 
+/* The end of a range (OFFSET + LENGTH) may not pass the largest off_t: then no sum or
+ * merge overflows, and every value fits the init's parser (at most UINT64_MAX / 2). */
+#define RANGE_MAX ((uint64_t)INT64_MAX)
+
 void preload_list_free(struct preload_list *l)
 {
     for (size_t i = 0; i < l->nfiles; i++) {
@@ -57,6 +61,10 @@ int preload_list_add(struct preload_list *l, const char *path, uint64_t off, uin
 {
     if (!valid_path(path))
         return err_set(e, "preload: \"%s\": not an absolute path without spaces", path);
+    if (off > RANGE_MAX || len > RANGE_MAX - off)
+        return err_set(e, "preload: \"%s\": range %llu:%llu ends beyond %llu", path,
+                       (unsigned long long)off, (unsigned long long)len,
+                       (unsigned long long)RANGE_MAX);
     struct preload_file *f = NULL;
     for (size_t i = l->nfiles; i-- > 0;)
         if (!strcmp(l->files[i].path, path)) {
@@ -198,6 +206,9 @@ static int parse_line(const char *name, int lineno, const char *s, size_t n,
             parse_dec(colon + 1, (size_t)(s + i - colon - 1), &len) < 0 || len == 0)
             return err_set(e, "%s:%d:%zu: expected OFFSET:LENGTH (decimal bytes, length > 0), "
                            "got \"%.*s\"", name, lineno, t0 + 1, (int)(i - t0), s + t0);
+        if (off > RANGE_MAX || len > RANGE_MAX - off)
+            return err_set(e, "%s:%d:%zu: range \"%.*s\" ends beyond %llu", name, lineno,
+                           t0 + 1, (int)(i - t0), s + t0, (unsigned long long)RANGE_MAX);
         if (preload_list_add(l, path, off, len, e) < 0)
             return err_ctx(e, "%s:%d", name, lineno);
         ranges++;

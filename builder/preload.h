@@ -38,8 +38,9 @@ struct preload_list {
 
 void preload_list_free(struct preload_list *l);
 /* Add [off, off+len) of path (len 0: the whole file, which then absorbs every range of
- * path, earlier or later), appending path if new. ERR when
- * path is not absolute, has whitespace, or on out of memory. */
+ * path, earlier or later), appending path if new. ERR when path is not absolute, has
+ * whitespace or is longer than ARMLET_PRELOAD_MAX_LINE / 2, when off + len passes
+ * INT64_MAX (the largest file offset), or on out of memory. */
 int preload_list_add(struct preload_list *l, const char *path, uint64_t off, uint64_t len,
                      struct err *e);
 /* Sort each file's ranges and merge the ones that overlap or touch. */
