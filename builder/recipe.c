@@ -823,6 +823,23 @@ static int d_stop_signal(struct parser *p, const struct line *ln)
     return (p->r->stop_signal = xstrdup(p, canon)) ? 0 : ERR;
 }
 
+/* The URLs armlet-init's probe takes: http://HOST... (its own checks run in the image)
+ * and tcp://HOST:PORT, where a port 1-65535 is required. */
+static int health_url_ok(const char *url)
+{
+    if (!strncmp(url, "http://", 7))
+        return url[7] != '\0';
+    if (strncmp(url, "tcp://", 6) != 0)
+        return 0;
+    const char *host = url + 6, *colon = strrchr(host, ':');
+    unsigned long long port;
+    if (!colon || colon == host || parse_uint(colon + 1, 65535, &port) < 0 || port == 0)
+        return 0;
+    if (host[0] == '[')   /* [IPv6]:PORT */
+        return colon - host > 2 && colon[-1] == ']' && !memchr(host + 1, ']', (size_t)(colon - host - 2));
+    return strcspn(host, ":/?#") == (size_t)(colon - host);
+}
+
 static int d_health(struct parser *p, const struct line *ln)
 {
     if (need_args(p, ln, 1, 4, "URL [interval=DURATION] [timeout=DURATION] [retries=N]") < 0 ||
@@ -830,8 +847,9 @@ static int d_health(struct parser *p, const struct line *ln)
         return ERR;
     struct recipe_health *h = &p->r->health;
     const struct word *u = &ln->w[1];
-    if (strncmp(u->s, "http://", 7) != 0 || !u->s[7])
-        return perr(p, u, "bad URL \"%s\": expected http://HOST[:PORT]/PATH", u->s);
+    if (!health_url_ok(u->s))
+        return perr(p, u, "bad URL \"%s\": expected http://HOST[:PORT]/PATH or tcp://HOST:PORT",
+                    u->s);
     if (check_vars(p, u->s, u->line, u->col) < 0)
         return ERR;
     int got[3] = {0, 0, 0};

@@ -430,6 +430,34 @@ static void test_health_line(void)
     CHECK_ERR(MIN "health http://x/ retries=1 retries=2\n", "t/app.recipe:3:28: health: retries given twice");
 }
 
+/* tcp://HOST:PORT is the probe's other form (init/probe.c): healthy when it connects. */
+static void test_health_tcp_url(void)
+{
+    static const char *const good[] = {"tcp://127.0.0.1:5432", "tcp://localhost:1", "tcp://[::1]:65535"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        char text[128];
+        snprintf(text, sizeof text, MIN "health %s timeout=2s\n", good[i]);
+        struct recipe *r = parse(text);
+        CHECK(r != NULL);
+        if (r) {
+            CHECK_STR(r->health.url, good[i]);
+            CHECK(r->health.timeout_ns == 2000000000LL && r->health.retries == 3);
+        }
+        recipe_free(r);
+    }
+    /* No port, port 0 or past 65535, a path or junk in the host: the probe would refuse them. */
+    CHECK_ERR(MIN "health tcp://127.0.0.1\n",
+              "t/app.recipe:3:8: health: bad URL \"tcp://127.0.0.1\": expected http://HOST[:PORT]/PATH or tcp://HOST:PORT");
+    CHECK_ERR(MIN "health tcp://db:0\n", "health: bad URL \"tcp://db:0\"");
+    CHECK_ERR(MIN "health tcp://db:65536\n", "health: bad URL \"tcp://db:65536\"");
+    CHECK_ERR(MIN "health tcp://db:80/x\n", "health: bad URL \"tcp://db:80/x\"");
+    CHECK_ERR(MIN "health tcp://:80\n", "health: bad URL \"tcp://:80\"");
+    CHECK_ERR(MIN "health tcp://a/b:80\n", "health: bad URL \"tcp://a/b:80\"");
+    CHECK_ERR(MIN "health tcp://::1:80\n", "health: bad URL \"tcp://::1:80\"");
+    CHECK_ERR(MIN "health tcp://[::1:80\n", "health: bad URL \"tcp://[::1:80\"");
+    CHECK_ERR(MIN "health udp://db:53\n", "health: bad URL \"udp://db:53\"");
+}
+
 static void test_init_line_overrides_defaults_key_by_key(void)
 {
     struct recipe *r = parse(MIN "init grace=10s cpu=off pgroup rewrite=TERM:quit rewrite=hup:0\n"
@@ -603,6 +631,7 @@ int main(void)
     RUN(test_expose_ports);
     RUN(test_stop_signal_canonical);
     RUN(test_health_line);
+    RUN(test_health_tcp_url);
     RUN(test_init_line_overrides_defaults_key_by_key);
     RUN(test_init_errors);
     RUN(test_errors_name_file_line_and_column);
