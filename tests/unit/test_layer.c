@@ -175,8 +175,12 @@ static unsigned char *gunzip(const unsigned char *in, size_t n, size_t *outn)
     z.avail_in = (uInt)n;
     int r;
     do {
-        if (len == cap)
-            out = realloc(out, cap *= 2);
+        if (len == cap) {
+            unsigned char *bigger = realloc(out, cap *= 2);
+            if (!bigger)
+                break;
+            out = bigger;
+        }
         z.next_out = out + len;
         z.avail_out = (uInt)(cap - len);
         r = inflate(&z, Z_NO_FLUSH);
@@ -196,8 +200,12 @@ static unsigned char *unzstd(const unsigned char *in, size_t n, size_t *outn)
     ZSTD_inBuffer ib = {in, n, 0};
     size_t r = 1;
     while (ib.pos < ib.size || r != 0) {
-        if (len == cap)
-            out = realloc(out, cap *= 2);
+        if (len == cap) {
+            unsigned char *bigger = realloc(out, cap *= 2);
+            if (!bigger)
+                break;
+            out = bigger;
+        }
         ZSTD_outBuffer ob = {out + len, cap - len, 0};
         r = ZSTD_decompressStream(d, &ob, &ib);
         CHECK(!ZSTD_isError(r));
