@@ -1,29 +1,47 @@
 #!/usr/bin/env bash
 # tests/builder/t_libs.sh — `file DEST SRC libs`: a dynamic program from Debian (jq for
 # arm64: libjq1, libonig5, glibc) carried with its shared-library closure and loader,
-# run in the built rootfs (chroot through qemu binfmt) and in runc; --sysroot; and clear
-# errors for a library that is not there.
+# run in the built rootfs (chroot through qemu binfmt) and in runc; --sysroot; the default
+# sysroot (the host's multiarch folders) with Debian's hello:arm64; and clear errors for a
+# library that is not there.
+#
+# jq's arm64 libraries come from a sysroot the test makes (apt-get download + dpkg -x),
+# not from the host: libjq1:arm64 cannot be installed beside an amd64 jq of another
+# version (Multi-Arch: same), which is what a fresh Debian 12 machine's apt offers.
 source "$(dirname "$0")/../lib.sh"
 source "$TOP/tests/tools/oci.sh"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/armlet-libs.XXXXXX")
 trap 'tools_cleanup; rm -rf "$WORK"' EXIT
 export SOURCE_DATE_EPOCH=1700000000
-ML=/usr/lib/aarch64-linux-gnu
+ML=/usr/lib/aarch64-linux-gnu          # the host's arm64 folder (libc6:arm64)
+SJ=$OUT/sysroot-jq-arm64               # jq's packages unpacked: the sysroot the jq tests use
+SJL=$SJ/lib/aarch64-linux-gnu          # libc6 ships /lib/<triplet>; dpkg -x makes no /lib link
+SJU=$SJ/usr/lib/aarch64-linux-gnu      # libjq1, libonig5
 
-# Debian's jq:arm64 unpacked under $WORK/jq (the .deb is kept in out/debs for reuse).
+# unpack DIR PKG:ARCH...: Debian's packages (.debs cached in $OUT/debs) unpacked together
+# with dpkg -x into DIR, once per package list. Skips the test when apt cannot fetch one.
+unpack() {
+  local dir=$1 spec deb tmp=$1.tmp.$$; shift
+  [ "$(cat "$dir.stamp" 2>/dev/null)" = "$*" ] && [ -d "$dir" ] && return 0
+  mkdir -p "$OUT/debs"
+  rm -rf "$tmp"
+  for spec; do
+    deb=$(ls "$OUT/debs/${spec%:*}_"*"_${spec#*:}.deb" 2>/dev/null | tail -1)
+    if [ -z "$deb" ]; then
+      (cd "$OUT/debs" && apt-get download "$spec" >/dev/null 2>&1) ||
+        { rm -rf "$tmp"; skip "Debian's $spec cannot be fetched (apt-get download $spec failed)"; }
+      deb=$(ls "$OUT/debs/${spec%:*}_"*"_${spec#*:}.deb" | tail -1)
+    fi
+    dpkg -x "$deb" "$tmp"
+  done
+  rm -rf "$dir" && mv "$tmp" "$dir" && echo "$*" >"$dir.stamp"
+}
+
+# Debian's jq:arm64 with its libraries and glibc in $SJ; $WORK/jq points there.
 jq_arm64() {
-  local deb
-  deb=$(ls "$OUT"/debs/jq_*_arm64.deb 2>/dev/null | tail -1)
-  if [ -z "$deb" ]; then
-    mkdir -p "$OUT/debs"
-    (cd "$OUT/debs" && apt-get download jq:arm64 >/dev/null 2>&1) \
-      || skip "Debian's jq:arm64 package is not reachable (apt-get download jq:arm64)"
-    deb=$(ls "$OUT"/debs/jq_*_arm64.deb | tail -1)
-  fi
-  [ -x "$WORK/jq/usr/bin/jq" ] || dpkg -x "$deb" "$WORK/jq"
-  [ -e "$ML/libjq.so.1" ] && [ -e "$ML/libonig.so.5" ] && [ -e /lib/ld-linux-aarch64.so.1 ] \
-    || skip "libjq1:arm64 libonig5:arm64 libc6:arm64 are not installed (bash ci/install-deps)"
+  unpack "$SJ" libjq1:arm64 libonig5:arm64 libc6:arm64 jq:arm64
+  ln -sfn "$SJ" "$WORK/jq"
 }
 
 # recipe NAME PLATFORM FILE-LINE: a recipe in $WORK running jq -n '[1,2,3]|add'.
@@ -42,18 +60,25 @@ test_arm64_jq_from_debian_runs_in_the_built_rootfs_under_qemu() {
   binfmt_ready qemu-aarch64 || skip "qemu-aarch64 binfmt is not enabled (bash ci/install-deps)"
   jq_arm64
   recipe jq linux/arm64 "file /usr/bin/jq jq/usr/bin/jq libs"
-  capture "$ARMLET" build "$WORK/jq.recipe" --rootfs "$WORK/rootfs"
+  capture "$ARMLET" build "$WORK/jq.recipe" --sysroot "linux/arm64=$SJ" --rootfs "$WORK/rootfs"
   assert_eq 0 "$rc" "armlet build: $err"
-  local r=$WORK/rootfs
-  # Laid out as on the host: merged /usr symlink, soname links kept, loader at PT_INTERP.
-  assert_eq usr/lib "$(readlink "$r/lib")"
-  assert_eq libjq.so.1.0.4 "$(readlink "$r$ML/libjq.so.1")"
-  assert_eq aarch64-linux-gnu/ld-linux-aarch64.so.1 "$(readlink "$r/usr/lib/ld-linux-aarch64.so.1")"
-  for f in libjq.so.1.0.4 libonig.so.5.3.0 libc.so.6 libm.so.6 ld-linux-aarch64.so.1; do
-    [ -f "$r$ML/$f" ] && [ ! -L "$r$ML/$f" ] || fail "$ML/$f is not a file in the rootfs"
+  local r=$WORK/rootfs f interp
+  # Laid out as in the sysroot (dpkg -x: a real /lib, glibc in /lib/<triplet>, jq's
+  # libraries in /usr/lib/<triplet>), soname links kept, the loader where PT_INTERP says.
+  [ -d "$r/lib" ] && [ ! -L "$r/lib" ] || fail "/lib should be a folder as in the sysroot"
+  interp=$(readelf -W -l "$SJ/usr/bin/jq" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+  assert_eq /lib/ld-linux-aarch64.so.1 "$interp"
+  assert_eq aarch64-linux-gnu/ld-linux-aarch64.so.1 "$(readlink "$r$interp")"
+  assert_eq libjq.so.1.0.4 "$(readlink "$r/usr/lib/aarch64-linux-gnu/libjq.so.1")"
+  assert_eq libonig.so.5.3.0 "$(readlink "$r/usr/lib/aarch64-linux-gnu/libonig.so.5")"
+  for f in usr/lib/aarch64-linux-gnu/libjq.so.1.0.4 usr/lib/aarch64-linux-gnu/libonig.so.5.3.0 \
+           lib/aarch64-linux-gnu/libc.so.6 lib/aarch64-linux-gnu/libm.so.6 \
+           lib/aarch64-linux-gnu/ld-linux-aarch64.so.1; do
+    [ -f "$r/$f" ] && [ ! -L "$r/$f" ] || fail "/$f is not a file in the rootfs"
   done
-  # Nothing else of the host's library folder came along.
-  assert_eq 8 "$(find "$r/usr/lib" \( -type f -o -type l \) | wc -l)" "files under /usr/lib: $(find "$r/usr/lib")"
+  # Nothing else of the sysroot's library folders came along (glibc has 40-odd files).
+  assert_eq 8 "$(find "$r/lib" "$r/usr/lib" \( -type f -o -type l \) | wc -l)" \
+    "files under /lib and /usr/lib: $(find "$r/lib" "$r/usr/lib")"
   capture chroot "$r" /usr/bin/jq -n -c '{sum: ([1,2,3]|add)}'
   assert_eq 0 "$rc" "jq in the chroot: $err"
   assert_eq '{"sum":6}' "$out"
@@ -66,7 +91,7 @@ test_arm64_jq_image_runs_in_runc() {
   binfmt_ready qemu-aarch64 || skip "qemu-aarch64 binfmt is not enabled (bash ci/install-deps)"
   jq_arm64
   recipe jq linux/arm64 "file /usr/bin/jq jq/usr/bin/jq libs"
-  capture "$ARMLET" build "$WORK/jq.recipe" --oci "$WORK/oci" --tag jq
+  capture "$ARMLET" build "$WORK/jq.recipe" --sysroot "linux/arm64=$SJ" --oci "$WORK/oci" --tag jq
   assert_eq 0 "$rc" "armlet build: $err"
   local b id
   b=$(tmpdir); tools_track "$b"
@@ -97,8 +122,8 @@ test_sysroot_option_takes_libraries_from_that_folder() {
   # absolute soname link: it must be read inside the sysroot, and copied as it is.
   local s=$WORK/sysroot d=$WORK/sysroot/lib/aarch64-linux-gnu
   mkdir -p "$d"
-  cp -L "$ML"/{libc.so.6,libm.so.6,libonig.so.5,ld-linux-aarch64.so.1} "$d/"
-  cp -L "$ML/libjq.so.1" "$d/libjq.so.1.0.4"
+  cp -L "$SJL"/{libc.so.6,libm.so.6,ld-linux-aarch64.so.1} "$SJU/libonig.so.5" "$d/"
+  cp -L "$SJU/libjq.so.1" "$d/libjq.so.1.0.4"
   ln -s /lib/aarch64-linux-gnu/libjq.so.1.0.4 "$d/libjq.so.1"
   ln -s aarch64-linux-gnu/ld-linux-aarch64.so.1 "$s/lib/ld-linux-aarch64.so.1"
   recipe jqs linux/arm64 "file /usr/bin/jq jq/usr/bin/jq libs"
@@ -116,7 +141,7 @@ test_missing_library_names_it_the_program_and_the_recipe_line() {
   jq_arm64
   local s=$WORK/thin d=$WORK/thin/lib/aarch64-linux-gnu
   mkdir -p "$d"
-  cp -L "$ML"/{libc.so.6,libm.so.6,ld-linux-aarch64.so.1} "$d/"
+  cp -L "$SJL"/{libc.so.6,libm.so.6,ld-linux-aarch64.so.1} "$d/"
   ln -s aarch64-linux-gnu/ld-linux-aarch64.so.1 "$s/lib/ld-linux-aarch64.so.1"
   recipe jqm linux/arm64 "file /usr/bin/jq jq/usr/bin/jq libs"
   capture "$ARMLET" build "$WORK/jqm.recipe" --sysroot "linux/arm64=$s" --oci "$WORK/layout"
@@ -126,7 +151,7 @@ test_missing_library_names_it_the_program_and_the_recipe_line() {
   assert_contains "$err" "install its :arm64 package or pass --sysroot linux/arm64=DIR"
   assert_eq 1 "$(wc -l <<<"$err")" "one line: $err"
   # A library of a library: the message says who needs it.
-  cp -L "$ML/libjq.so.1" "$d/"
+  cp -L "$SJU/libjq.so.1" "$d/"
   capture "$ARMLET" build "$WORK/jqm.recipe" --sysroot "linux/arm64=$s" --oci "$WORK/layout"
   assert_eq 1 "$rc"
   assert_contains "$err" "\"libonig.so.5\" (needed by /lib/aarch64-linux-gnu/libjq.so.1) not found"
@@ -148,18 +173,18 @@ test_truncated_or_corrupt_library_is_a_clear_error() {
   jq_arm64
   local s=$WORK/broken d=$WORK/broken/lib/aarch64-linux-gnu
   mkdir -p "$d"
-  cp -L "$ML"/{libc.so.6,libm.so.6,libonig.so.5,ld-linux-aarch64.so.1} "$d/"
+  cp -L "$SJL"/{libc.so.6,libm.so.6,ld-linux-aarch64.so.1} "$SJU/libonig.so.5" "$d/"
   ln -s aarch64-linux-gnu/ld-linux-aarch64.so.1 "$s/lib/ld-linux-aarch64.so.1"
   recipe jqb linux/arm64 "file /usr/bin/jq jq/usr/bin/jq libs"
   # Cut inside the program headers' targets: the dynamic section is past the end.
-  head -c 4096 "$ML/libjq.so.1" >"$d/libjq.so.1"
+  head -c 4096 "$SJU/libjq.so.1" >"$d/libjq.so.1"
   capture "$ARMLET" build "$WORK/jqb.recipe" --sysroot "linux/arm64=$s" --rootfs "$WORK/rootfs-b"
   assert_eq 1 "$rc"
   assert_contains "$err" "jqb.recipe:4:6: file: "
   assert_contains "$err" "$d/libjq.so.1: "
   assert_contains "$err" "(truncated?)"
   # A dynamic section whose string offsets point past its table (bytes overwritten).
-  cp -L "$ML/libjq.so.1" "$d/libjq.so.1"
+  cp -L "$SJU/libjq.so.1" "$d/libjq.so.1"
   local off size
   read -r off size < <(readelf -W -S "$d/libjq.so.1" | sed 's/^ *\[ *[0-9]*\]//' | awk '$1 == ".dynamic" {print $4, $5}')
   [ -n "$off" ] || fail "no .dynamic in libjq"
@@ -187,6 +212,37 @@ test_without_libs_a_dynamic_program_is_refused() {
   assert_eq 1 "$rc"
   assert_contains "$err" "jqn.recipe:4:6: file: "
   assert_contains "$err" "libs"
+}
+
+test_default_sysroot_is_the_hosts_multiarch_glibc_and_hello_runs() {
+  binfmt_ready qemu-aarch64 || skip "qemu-aarch64 binfmt is not enabled (bash ci/install-deps)"
+  [ -f "$ML/libc.so.6" ] && [ -e /lib/ld-linux-aarch64.so.1 ] ||
+    skip "libc6:arm64 is not installed on this host (ci/install-deps tries it and warns when apt refuses)"
+  local h=$OUT/hello-arm64 r=$WORK/rootfs-hello f
+  unpack "$h" hello:arm64
+  cat >"$WORK/hello.recipe" <<R
+name        hello
+platforms   linux/arm64
+base        scratch
+file        /usr/bin/hello $h/usr/bin/hello libs
+entrypoint  ["/usr/bin/hello"]
+init        seccomp=unconfined
+R
+  capture "$ARMLET" build "$WORK/hello.recipe" --rootfs "$r"
+  assert_eq 0 "$rc" "armlet build: $err"
+  # Laid out as on the (merged-/usr) host: /lib links to usr/lib, the loader link kept.
+  assert_eq usr/lib "$(readlink "$r/lib")"
+  assert_eq aarch64-linux-gnu/ld-linux-aarch64.so.1 "$(readlink "$r/usr/lib/ld-linux-aarch64.so.1")"
+  for f in libc.so.6 ld-linux-aarch64.so.1; do
+    [ -f "$r$ML/$f" ] && [ ! -L "$r$ML/$f" ] || fail "$ML/$f is not a file in the rootfs"
+  done
+  # glibc alone: nothing else of the host's library folder came along.
+  assert_eq 3 "$(find "$r/usr/lib" \( -type f -o -type l \) | wc -l)" "files under /usr/lib: $(find "$r/usr/lib")"
+  capture chroot "$r" /usr/bin/hello
+  assert_eq 0 "$rc" "hello in the chroot: $err"
+  assert_eq "Hello, world!" "$out"
+  capture chroot "$r" /sbin/armlet-init -- /usr/bin/hello -g "under init"
+  assert_eq "under init" "$out" "$err"
 }
 
 test_sysroot_option_errors() {
