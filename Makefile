@@ -109,11 +109,13 @@ $(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILDER_LIB_SRCS) $(BUILDER_HDRS)
 	clang $(CPPFLAGS) -Ibuilder $(filter-out -Wformat=2,$(BUILDER_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
 	  -o $@ $< $(BUILDER_LIB_SRCS) $(BUILDER_LDLIBS)
 fuzz: $(FUZZ_BINS)
-	@for f in $(FUZZ_BINS); do echo "fuzz $$f"; $$f -max_total_time=$${FUZZ_SECONDS:-20} -timeout=5 \
-	  tests/fuzz/corpus/$$(basename $$f) >/dev/null 2>&1 || { echo "FUZZ FAIL $$f"; exit 1; }; done
+	@# New inputs go to out/fuzz/corpus/<name> (first folder); the committed seeds are read only.
+	@for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p $(OUT)/fuzz/corpus/$$n; echo "fuzz $$n"; \
+	  $$f -max_total_time=$${FUZZ_SECONDS:-20} -timeout=5 $(OUT)/fuzz/corpus/$$n tests/fuzz/corpus/$$n \
+	  >$(OUT)/fuzz/$$n.log 2>&1 || { tail -40 $(OUT)/fuzz/$$n.log; echo "FUZZ FAIL $$f"; exit 1; }; done
 
 # ---------------------------------------------------------------- benchmarks
-bench: bench-init bench-build
+bench: bench-init bench-build bench-push bench-limits bench-coldstart
 bench-init: install-deps all
 	@bash tests/bench/bench-init
 bench-build: install-deps all $(OUT)/bench/layertool
