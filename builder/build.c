@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include "preload.h"
 #include "recipe.h"
 #include "seccomp_compile.h"
+#include "strlist.h"
 #include "tree.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -32,42 +32,6 @@ static void cleanup_treep(struct tree **t) { tree_free(*t); }
 static void cleanup_recipep(struct recipe **r) { recipe_free(*r); }
 #define cleanup_tree __attribute__((cleanup(cleanup_treep)))
 #define cleanup_recipe __attribute__((cleanup(cleanup_recipep)))
-
-/* A growable list of owned strings (argv, env). */
-struct strv {
-    char **v;
-    size_t n, cap;
-};
-
-static void strv_free(struct strv *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        free(s->v[i]);
-    free(s->v);
-    s->v = NULL;
-    s->n = s->cap = 0;
-}
-
-__attribute__((format(printf, 3, 4)))
-static int strv_addf(struct strv *s, struct err *e, const char *fmt, ...)
-{
-    if (s->n + 1 >= s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 16;
-        char **v = realloc(s->v, cap * sizeof *v);
-        if (!v)
-            return err_set(e, "out of memory");
-        s->v = v;
-        s->cap = cap;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    int rc = vasprintf(&s->v[s->n], fmt, ap);
-    va_end(ap);
-    if (rc < 0)
-        return err_set(e, "out of memory");
-    s->v[++s->n] = NULL;
-    return 0;
-}
 
 int build_epoch_from_env(const char *value, int64_t *epoch, struct err *e)
 {
@@ -288,20 +252,20 @@ static int add_side_files(const struct recipe *r, const struct platform *p, stru
 
 /* Init flags from the recipe's init line ("--cpu=floor", "--pgroup"), in its order;
  * seccomp and preload become the paths of their side files when those were made. */
-static int init_flags(const struct recipe *r, const struct side *sd, struct strv *argv,
+static int init_flags(const struct recipe *r, const struct side *sd, struct strlist *argv,
                       struct err *e)
 {
     for (size_t i = 0; i < r->ninit; i++) {
         const struct recipe_kv *kv = &r->init[i];
         int rc;
         if (!strcmp(kv->key, "seccomp"))
-            rc = sd->seccomp ? strv_addf(argv, e, "--seccomp=%s", ARMLET_SECCOMP_PATH) : 0;
+            rc = sd->seccomp ? strlist_addf(argv, e, "--seccomp=%s", ARMLET_SECCOMP_PATH) : 0;
         else if (!strcmp(kv->key, "preload"))
-            rc = sd->preload ? strv_addf(argv, e, "--preload=%s", ARMLET_PRELOAD_PATH) : 0;
+            rc = sd->preload ? strlist_addf(argv, e, "--preload=%s", ARMLET_PRELOAD_PATH) : 0;
         else if (kv->value && *kv->value)
-            rc = strv_addf(argv, e, "--%s=%s", kv->key, kv->value);
+            rc = strlist_addf(argv, e, "--%s=%s", kv->key, kv->value);
         else
-            rc = strv_addf(argv, e, "--%s", kv->key);
+            rc = strlist_addf(argv, e, "--%s", kv->key);
         if (rc < 0)
             return ERR;
     }
@@ -329,37 +293,37 @@ static int has_env(const struct recipe *r, const char *key)
 static int write_config(const struct recipe *r, const struct platform *p, int64_t epoch,
                         const char *blobs, struct plat_build *pb, struct err *e)
 {
-    struct strv ep = {0}, env = {0}, health = {0}, labk = {0}, labv = {0};
+    struct strlist ep = {0}, env = {0}, health = {0}, labk = {0}, labv = {0};
     cleanup_json json_t *cfg = NULL;
     int rc = ERR;
     char user[32] = "";
     const char *diff[2];
-    if (strv_addf(&ep, e, "%s", ARMLET_INIT_PATH) < 0 || init_flags(r, &pb->side, &ep, e) < 0 ||
-        strv_addf(&ep, e, "--") < 0)
+    if (strlist_add(&ep, ARMLET_INIT_PATH, e) < 0 || init_flags(r, &pb->side, &ep, e) < 0 ||
+        strlist_add(&ep, "--", e) < 0)
         goto out;
     for (size_t i = 0; i < r->nentrypoint; i++)
-        if (strv_addf(&ep, e, "%s", r->entrypoint[i]) < 0)
+        if (strlist_add(&ep, r->entrypoint[i], e) < 0)
             goto out;
-    if ((!has_env(r, "PATH") && strv_addf(&env, e, DEFAULT_PATH) < 0) ||
+    if ((!has_env(r, "PATH") && strlist_add(&env, DEFAULT_PATH, e) < 0) ||
         (r->base == BASE_STATIC && !has_env(r, "SSL_CERT_FILE") &&
-         strv_addf(&env, e, CA_BUNDLE_ENV) < 0))
+         strlist_add(&env, CA_BUNDLE_ENV, e) < 0))
         goto out;
     for (size_t i = 0; i < r->nenv; i++)
-        if (strv_addf(&env, e, "%s=%s", r->env[i].key, r->env[i].value) < 0)
+        if (strlist_addf(&env, e, "%s=%s", r->env[i].key, r->env[i].value) < 0)
             goto out;
     for (size_t i = 0; i < r->nlabels; i++)
-        if (strv_addf(&labk, e, "%s", r->labels[i].key) < 0 ||
-            strv_addf(&labv, e, "%s", r->labels[i].value) < 0)
+        if (strlist_add(&labk, r->labels[i].key, e) < 0 ||
+            strlist_add(&labv, r->labels[i].value, e) < 0)
             goto out;
-    if (r->health.url && (strv_addf(&health, e, "CMD") < 0 ||
-                          strv_addf(&health, e, "%s", ARMLET_INIT_PATH) < 0 ||
-                          strv_addf(&health, e, "probe") < 0 ||
-                          strv_addf(&health, e, "%s", r->health.url) < 0 ||
+    if (r->health.url && (strlist_add(&health, "CMD", e) < 0 ||
+                          strlist_add(&health, ARMLET_INIT_PATH, e) < 0 ||
+                          strlist_add(&health, "probe", e) < 0 ||
+                          strlist_add(&health, r->health.url, e) < 0 ||
                           /* 9/10 of the engine's timeout: the probe gives up first and
                            * its reason ("timed out after ...") reaches the health log. */
-                          strv_addf(&health, e, "--timeout") < 0 ||
-                          strv_addf(&health, e, "%lldms",
-                                    (long long)(r->health.timeout_ns / 1000000 * 9 / 10)) < 0))
+                          strlist_add(&health, "--timeout", e) < 0 ||
+                          strlist_addf(&health, e, "%lldms",
+                                       (long long)(r->health.timeout_ns / 1000000 * 9 / 10)) < 0))
         goto out;
     if (r->has_user)
         snprintf(user, sizeof user, "%u:%u", r->uid, r->gid);
@@ -385,11 +349,11 @@ static int write_config(const struct recipe *r, const struct platform *p, int64_
     if (cfg && oci_json_blob_write(blobs, cfg, &pb->config, e) == 0)
         rc = 0;
 out:
-    strv_free(&ep);
-    strv_free(&env);
-    strv_free(&health);
-    strv_free(&labk);
-    strv_free(&labv);
+    strlist_free(&ep);
+    strlist_free(&env);
+    strlist_free(&health);
+    strlist_free(&labk);
+    strlist_free(&labv);
     return rc;
 }
 

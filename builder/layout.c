@@ -13,6 +13,7 @@
 
 #include "cleanup.h"
 #include "digest.h"
+#include "strlist.h"
 
 #define LAYOUT_JSON_MAX (16u << 20)   /* index/manifest/config blobs are small */
 
@@ -340,56 +341,21 @@ long long layout_blob_size(const struct layout *l, const char *digest, struct er
 
 /* ------------------------------------------------------------------ garbage collection */
 
-struct reach {
-    char **hex;
-    size_t n, cap;
-};
-
-static int reach_has(const struct reach *r, const char *hex)
-{
-    for (size_t i = 0; i < r->n; i++)
-        if (strcmp(r->hex[i], hex) == 0)
-            return 1;
-    return 0;
-}
-
-static int reach_add(struct reach *r, const char *hex, struct err *e)
-{
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 32;
-        char **v = realloc(r->hex, cap * sizeof *v);
-        if (!v)
-            return err_set(e, "out of memory");
-        r->hex = v;
-        r->cap = cap;
-    }
-    if (!(r->hex[r->n] = strdup(hex)))
-        return err_set(e, "out of memory");
-    r->n++;
-    return 0;
-}
-
-static void reach_free(struct reach *r)
-{
-    for (size_t i = 0; i < r->n; i++)
-        free(r->hex[i]);
-    free(r->hex);
-}
-
-static int mark_descs(const struct layout *l, struct reach *r, const json_t *arr, int depth,
+/* Reachable blobs collect in r as hex digests (sha256 only). */
+static int mark_descs(const struct layout *l, struct strlist *r, const json_t *arr, int depth,
                       struct err *e);
 
 /* Mark descriptor d; when it is an index or a manifest, mark what it references. */
-static int mark_desc(const struct layout *l, struct reach *r, const json_t *d, int depth,
+static int mark_desc(const struct layout *l, struct strlist *r, const json_t *d, int depth,
                      struct err *e)
 {
     const char *digest = json_string_value(json_object_get(d, "digest"));
     const char *mt = json_string_value(json_object_get(d, "mediaType"));
     if (!oci_digest_valid(digest))
         return 0;   /* another algorithm or garbage: we only ever collect sha256 blobs */
-    if (reach_has(r, digest + 7))
+    if (strlist_has(r, digest + 7))
         return 0;
-    if (reach_add(r, digest + 7, e) < 0)
+    if (strlist_add(r, digest + 7, e) < 0)
         return ERR;
     if (!mt || depth > 8)
         return 0;
@@ -412,7 +378,7 @@ static int mark_desc(const struct layout *l, struct reach *r, const json_t *d, i
     return 0;
 }
 
-static int mark_descs(const struct layout *l, struct reach *r, const json_t *arr, int depth,
+static int mark_descs(const struct layout *l, struct strlist *r, const json_t *arr, int depth,
                       struct err *e)
 {
     for (size_t i = 0; i < json_array_size(arr); i++)
@@ -423,19 +389,19 @@ static int mark_descs(const struct layout *l, struct reach *r, const json_t *arr
 
 int layout_gc(struct layout *l, size_t *removed, struct err *e)
 {
-    struct reach r = {0};
+    struct strlist r = {0};
     size_t count = 0;
     if (removed)
         *removed = 0;
     if (!l->writable)
         return err_set(e, "%s: opened read-only", l->dir);
     if (mark_descs(l, &r, json_object_get(l->index, "manifests"), 0, e) < 0) {
-        reach_free(&r);
+        strlist_free(&r);
         return err_ctx(e, "garbage collection skipped, nothing removed");
     }
     DIR *d = opendir(l->blobs);
     if (!d) {
-        reach_free(&r);
+        strlist_free(&r);
         return err_sys(e, errno, "cannot list %s", l->blobs);
     }
     int bfd = dirfd(d);
@@ -446,11 +412,11 @@ int layout_gc(struct layout *l, size_t *removed, struct err *e)
             continue;
         if (fstatat(bfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(st.st_mode))
             continue;
-        if (!reach_has(&r, de->d_name) && unlinkat(bfd, de->d_name, 0) == 0)
+        if (!strlist_has(&r, de->d_name) && unlinkat(bfd, de->d_name, 0) == 0)
             count++;
     }
     closedir(d);
-    reach_free(&r);
+    strlist_free(&r);
     if (removed)
         *removed = count;
     return 0;

@@ -15,6 +15,7 @@
 
 #include "cleanup.h"
 #include "elfcheck.h"
+#include "strlist.h"
 
 #define MAX_SYMLINK_HOPS 40
 #define MAX_PLATFORMS 8
@@ -51,58 +52,18 @@ const char *libs_sysroot(const struct platform *p)
     return i < MAX_PLATFORMS && sysroots[i] ? sysroots[i] : "/";
 }
 
-/* ------------------------------------------------------------------ string lists */
-
-struct strv {
-    char **v;
-    size_t n, cap;
-};
-
-static void strv_free(struct strv *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        free(s->v[i]);
-    free(s->v);
-    memset(s, 0, sizeof *s);
-}
-
-/* Append a copy of the first len bytes of str. */
-static int strv_addn(struct strv *s, const char *str, size_t len, struct err *e)
-{
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 16;
-        char **v = realloc(s->v, cap * sizeof *v);
-        if (!v)
-            return err_set(e, "out of memory");
-        s->v = v;
-        s->cap = cap;
-    }
-    if (!(s->v[s->n] = strndup(str, len)))
-        return err_set(e, "out of memory");
-    s->n++;
-    return 0;
-}
-
-static int strv_has(const struct strv *s, const char *str)
-{
-    for (size_t i = 0; i < s->n; i++)
-        if (!strcmp(s->v[i], str))
-            return 1;
-    return 0;
-}
-
 /* ------------------------------------------------------------------ ELF dynamic section */
 
 /* What the loader needs to know about one object. */
 struct dyn {
     int machine, elf_class;
-    struct strv needed;
+    struct strlist needed;
     char *runpath, *rpath;     /* NULL when absent */
 };
 
 static void dyn_free(struct dyn *d)
 {
-    strv_free(&d->needed);
+    strlist_free(&d->needed);
     free(d->runpath);
     free(d->rpath);
 }
@@ -205,7 +166,7 @@ static int parse_dynamic(const struct image *im, const char *path, struct dyn *d
         if (!s)
             return err_set(e, "%s: dynamic entry points outside its string table (corrupt?)", path);
         if (tag == DT_NEEDED) {
-            if (strv_addn(&d->needed, s, strlen(s), e) < 0)
+            if (strlist_add(&d->needed, s, e) < 0)
                 return ERR;
         } else {
             char **slot = tag == DT_RUNPATH ? &d->runpath : &d->rpath;
@@ -446,7 +407,7 @@ static int try_origin_dir(struct ctx *c, const char *host_dir, const char *img_d
 /* Search a colon list (RUNPATH/RPATH) of object o for name. searched collects the
  * folders tried, for the error message. */
 static int try_path_list(struct ctx *c, const struct obj *o, const char *list, const char *name,
-                         char out[PATH_MAX], struct strv *searched, struct err *e)
+                         char out[PATH_MAX], struct strlist *searched, struct err *e)
 {
     for (const char *s = list; s && *s;) {
         size_t len = strcspn(s, ":");
@@ -482,7 +443,7 @@ static int try_path_list(struct ctx *c, const struct obj *o, const char *list, c
         }
         if (rc <= 0)
             return rc;
-        if (!strv_has(searched, full) && strv_addn(searched, full, strlen(full), e) < 0)
+        if (!strlist_has(searched, full) && strlist_add(searched, full, e) < 0)
             return ERR;
     }
     return 1;
@@ -492,7 +453,7 @@ static int try_path_list(struct ctx *c, const struct obj *o, const char *list, c
 static int resolve(struct ctx *c, const struct obj *o, const struct dyn *d, const char *name,
                    char out[PATH_MAX], struct err *e)
 {
-    struct strv searched = {0};
+    struct strlist searched = {0};
     int rc = 1;
     if (strchr(name, '/')) {
         rc = name[0] == '/' ? try_sysroot_dir(c, "", name + 1, out, e) : 1;
@@ -507,7 +468,7 @@ static int resolve(struct ctx *c, const struct obj *o, const struct dyn *d, cons
         const char *defaults[] = {multi_lib, multi_usr, "/lib", "/usr/lib"};
         for (size_t i = 0; rc > 0 && i < sizeof defaults / sizeof defaults[0]; i++) {
             rc = try_sysroot_dir(c, defaults[i], name, out, e);
-            if (rc > 0 && strv_addn(&searched, defaults[i], strlen(defaults[i]), e) < 0)
+            if (rc > 0 && strlist_add(&searched, defaults[i], e) < 0)
                 rc = ERR;
         }
     }
@@ -532,7 +493,7 @@ static int resolve(struct ctx *c, const struct obj *o, const struct dyn *d, cons
                     c->program, name, o->shown, root, c->p->oci, list, deb_arch(c->p), c->p->oci);
         rc = ERR;
     }
-    strv_free(&searched);
+    strlist_free(&searched);
     return rc;
 }
 
@@ -576,7 +537,7 @@ static int queue_push(struct obj **q, size_t *n, size_t *cap, struct obj o, stru
 }
 
 /* Breadth-first over the objects: the program, then each library once (by name). */
-static int closure(struct ctx *c, struct obj **q, size_t *nq, size_t *cap, struct strv *seen,
+static int closure(struct ctx *c, struct obj **q, size_t *nq, size_t *cap, struct strlist *seen,
                    struct err *e)
 {
     for (size_t i = 0; i < *nq; i++) {
@@ -586,12 +547,12 @@ static int closure(struct ctx *c, struct obj **q, size_t *nq, size_t *cap, struc
             return rc < 0 ? ERR : err_set(e, "%s: not an ELF object", (*q)[i].shown);
         for (size_t k = 0; k < d.needed.n && rc == 0; k++) {
             const char *name = d.needed.v[k];
-            if (strv_has(seen, name))
+            if (strlist_has(seen, name))
                 continue;
             char img[PATH_MAX];
             rc = resolve(c, &(*q)[i], &d, name, img, e);
             if (rc == 0)
-                rc = strv_addn(seen, name, strlen(name), e);
+                rc = strlist_add(seen, name, e);
             if (rc == 0) {
                 /* Read it from where the tree copies it: the sysroot, or beside the
                  * program for a $ORIGIN library, or the recipe's own file at that path. */
@@ -639,7 +600,7 @@ int libs_add(struct tree *t, const char *src, const char *dest, const struct pla
 
     struct obj *q = NULL;
     size_t nq = 0, cap = 0;
-    struct strv seen = {0};
+    struct strlist seen = {0};
     cleanup_free char *real_src = realpath(src, NULL);
     struct obj prog = {.host = strdup(src), .origin = dir_of(dest),
                        .origin_host = real_src ? dir_of(real_src) : dir_of(src),
@@ -650,6 +611,6 @@ int libs_add(struct tree *t, const char *src, const char *dest, const struct pla
     for (size_t i = 0; i < nq; i++)
         obj_free(&q[i]);
     free(q);
-    strv_free(&seen);
+    strlist_free(&seen);
     return rc < 0 ? ERR : c.added;
 }
