@@ -88,26 +88,16 @@ static void test_creds_parse_errors_do_not_quote_secret(void)
     CHECK(strstr(e.msg, "user name is empty") != NULL);
 }
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    CHECK(f != NULL);
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
-}
-
 static void test_creds_from_docker_config_and_env(void)
 {
-    char dir[] = "/tmp/armlet-auth-XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
+    char dir[64];
+    CHECK(unit_tmpdir(dir, sizeof dir, "auth") != NULL);
     char path[256];
     snprintf(path, sizeof path, "%s/config.json", dir);
     /* "auth" is base64("alice:pw1"); the docker.io entry uses Docker Hub's legacy key */
-    write_file(path, "{\"auths\":{\"https://reg.example.com:5000\":{\"auth\":\"YWxpY2U6cHcx\"},"
-                     "\"https://index.docker.io/v1/\":{\"username\":\"bob\",\"password\":\"pw2\"},"
-                     "\"bad.example.com\":{\"auth\":\"!!!\"}}}");
+    unit_write_text(path, "{\"auths\":{\"https://reg.example.com:5000\":{\"auth\":\"YWxpY2U6cHcx\"},"
+                          "\"https://index.docker.io/v1/\":{\"username\":\"bob\",\"password\":\"pw2\"},"
+                          "\"bad.example.com\":{\"auth\":\"!!!\"}}}");
     setenv("DOCKER_CONFIG", dir, 1);
     unsetenv("ARMLET_REGISTRY_CREDS");
     struct auth_creds c;
@@ -128,7 +118,7 @@ static void test_creds_from_docker_config_and_env(void)
     CHECK_STR("carol", c.user);
     CHECK_STR("ARMLET_REGISTRY_CREDS", c.source);
     unsetenv("ARMLET_REGISTRY_CREDS");
-    write_file(path, "{\"auths\": ");
+    unit_write_text(path, "{\"auths\": ");
     CHECK(auth_creds_find("reg.example.com:5000", &c, &e) < 0);
     CHECK(strstr(e.msg, path) != NULL);
     unlink(path);

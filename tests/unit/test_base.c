@@ -12,15 +12,6 @@
 static char tmp_root[256];
 static char init_a[300], init_b[300], blobs[300];
 
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return;
-    fputs(text, f);
-    fclose(f);
-}
-
 static int has_text(const struct tree_node *nd, const char *needle)
 {
     if (!nd || nd->kind != TREE_FILE || !nd->data)
@@ -138,22 +129,18 @@ static void test_missing_host_files_name_the_package(void)
 
 int main(void)
 {
-    snprintf(tmp_root, sizeof tmp_root, "/tmp/armlet-test_base.XXXXXX");
-    if (!mkdtemp(tmp_root))
+    if (!unit_tmpdir(tmp_root, sizeof tmp_root, "test_base"))
         return 2;
     snprintf(init_a, sizeof init_a, "%s/init-a", tmp_root);
     snprintf(init_b, sizeof init_b, "%s/init-b", tmp_root);
     snprintf(blobs, sizeof blobs, "%s/blobs", tmp_root);
-    write_text(init_a, "\177ELF pretend init A");
-    write_text(init_b, "\177ELF pretend init B");
+    unit_write_text(init_a, "\177ELF pretend init A");
+    unit_write_text(init_b, "\177ELF pretend init B");
     mkdir(blobs, 0755);
     RUN(test_static_has_users_dirs_certs_and_zoneinfo);
     RUN(test_scratch_has_only_the_init);
     RUN(test_layer_depends_on_the_init_only_not_the_platform);
     RUN(test_missing_host_files_name_the_package);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cleanup of %s failed\n", tmp_root);
+    unit_rm_tree(tmp_root);
     return unit_done();
 }

@@ -51,8 +51,7 @@ static int sh(const char *cmd)
 static void build_all(void)
 {
     char cmd[1024];
-    snprintf(dir, sizeof dir, "/tmp/armlet-test-elf.XXXXXX");
-    if (!mkdtemp(dir)) {
+    if (!unit_tmpdir(dir, sizeof dir, "test-elf")) {
         perror("mkdtemp");
         exit(1);
     }
@@ -65,34 +64,6 @@ static void build_all(void)
         if (!built[i])
             fprintf(stderr, "cannot build %s with: %s (run ci/install-deps)\n", progs[i].name, cmd);
     }
-}
-
-static void write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(data, 1, len, f) != len) {
-        perror(path);
-        exit(1);
-    }
-    fclose(f);
-}
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc((size_t)n);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
 }
 
 static void test_every_static_binary_fits_its_own_platform(void)
@@ -208,7 +179,7 @@ static void test_scripts_and_data_pass_as_not_elf(void)
     const char *bodies[] = {"#!/bin/sh\necho hi\n", "", "\x7f" "EL", "plain text that is long enough to have a header\n"};
     for (size_t i = 0; i < 4; i++) {
         snprintf(p, sizeof p, "%s/notelf%zu", dir, i);
-        write_file(p, bodies[i], strlen(bodies[i]));
+        unit_write_text(p, bodies[i]);
         struct err e = {0};
         struct elf_info info;
         CHECK(elf_check(p, platform_lookup("linux/arm/v6"), 0, &info, &e) == 0);
@@ -233,7 +204,7 @@ static void test_truncated_elf_is_a_clear_error(void)
     if (!built[1])
         { CHECK(built[1]); return; }
     size_t len;
-    unsigned char *buf = slurp(prog_path(1), &len);
+    unsigned char *buf = unit_read_file(prog_path(1), &len);
     CHECK(buf != NULL);
     if (!buf)
         return;
@@ -241,7 +212,7 @@ static void test_truncated_elf_is_a_clear_error(void)
     snprintf(p, sizeof p, "%s/truncated", dir);
     const size_t cuts[] = {20, 63, 100, 300};
     for (size_t i = 0; i < 4; i++) {
-        write_file(p, buf, cuts[i]);
+        unit_write_file(p, buf, cuts[i]);
         struct err e = {0};
         CHECK(elf_check(p, platform_lookup("linux/arm64"), 0, NULL, &e) == ERR);
         CHECK(strstr(e.msg, p) != NULL);
@@ -255,7 +226,7 @@ static void test_big_endian_elf_refused(void)
     unsigned char h[sizeof(Elf64_Ehdr)] = {0x7f, 'E', 'L', 'F', ELFCLASS64, ELFDATA2MSB, 1};
     char p[128];
     snprintf(p, sizeof p, "%s/be", dir);
-    write_file(p, h, sizeof h);
+    unit_write_file(p, h, sizeof h);
     struct err e = {0};
     CHECK(elf_check(p, platform_lookup("linux/arm64"), 0, NULL, &e) == ERR);
     CHECK(strstr(e.msg, "big-endian") != NULL);
@@ -310,7 +281,7 @@ static int check_attrs(const unsigned char *attrs, size_t alen, const char *oci,
     char p[128];
     size_t n = make_arm_elf(buf, attrs, alen);
     snprintf(p, sizeof p, "%s/arm-attrs", dir);
-    write_file(p, buf, n);
+    unit_write_file(p, buf, n);
     return elf_check(p, platform_lookup(oci), 0, info, e);
 }
 
@@ -429,7 +400,7 @@ static void test_corrupted_binaries_never_crash(void)
         if (!built[i])
             continue;
         size_t len;
-        unsigned char *orig = slurp(prog_path(i), &len);
+        unsigned char *orig = unit_read_file(prog_path(i), &len);
         CHECK(orig != NULL);
         if (!orig)
             continue;
@@ -444,7 +415,7 @@ static void test_corrupted_binaries_never_crash(void)
                 seed = seed * 1103515245u + 12345u;
                 buf[at] = (unsigned char)(seed >> 16);
             }
-            write_file(p, buf, len);
+            unit_write_file(p, buf, len);
             struct err e = {0};
             struct elf_info info;
             struct elf_segment segs[8];
@@ -476,9 +447,6 @@ int main(void)
     RUN(test_malformed_arm_attributes_are_an_error);
     RUN(test_load_segments_match_readelf);
     RUN(test_corrupted_binaries_never_crash);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
+    unit_rm_tree(dir);
     return unit_done();
 }

@@ -28,35 +28,12 @@ static char *path_of(const char *name)
     return p;
 }
 
-static void write_bytes(const char *path, const void *buf, size_t n)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return;
-    fwrite(buf, 1, n, f);
-    fclose(f);
-}
-
-static unsigned char *read_all(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc((size_t)len + 1);
-    *n = fread(buf, 1, (size_t)len, f);
-    fclose(f);
-    return buf;
-}
-
 /* blobs_dir/<hex of digest> */
 static unsigned char *read_blob(const char *blobs, const struct layer_result *r, size_t *n)
 {
     char p[600];
     snprintf(p, sizeof p, "%s/%s", blobs, r->digest + 7);
-    return read_all(p, n);
+    return unit_read_file(p, n);
 }
 
 /* A host folder with text, a 3 MiB pseudo-random file, a symlink and a subfolder. */
@@ -67,7 +44,7 @@ static void make_source(const char *dir)
     snprintf(p, sizeof p, "%s/sub", dir);
     mkdir(p, 0750);
     snprintf(p, sizeof p, "%s/sub/readme.txt", dir);
-    write_bytes(p, "hello layer\n", 12);
+    unit_write_file(p, "hello layer\n", 12);
     snprintf(p, sizeof p, "%s/big.bin", dir);
     size_t n = 3u << 20;
     unsigned char *big = malloc(n);
@@ -76,7 +53,7 @@ static void make_source(const char *dir)
         x = x * 1103515245u + 12345u;
         big[i] = (unsigned char)(i % 7 == 0 ? (x >> 16) : 'a' + i % 26);
     }
-    write_bytes(p, big, n);
+    unit_write_file(p, big, n);
     free(big);
     chmod(p, 0755);
     snprintf(p, sizeof p, "%s/link", dir);
@@ -147,7 +124,7 @@ static void test_source_path_owner_and_times_do_not_matter(void)
     CHECK_STR(a.digest, b.digest);
     /* ...while a change of content does matter */
     snprintf(p, sizeof p, "%s/sub/readme.txt", s2);
-    write_bytes(p, "hello LAYER\n", 12);
+    unit_write_file(p, "hello LAYER\n", 12);
     tree_free(t2);
     t2 = tree_from(s2);
     layer(t2, COMPRESS_ZSTD, blobs, &b);
@@ -570,7 +547,7 @@ static void test_failures_name_the_cause_and_leave_no_blob(void)
 {
     char *blobs = path_of("blobs6"), *f = path_of("vanishing");
     mkdir(blobs, 0755);
-    write_bytes(f, "soon gone", 9);
+    unit_write_file(f, "soon gone", 9);
     struct err e = {0};
     struct tree *t = tree_new();
     CHECK(tree_add_file(t, "/app", f, 0755, 0, 0, &e) == 0);
@@ -580,7 +557,7 @@ static void test_failures_name_the_cause_and_leave_no_blob(void)
     CHECK(strstr(e.msg, "vanishing") != NULL);
     CHECK(count_entries(blobs) == 0);
     /* a file that changed size since it was added */
-    write_bytes(f, "longer than before", 18);
+    unit_write_file(f, "longer than before", 18);
     CHECK(layer_write(t, COMPRESS_ZSTD, 0, blobs, &r, &e) < 0);
     CHECK(strstr(e.msg, "grew") != NULL);
     CHECK(count_entries(blobs) == 0);
@@ -598,8 +575,7 @@ static void test_failures_name_the_cause_and_leave_no_blob(void)
 
 int main(void)
 {
-    snprintf(tmp_root, sizeof tmp_root, "/tmp/armlet-test_layer.XXXXXX");
-    if (!mkdtemp(tmp_root))
+    if (!unit_tmpdir(tmp_root, sizeof tmp_root, "test_layer"))
         return 2;
     RUN(test_same_tree_gives_identical_blobs_in_every_compression);
     RUN(test_source_path_owner_and_times_do_not_matter);
@@ -611,9 +587,6 @@ int main(void)
     RUN(test_first_paths_come_first_in_list_order_after_their_folders_then_sorted);
     RUN(test_ordered_layer_is_reproducible);
     RUN(test_hardlink_group_content_goes_with_the_name_written_first);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cleanup of %s failed\n", tmp_root);
+    unit_rm_tree(tmp_root);
     return unit_done();
 }

@@ -11,7 +11,7 @@
 #include "layout.h"
 #include "unit.h"
 
-static char parent[64] = "/tmp/armlet-unit-layout.XXXXXX";
+static char parent[64];
 static char root[256];
 
 static void mkroot(void)
@@ -198,7 +198,7 @@ static void test_corrupt_blob_is_detected(void)
 
 int main(void)
 {
-    if (!mkdtemp(parent))
+    if (!unit_tmpdir(parent, sizeof parent, "unit-layout"))
         return 1;
     RUN(test_new_layout_is_valid_and_empty);
     RUN(test_refuses_non_layout_folder_with_files);
@@ -207,9 +207,6 @@ int main(void)
     RUN(test_discard_keeps_old_index_and_drops_new_blobs);
     RUN(test_tag_validation);
     RUN(test_corrupt_blob_is_detected);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", parent);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", parent);
+    unit_rm_tree(parent);
     return unit_done();
 }

@@ -296,25 +296,16 @@ static void test_a_list_file_is_checked_and_errors_name_it(void)
     struct err e = {0};
     struct tree *t = linked_tree("/proc/self/exe");
     struct recipe *r = recipe_with_entrypoint("/bin/httpd");
-    char dir[] = "/tmp/armlet-test_preload.XXXXXX", path[64];
-    CHECK(mkdtemp(dir) != NULL);
+    char dir[64], path[96];
+    CHECK(unit_tmpdir(dir, sizeof dir, "test_preload") != NULL);
     snprintf(path, sizeof path, "%s/bad.preload", dir);
-    FILE *f = fopen(path, "w");
-    CHECK(f != NULL);
-    if (f) {
-        fputs("/bin/httpd 0:4096\n/x 5\n", f);
-        fclose(f);
-    }
+    unit_write_text(path, "/bin/httpd 0:4096\n/x 5\n");
     char *text = NULL;
     size_t len = 0;
     CHECK(r && preload_for_build(r, t, path, &text, &len, &e) < 0);
     CHECK(strstr(e.msg, "bad.preload:2:4: expected OFFSET:LENGTH") != NULL);
     CHECK(strstr(e.msg, "init preload=") != NULL);
-    f = fopen(path, "w");
-    if (f) {
-        fputs("/bin/httpd 4096:10 0:4096\n", f);
-        fclose(f);
-    }
+    unit_write_text(path, "/bin/httpd 4096:10 0:4096\n");
     CHECK(preload_for_build(r, t, path, &text, &len, &e) == 0);
     CHECK_STR(text, "/bin/httpd 0:4106\n");   /* kept as listed, merged */
     free(text);

@@ -579,27 +579,19 @@ static void test_expand_per_platform(void)
 
 static void test_parse_file_reads_and_names_the_file(void)
 {
-    char dir[] = "/tmp/armlet-test-recipe.XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
+    char dir[64];
+    CHECK(unit_tmpdir(dir, sizeof dir, "test-recipe") != NULL);
     char path[128];
     snprintf(path, sizeof path, "%s/hello.recipe", dir);
-    FILE *f = fopen(path, "w");
-    CHECK(f != NULL);
-    if (!f)
+    if (unit_write_text(path, "name hello\n# comment\nentrypoint /app\nfile /app app bad=1\n") < 0)
         return;
-    fputs("name hello\n# comment\nentrypoint /app\nfile /app app bad=1\n", f);
-    fclose(f);
     struct recipe *r = NULL;
     struct err e;
     CHECK(recipe_parse_file(path, &r, &e) == ERR);
     char want[256];
     snprintf(want, sizeof want, "%s:4:15: file: unexpected argument \"bad=1\"", path);
     CHECK(strstr(e.msg, want) != NULL);
-    f = fopen(path, "w");
-    if (f) {
-        fputs("name hello\nentrypoint /app\n", f);
-        fclose(f);
-    }
+    unit_write_text(path, "name hello\nentrypoint /app\n");
     CHECK(recipe_parse_file(path, &r, &e) == 0);
     if (r) {
         CHECK_STR(r->dir, dir);

@@ -23,15 +23,6 @@ static const char *tmp_path(const char *name)
     return buf[k];
 }
 
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return;
-    fputs(text, f);
-    fclose(f);
-}
-
 /* A tar.gz at path with entries given as (type, name, content-or-target) triples. */
 struct ent { int type; const char *name; const char *data; };
 static void make_archive(const char *path, const struct ent *ents, size_t n, int zip)
@@ -241,7 +232,7 @@ static void test_archive_missing_or_corrupt_names_the_file(void)
     CHECK(tree_add_archive(t, "/x", tmp_path("nope.tar"), &e) < 0);
     CHECK(strstr(e.msg, "nope.tar") != NULL);
     const char *junk = tmp_path("junk.tar.gz");
-    write_text(junk, "this is not an archive at all, not even close................");
+    unit_write_text(junk, "this is not an archive at all, not even close................");
     CHECK(tree_add_archive(t, "/x", junk, &e) < 0);
     CHECK(strstr(e.msg, "junk.tar.gz") != NULL);
     tree_free(t);
@@ -253,7 +244,7 @@ static void test_hostdir_keeps_symlinks_modes_and_sets_owner(void)
     const char *d = tmp_path("host");
     mkdir(d, 0755);
     mkdir(tmp_path("host/sub"), 0750);
-    write_text(tmp_path("host/sub/f"), "hello");
+    unit_write_text(tmp_path("host/sub/f"), "hello");
     chmod(tmp_path("host/sub/f"), 0604);
     symlink("sub/f", tmp_path("host/link"));
     link(tmp_path("host/sub/f"), tmp_path("host/hard"));
@@ -281,7 +272,7 @@ static void test_write_dir_exact_modes_owners_mtime_despite_umask(void)
     struct err e = {0};
     mode_t old = umask(077);
     struct tree *t = tree_new();
-    write_text(tmp_path("src-file"), "content\n");
+    unit_write_text(tmp_path("src-file"), "content\n");
     CHECK(tree_add_file(t, "/app", tmp_path("src-file"), 04755, 0, 0, &e) == 0);
     CHECK(tree_add_dir(t, "/tmp", 01777, 0, 0, &e) == 0);
     CHECK(tree_add_dir(t, "/home/nonroot", 0700, 65532, 65532, &e) == 0);
@@ -319,7 +310,7 @@ static void test_write_dir_never_writes_through_a_symlink_on_disk(void)
     mkdir(outside, 0755);
     /* a leftover symlink where the tree has a folder, and one where it has a file */
     symlink(outside, tmp_path("rootfs2/etc"));
-    write_text(tmp_path("outside/victim"), "keep");
+    unit_write_text(tmp_path("outside/victim"), "keep");
     symlink(tmp_path("outside/victim"), tmp_path("rootfs2/victim"));
     struct tree *t = tree_new();
     CHECK(tree_add_data(t, "/etc/passwd", "new", 3, 0644, 0, 0, &e) == 0);
@@ -357,8 +348,7 @@ static void test_write_dir_hardlinks_share_an_inode(void)
 
 int main(void)
 {
-    snprintf(tmp_root, sizeof tmp_root, "/tmp/armlet-test_tree.XXXXXX");
-    if (!mkdtemp(tmp_root))
+    if (!unit_tmpdir(tmp_root, sizeof tmp_root, "test_tree"))
         return 2;
     RUN(test_later_add_replaces_earlier_at_same_path);
     RUN(test_missing_parents_are_0755_root_and_explicit_dir_wins);
@@ -373,9 +363,6 @@ int main(void)
     RUN(test_write_dir_exact_modes_owners_mtime_despite_umask);
     RUN(test_write_dir_never_writes_through_a_symlink_on_disk);
     RUN(test_write_dir_hardlinks_share_an_inode);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cleanup of %s failed\n", tmp_root);
+    unit_rm_tree(tmp_root);
     return unit_done();
 }
