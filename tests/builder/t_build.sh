@@ -8,6 +8,7 @@
 EPOCH=1700000000
 WORK=$(tmpdir)
 trap 'chattr -R -i "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT
+. "$(dirname "$0")/build_lib.sh"
 
 # One static "hello" per platform in $WORK/dist (hello-amd64, hello-arm64, hello-armv7,
 # hello-armv6: the names ${arch}${variant} expands to).
@@ -24,20 +25,12 @@ armv7 arm-linux-gnueabihf-gcc -specs /usr/lib/arm-linux-musleabihf/musl-gcc.spec
 armv6 arm-linux-gnueabi-gcc -specs /usr/lib/arm-linux-musleabi/musl-gcc.specs -march=armv6 -marm -mfloat-abi=soft
 EOF
 }
-# A private copy of the inits: a `make` running meanwhile cannot change them under a test.
-INITS=$WORK/inits
-for p in linux-amd64 linux-arm64 linux-arm-v7 linux-arm-v6; do
-  mkdir -p "$INITS/$p"; cp "$OUT/$p/armlet-init" "$INITS/$p/" 2>/dev/null || true
-done
-PAYLOAD_ERR=
-make_payloads >"$WORK/cc.log" 2>&1 || PAYLOAD_ERR=$(cat "$WORK/cc.log")
+compile_payloads make_payloads
 
 # A project folder: copy of the payloads and a recipe (extra lines appended).
 # usage: project DIR [EXTRA-RECIPE-LINES]
 project() {
-  [ -z "$PAYLOAD_ERR" ] || fail "cannot build test payloads: $PAYLOAD_ERR"
-  mkdir -p "$1"
-  cp -r "$WORK/dist" "$1/dist"
+  project_dir "$1"
   cat >"$1/app.recipe" <<EOF
 name        hello
 platforms   linux/amd64 linux/arm64 linux/arm/v7 linux/arm/v6
@@ -57,8 +50,6 @@ init        cpu=floor memory=0.9 nofile=max grace=10s
 ${2:-}
 EOF
 }
-
-build() { SOURCE_DATE_EPOCH=$EPOCH ARMLET_INIT_DIR=$INITS "$ARMLET" build "$@"; }
 
 # Every file of a layout with its sha256, one per line: what "nothing changed" compares.
 snapshot() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }

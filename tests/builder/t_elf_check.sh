@@ -8,11 +8,7 @@
 
 WORK=$(tmpdir)
 trap 'rm -rf "$WORK"' EXIT
-
-INITS=$WORK/inits
-for p in linux-amd64 linux-arm64 linux-arm-v7 linux-arm-v6; do
-  mkdir -p "$INITS/$p"; cp "$OUT/$p/armlet-init" "$INITS/$p/" 2>/dev/null || true
-done
+. "$(dirname "$0")/build_lib.sh"
 
 make_payloads() {
   mkdir -p "$WORK/dist"
@@ -24,19 +20,14 @@ make_payloads() {
     -mfloat-abi=soft -static -Os -o "$WORK/dist/hello-armv6" "$WORK/hello.c" &&
   printf '#!/bin/sh\necho hi\n' >"$WORK/dist/hello.sh"
 }
-PAYLOAD_ERR=
-make_payloads >"$WORK/cc.log" 2>&1 || PAYLOAD_ERR=$(cat "$WORK/cc.log")
+compile_payloads make_payloads
 
 # usage: project DIR PLATFORMS FILE-LINE [EXTRA-LINES] — a recipe in DIR/app.recipe whose
 # line 3 is FILE-LINE.
 project() {
-  [ -z "$PAYLOAD_ERR" ] || fail "cannot build test payloads: $PAYLOAD_ERR"
-  mkdir -p "$1"
-  cp -r "$WORK/dist" "$1/dist"
+  project_dir "$1"
   printf 'name hello\nplatforms %s\n%s\nentrypoint /app\nbase scratch\n%s\n' "$2" "$3" "${4:-}" >"$1/app.recipe"
 }
-
-build() { SOURCE_DATE_EPOCH=0 ARMLET_INIT_DIR=$INITS "$ARMLET" build "$@"; }
 
 test_dynamic_program_refused_without_libs_naming_its_interpreter() {
   project "$WORK/d1" linux/amd64 'file /app dist/hello-dyn-amd64'
