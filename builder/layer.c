@@ -36,6 +36,7 @@
 
 #include "cleanup.h"
 #include "digest.h"
+#include "fdio.h"
 
 #define OUT_BUF (1u << 20)    /* streamed output gathered before a write(2) */
 #define READ_BUF (1u << 20)   /* host file content read per call */
@@ -111,16 +112,8 @@ static int write_blob(struct sink *s, const unsigned char *buf, size_t n, struct
 {
     digest_update(&s->blob_d, buf, n);
     s->blob_size += n;
-    while (n) {
-        ssize_t w = write(s->fd, buf, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return err_sys(e, errno, "writing a blob into %s", s->dir);
-        }
-        buf += w;
-        n -= (size_t)w;
-    }
+    if (fdio_write_all(s->fd, buf, n) < 0)
+        return err_sys(e, errno, "writing a blob into %s", s->dir);
     return 0;
 }
 

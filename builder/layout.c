@@ -13,6 +13,7 @@
 
 #include "cleanup.h"
 #include "digest.h"
+#include "fdio.h"
 #include "strlist.h"
 
 #define LAYOUT_JSON_MAX (16u << 20)   /* index/manifest/config blobs are small */
@@ -95,17 +96,10 @@ static int write_atomic(const struct layout *l, const char *name, const char *da
     cleanup_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return err_sys(e, errno, "cannot write %s", tmp);
-    size_t n = strlen(data), off = 0;
-    while (off < n) {
-        ssize_t w = write(fd, data + off, n - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            int saved = errno;
-            unlink(tmp);
-            return err_sys(e, saved, "cannot write %s", tmp);
-        }
-        off += (size_t)w;
+    if (fdio_write_all(fd, data, strlen(data)) < 0) {
+        int saved = errno;
+        unlink(tmp);
+        return err_sys(e, saved, "cannot write %s", tmp);
     }
     if (fsync(fd) < 0 || rename(tmp, path) < 0) {
         int saved = errno;

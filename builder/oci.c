@@ -11,6 +11,7 @@
 
 #include "cleanup.h"
 #include "digest.h"
+#include "fdio.h"
 
 int oci_digest_valid(const char *s)
 {
@@ -39,23 +40,6 @@ char *oci_json_dump(const json_t *j, struct err *e)
     return s;
 }
 
-/* Write all of buf to fd; 0 or -1 with errno set. */
-static int write_all(int fd, const void *buf, size_t n)
-{
-    const char *p = buf;
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int oci_blob_write(const char *blobs_dir, const void *buf, size_t n, struct oci_desc *d,
                    struct err *e)
 {
@@ -71,7 +55,7 @@ int oci_blob_write(const char *blobs_dir, const void *buf, size_t n, struct oci_
     cleanup_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return err_sys(e, errno, "cannot create blob in %s", blobs_dir);
-    if (write_all(fd, buf, n) < 0 || fsync(fd) < 0) {
+    if (fdio_write_all(fd, buf, n) < 0 || fsync(fd) < 0) {
         int saved = errno;
         unlink(tmp);
         return err_sys(e, saved, "cannot write blob %s", tmp);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fdio.h"
 
 struct tree {
     struct tree_node **nodes;
@@ -878,27 +879,12 @@ static int pcache_open(struct pcache *c, const char *p, const char **name, struc
     return fd;
 }
 
-static int write_all(int fd, const unsigned char *buf, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, buf, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        buf += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* The file's bytes into fd: inline data, or the host file read in large blocks. */
 static int write_content(int fd, const struct tree_node *nd, unsigned char *buf, size_t bufsz,
                          struct err *e)
 {
     if (!nd->src)
-        return write_all(fd, nd->data, (size_t)nd->size) < 0
+        return fdio_write_all(fd, nd->data, (size_t)nd->size) < 0
                    ? err_sys(e, errno, "\"/%s\"", nd->path) : 0;
     cleanup_close int in = open(nd->src, O_RDONLY | O_CLOEXEC);
     if (in < 0)
@@ -916,7 +902,7 @@ static int write_content(int fd, const struct tree_node *nd, unsigned char *buf,
         total += (uint64_t)r;
         if (total > nd->size)
             break;
-        if (write_all(fd, buf, (size_t)r) < 0)
+        if (fdio_write_all(fd, buf, (size_t)r) < 0)
             return err_sys(e, errno, "\"/%s\"", nd->path);
     }
     if (total != nd->size)
