@@ -185,6 +185,9 @@ test_pid_1_is_armlet_init_and_it_reaps_every_orphan_while_the_child_runs() {
   cmd=$(in_container /bin/cat /proc/1/cmdline | tr '\0' ' ')
   assert_contains "$cmd" "/sbin/armlet-init " "PID 1's command line:"
   assert_contains "$cmd" " -- /bin/sh /orphans.sh serve 20 " "PID 1's command line:"
+  # On arm/v6 and arm/v7 the init (and so qemu running it) has the board's CPU.
+  [ -z "$(board_cpu "$PLATFORM")" ] ||
+    assert_contains "$(in_container /bin/cat /proc/1/environ | tr '\0' ' ')" "QEMU_CPU=$(board_cpu "$PLATFORM") " "PID 1's environment:"
   # The main child still runs, as PID 1's child, in `wait` (state S), with its own sleep.
   assert_eq "S 1" "$(awk -v m="$main" '$1 == m { print $3, $4 }' <<<"$snap")" "main child $main state and parent:"
   assert_eq 1 "$(count "\$4 == $main" <<<"$snap")" "children of the main child:"
