@@ -55,35 +55,15 @@ static int mkdir_p(const char *path)
  * *n = length) or NULL with e set. */
 static char *read_file(const char *path, size_t max, size_t *n, struct err *e)
 {
-    cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        err_sys(e, errno, "cannot read %s", path);
-        return NULL;
-    }
-    if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+    char *buf = NULL;
+    int rc = fdio_read_file(path, max, &buf, n);
+    if (rc == FDIO_NOT_REGULAR)
         err_set(e, "%s: not a regular file of at most %zu bytes", path, max);
-        return NULL;
-    }
-    cleanup_free char *buf = malloc((size_t)st.st_size + 1);
-    if (!buf) {
+    else if (rc < 0 && errno == ENOMEM)
         err_set(e, "out of memory reading %s", path);
-        return NULL;
-    }
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            err_sys(e, r < 0 ? errno : EIO, "cannot read %s", path);
-            return NULL;
-        }
-        got += (size_t)r;
-    }
-    buf[got] = '\0';
-    *n = got;
-    return steal_pointer(&buf);
+    else if (rc < 0)
+        err_sys(e, errno, "cannot read %s", path);
+    return buf;
 }
 
 /* Write bytes to dir/name atomically: name.tmp, fsync, rename, fsync dir. */

@@ -13,6 +13,7 @@
 #include "armlet_shared.h"
 #include "cleanup.h"
 #include "elfcheck.h"
+#include "fdio.h"
 #include "recipe.h"
 #include "tree.h"
 
@@ -262,30 +263,10 @@ int preload_entrypoint(struct preload_list *l, const char *image_path, const cha
 /* Read a whole file into a malloc'd buffer. */
 static int read_file(const char *path, char **data, size_t *len, struct err *e)
 {
-    cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0)
-        return err_sys(e, errno, "%s", path);
-    if (!S_ISREG(st.st_mode) || st.st_size > 64 * 1024 * 1024)
+    int rc = fdio_read_file(path, 64 * 1024 * 1024, data, len);
+    if (rc == FDIO_NOT_REGULAR)
         return err_set(e, "%s: not a regular file of at most 64 MiB", path);
-    cleanup_free char *buf = malloc((size_t)st.st_size + 1);
-    if (!buf)
-        return err_sys(e, ENOMEM, "%s", path);
-    size_t have = 0;
-    while (have < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + have, (size_t)st.st_size - have);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return err_sys(e, errno, "%s", path);
-        if (n == 0)
-            break;
-        have += (size_t)n;
-    }
-    buf[have] = '\0';
-    *len = have;
-    *data = steal_pointer(&buf);
-    return 0;
+    return rc < 0 ? err_sys(e, errno, "%s", path) : 0;
 }
 
 /* Collapse "//", "." and ".." of an absolute path in place ("/a/../b" -> "/b"). */

@@ -1,5 +1,6 @@
 /* tests/unit/test_fdio.c — fdio_write_all hands over every byte (more than a pipe holds at
- * once) and reports a failing write with its errno. */
+ * once) and reports a failing write with its errno; fdio_read_file reads a whole regular
+ * file with a NUL after it and refuses folders and files over its limit. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -53,9 +54,46 @@ static void test_a_failing_write_returns_minus_one_with_errno(void)
     CHECK(fdio_write_all(-1, "", 0) == 0);   /* nothing to write: nothing to fail */
 }
 
+static void test_read_file_gives_the_bytes_and_a_nul_after_them(void)
+{
+    char dir[64], path[96];
+    CHECK(unit_tmpdir(dir, sizeof dir, "test_fdio") != NULL);
+    snprintf(path, sizeof path, "%s/f", dir);
+    unit_write_file(path, "ab\0cd", 5);
+    char *data = NULL;
+    size_t len = 0;
+    CHECK(fdio_read_file(path, 5, &data, &len) == 0);
+    CHECK(data && len == 5 && !memcmp(data, "ab\0cd", 5) && data[5] == '\0');
+    free(data);
+    unit_write_text(path, "");
+    CHECK(fdio_read_file(path, 0, &data, &len) == 0 && len == 0 && data && data[0] == '\0');
+    free(data);
+    unit_rm_tree(dir);
+}
+
+static void test_read_file_refuses_folders_and_files_over_the_limit(void)
+{
+    char dir[64], path[96];
+    CHECK(unit_tmpdir(dir, sizeof dir, "test_fdio") != NULL);
+    char *data = (char *)"untouched";
+    size_t len = 7;
+    CHECK(fdio_read_file(dir, 100, &data, &len) == FDIO_NOT_REGULAR);
+    snprintf(path, sizeof path, "%s/six", dir);
+    unit_write_text(path, "123456");
+    CHECK(fdio_read_file(path, 5, &data, &len) == FDIO_NOT_REGULAR);
+    snprintf(path, sizeof path, "%s/missing", dir);
+    errno = 0;
+    CHECK(fdio_read_file(path, 100, &data, &len) == -1 && errno == ENOENT);
+    CHECK_STR(data, "untouched");
+    CHECK(len == 7);
+    unit_rm_tree(dir);
+}
+
 int main(void)
 {
     RUN(test_all_bytes_reach_a_slow_reader_through_a_pipe);
     RUN(test_a_failing_write_returns_minus_one_with_errno);
+    RUN(test_read_file_gives_the_bytes_and_a_nul_after_them);
+    RUN(test_read_file_refuses_folders_and_files_over_the_limit);
     return unit_done();
 }
