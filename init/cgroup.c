@@ -54,23 +54,11 @@ static int rd_line(struct rd *r, char *line, size_t cap)
     return 0;
 }
 
-/* out = a + b + c, cut to cap. Returns out. */
-static char *join3(char *out, size_t cap, const char *a, const char *b, const char *c)
-{
-    const char *parts[3] = {a, b, c};
-    size_t n = 0;
-    for (int i = 0; i < 3; i++)
-        for (const char *s = parts[i]; *s && n + 1 < cap; s++)
-            out[n++] = *s;
-    out[n] = '\0';
-    return out;
-}
-
 /* First line of dir/name into buf, trailing whitespace cut. Returns 0, or -1. */
 static int read_value(const char *dir, const char *name, char *buf, size_t cap)
 {
     char path[CG_PATH + 64];
-    int fd = open(join3(path, sizeof path, dir, "/", name), O_RDONLY);
+    int fd = (JOIN(path, sizeof path, dir, "/", name), open_ro(path, 0));
     if (fd < 0)
         return -1;
     ssize_t k = read(fd, buf, cap - 1);
@@ -94,7 +82,7 @@ static int has_word(const char *list, const char *word)
 {
     size_t w = strlen(word);
     for (const char *p = list; *p;) {
-        const char *end = strchr(p, ',');
+        const char *end = str_chr(p, ',');
         size_t n = end ? (size_t)(end - p) : strlen(p);
         if (n == w && !strncmp(p, word, w))
             return 1;
@@ -157,24 +145,24 @@ static void place(struct hier *h, const char *root, const char *prefix, const ch
         rest = h->path + rl;
     }
     char dir[CG_PATH];
-    join3(dir, sizeof dir, prefix, mnt, "");
+    JOIN(dir, sizeof dir, prefix, mnt);
     h->top = strlen(dir);
     if (h->top > 1 && dir[h->top - 1] == '/')
         dir[--h->top] = '\0';
-    join3(dir + h->top, sizeof dir - h->top, strcmp(rest, "/") ? rest : "", "", "");
+    JOIN(dir + h->top, sizeof dir - h->top, strcmp(rest, "/") ? rest : "");
     memcpy(h->path, dir, sizeof dir);
     h->mounted = 1;
 }
 
 static void read_cgroup_file(const char *file, struct hier *h)
 {
-    struct rd r = {.fd = open(file, O_RDONLY)};
+    struct rd r = {.fd = open_ro(file, 0)};
     char line[CG_PATH + 64];
     if (r.fd < 0)
         return;
     while (rd_line(&r, line, sizeof line) == 0) {
-        char *c1 = strchr(line, ':');
-        char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        char *c1 = str_chr(line, ':');
+        char *c2 = c1 ? str_chr(c1 + 1, ':') : NULL;
         if (!c2)
             continue;
         *c2 = '\0';
@@ -184,7 +172,7 @@ static void read_cgroup_file(const char *file, struct hier *h)
                                   : has_word(ctls, ctl_names[i]);
             if (match && !h[i].in) {
                 h[i].in = 1;
-                join3(h[i].path, sizeof h[i].path, path, "", "");
+                JOIN(h[i].path, sizeof h[i].path, path);
             }
         }
     }
@@ -193,7 +181,7 @@ static void read_cgroup_file(const char *file, struct hier *h)
 
 static void read_mountinfo(const char *file, const char *prefix, struct hier *h)
 {
-    struct rd r = {.fd = open(file, O_RDONLY)};
+    struct rd r = {.fd = open_ro(file, 0)};
     char line[2 * CG_PATH];
     if (r.fd < 0)
         return;
@@ -222,7 +210,7 @@ static void read_mountinfo(const char *file, const char *prefix, struct hier *h)
 /* Remember "<cgroup path> <file>" of a limit for the verbose message. */
 static void note(char at[CGROUP_WHERE], const struct hier *h, const char *dir, const char *file)
 {
-    join3(at, CGROUP_WHERE, dir[h->top] ? dir + h->top : "/", " ", file);
+    JOIN(at, CGROUP_WHERE, dir[h->top] ? dir + h->top : "/", " ", file);
 }
 
 static void consider_quota(struct cgroup_limits *l, uint64_t q, uint64_t p, const struct hier *h,
@@ -264,7 +252,7 @@ static void walk(struct hier *h, int ctl, unsigned what, struct cgroup_limits *l
         if (ctl == C_V2) {
             char *sp;
             if ((what & CGROUP_CPU) && read_value(dir, "cpu.max", buf, sizeof buf) == 0 &&
-                (sp = strchr(buf, ' '))) {
+                (sp = str_chr(buf, ' '))) {
                 *sp = '\0';
                 if (parse_u64(buf, UINT64_MAX, &a) == 0 && parse_u64(sp + 1, UINT64_MAX, &b) == 0)
                     consider_quota(l, a, b, h, dir, "cpu.max");

@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -36,15 +37,22 @@ enum { EXIT_NOEXEC = 126, EXIT_NOTFOUND = 127, EXIT_SYSTEM = 111 };
  * child needs it after fork. */
 static struct options opts;
 static sigset_t orig_mask;          /* the mask we were started with, for the child */
-static struct sigaction orig_chld;  /* SIGCHLD's inherited disposition, for the child */
-static pid_t child;
+/* The kernel's struct sigaction (handler, flags, restorer, 64-bit mask as two longs on
+ * every armlet arch): rt_sigaction directly, because musl's sigaction() brings its abort
+ * lock and signal-blocking machinery (~1.5 KiB). Only SIG_DFL/SIG_IGN go through it. */
+struct ksigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    unsigned long mask[2];
+};
+static struct ksigaction orig_chld; /* SIGCHLD's inherited disposition, for the child */
 
-static int64_t now_ns(void)
+static void chld_action(const struct ksigaction *set, struct ksigaction *old)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+    syscall(SYS_rt_sigaction, SIGCHLD, set, old, 8);
 }
+static pid_t child;
 
 /* tcgetpgrp/tcsetpgrp as raw ioctls: musl's ioctl() wrapper carries a time64 conversion
  * table for 32-bit ARM that costs more than a kilobyte of the init's size. */
@@ -65,11 +73,45 @@ static void verbose(const char *what, const char *arg)
         SAY(what, arg);
 }
 
-static void verbose_sig(const char *what, int sig, const char *tail)
+/* execvp(): a name with a '/' is run as it is, any other is looked up in $PATH (musl's
+ * default path when unset); EACCES from any candidate wins over ENOENT at the end, as
+ * in musl. Smaller than musl's, which copies through a variable-length array.
+ * Returns only on failure, with errno set. */
+static void exec_path(const char *file, char **argv)
 {
-    char name[16];
-    if (opts.verbose)
-        SAY(what, sig_name(name, sig), tail);
+    extern char **environ;
+    static char buf[4096];
+    const char *path = env_get("PATH");
+    int eacces = 0;
+    if (!*file) {
+        errno = ENOENT;
+        return;
+    }
+    if (str_chr(file, '/')) {
+        execve(file, argv, environ);
+        return;
+    }
+    if (!path)
+        path = "/usr/local/bin:/bin:/usr/bin";
+    size_t fl = strlen(file);
+    for (const char *p = path;; p++) {
+        const char *end = str_chr(p, ':');
+        size_t dl = end ? (size_t)(end - p) : strlen(p);
+        if (dl + fl + 2 <= sizeof buf) {
+            memcpy(buf, p, dl);
+            buf[dl] = '/';
+            memcpy(buf + dl + 1, file, fl + 1);
+            execve(buf, argv, environ);
+            if (errno == EACCES)
+                eacces = 1;
+            else if (errno != ENOENT && errno != ENOTDIR)
+                return;
+        }
+        if (!end)
+            break;
+        p = end;
+    }
+    errno = eacces ? EACCES : ENOENT;
 }
 
 /* In the child, between fork and exec. Every signal is still blocked here, which is what
@@ -84,9 +126,9 @@ static noreturn void run_child(int tty)
     if (tty)
         tty_set_pgrp(getpid());
     setup_child(&opts);
-    sigaction(SIGCHLD, &orig_chld, NULL);
-    sigprocmask(SIG_SETMASK, &orig_mask, NULL);
-    execvp(opts.argv[0], opts.argv);
+    chld_action(&orig_chld, NULL);
+    sigmask_set(&orig_mask, NULL);
+    exec_path(opts.argv[0], opts.argv);
     /* Report from here, where errno is known; the exit code carries the verdict to the
      * parent, which passes it on as its own. */
     int e = errno;
@@ -117,17 +159,31 @@ static int reap(int *status)
     return found;
 }
 
-static void send_to_child(int sig)
+/* Forward sig (after --rewrite: to) to the child, or drop it when to is 0; a forwarded
+ * TERM/INT starts the --grace clock. what prefixes the verbose line. Returns the new
+ * kill_at. */
+static int64_t forward(const char *what, int sig, int to, int64_t kill_at)
 {
+    char name[16];
+    if (!to) {
+        if (opts.verbose)
+            SAY(what, "dropped ", sig_name(name, sig), " (--rewrite)");
+        return kill_at;
+    }
+    if (opts.verbose)
+        SAY(what, "forwarding ", sig_name(name, to));
     /* ESRCH just means the child has exited and SIGCHLD is on its way. */
-    kill(opts.pgroup ? -child : child, sig);
+    kill(opts.pgroup ? -child : child, to);
+    if ((sig == SIGINT || sig == SIGTERM) && opts.grace_ns > 0 && kill_at < 0)
+        kill_at = mono_ns() + opts.grace_ns;
+    return kill_at;
 }
 
 int main(int argc, char **argv)
 {
     sigset_t all;
-    struct sigaction dfl;
-    char num[21];
+    static const struct ksigaction dfl; /* all zero: SIG_DFL */
+    char num[21], name[16];
 
     /* `armlet-init probe URL`: the image's HEALTHCHECK, not an init run (probe.h). */
     if (argc > 1 && !strcmp(argv[1], "probe"))
@@ -141,22 +197,20 @@ int main(int argc, char **argv)
      * Blocked signals are queued even for PID 1, whose default-action signals the kernel
      * would otherwise discard. */
     memset(&all, 0xff, sizeof all);
-    sigprocmask(SIG_SETMASK, &all, &orig_mask);
+    sigmask_set(&all, &orig_mask);
 
     /* An inherited SIG_IGN on SIGCHLD would make the kernel reap for us and we would
      * never learn the child's status. */
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    sigaction(SIGCHLD, &dfl, &orig_chld);
+    chld_action(&dfl, &orig_chld);
 
     if (getpid() == 1) {
         verbose("running as PID 1", "");
-    } else if (prctl(PR_SET_CHILD_SUBREAPER, 1) == 0) {
-        verbose("not PID 1: made myself a child subreaper", "");
+    } else if (syscall(SYS_prctl, PR_SET_CHILD_SUBREAPER, 1) == 0) {
+        verbose("child subreaper", "");
     } else if (opts.verbose) {
         /* Only with --verbose: qemu-user (7.2) refuses this prctl, and a warning on every
          * emulated run would pollute the child's stderr. The child still runs. */
-        SAY_ERRNO("cannot become a child subreaper, orphans will not be reaped");
+        SAY_ERRNO("cannot become a child subreaper");
     }
 
     /* Hand the terminal over only when it is ours and we hold its foreground: stealing it
@@ -165,9 +219,9 @@ int main(int argc, char **argv)
 
     setup_parent(&opts);
 
-    /* _Fork, not fork: we have no atfork handlers and no threads, and musl's fork() adds
-     * their locking machinery to a static binary. */
-    child = _Fork();
+    /* Not fork(), nor even _Fork(): we have no atfork handlers and no threads, and musl's
+     * versions add their locking machinery to a static binary. */
+    child = fork_raw();
     if (child < 0) {
         SAY_ERRNO("fork");
         return EXIT_SYSTEM;
@@ -185,21 +239,22 @@ int main(int argc, char **argv)
     int64_t kill_at = -1;    /* --grace: the child's group gets SIGKILL at this time */
     int status = 0;
     for (;;) {
-        struct timespec ts, *timeout = NULL;
+        /* The kernel's timespec (two longs) for the raw rt_sigtimedwait: musl's
+         * sigtimedwait carries a time64 fallback on 32-bit ARM. */
+        struct { long sec, nsec; } ts, *timeout = NULL;
         int64_t next = hold_until;
         if (kill_at >= 0 && (next < 0 || kill_at < next))
             next = kill_at;
         if (next >= 0) {
-            int64_t d = next - now_ns();
-            if (d < 0)
-                d = 0;
-            ts.tv_sec = (time_t)(d / 1000000000);
-            ts.tv_nsec = (long)(d % 1000000000);
+            int64_t left = next - mono_ns();
+            uint64_t d = left > 0 ? (uint64_t)left : 0; /* unsigned: see parse_duration */
+            ts.sec = (long)(d / 1000000000);
+            ts.nsec = (long)(d % 1000000000);
             timeout = &ts;
         }
 
         siginfo_t si;
-        int sig = sigtimedwait(&all, &si, timeout);
+        int sig = (int)syscall(SYS_rt_sigtimedwait, &all, &si, timeout, 8);
         if (sig == SIGCHLD) {
             if (reap(&status))
                 break;
@@ -208,38 +263,26 @@ int main(int argc, char **argv)
             if (sig == SIGTERM && opts.stop_delay_ns > 0) {
                 /* Hold TERM while a load balancer drains; a second TERM changes nothing. */
                 if (hold_until < 0) {
-                    hold_until = now_ns() + opts.stop_delay_ns;
-                    verbose_sig("holding ", sig, " (--stop-delay)");
+                    hold_until = mono_ns() + opts.stop_delay_ns;
+                    if (opts.verbose)
+                        SAY("holding ", sig_name(name, sig), " (--stop-delay)");
                 }
-            } else if (to == 0) {
-                verbose_sig("dropped ", sig, " (--rewrite)");
             } else {
-                verbose_sig("forwarding ", to, "");
-                send_to_child(to);
-                if ((sig == SIGINT || sig == SIGTERM) && opts.grace_ns > 0 && kill_at < 0)
-                    kill_at = now_ns() + opts.grace_ns;
+                kill_at = forward("", sig, to, kill_at);
             }
         } else if (errno != EAGAIN && errno != EINTR) {
             SAY_ERRNO("sigtimedwait");
             return EXIT_SYSTEM;
         }
 
-        int64_t now = now_ns();
+        int64_t now = mono_ns();
         if (hold_until >= 0 && now >= hold_until) {
             hold_until = -1;
-            int to = opts.rewrite[SIGTERM];
-            if (to) {
-                verbose_sig("stop delay over, forwarding ", to, "");
-                send_to_child(to);
-                if (opts.grace_ns > 0 && kill_at < 0)
-                    kill_at = now + opts.grace_ns;
-            } else {
-                verbose_sig("stop delay over, dropped ", SIGTERM, " (--rewrite)");
-            }
+            kill_at = forward("stop delay over, ", SIGTERM, opts.rewrite[SIGTERM], kill_at);
         }
         if (kill_at >= 0 && now >= kill_at) {
             kill_at = -1;
-            verbose("grace period over: SIGKILL to process group ", fmt_i64(num, child));
+            verbose("grace over: SIGKILL to group ", fmt_i64(num, child));
             /* The group gets the child's helpers; the pid catches a child that left it. */
             kill(-child, SIGKILL);
             kill(child, SIGKILL);
@@ -248,7 +291,6 @@ int main(int argc, char **argv)
 
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     if (opts.verbose) {
-        char name[16];
         if (WIFEXITED(status))
             SAY(opts.argv[0], " exited with status ", fmt_i64(num, code));
         else

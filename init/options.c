@@ -38,39 +38,35 @@ static const struct { char name[11]; unsigned char kind, cli_only; } opt_table[]
 
 static const char usage_text[] =
     "usage: armlet-init [OPTIONS] [--] PROGRAM [ARGS...]\n"
-    "\n"
-    "Runs PROGRAM as its child, reaps every zombie (as PID 1, or as a child subreaper\n"
-    "otherwise), forwards the signals it receives and exits with the child's status.\n"
-    "\n"
-    "Options (each also as ARMLET_INIT_<NAME>, e.g. ARMLET_INIT_GRACE=5s; flags win):\n"
-    "  --pgroup             send forwarded signals to the child's process group\n"
-    "  --grace D            SIGKILL the child's process group D after a forwarded\n"
-    "                       TERM/INT if the child is still running (0 = never)\n"
-    "  --stop-delay D       hold a received TERM back for D before forwarding it\n"
-    "  --rewrite SIG:SIG    forward the first signal as the second; 0 drops it\n"
-    "                       (names or numbers: TERM:QUIT, SIGUSR1:0, 15:3; repeatable)\n"
-    "  --exit-zero CODE     report exit status CODE as 0 (repeatable, e.g. 143)\n"
-    "  --cpu floor|ceil|off export GOMAXPROCS from the cgroup CPU limit (default off)\n"
-    "  --cpu-env NAME       also export the CPU count as NAME (repeatable)\n"
-    "  --memory RATIO|off   export GOMEMLIMIT = RATIO x the cgroup memory limit\n"
-    "  --nofile N|max|off   raise the RLIMIT_NOFILE soft limit\n"
-    "  --user UID[:GID]     run PROGRAM as this user (also root, nonroot; GID defaults\n"
-    "                       to UID)\n"
-    "  --seccomp FILE       install this raw BPF seccomp filter before exec\n"
-    "  --preload FILE       read ahead the files listed in FILE\n"
-    "  --verbose            say what the init does, on stderr (ARMLET_INIT_VERBOSE=1)\n"
-    "  --version            print the version and exit\n"
-    "  --help               print this help and exit\n"
-    "Durations: 10s, 500ms, 1m, 2.5s, 1h; a plain number means seconds.\n"
-    "Lists in variables are comma-separated: ARMLET_INIT_EXIT_ZERO=130,143.\n"
-    "\n"
+    "Runs PROGRAM, reaps zombies, forwards signals. Options also as ARMLET_INIT_<NAME>\n"
+    "(lists comma-separated); flags win. D: 10s, 500ms, 1m, 2.5s, 1h, plain = s.\n"
+    "  --pgroup            signal the child's process group\n"
+    "  --grace D           SIGKILL the group D after forwarding TERM/INT\n"
+    "  --stop-delay D      hold TERM back for D\n"
+    "  --rewrite SIG:SIG   forward as; :0 drops (TERM:QUIT, 15:3)*\n"
+    "  --exit-zero CODE    report CODE as 0*\n"
+    "  --cpu floor|ceil|off  GOMAXPROCS from the cgroup CPU limit\n"
+    "  --cpu-env NAME      export it as NAME too*\n"
+    "  --memory RATIO|off  GOMEMLIMIT = RATIO x cgroup memory limit\n"
+    "  --nofile N|max|off  raise the soft RLIMIT_NOFILE\n"
+    "  --user UID[:GID]    run as (or root, nonroot)\n"
+    "  --seccomp FILE      raw BPF filter to install before exec\n"
+    "  --preload FILE      read ahead the files listed\n"
+    "  --verbose, --version, --help       (* repeatable)\n"
     "Exit status:\n"
-    "  0-125    the child's exit status (after --exit-zero)\n"
-    "  126      PROGRAM could not be executed (or --user/--seccomp failed in the child)\n"
-    "  127      PROGRAM was not found\n"
-    "  128+N    the child was killed by signal N (143 = SIGTERM, 137 = SIGKILL)\n"
-    "  2        usage error: bad option or value; the child was not started\n"
-    "  111      system error in the init (e.g. fork failed); the child was not started\n";
+    "  0-125  the child's\n"
+    "  126    cannot execute PROGRAM, or --user/--seccomp failed\n"
+    "  127    PROGRAM not found\n"
+    "  128+N  child killed by signal N\n"
+    "  2      usage error\n"
+    "  111    system error\n"
+    "armlet-init probe URL [--timeout D=5s]: exit 0 healthy, 1 not. URL:\n"
+    "  http://HOST[:PORT]/PATH (2xx/3xx) or tcp://HOST:PORT; HOST: IPv4, [IPv6], localhost\n";
+
+void options_usage(void)
+{
+    (void)write_all(1, usage_text, sizeof usage_text - 1);
+}
 
 /* Print "armlet-init: <where>: <what> '<value>'" and exit 2. */
 static _Noreturn void bad(const char *where, const char *what, const char *value)
@@ -78,6 +74,12 @@ static _Noreturn void bad(const char *where, const char *what, const char *value
     if (value)
         DIE(EXIT_USAGE, where, ": ", what, " '", value, "' (see --help)");
     DIE(EXIT_USAGE, where, ": ", what, " (see --help)");
+}
+
+/* "armlet-init: <where>: expected <what>, got '<value>'" and exit 2. */
+static _Noreturn void expect(const char *where, const char *what, const char *value)
+{
+    DIE(EXIT_USAGE, where, ": expected ", what, ", got '", value, "' (see --help)");
 }
 
 static int parse_bool(const char *v)
@@ -93,7 +95,7 @@ static int parse_bool(const char *v)
  * when there is no ':'), or NULL when the head is empty or does not fit. */
 static const char *split_colon(const char *v, char *head, size_t size)
 {
-    const char *colon = strchr(v, ':');
+    const char *colon = str_chr(v, ':');
     size_t n = colon ? (size_t)(colon - v) : strlen(v);
     if (n == 0 || n >= size)
         return NULL;
@@ -107,7 +109,7 @@ static void apply_rewrite(struct options *o, const char *where, const char *v)
     char from_txt[24];
     const char *to_txt = split_colon(v, from_txt, sizeof from_txt);
     if (!to_txt || !*to_txt)
-        bad(where, "expected SIG:SIG, got", v);
+        expect(where, "SIG:SIG", v);
     int from = sig_parse(from_txt), to = sig_parse(to_txt);
     if (from < 0 || to < 0)
         bad(where, "unknown signal in", v);
@@ -139,7 +141,7 @@ static void apply_one(struct options *o, int id, const char *where, const char *
         apply_rewrite(o, where, v);
     } else if (id == O_EXIT_ZERO) {
         if (parse_u64(v, 255, &n) != 0)
-            bad(where, "expected an exit status 0-255, got", v);
+            expect(where, "an exit status 0-255", v);
         if (o->n_exit_zero >= OPT_MAX_EXIT_ZERO)
             bad(where, "too many codes at", v);
         o->exit_zero[o->n_exit_zero++] = (int)n;
@@ -155,7 +157,7 @@ static void apply_list(struct options *o, int id, const char *where, const char 
     static char pool[1024];
     static size_t used;
     for (;;) {
-        const char *comma = strchr(v, ',');
+        const char *comma = str_chr(v, ',');
         size_t len = comma ? (size_t)(comma - v) : strlen(v);
         if (len == 0)
             bad(where, "empty element in", v);
@@ -206,7 +208,7 @@ static void apply_user(struct options *o, const char *where, const char *v)
         /* (uid_t)-1 means "unchanged" to setuid(): refuse it. */
         if (!gid_txt || parse_u64(uid_txt, 0xfffffffe, &uid) != 0 ||
             (*gid_txt && parse_u64(gid_txt, 0xfffffffe, &gid) != 0))
-            bad(where, "expected root, nonroot or numeric UID[:GID], got", v);
+            expect(where, "root, nonroot or UID[:GID]", v);
         else if (!*gid_txt)
             gid = uid;
     }
@@ -216,7 +218,7 @@ static void apply_user(struct options *o, const char *where, const char *v)
 }
 
 /* Apply option id with value v (NULL for a flag without value); where names the source
- * ("--grace" or "ARMLET_INIT_GRACE") for messages. */
+ * for messages. */
 static void apply(struct options *o, int id, const char *where, const char *v)
 {
     uint64_t n;
@@ -226,13 +228,13 @@ static void apply(struct options *o, int id, const char *where, const char *v)
     case O_VERBOSE:
         b = v ? parse_bool(v) : 1;
         if (b < 0)
-            bad(where, "expected 1 or 0, got", v);
+            expect(where, "1 or 0", v);
         *(id == O_PGROUP ? &o->pgroup : &o->verbose) = b;
         break;
     case O_GRACE:
     case O_STOP_DELAY:
         if (parse_duration(v, id == O_GRACE ? &o->grace_ns : &o->stop_delay_ns) != 0)
-            bad(where, "expected a duration like 10s, 500ms, 1m, got", v);
+            expect(where, "a duration (10s, 500ms)", v);
         break;
     case O_REWRITE:
     case O_EXIT_ZERO:
@@ -247,13 +249,13 @@ static void apply(struct options *o, int id, const char *where, const char *v)
         else if (strcmp(v, "off") == 0)
             o->cpu = CPU_OFF;
         else
-            bad(where, "expected floor, ceil or off, got", v);
+            expect(where, "floor, ceil or off", v);
         break;
     case O_MEMORY:
         o->memory_off = strcmp(v, "off") == 0;
         o->memory_ppm = 0;
         if (!o->memory_off && parse_ratio_ppm(v, &o->memory_ppm) != 0)
-            bad(where, "expected a ratio in (0, 1] or off, got", v);
+            expect(where, "a ratio in (0, 1] or off", v);
         break;
     case O_NOFILE:
         if (strcmp(v, "off") == 0) {
@@ -262,7 +264,7 @@ static void apply(struct options *o, int id, const char *where, const char *v)
             o->nofile_mode = 2;
         } else {
             if (parse_u64(v, UINT64_MAX, &n) != 0 || n == 0)
-                bad(where, "expected a number, max or off, got", v);
+                expect(where, "a number, max or off", v);
             o->nofile_mode = 1;
             o->nofile = n;
         }
@@ -273,16 +275,28 @@ static void apply(struct options *o, int id, const char *where, const char *v)
     case O_SECCOMP:
     case O_PRELOAD:
         if (!*v)
-            bad(where, "expected a file name, got", v);
+            expect(where, "a file name", v);
         *(id == O_SECCOMP ? &o->seccomp : &o->preload) = v;
         break;
     case O_VERSION:
         (void)write_all(1, "armlet-init " ARMLET_VERSION "\n", sizeof "armlet-init " ARMLET_VERSION "\n" - 1);
         exit(0);
     default: /* O_HELP */
-        (void)write_all(1, usage_text, sizeof usage_text - 1);
+        options_usage();
         exit(0);
     }
+}
+
+/* Apply option id with value v (NULL for a flag without value); where names the source
+ * ("--grace" or "ARMLET_INIT_GRACE"), len bytes of it, for messages. */
+static void apply_named(struct options *o, int id, const char *name, size_t len, const char *v)
+{
+    char where[40];
+    if (len >= sizeof where)
+        len = sizeof where - 1;
+    memcpy(where, name, len);
+    where[len] = '\0';
+    apply(o, id, where, v);
 }
 
 /* Does the variable name (len bytes, after the prefix) spell option name in upper case
@@ -305,20 +319,15 @@ static void parse_environ(struct options *o)
     for (char **e = environ; e && *e; e++) {
         if (strncmp(*e, ARMLET_INIT_ENV_PREFIX, plen) != 0)
             continue;
-        const char *name = *e + plen, *eq = strchr(name, '=');
+        const char *name = *e + plen, *eq = str_chr(name, '=');
         if (!eq)
             continue;
         for (int id = 0; id < N_OPTS; id++) {
             if (opt_table[id].cli_only || !env_name_is(name, (size_t)(eq - name), opt_table[id].name))
                 continue;
             /* An empty value means "not set" (bool variables: false). */
-            if (eq[1] || opt_table[id].kind == 0) {
-                char where[40];
-                size_t wl = (size_t)(eq - *e);
-                memcpy(where, *e, wl < sizeof where ? wl : sizeof where - 1);
-                where[wl < sizeof where ? wl : sizeof where - 1] = '\0';
-                apply(o, id, where, eq + 1);
-            }
+            if (eq[1] || opt_table[id].kind == 0)
+                apply_named(o, id, *e, (size_t)(eq - *e), eq + 1);
             break;
         }
     }
@@ -346,7 +355,7 @@ void options_parse(struct options *o, int argc, char **argv)
             a = "--help";
         if (a[1] != '-')
             bad(a, "unknown option", NULL);
-        const char *name = a + 2, *eq = strchr(name, '=');
+        const char *name = a + 2, *eq = str_chr(name, '=');
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
         int id;
         for (id = 0; id < N_OPTS; id++)
@@ -366,13 +375,9 @@ void options_parse(struct options *o, int argc, char **argv)
             bad(a, "needs a value", NULL);
         }
         /* Name the flag alone in messages, without "=value". */
-        char where[16];
-        size_t wl = (size_t)(name - a) + len;
-        memcpy(where, a, wl < sizeof where ? wl : sizeof where - 1);
-        where[wl < sizeof where ? wl : sizeof where - 1] = '\0';
-        apply(o, id, where, v);
+        apply_named(o, id, a, (size_t)(name - a) + len, v);
     }
     if (i >= argc)
-        DIE(EXIT_USAGE, "no PROGRAM given (usage: armlet-init [OPTIONS] [--] PROGRAM [ARGS...]; see --help)");
+        DIE(EXIT_USAGE, "no PROGRAM given (see --help)");
     o->argv = argv + i;
 }

@@ -43,4 +43,7 @@ struct options {
  * prints a message naming it and exits 2. Returns only with o->argv set. */
 void options_parse(struct options *o, int argc, char **argv);
 
+/* Write the --help text (which also documents `probe`) to stdout. */
+void options_usage(void);
+
 #endif

@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "armlet_shared.h"
@@ -112,7 +113,7 @@ static int preload_line(char *line)
     char *path = word(&line), *tok;
     if (!path || path[0] == '#')
         return 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    int fd = open_ro(path, O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         if (verbose)
             SAY_ERRNO("preload: ", path);
@@ -123,7 +124,7 @@ static int preload_line(char *line)
         read_ahead(fd, 0, end > 0 ? (uint64_t)end : 0);
     }
     for (; tok; tok = word(&line)) {
-        char *colon = strchr(tok, ':');
+        char *colon = str_chr(tok, ':');
         uint64_t off, len;
         if (colon)
             *colon = '\0';
@@ -151,7 +152,7 @@ static int preload_run(const char *path, int verb)
 
     verbose = verb;
     bytes_asked = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open_ro(path, O_CLOEXEC);
     if (fd < 0) {
         if (verbose)
             SAY_ERRNO("preload: ", path);
@@ -161,12 +162,16 @@ static int preload_run(const char *path, int verb)
      * read starts with it (no memmove). A line that does not fit is skipped. */
     while ((n = read(fd, buf, sizeof buf - 1)) > 0) {
         char *p = buf, *end = buf + n, *nl;
-        while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+        for (;;) {
+            for (nl = p; nl < end && *nl != '\n'; nl++)
+                ; /* memchr, without musl's word-at-a-time version */
+            if (nl == end)
+                break;
             *nl = '\0';
             if (!skipping)
                 files += preload_line(p);
             else if (verbose)
-                SAY("preload: ", path, ": line longer than 4096 bytes skipped");
+                SAY("preload: ", path, ": line over 4096 bytes skipped");
             skipping = 0;
             p = nl + 1;
         }
@@ -193,7 +198,7 @@ void preload_start(const struct options *o)
     if (!o->preload)
         return;
 #if PRELOAD_HELPER
-    pid_t pid = _Fork();   /* as main.c: no atfork machinery in the static init */
+    pid_t pid = fork_raw();   /* as main.c */
     if (pid < 0) {
         if (o->verbose)
             SAY_ERRNO("preload: fork");
@@ -203,12 +208,12 @@ void preload_start(const struct options *o)
         return;
     /* The helper: die with the init, and take signals again (the init blocks them all
      * and waits for them with sigtimedwait; it installs no handlers). */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
     /* Low CPU priority, so a child that needs a contended core gets it between ranges. */
     if (PRELOAD_NICE)
         setpriority(PRIO_PROCESS, 0, PRELOAD_NICE);
     static const sigset_t none; /* all zero: the empty set */
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    sigmask_set(&none, NULL);
     preload_run(o->preload, o->verbose);
     _exit(0);
 #else

@@ -13,9 +13,11 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "options.h"
 #include "util.h"
 
 #define DEFAULT_TIMEOUT_NS 5000000000LL
@@ -27,11 +29,14 @@ struct target {
     const char *path;       /* http: "/..." (points into the URL), "/" when absent */
 };
 
-static int64_t mono_ns(void)
+/* Length of s's start without any character of stop (strcspn, which musl builds with a
+ * 32-byte table per call site's worth of code). */
+static size_t span_to(const char *s, const char *stop)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+    size_t n = 0;
+    while (s[n] && !str_chr(stop, s[n]))
+        n++;
+    return n;
 }
 
 /* Split URL into t. Returns 0, or -1 with *why set. */
@@ -49,14 +54,14 @@ static int parse_url(const char *url, struct target *t, const char **why)
     const char *host = s, *end;
     if (*s == '[') {
         host = s + 1;
-        end = strchr(host, ']');
+        end = str_chr(host, ']');
         if (!end) {
             *why = "unclosed [ in the IPv6 address";
             return -1;
         }
         s = end + 1;
     } else {
-        end = s + strcspn(s, ":/?#");
+        end = s + span_to(s, ":/?#");
         s = end;
     }
     size_t hl = (size_t)(end - host);
@@ -68,7 +73,7 @@ static int parse_url(const char *url, struct target *t, const char **why)
     t->host[hl] = '\0';
     if (*s == ':') {
         char num[8];
-        size_t pl = strcspn(s + 1, "/?#");
+        size_t pl = span_to(s + 1, "/?#");
         uint64_t port;
         if (pl == 0 || pl >= sizeof num) {
             *why = "bad port";
@@ -110,11 +115,15 @@ static int wait_fd(int fd, short events, int64_t deadline)
         if (left <= 0)
             return 0;
         struct pollfd p = {.fd = fd, .events = events};
-        int r = poll(&p, 1, (int)((left + 999999) / 1000000));
+        /* Raw ppoll with the kernel's timespec: musl's poll() is ppoll plus a time64
+         * conversion on every arch but amd64. */
+        uint64_t l = (uint64_t)left;
+        struct { long sec, nsec; } ts = {(long)(l / 1000000000), (long)(l % 1000000000)};
+        int r = (int)syscall(SYS_ppoll, &p, 1, &ts, NULL, 0);
         if (r > 0)
             return 1;
         if (r == 0)
-            continue;   /* recheck the clock: poll rounds */
+            continue;   /* recheck the clock */
         if (errno != EINTR)
             return -1;
     }
@@ -125,7 +134,7 @@ static int wait_fd(int fd, short events, int64_t deadline)
 static int connect_to(const struct sockaddr *sa, socklen_t len, int64_t deadline,
                       int *timed_out, int *err)
 {
-    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int fd = (int)syscall(SYS_socket, sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
         *err = errno;
         return -1;
@@ -144,13 +153,75 @@ static int connect_to(const struct sockaddr *sa, socklen_t len, int64_t deadline
             close(fd);
             return -1;
         }
-        if (r < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr) {
+        if (r < 0 || syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr) {
             *err = r < 0 ? errno : soerr ? soerr : errno;
             close(fd);
             return -1;
         }
     }
     return fd;
+}
+
+/* Hand-written parsers for numeric hosts: musl's inet_pton (with the memmove it calls)
+ * costs more than these two. Dotted-quad IPv4 only (no octal, no short forms); IPv6 as
+ * hex groups with at most one "::" (no embedded IPv4 tail, no %zone). Return 0 or -1. */
+static int parse_ipv4(const char *s, unsigned char a[4])
+{
+    for (int i = 0;; i++) {
+        unsigned v = 0, d = 0;
+        for (; d < 4 && *s >= '0' && *s <= '9'; s++, d++)
+            v = v * 10 + (unsigned)(*s - '0');
+        if (!d || d > 3 || v > 255)
+            return -1;
+        a[i] = (unsigned char)v;
+        if (i == 3)
+            return *s ? -1 : 0;
+        if (*s++ != '.')
+            return -1;
+    }
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)(c | 32);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static int parse_ipv6(const char *s, unsigned char a[16])
+{
+    unsigned w[8];
+    int n = 0, gap = -1, h;
+    if (s[0] == ':' && s[1] == ':')
+        gap = 0, s += 2;
+    while (*s) {
+        unsigned v = 0, d = 0;
+        for (; d < 5 && (h = hex_digit(*s)) >= 0; s++, d++)
+            v = v * 16 + (unsigned)h;
+        if (!d || d > 4 || n == 8)
+            return -1;
+        w[n++] = v;
+        if (!*s)
+            break;
+        if (*s++ != ':' || !*s)
+            return -1;
+        if (*s == ':') {
+            if (gap >= 0)
+                return -1;
+            gap = n;
+            s++;
+        }
+    }
+    if (gap < 0 ? n != 8 : n > 7)
+        return -1;
+    memset(a, 0, 16);
+    for (int i = 0; i < n; i++) {
+        int j = gap >= 0 && i >= gap ? i + 8 - n : i;
+        a[2 * j] = (unsigned char)(w[i] >> 8);
+        a[2 * j + 1] = (unsigned char)w[i];
+    }
+    return 0;
 }
 
 /* Connect to t's host: a numeric address, or localhost as 127.0.0.1 then ::1. */
@@ -160,15 +231,15 @@ static int open_conn(const struct target *t, int64_t deadline, int *timed_out, i
     struct sockaddr_in v4 = {.sin_family = AF_INET, .sin_port = htons((uint16_t)t->port)};
     struct sockaddr_in6 v6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)t->port)};
     int is_local = !strcmp(t->host, "localhost");
-    if (is_local || inet_pton(AF_INET, t->host, &v4.sin_addr) == 1) {
+    if (is_local || parse_ipv4(t->host, (unsigned char *)&v4.sin_addr) == 0) {
         if (is_local)
-            v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            memcpy(&v4.sin_addr, "\177\0\0\1", 4);
         int fd = connect_to((struct sockaddr *)&v4, sizeof v4, deadline, timed_out, err);
         if (fd >= 0 || !is_local || *timed_out)
             return fd;
-        v6.sin6_addr = in6addr_loopback;
-    } else if (inet_pton(AF_INET6, t->host, &v6.sin6_addr) != 1) {
-        *why = "host must be a numeric IPv4/IPv6 address or localhost (no DNS in the init)";
+        ((unsigned char *)&v6.sin6_addr)[15] = 1; /* ::1 */
+    } else if (parse_ipv6(t->host, (unsigned char *)&v6.sin6_addr) != 0) {
+        *why = "host: IPv4, [IPv6] or localhost (no DNS in the init)";
         return -1;
     }
     return connect_to((struct sockaddr *)&v6, sizeof v6, deadline, timed_out, err);
@@ -193,33 +264,16 @@ static int send_all(int fd, const char *buf, size_t n, int64_t deadline, int *ti
     return 0;
 }
 
-/* Append s to buf (cap bytes, NUL kept) at *n. */
-static void cat(char *buf, size_t cap, size_t *n, const char *s)
-{
-    size_t l = strlen(s);
-    if (l > cap - 1 - *n)
-        l = cap - 1 - *n;
-    memcpy(buf + *n, s, l);
-    *n += l;
-    buf[*n] = '\0';
-}
-
 /* Send the GET and read the status line into line. Returns the status code, or -1
  * (*timed_out, or errno / *why). */
 static int http_status(int fd, const struct target *t, int64_t deadline, char *line, size_t cap,
                        int *timed_out, const char **why)
 {
     char req[1024], port[21];
-    size_t n = 0;
-    cat(req, sizeof req, &n, "GET ");
-    cat(req, sizeof req, &n, t->path);
-    cat(req, sizeof req, &n, " HTTP/1.0\r\nHost: ");
-    int v6 = strchr(t->host, ':') != NULL;
-    cat(req, sizeof req, &n, v6 ? "[" : "");
-    cat(req, sizeof req, &n, t->host);
-    cat(req, sizeof req, &n, v6 ? "]:" : ":");
-    cat(req, sizeof req, &n, fmt_i64(port, t->port));
-    cat(req, sizeof req, &n, "\r\nUser-Agent: armlet-init-probe\r\nConnection: close\r\n\r\n");
+    int v6 = str_chr(t->host, ':') != NULL;
+    size_t n = JOIN(req, sizeof req, "GET ", t->path, " HTTP/1.0\r\nHost: ", v6 ? "[" : "", t->host,
+                    v6 ? "]:" : ":", fmt_i64(port, t->port),
+                    "\r\nUser-Agent: armlet-init-probe\r\nConnection: close\r\n\r\n");
     if (n == sizeof req - 1) {
         *why = "URL too long";
         return -1;
@@ -232,7 +286,9 @@ static int http_status(int fd, const struct target *t, int64_t deadline, char *l
         if (r > 0) {
             got += (size_t)r;
             line[got] = '\0';
-            char *eol = strpbrk(line, "\r\n");
+            char *eol = line + span_to(line, "\r\n");
+            if (!*eol)
+                eol = NULL;
             if (eol || got == cap - 1) {
                 if (eol)
                     *eol = '\0';
@@ -257,7 +313,7 @@ static int http_status(int fd, const struct target *t, int64_t deadline, char *l
         }
     }
     /* "HTTP/1.x NNN Reason" */
-    const char *sp = strchr(line, ' ');
+    const char *sp = str_chr(line, ' ');
     if (strncmp(line, "HTTP/", 5) || !sp || sp[1] < '1' || sp[1] > '5' || sp[2] < '0' ||
         sp[2] > '9' || sp[3] < '0' || sp[3] > '9' || (sp[4] && sp[4] != ' ')) {
         *why = "not an HTTP status line";
@@ -271,14 +327,7 @@ static int report(int healthy, const char *url, const char *a, const char *b)
 {
     if (healthy) {
         char buf[512];
-        size_t n = 0;
-        cat(buf, sizeof buf, &n, "probe: ");
-        cat(buf, sizeof buf, &n, url);
-        cat(buf, sizeof buf, &n, ": ");
-        cat(buf, sizeof buf, &n, a);
-        cat(buf, sizeof buf, &n, b);
-        cat(buf, sizeof buf, &n, "\n");
-        write_all(1, buf, n);
+        write_all(1, buf, JOIN(buf, sizeof buf, "probe: ", url, ": ", a, b, "\n"));
         return 0;
     }
     SAY("probe: ", url, ": ", a, b);
@@ -297,17 +346,10 @@ int probe_main(int argc, char **argv)
         } else if (!strncmp(a, "--timeout=", 10)) {
             timeout_text = a + 10;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            static const char help[] =
-                "usage: armlet-init probe URL [--timeout D]\n"
-                "  URL  http://HOST[:PORT]/PATH  healthy on a 2xx or 3xx answer\n"
-                "       tcp://HOST:PORT          healthy when the connection opens\n"
-                "  HOST a numeric IPv4 address, [IPv6] or localhost (no DNS)\n"
-                "  --timeout D  whole probe, e.g. 2s, 500ms (default 5s)\n"
-                "Exit status: 0 healthy, 1 not (reason on stderr).\n";
-            write_all(1, help, sizeof help - 1);
+            options_usage(); /* one help text, the init's: it documents probe too */
             return 0;
         } else if (a[0] == '-' || url) {
-            SAY("probe: unexpected argument '", a, "' (usage: armlet-init probe URL [--timeout D])");
+            SAY("probe: unexpected argument '", a, "' (see --help)");
             return 1;
         } else {
             url = a;
@@ -318,11 +360,12 @@ int probe_main(int argc, char **argv)
         return 1;
     }
     if (!url) {
-        SAY("probe: missing URL (usage: armlet-init probe URL [--timeout D])");
+        SAY("probe: missing URL (see --help)");
         return 1;
     }
     struct target t;
     const char *why = NULL;
+    char ebuf[32];
     if (parse_url(url, &t, &why) < 0)
         return report(0, url, why, "");
 
@@ -332,7 +375,7 @@ int probe_main(int argc, char **argv)
     if (fd < 0) {
         if (timed_out)
             return report(0, url, "timed out after ", timeout_text);
-        return report(0, url, why ? why : strerror(err), "");
+        return report(0, url, why ? why : errno_text(ebuf, err), "");
     }
     if (!t.http) {
         close(fd);
@@ -346,9 +389,9 @@ int probe_main(int argc, char **argv)
     if (code < 0) {
         if (timed_out)
             return report(0, url, "timed out after ", timeout_text);
-        return report(0, url, why ? why : strerror(saved), "");
+        return report(0, url, why ? why : errno_text(ebuf, saved), "");
     }
     /* The status line without "HTTP/1.x ": "404 Not Found". */
-    const char *status = strchr(line, ' ') + 1;
+    const char *status = str_chr(line, ' ') + 1;
     return report(code >= 200 && code < 400, url, status, "");
 }

@@ -32,10 +32,8 @@ uint64_t rlimit_nofile(int mode, uint64_t n, int verbose)
         if (prlimit_nofile(&want, NULL) == 0)
             goto done;
         /* EPERM: no CAP_SYS_RESOURCE, or above fs.nr_open. Carry on with the most we may. */
-        SAY("nofile: ", fmt_i64(a, (int64_t)n), " is above the hard limit ",
-            fmt_i64(b, (int64_t)cur.max),
-            " and raising that needs CAP_SYS_RESOURCE (and at most fs.nr_open): using ",
-            fmt_i64(c, (int64_t)cur.max));
+        SAY("nofile: ", fmt_i64(a, (int64_t)n), " is above the hard limit ", fmt_i64(b, (int64_t)cur.max),
+            " (raising it needs CAP_SYS_RESOURCE): using it");
         want.cur = want.max = cur.max;
     }
     if (prlimit_nofile(&want, NULL) != 0) {

@@ -58,7 +58,7 @@ static void bad_file(const char *path, const char *why)
 
 size_t bpf_file_read(const char *path)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open_ro(path, O_CLOEXEC);
     size_t len = 0;
     ssize_t k;
     if (fd < 0) {
@@ -77,9 +77,9 @@ size_t bpf_file_read(const char *path)
         exit(2);
     }
     if (k > 0)
-        bad_file(path, "more than 4096 BPF instructions (the kernel's limit)");
+        bad_file(path, "over 4096 instructions (the kernel's limit)");
     if (len == 0 || len % ARMLET_BPF_INSN_SIZE)
-        bad_file(path, "not a raw BPF program (size is not a non-zero multiple of 8 bytes)");
+        bad_file(path, "not raw BPF (size not a multiple of 8)");
     const char *why = bpf_check((const unsigned char *)prog, len / ARMLET_BPF_INSN_SIZE);
     if (why)
         bad_file(path, why);
@@ -94,21 +94,21 @@ void bpf_install(void)
         return;
     /* no_new_privs: required to install a filter without CAP_SYS_ADMIN, and it keeps a
      * setuid program from escaping the filter. */
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    if (syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         goto fail;
     if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER_, 0, &fp) == 0)
         return;
     if (errno != ENOSYS)
         goto fail;
     /* Kernels before 3.17 have only the prctl. */
-    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER_, &fp, 0, 0) == 0)
+    if (syscall(SYS_prctl, PR_SET_SECCOMP, SECCOMP_MODE_FILTER_, &fp, 0, 0) == 0)
         return;
     if (errno == EINVAL) {
         /* Neither call exists: a kernel built without seccomp filters, or qemu-user,
          * which refuses guest filters. Like Docker on such a kernel, run unfiltered —
          * but say so: an emulated foreign-arch container must still start. */
-        SAY("--seccomp: seccomp filters are not available here (kernel without "
-            "CONFIG_SECCOMP_FILTER, or qemu-user): running WITHOUT the filter");
+        SAY("--seccomp: no seccomp filters here (kernel without CONFIG_SECCOMP_FILTER, "
+            "or qemu-user): running WITHOUT the filter");
         return;
     }
 fail:

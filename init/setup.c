@@ -9,9 +9,10 @@
  */
 #include "setup.h"
 
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "cgroup.h"
 #include "privs.h"
@@ -32,9 +33,9 @@ static int n_add;
 static void export_var(const char *name, const char *value, int verbose)
 {
     size_t nl = strlen(name), vl = strlen(value);
-    if (getenv(name)) {
+    if (env_get(name)) {
         if (verbose)
-            SAY(name, " is set already: left as it is");
+            SAY(name, " is set already");
         return;
     }
     if (n_add >= ENV_ADD || nl + vl + 2 > sizeof env_text[0]) {
@@ -54,7 +55,7 @@ static void install_env(void)
         return;
     for (char **e = environ; e && *e; e++) {
         if (n >= ENV_MAX) {
-            SAY("environment has more than 2048 variables: GOMAXPROCS/GOMEMLIMIT not exported");
+            SAY("over 2048 variables: nothing exported");
             return;
         }
         child_env[n++] = *e;
@@ -83,10 +84,22 @@ static char *fmt_ratio(char buf[32], uint64_t num, uint64_t den)
     return p;
 }
 
+/* CPUs this process may run on; 0 if unknown. The raw syscall, which returns how many
+ * mask bytes it wrote, and a bit count: musl's wrapper and CPU_COUNT cost more. */
+static unsigned affinity_count(void)
+{
+    static unsigned char mask[128]; /* 1024 CPUs */
+    long n = syscall(SYS_sched_getaffinity, 0, sizeof mask, mask);
+    unsigned count = 0;
+    for (long i = 0; i < n; i++)
+        for (unsigned b = mask[i]; b; b &= b - 1)
+            count++;
+    return count;
+}
+
 static void fit_cpu(const struct options *o, const struct cgroup_limits *l)
 {
-    cpu_set_t set;
-    unsigned aff = sched_getaffinity(0, sizeof set, &set) == 0 ? (unsigned)CPU_COUNT(&set) : 0;
+    unsigned aff = affinity_count();
     unsigned n = cgroup_cpus(l, aff, o->cpu == CPU_CEIL);
     char num[21], a[21], c[21], q[32];
     const char *val = fmt_i64(num, n);
@@ -105,7 +118,7 @@ static void fit_memory(const struct options *o, const struct cgroup_limits *l)
     char lim[21], v[21], r[32];
     if (!l->memory) {
         if (o->verbose)
-            SAY("memory: no cgroup memory limit: GOMEMLIMIT not set");
+            SAY("memory: no cgroup limit");
         return;
     }
     const char *val = fmt_i64(v, (int64_t)cgroup_scale(l->memory, o->memory_ppm));
@@ -133,8 +146,7 @@ void setup_parent(const struct options *o)
         char n[21];
         size_t insns = bpf_file_read(o->seccomp);
         if (o->verbose)
-            SAY("seccomp: ", o->seccomp, ": ", fmt_i64(n, (int64_t)insns),
-                " instructions, installed in the child before exec");
+            SAY("seccomp: ", o->seccomp, ": ", fmt_i64(n, (int64_t)insns), " instructions");
     }
 }
 

@@ -4,10 +4,13 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PREFIX "armlet-init: "
@@ -27,27 +30,34 @@ int write_all(int fd, const char *buf, unsigned long len)
     return 0;
 }
 
+static size_t vjoin(char *buf, size_t cap, const char *s, va_list ap)
+{
+    size_t n = 0;
+    for (; s; s = va_arg(ap, const char *))
+        for (; *s && n + 1 < cap; s++)
+            buf[n++] = *s;
+    buf[n] = '\0';
+    return n;
+}
+
+size_t join(char *buf, size_t cap, const char *s, ...)
+{
+    va_list ap;
+    va_start(ap, s);
+    size_t n = vjoin(buf, cap, s, ap);
+    va_end(ap);
+    return n;
+}
+
 /* Build one line in a stack buffer (truncated at 512 bytes) so it goes out in one write. */
 static void vsay(const char *s, va_list ap, const char *tail)
 {
     char line[512];
     size_t n = sizeof PREFIX - 1;
     memcpy(line, PREFIX, n);
-    for (; s; s = va_arg(ap, const char *)) {
-        size_t l = strlen(s);
-        if (l > sizeof line - 1 - n)
-            l = sizeof line - 1 - n;
-        memcpy(line + n, s, l);
-        n += l;
-    }
-    if (tail) {
-        size_t l = strlen(tail);
-        if (n + 2 + l < sizeof line - 1) {
-            memcpy(line + n, ": ", 2);
-            memcpy(line + n + 2, tail, l);
-            n += 2 + l;
-        }
-    }
+    n += vjoin(line + n, sizeof line - 1 - n, s, ap);
+    if (tail)
+        n += JOIN(line + n, sizeof line - 1 - n, ": ", tail);
     line[n++] = '\n';
     (void)write_all(2, line, n);
 }
@@ -62,12 +72,111 @@ void say(const char *s, ...)
     errno = saved;
 }
 
+/* musl's own wording for the errnos a user of the init meets; any other prints as
+ * "errno N". strerror() would bring musl's whole message table: ~2 KiB of the binary. */
+static const unsigned char errno_codes[] = {
+    EPERM, ENOENT, EACCES, ENOTDIR, EISDIR, EINVAL, ENOEXEC, E2BIG, ENOMEM, ETXTBSY, ELOOP,
+    EMFILE, ENOSYS, ECONNREFUSED, ECONNRESET, ETIMEDOUT, ENETUNREACH, EHOSTUNREACH,
+    EADDRNOTAVAIL,
+};
+static const char errno_texts[] =
+    "Operation not permitted\0No such file or directory\0Permission denied\0"
+    "Not a directory\0Is a directory\0Invalid argument\0Exec format error\0"
+    "Argument list too long\0Out of memory\0Text file busy\0Symbolic link loop\0"
+    "No file descriptors available\0Function not implemented\0Connection refused\0"
+    "Connection reset by peer\0Operation timed out\0Network unreachable\0"
+    "Host is unreachable\0Address not available";
+
+const char *errno_text(char buf[32], int e)
+{
+    const char *t = errno_texts;
+    for (size_t i = 0; i < sizeof errno_codes; i++, t += strlen(t) + 1)
+        if (errno_codes[i] == e)
+            return t;
+    char num[21];
+    memcpy(buf, "errno ", 6);
+    const char *d = fmt_i64(num, e);
+    memcpy(buf + 6, d, (size_t)(num + 21 - d));
+    return buf;
+}
+
+char *str_chr(const char *s, int c)
+{
+    for (;; s++) {
+        if (*s == (char)c)
+            return (char *)s;
+        if (!*s)
+            return NULL;
+    }
+}
+
+const char *env_get(const char *name)
+{
+    extern char **environ;
+    size_t n = strlen(name);
+    for (char **e = environ; e && *e; e++)
+        if (!strncmp(*e, name, n) && (*e)[n] == '=')
+            return *e + n + 1;
+    return NULL;
+}
+
+int open_ro(const char *path, int flags)
+{
+    return (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_LARGEFILE | flags);
+}
+
+int sigmask_set(const sigset_t *set, sigset_t *old)
+{
+    return (int)syscall(SYS_rt_sigprocmask, SIG_SETMASK, set, old, 8);
+}
+
+int fork_raw(void)
+{
+    /* clone's other arguments are in a different order per arch; all zero here. */
+    return (int)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+}
+
+#ifdef __arm__
+/* libgcc's division routines call these on a division by zero; its own versions raise
+ * SIGFPE through musl's raise() and signal-blocking code. The init never divides by
+ * zero (every divisor is checked or constant), so the ARM run-time ABI's permitted
+ * "return the quotient as 0" will do. */
+int __aeabi_idiv0(int r);
+long long __aeabi_ldiv0(long long r);
+__attribute__((used)) int __aeabi_idiv0(int r)
+{
+    (void)r;
+    return 0;
+}
+__attribute__((used)) long long __aeabi_ldiv0(long long r)
+{
+    (void)r;
+    return 0;
+}
+#endif
+
+int64_t mono_ns(void)
+{
+    /* The raw syscall: clock_gettime() looks up the vDSO, code the init does not need for
+     * its few clock reads. */
+    /* The kernel's own timespec: two longs (musl's 32-bit one has a 64-bit tv_sec). A
+     * monotonic clock does not overflow a 32-bit second count. */
+    struct { long sec, nsec; } t;
+#ifdef SYS_clock_gettime32
+    syscall(SYS_clock_gettime32, CLOCK_MONOTONIC, &t); /* musl's name on 32-bit ARM */
+#else
+    syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &t);
+#endif
+    return (int64_t)t.sec * 1000000000 + t.nsec;
+}
+
 void say_errno(const char *s, ...)
 {
     int saved = errno;
+    char buf[32];
     va_list ap;
     va_start(ap, s);
-    vsay(s, ap, strerror(saved));
+    vsay(s, ap, errno_text(buf, saved));
     va_end(ap);
     errno = saved;
 }
@@ -113,17 +222,19 @@ int parse_u64(const char *s, uint64_t max, uint64_t *v)
 
 int parse_duration(const char *s, int64_t *ns)
 {
-    static const struct { char unit[3]; int64_t ns; } units[] = {
+    static const struct { char unit[3]; uint64_t ns; } units[] = {
         { "ns", 1 }, { "us", 1000 }, { "ms", 1000000 }, { "s", 1000000000 },
         { "m", 60000000000 }, { "h", 3600000000000 }, { "", 1000000000 },
     };
-    const int64_t max_ns = (int64_t)1000000 * 1000000000; /* 10^6 s: ~11.5 days */
-    int64_t whole = 0, frac = 0, frac_scale = 1;
+    const uint64_t max_ns = (uint64_t)1000000 * 1000000000; /* 10^6 s: ~11.5 days */
+    /* Unsigned throughout: signed 64-bit division pulls another libgcc routine into the
+     * 32-bit ARM inits. */
+    uint64_t whole = 0, frac = 0, frac_scale = 1;
     int digits = 0;
     if (!s)
         return -1;
     for (; *s >= '0' && *s <= '9'; s++, digits++) {
-        whole = whole * 10 + (*s - '0');
+        whole = whole * 10 + (uint64_t)(*s - '0');
         if (whole > max_ns)
             return -1;
     }
@@ -132,7 +243,7 @@ int parse_duration(const char *s, int64_t *ns)
         for (int k = 0; *s >= '0' && *s <= '9'; s++, k++, digits++) {
             if (k >= 9)
                 return -1;
-            frac = frac * 10 + (*s - '0');
+            frac = frac * 10 + (uint64_t)(*s - '0');
             frac_scale *= 10;
         }
     }
@@ -141,15 +252,15 @@ int parse_duration(const char *s, int64_t *ns)
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
         if (strcmp(s, units[i].unit) != 0)
             continue;
-        int64_t u = units[i].ns;
+        uint64_t u = units[i].ns;
         if (whole > max_ns / u)
             return -1;
         /* frac < frac_scale <= 10^9 and u <= 3.6e12: do the fraction in two steps so the
          * product never overflows. */
-        int64_t r = whole * u + (u / frac_scale) * frac + (u % frac_scale) * frac / frac_scale;
+        uint64_t r = whole * u + (u / frac_scale) * frac + (u % frac_scale) * frac / frac_scale;
         if (r > max_ns)
             return -1;
-        *ns = r;
+        *ns = (int64_t)r;
         return 0;
     }
     return -1;
@@ -168,60 +279,58 @@ static const char *const sig_names[] = {
 };
 #define N_SIG_NAMES ((int)(sizeof sig_names / sizeof sig_names[0]))
 
-static int upper_eq(const char *a, const char *upper)
-{
-    for (; *a && *upper; a++, upper++) {
-        char c = *a >= 'a' && *a <= 'z' ? (char)(*a - 32) : *a;
-        if (c != *upper)
-            return 0;
-    }
-    return *a == *upper;
-}
-
+/* Case does not matter: names are compared upper-cased. */
 int sig_parse(const char *s)
 {
+    char up[16];
     uint64_t n;
+    size_t i = 0;
     if (!s)
         return -1;
     if (parse_u64(s, NSIG - 1, &n) == 0)
         return (int)n;
-    if ((s[0] == 'S' || s[0] == 's') && (s[1] == 'I' || s[1] == 'i') && (s[2] == 'G' || s[2] == 'g'))
-        s += 3;
-    for (int i = 1; i < N_SIG_NAMES; i++)
-        if (sig_names[i] && upper_eq(s, sig_names[i]))
-            return i;
+    for (; s[i] && i < sizeof up - 1; i++)
+        up[i] = s[i] >= 'a' && s[i] <= 'z' ? (char)(s[i] - 32) : s[i];
+    if (s[i])
+        return -1;
+    up[i] = '\0';
+    const char *u = up;
+    if (!strncmp(u, "SIG", 3))
+        u += 3;
+    for (int k = 1; k < N_SIG_NAMES; k++)
+        if (sig_names[k] && !strcmp(u, sig_names[k]))
+            return k;
     /* Real-time signals: RTMIN, RTMIN+n, RTMAX, RTMAX-n (their numbers are libc's). */
     int base, dir;
-    if (strncmp(s, "RTMIN", 5) == 0 || strncmp(s, "rtmin", 5) == 0)
+    if (!strncmp(u, "RTMIN", 5))
         base = SIGRTMIN, dir = 1;
-    else if (strncmp(s, "RTMAX", 5) == 0 || strncmp(s, "rtmax", 5) == 0)
+    else if (!strncmp(u, "RTMAX", 5))
         base = SIGRTMAX, dir = -1;
     else
         return -1;
-    s += 5;
-    if (!*s)
+    u += 5;
+    if (!*u)
         return base;
-    if (*s != (dir > 0 ? '+' : '-') || parse_u64(s + 1, (uint64_t)(SIGRTMAX - SIGRTMIN), &n) != 0)
+    if (*u != (dir > 0 ? '+' : '-') || parse_u64(u + 1, (uint64_t)(SIGRTMAX - SIGRTMIN), &n) != 0)
         return -1;
     return base + dir * (int)n;
 }
 
 char *sig_name(char buf[16], int sig)
 {
-    char num[21], *p;
-    const char *name = NULL;
-    strcpy(buf, "SIG");
+    char num[21];
+    const char *name = NULL, *tail = "";
     if (sig > 0 && sig < N_SIG_NAMES)
         name = sig_names[sig];
-    if (name) {
-        strcpy(buf + 3, name);
-    } else if (sig >= SIGRTMIN && sig <= SIGRTMAX) {
-        strcpy(buf + 3, "RTMIN+");
-        p = fmt_i64(num, sig - SIGRTMIN);
-        strcpy(buf + 9, p);
-    } else {
-        p = fmt_i64(num, sig);
-        strcpy(buf + 3, p);
+    if (!name && sig >= SIGRTMIN && sig <= SIGRTMAX) {
+        name = "RTMIN+";
+        tail = fmt_i64(num, sig - SIGRTMIN);
+    } else if (!name) {
+        name = fmt_i64(num, sig);
     }
+    size_t n = strlen(name);
+    memcpy(buf, "SIG", 3);
+    memcpy(buf + 3, name, n);
+    memcpy(buf + 3 + n, tail, strlen(tail) + 1);
     return buf;
 }

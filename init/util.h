@@ -7,8 +7,15 @@
  */
 #ifndef ARMLET_INIT_UTIL_H
 #define ARMLET_INIT_UTIL_H
+#include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdnoreturn.h>
+
+/* Concatenate the strings up to a NULL into buf (cap >= 1 bytes): cut to fit, always
+ * NUL-terminated. Returns the length written. The one string builder of the init. */
+size_t join(char *buf, size_t cap, const char *s, ...);
+#define JOIN(buf, cap, ...) join(buf, cap, __VA_ARGS__, (const char *)0)
 
 /* Write "armlet-init: " + the strings up to a NULL + "\n" to fd 2. Keeps errno. */
 void say(const char *s, ...);
@@ -19,6 +26,32 @@ noreturn void die(int code, const char *s, ...);
 #define SAY(...) say(__VA_ARGS__, (const char *)0)
 #define SAY_ERRNO(...) say_errno(__VA_ARGS__, (const char *)0)
 #define DIE(code, ...) die(code, __VA_ARGS__, (const char *)0)
+
+/* musl's text for the common errnos, "errno N" (written into buf) for the rest. */
+const char *errno_text(char buf[32], int e);
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+int64_t mono_ns(void);
+
+/* strchr(): musl's goes through a word-at-a-time strchrnul, more code than the init's
+ * short strings need. */
+char *str_chr(const char *s, int c);
+
+/* getenv(), without musl's strchrnul-based scan. Returns the value or NULL. */
+const char *env_get(const char *name);
+
+/* open(path, O_RDONLY | flags) as the raw openat syscall: musl's open() brings its
+ * cancellation point, stack protector and an fcntl for old kernels' O_CLOEXEC. Returns
+ * the fd or -1 (errno). */
+int open_ro(const char *path, int flags);
+
+/* fork() as a bare clone(SIGCHLD): no atfork handlers, no locks (the init has no
+ * threads). The child must only exec or _exit, after async-signal-safe calls. */
+int fork_raw(void);
+
+/* sigprocmask(SIG_SETMASK, set, old) as the raw syscall (the kernel's 64-bit mask; musl's
+ * wrapper goes through pthread_sigmask). Returns 0 or -1 (errno). */
+int sigmask_set(const sigset_t *set, sigset_t *old);
 
 /* Write the whole buffer to fd (retries short writes and EINTR). Returns 0 or -1 (errno). */
 int write_all(int fd, const char *buf, unsigned long len);
