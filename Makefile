@@ -31,16 +31,18 @@ INIT_SRCS := $(sort $(filter-out init/host_%.c,$(wildcard init/*.c)))
 INIT_HDRS := $(wildcard init/*.h common/*.h)
 # Size (goal: 16 KiB gzip -9 per platform, docs/README-init.md): no PIE, LTO, no relro/
 # separate-code padding, no .comment; musl's crt1.o alone (-nostartfiles: gcc's crtbegin/
-# crtend only serve C++/TM clones); Thumb on arm (v6: Thumb-1, which an ARM1176 runs).
+# crtend only serve C++/TM clones); Thumb on arm (v6: Thumb-1, which an ARM1176 runs);
+# no instruction scheduling (the unscheduled code compresses better: -100..-220 B gzip).
 INIT_CFLAGS := $(WARN) -Os -static -s -ffunction-sections -fdata-sections \
                -fno-asynchronous-unwind-tables -fno-unwind-tables -fno-stack-protector \
                -Wl,--gc-sections -Wl,--build-id=none -Wl,-z,noexecstack \
-               -Wl,-z,norelro -Wl,-z,noseparate-code -fno-ident -fno-pie -no-pie -flto
+               -Wl,-z,norelro -Wl,-z,noseparate-code -fno-ident -fno-pie -no-pie -flto \
+               -fno-schedule-insns -fno-schedule-insns2
 PLATFORMS := linux-amd64 linux-arm64 linux-arm-v7 linux-arm-v6
 CC_linux-amd64   := musl-gcc -nostartfiles /usr/lib/x86_64-linux-musl/crt1.o
 CC_linux-arm64   := aarch64-linux-gnu-gcc -specs /usr/lib/aarch64-linux-musl/musl-gcc.specs -Wl,-z,max-page-size=65536 -mcmodel=tiny -nostartfiles /usr/lib/aarch64-linux-musl/crt1.o
 CC_linux-arm-v7  := arm-linux-gnueabihf-gcc -specs /usr/lib/arm-linux-musleabihf/musl-gcc.specs -march=armv7-a+fp -mthumb -nostartfiles /usr/lib/arm-linux-musleabihf/crt1.o
-CC_linux-arm-v6  := arm-linux-gnueabi-gcc -specs /usr/lib/arm-linux-musleabi/musl-gcc.specs -march=armv6 -mthumb -mfloat-abi=soft -nostartfiles /usr/lib/arm-linux-musleabi/crt1.o
+CC_linux-arm-v6  := arm-linux-gnueabi-gcc -specs /usr/lib/arm-linux-musleabi/musl-gcc.specs -march=armv6 -mthumb -mfloat-abi=soft -nostartfiles /usr/lib/arm-linux-musleabi/crt1.o -Wl,--use-blx
 INITS := $(foreach p,$(PLATFORMS),$(OUT)/$(p)/armlet-init)
 
 .PHONY: all builder inits install install-deps deps-build test unit check lint clean fuzz \

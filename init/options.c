@@ -180,14 +180,28 @@ static void apply_list(struct options *o, int id, const char *where, const char 
  * strtod, and on arm/v6 the soft-float add and divide, would cost a few KiB. */
 static int parse_ratio_ppm(const char *v, uint32_t *ppm)
 {
-    uint32_t x = 0, scale = 1000000;
-    int digits = 0;
-    for (; *v >= '0' && *v <= '9'; v++, digits++)
-        if ((x = x * 10 + (uint32_t)(*v - '0') * scale) > scale)
+    /* Digits are collected as an integer and scaled up by multiplying: no division,
+     * which on arm/v6 (Thumb-1) would be a call into a 500-byte libgcc routine. */
+    uint32_t x = 0;
+    int digits = 0, frac = -1; /* fraction digits kept; -1 before the '.' */
+    for (;; v++) {
+        if (*v == '.' && frac < 0) {
+            frac = 0;
+            continue;
+        }
+        if (*v < '0' || *v > '9')
+            break;
+        digits++;
+        if (frac >= 6)
+            continue; /* past millionths: no effect */
+        x = x * 10 + (uint32_t)(*v - '0');
+        if (frac >= 0)
+            frac++;
+        else if (x > 1)
             return -1;
-    if (*v == '.')
-        for (v++; *v >= '0' && *v <= '9'; v++, digits++)
-            x += (uint32_t)(*v - '0') * (scale /= 10);
+    }
+    for (frac = frac < 0 ? 0 : frac; frac < 6; frac++)
+        x *= 10;
     if (*v || !digits || x == 0 || x > 1000000)
         return -1;
     *ppm = x;

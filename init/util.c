@@ -136,6 +136,31 @@ int fork_raw(void)
     return (int)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
 }
 
+#if defined(__thumb__) && !defined(__thumb2__)
+/* arm/v6 only (the Thumb-1 build): byte-wise memcpy and memset in place of musl's
+ * unrolled ARM assembly (~1 KiB together), for musl's start-up code too. The init copies
+ * at most a few hundred bytes at a time. The attribute keeps gcc from turning the loops
+ * back into calls to themselves. */
+__attribute__((used, optimize("no-tree-loop-distribute-patterns")))
+void *memcpy(void *restrict dst, const void *restrict src, size_t n)
+{
+    unsigned char *d = dst;
+    const unsigned char *s = src;
+    while (n--)
+        *d++ = *s++;
+    return dst;
+}
+
+__attribute__((used, optimize("no-tree-loop-distribute-patterns")))
+void *memset(void *dst, int c, size_t n)
+{
+    unsigned char *d = dst;
+    while (n--)
+        *d++ = (unsigned char)c;
+    return dst;
+}
+#endif
+
 #ifdef __arm__
 /* libgcc's division routines call these on a division by zero; its own versions raise
  * SIGFPE through musl's raise() and signal-blocking code. The init never divides by
@@ -266,18 +291,17 @@ int parse_duration(const char *s, int64_t *ns)
     return -1;
 }
 
-/* Names by number, filled by the platform's own macros (numbers differ on some arches). */
-static const char *const sig_names[] = {
-    [SIGHUP] = "HUP",   [SIGINT] = "INT",       [SIGQUIT] = "QUIT",   [SIGILL] = "ILL",
-    [SIGTRAP] = "TRAP", [SIGABRT] = "ABRT",     [SIGBUS] = "BUS",     [SIGFPE] = "FPE",
-    [SIGKILL] = "KILL", [SIGUSR1] = "USR1",     [SIGSEGV] = "SEGV",   [SIGUSR2] = "USR2",
-    [SIGPIPE] = "PIPE", [SIGALRM] = "ALRM",     [SIGTERM] = "TERM",   [SIGSTKFLT] = "STKFLT",
-    [SIGCHLD] = "CHLD", [SIGCONT] = "CONT",     [SIGSTOP] = "STOP",   [SIGTSTP] = "TSTP",
-    [SIGTTIN] = "TTIN", [SIGTTOU] = "TTOU",     [SIGURG] = "URG",     [SIGXCPU] = "XCPU",
-    [SIGXFSZ] = "XFSZ", [SIGVTALRM] = "VTALRM", [SIGPROF] = "PROF",   [SIGWINCH] = "WINCH",
-    [SIGIO] = "IO",     [SIGPWR] = "PWR",       [SIGSYS] = "SYS",
-};
-#define N_SIG_NAMES ((int)(sizeof sig_names / sizeof sig_names[0]))
+/* Names of signals 1..31 in number order, NUL-separated (a pointer table would cost
+ * 4-8 bytes a name more). Every armlet arch (x86-64, arm, arm64) has the generic
+ * numbering; the assert keeps that honest. */
+static const char sig_names[] =
+    "HUP\0INT\0QUIT\0ILL\0TRAP\0ABRT\0BUS\0FPE\0KILL\0USR1\0SEGV\0USR2\0PIPE\0ALRM\0TERM\0"
+    "STKFLT\0CHLD\0CONT\0STOP\0TSTP\0TTIN\0TTOU\0URG\0XCPU\0XFSZ\0VTALRM\0PROF\0WINCH\0IO\0"
+    "PWR\0SYS";
+_Static_assert(SIGHUP == 1 && SIGBUS == 7 && SIGUSR1 == 10 && SIGTERM == 15 && SIGSTKFLT == 16 &&
+                   SIGCHLD == 17 && SIGSTOP == 19 && SIGURG == 23 && SIGIO == 29 && SIGSYS == 31,
+               "the generic Linux signal numbers");
+#define N_SIG_NAMES 32
 
 /* Case does not matter: names are compared upper-cased. */
 int sig_parse(const char *s)
@@ -289,7 +313,7 @@ int sig_parse(const char *s)
         return -1;
     if (parse_u64(s, NSIG - 1, &n) == 0)
         return (int)n;
-    for (; s[i] && i < sizeof up - 1; i++)
+    for (; i < sizeof up - 1 && s[i]; i++)
         up[i] = s[i] >= 'a' && s[i] <= 'z' ? (char)(s[i] - 32) : s[i];
     if (s[i])
         return -1;
@@ -297,8 +321,9 @@ int sig_parse(const char *s)
     const char *u = up;
     if (!strncmp(u, "SIG", 3))
         u += 3;
-    for (int k = 1; k < N_SIG_NAMES; k++)
-        if (sig_names[k] && !strcmp(u, sig_names[k]))
+    const char *name = sig_names;
+    for (int k = 1; k < N_SIG_NAMES; k++, name += strlen(name) + 1)
+        if (!strcmp(u, name))
             return k;
     /* Real-time signals: RTMIN, RTMIN+n, RTMAX, RTMAX-n (their numbers are libc's). */
     int base, dir;
@@ -320,8 +345,11 @@ char *sig_name(char buf[16], int sig)
 {
     char num[21];
     const char *name = NULL, *tail = "";
-    if (sig > 0 && sig < N_SIG_NAMES)
-        name = sig_names[sig];
+    if (sig > 0 && sig < N_SIG_NAMES) {
+        name = sig_names;
+        for (int k = 1; k < sig; k++)
+            name += strlen(name) + 1;
+    }
     if (!name && sig >= SIGRTMIN && sig <= SIGRTMAX) {
         name = "RTMIN+";
         tail = fmt_i64(num, sig - SIGRTMIN);
