@@ -9,8 +9,7 @@
 #include "util.h"
 
 /* Files are opened without O_CLOEXEC: the init is single-threaded and closes each one
- * before it forks, and musl follows an O_CLOEXEC open with an fcntl() (for old kernels),
- * a syscall per file on the start-up path. */
+ * before it forks. open_ro() (util.h) is the raw openat syscall. */
 
 #define CG_PATH 1024
 /* musl's "unlimited" v1 memory limit is PAGE_COUNTER_MAX pages: about 2^63. Anything past
