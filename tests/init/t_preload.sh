@@ -35,7 +35,9 @@ test_listed_ranges_become_resident_and_others_do_not() {
   printf '# a comment\n%s 0:1048576 4194304:1048576\n%s\n' "$d/ranges.bin" "$d/whole.bin" >"$d/list"
   capture "$INIT" --preload "$d/list" -- sleep 1
   assert_eq 0 "$rc" "init exit status"
+  # WILLNEED starts the reads and returns: wait for both files' reads to land.
   wait_pages "$d/whole.bin" 512
+  wait_pages "$d/ranges.bin" 512
   local r w u
   r=$(pages "$d/ranges.bin"); w=$(pages "$d/whole.bin"); u=$(pages "$d/unlisted.bin")
   # all 512 pages; one short has been seen once on this shared, memory-busy machine
