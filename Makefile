@@ -18,7 +18,7 @@ WARN      := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 CPPFLAGS  += -Icommon -DARMLET_VERSION=\"$(VERSION)\"
 
 # ---------------------------------------------------------------- builder (host)
-BUILDER_LIBS_PC := libarchive libzstd zlib libseccomp libcrypto libcurl jansson
+BUILDER_LIBS_PC := libarchive libzstd zlib libdeflate libseccomp libcrypto libcurl jansson
 BUILDER_CFLAGS  := $(WARN) -O2 -g $(shell pkg-config --cflags $(BUILDER_LIBS_PC) 2>/dev/null)
 BUILDER_LDLIBS  := $(shell pkg-config --libs $(BUILDER_LIBS_PC) 2>/dev/null) -lm
 BUILDER_SRCS    := $(sort $(wildcard builder/*.c))
