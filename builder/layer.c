@@ -14,14 +14,16 @@
  * its own bytes, so the blob is the members concatenated (RFC 1952 2.2: a gzip file is
  * a series of members; gzip, zlib's gunzip loop, Go's compress/gzip as used by
  * containerd, docker, podman, skopeo and umoci, python's gzip and libarchive read them
- * all). zstd is one single-threaded stream.
+ * all). zstd runs with a FIXED two workers (never the CPU count): libzstd's
+ * multi-threaded format cuts jobs by size, not by thread, so the bytes are the same
+ * whether one CPU or sixteen run them (tested with taskset).
  *
  * Compression is done here with libdeflate and libzstd rather than libarchive's filters
  * so every setting that changes the bytes is pinned in this file: libdeflate level 6
  * (no dictionary, whole block at once: libdeflate has no streaming API, and is about
  * twice as fast as zlib at level 6 with a smaller output); each member's header has
- * mtime 0, no name, XFL 0, OS 3 (Unix); zstd level 3, nbWorkers 0, checksum on, no
- * content size. The libdeflate version pins the gzip bytes as the zlib version did.
+ * mtime 0, no name, XFL 0, OS 3 (Unix); zstd level 3, nbWorkers 2 (fixed), checksum on,
+ * no content size. The libdeflate version pins the gzip bytes as the zlib version did.
  */
 #include "layer.h"
 
@@ -403,7 +405,7 @@ static int sink_open(struct sink *s, enum compress c, struct err *e)
             return err_set(e, "zstd: out of memory");
         size_t r = ZSTD_CCtx_setParameter(s->zc, ZSTD_c_compressionLevel, 3);
         if (!ZSTD_isError(r))
-            r = ZSTD_CCtx_setParameter(s->zc, ZSTD_c_nbWorkers, 0);
+            r = ZSTD_CCtx_setParameter(s->zc, ZSTD_c_nbWorkers, 2);
         if (!ZSTD_isError(r))
             r = ZSTD_CCtx_setParameter(s->zc, ZSTD_c_checksumFlag, 1);
         if (!ZSTD_isError(r))
