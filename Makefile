@@ -45,7 +45,7 @@ CC_linux-arm-v7  := arm-linux-gnueabihf-gcc -specs /usr/lib/arm-linux-musleabihf
 CC_linux-arm-v6  := arm-linux-gnueabi-gcc -specs /usr/lib/arm-linux-musleabi/musl-gcc.specs -march=armv6 -mthumb -mfloat-abi=soft -nostartfiles /usr/lib/arm-linux-musleabi/crt1.o -Wl,--use-blx
 INITS := $(foreach p,$(PLATFORMS),$(OUT)/$(p)/armlet-init)
 
-.PHONY: all builder inits install install-deps deps-build test unit check lint clean fuzz \
+.PHONY: print-builder-libs all builder inits install install-deps deps-build test unit check lint clean fuzz \
         bench bench-init bench-build asan
 all: deps-build builder inits
 
@@ -143,3 +143,7 @@ test: $(OUT)/bench/layertool
 
 clean:
 	rm -rf $(OUT)
+
+# recipes/armlet/cross-arm64.sh reads this list (make print-builder-libs) for its own sysroot.
+print-builder-libs:
+	@echo $(BUILDER_LIBS_PC)

@@ -24,7 +24,7 @@ PKGS="gcc-12-base libacl1 libarchive-dev libarchive13 libbrotli1 libbz2-1.0 libc
  libkeyutils1 libkrb5-3 libkrb5support0 libldap-2.5-0 liblz4-1 liblzma5 libnettle8
  libnghttp2-14 libnsl2 libp11-kit0 libpsl5 librtmp1 libsasl2-2 libsasl2-modules-db
  libseccomp-dev libseccomp2 libssh2-1 libssl-dev libssl3 libstdc++6 libtasn1-6 libtirpc3
- libunistring2 libxml2 libzstd-dev libzstd1 zlib1g-dev zlib1g"
+ libunistring2 libxml2 libzstd-dev libzstd1 zlib1g-dev zlib1g libdeflate-dev libdeflate0"
 command -v aarch64-linux-gnu-gcc >/dev/null || { echo "cross-arm64.sh: no aarch64-linux-gnu-gcc" >&2; exit 1; }
 mkdir -p "$CACHE" "$DIST"
 missing=()
@@ -56,6 +56,7 @@ aarch64-linux-gnu-gcc -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototype
   -I"$SR/usr/include" -I"$SR/usr/include/aarch64-linux-gnu" \
   -o "$DIST/armlet-arm64.new" $(cd "$TOP" && ls builder/*.c | sed "s|^|$TOP/|") -I"$TOP/common" \
   -L"$ML" -Wl,-rpath-link,"$ML" \
-  -larchive -lzstd -lz -lseccomp -lcrypto -lcurl -ljansson -lm
+  $(PKG_CONFIG_LIBDIR="$ML/pkgconfig:$SR/usr/share/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$SR" \
+      pkg-config --libs $(make -s -C "$TOP" print-builder-libs)) -lm
 mv "$DIST/armlet-arm64.new" "$DIST/armlet-arm64"
 echo "recipes/dist/armlet-arm64 (sysroot $SR)"
