@@ -29,6 +29,19 @@ assert_file() { [ -e "$1" ] || fail "missing file $1"; }
 # Run "$@", capture exit status in $rc, stdout in $out, stderr in $err (never trips set -e).
 capture() { local _o _e; _o=$(mktemp); _e=$(mktemp); rc=0; "$@" >"$_o" 2>"$_e" || rc=$?; out=$(cat "$_o"); err=$(cat "$_e"); rm -f "$_o" "$_e"; }
 
+# Debian's busybox-static for every platform under recipes/dist/busybox-<arch><variant>
+# (recipes/busybox-httpd/fetch.sh: apt-get download, kept in out/debs). Skips the test,
+# saying why, only when Debian's archive cannot be reached.
+busybox_dist() {
+  local b _out
+  for b in amd64 arm64 armv7 armv6; do
+    [ -x "$TOP/recipes/dist/busybox-$b" ] && continue
+    _out=$(bash "$TOP/recipes/busybox-httpd/fetch.sh" 2>&1) \
+      || skip "Debian's busybox-static packages are not reachable: $_out"
+    return 0
+  done
+}
+
 # Path of the init for platform P (linux-amd64 ...).
 init_for() { echo "$OUT/$1/armlet-init"; }
 # Environment needed to run platform P's binaries (arm/v6 emulates an ARM1176).

@@ -115,10 +115,7 @@ test_entrypoint_only_lists_the_programs_load_segments() {
 # keeps the interpreter reachable from inside the chroot.
 test_profile_runs_a_foreign_platform_server_through_qemu() {
   local bb=$TOP/recipes/dist/busybox-arm64
-  if [ ! -x "$bb" ]; then
-    capture bash "$TOP/recipes/busybox-httpd/fetch.sh"
-    [ "$rc" = 0 ] || skip "Debian's busybox-static:arm64 is not reachable: $err"
-  fi
+  busybox_dist
   grep -qs flags:.*F /proc/sys/fs/binfmt_misc/qemu-aarch64 || fail "qemu-aarch64 binfmt with the F flag is not registered (ci/install-deps)"
   local r port; r=$(make_rootfs); port=$(free_port)
   cp "$bb" "$r/bin/busybox"; sync

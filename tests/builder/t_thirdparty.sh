@@ -11,17 +11,6 @@ trap 'rm -rf "$WORK"' EXIT
 export SOURCE_DATE_EPOCH=1700000000
 private_armlet "$WORK"
 
-# Debian's binaries under recipes/dist (apt-get download into out/debs, kept for reuse).
-busybox_dist() {
-  local b
-  for b in amd64 arm64 armv7 armv6; do
-    [ -x "$TOP/recipes/dist/busybox-$b" ] && continue
-    capture bash "$TOP/recipes/busybox-httpd/fetch.sh"
-    [ "$rc" = 0 ] || skip "Debian's busybox-static packages are not reachable: $err"
-    return 0
-  done
-}
-
 # The busybox-httpd image for arm64 and arm/v7, built once into $WORK/oci.
 busybox_oci() {
   if [ ! -f "$WORK/oci/index.json" ]; then

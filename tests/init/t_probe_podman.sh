@@ -13,15 +13,6 @@ P=(podman --root "$WORK/root" --runroot "$WORK/run" --storage-driver vfs)
 trap '"${P[@]}" rm -a -f >/dev/null 2>&1; "${P[@]}" rmi -a -f >/dev/null 2>&1; rm -rf "$WORK"' EXIT
 export SOURCE_DATE_EPOCH=1700000000
 
-busybox_dist() {
-  local b
-  for b in amd64 arm64; do
-    [ -x "$TOP/recipes/dist/busybox-$b" ] && continue
-    capture bash "$TOP/recipes/busybox-httpd/fetch.sh"
-    [ "$rc" = 0 ] || skip "Debian's busybox-static packages are not reachable: $err"
-  done
-}
-
 # Build, load and start platform $1's image as container hc-$2. Prints nothing.
 start_container() {
   local plat=$1 name=$2 ref

@@ -49,13 +49,9 @@ exit 99'
 # layout's path. (preload=entrypoint forks a read-ahead helper that the init reaps and
 # --verbose reports as one more "reaped orphan": the counts below would be off by one.)
 orphanage_oci() {
-  local r=$WORK/recipe b
+  local r=$WORK/recipe
   if [ ! -f "$WORK/oci/index.json" ]; then
-    for b in amd64 arm64 armv7 armv6; do
-      [ -x "$TOP/recipes/dist/busybox-$b" ] && continue
-      bash "$TOP/recipes/busybox-httpd/fetch.sh" >/dev/null || fail "recipes/busybox-httpd/fetch.sh failed"
-      break
-    done
+    busybox_dist
     mkdir -p "$r"
     printf '%s\n' "$PAYLOAD" >"$r/orphans.sh"
     cat >"$r/orphanage.recipe" <<EOF
