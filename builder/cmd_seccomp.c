@@ -13,7 +13,8 @@
 static void usage(FILE *f)
 {
     fputs("usage: armlet seccomp compile PROFILE.json|default --platform P -o FILE\n"
-          "                              [--native-only] [--no-optimize] [--verbose]\n"
+          "                              [--native-only] [--no-compact] [--no-optimize]\n"
+          "                              [--verbose]\n"
           "\n"
           "Compiles a Docker/OCI seccomp profile into the raw BPF program armlet-init\n"
           "installs with --seccomp (the image's /etc/armlet/seccomp.bpf), for platform P\n"
@@ -24,7 +25,9 @@ static void usage(FILE *f)
           "  -o FILE          output file (required; replaced atomically)\n"
           "  --native-only    leave out the compat arches (x86/x32 on amd64, arm on arm64):\n"
           "                   their syscalls are killed; a third of the length, loads faster\n"
-          "  --no-optimize    linear filter instead of libseccomp's binary tree\n"
+          "  --no-compact     libseccomp's binary tree as is, not armlet's range search\n"
+          "                   (same decisions, about twice as long: loads slower)\n"
+          "  --no-optimize    libseccomp's linear filter (implies --no-compact)\n"
           "  --verbose        print the instruction count\n"
           "\n"
           "Exit status: 0 written, 1 bad profile or I/O error, 2 usage.\n",
@@ -55,6 +58,8 @@ int cmd_seccomp(int argc, char **argv)
             plat = a + 11;
         } else if (!strcmp(a, "--native-only")) {
             flags |= SECCOMP_COMPILE_NATIVE_ONLY;
+        } else if (!strcmp(a, "--no-compact")) {
+            flags |= SECCOMP_COMPILE_NO_COMPACT;
         } else if (!strcmp(a, "--no-optimize")) {
             flags |= SECCOMP_COMPILE_NO_OPTIMIZE;
         } else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {

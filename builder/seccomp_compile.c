@@ -3,6 +3,7 @@
  * names resolved on that arch, unknown ones skipped), merged into one filter at the end.
  */
 #include "seccomp_compile.h"
+#include "seccomp_compact.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -407,6 +408,24 @@ static int export_mem(scmp_filter_ctx c, unsigned char **bpf, size_t *len, const
     return 0;
 }
 
+/* Replace libseccomp's program by the compact equivalent (seccomp_compact.h). Should its
+ * self-check ever fail, the build goes on with libseccomp's program and says so: a
+ * slower start is better than a failed build. */
+static void compact(unsigned char **bpf, size_t *len, const char *name)
+{
+    unsigned char *small = NULL;
+    size_t n = 0;
+    struct err ce;
+    int r = seccomp_compact(*bpf, *len, &small, &n, &ce);
+    if (r < 0)
+        fprintf(stderr, "armlet: warning: %s: %s; using libseccomp's filter as is\n", name, ce.msg);
+    if (r == 1) {
+        free(*bpf);
+        *bpf = small;
+        *len = n;
+    }
+}
+
 int seccomp_compile_json(const char *json, size_t n, const char *name, const struct platform *p,
                          unsigned flags, unsigned char **bpf, size_t *len, struct err *e)
 {
@@ -472,6 +491,8 @@ int seccomp_compile_json(const char *json, size_t n, const char *name, const str
     }
     if (rc == 0)
         rc = export_mem(ctx[0], bpf, len, name, e);
+    if (rc == 0 && !(flags & (SECCOMP_COMPILE_NO_COMPACT | SECCOMP_COMPILE_NO_OPTIMIZE)))
+        compact(bpf, len, name);
     for (int k = 0; k < as.n; k++)
         if (ctx[k])
             seccomp_release(ctx[k]);

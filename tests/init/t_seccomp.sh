@@ -12,8 +12,8 @@ NATIVE_INIT=$(init_for linux-amd64)
 BPF_EVAL=$OUT/test-helpers/bpf_eval
 mkdir -p "$OUT/test-helpers"
 if [ ! -x "$BPF_EVAL" ] || [ "$TOP/tests/tools/bpf_eval.c" -nt "$BPF_EVAL" ] ||
-   [ "$TOP/tests/tools/bpf_eval.h" -nt "$BPF_EVAL" ]; then
-  cc -std=c11 -O2 -Wall -Wextra -Werror -o "$BPF_EVAL.$$" "$TOP/tests/tools/bpf_eval.c" &&
+   [ "$TOP/common/bpf_eval.h" -nt "$BPF_EVAL" ]; then
+  cc -std=c11 -O2 -Wall -Wextra -Werror -I"$TOP/common" -o "$BPF_EVAL.$$" "$TOP/tests/tools/bpf_eval.c" &&
     mv -f "$BPF_EVAL.$$" "$BPF_EVAL" || { echo "cannot build bpf_eval" >&2; exit 1; }
 fi
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../tools/bpf_eval.h"
+#include "bpf_eval.h"
 #include "platform.h"
 #include "seccomp_compile.h"
 #include "unit.h"

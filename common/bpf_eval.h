@@ -1,4 +1,5 @@
-/* tests/tools/bpf_eval.h — a classic-BPF interpreter for seccomp filters, for tests.
+/* common/bpf_eval.h — a classic-BPF interpreter for seccomp filters: the builder's check
+ * that a compacted filter decides as libseccomp's does (seccomp_compact.c), and the tests.
  *
  * qemu-user does not enforce a guest's seccomp filter, so the tests run the exported
  * program here on a seccomp_data of the target's arch (AUDIT_ARCH_*) and syscall
