@@ -323,8 +323,8 @@ static int leaves_add(struct leaves *l, uint32_t start, struct insn *code, size_
 }
 
 /* The run's residual program: reachable instructions in order; decided jumps become JA,
- * or vanish when nothing kept lies between them and their target. Jumps only get
- * shorter, so every offset still fits. */
+ * or vanish when nothing kept lies between them and their target; dead loads vanish.
+ * Jumps only get shorter, so every offset still fits. */
 static struct insn *residual(const struct ctx *c, size_t *n_out)
 {
     cleanup_free char *keep = calloc(c->n, 1);
@@ -333,16 +333,31 @@ static struct insn *residual(const struct ctx *c, size_t *n_out)
         return NULL;
     for (size_t pc = 0; pc < c->n; pc++)
         keep[pc] = c->gen[pc] == c->cur;
-    for (size_t pc = c->n; pc-- > 0;) {
-        const struct insn *in = &c->p[pc];
-        if (!keep[pc] || CLS(in->code) != C_JMP || ((in->code & 0xf0) != J_JA && c->dec[pc] < 0))
-            continue;
-        size_t t = pc + 1 + ((in->code & 0xf0) == J_JA ? in->k : c->dec[pc] ? in->jt : in->jf);
-        size_t q = pc + 1;
-        while (q < t && !keep[q])
-            q++;
-        if (q == t)
-            keep[pc] = 0;
+    /* Drop what no longer does anything, until nothing changes: a decided jump with
+     * nothing kept before its target, and a load into A whose next kept instruction
+     * loads A again (the arch and nr loads ahead of an argument check). */
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (size_t pc = c->n; pc-- > 0;) {
+            const struct insn *in = &c->p[pc];
+            size_t t, q = pc + 1;
+            if (!keep[pc])
+                continue;
+            if (CLS(in->code) == C_LD) {
+                while (q < c->n && !keep[q])
+                    q++;
+                if (q < c->n && CLS(c->p[q].code) == C_LD)
+                    keep[pc] = 0, changed = 1;
+                continue;
+            }
+            if (CLS(in->code) != C_JMP || ((in->code & 0xf0) != J_JA && c->dec[pc] < 0))
+                continue;
+            t = pc + 1 + ((in->code & 0xf0) == J_JA ? in->k : c->dec[pc] ? in->jt : in->jf);
+            while (q < t && !keep[q])
+                q++;
+            if (q == t)
+                keep[pc] = 0, changed = 1;
+        }
     }
     /* idx[pc]: where the first kept instruction at or after pc lands. A dropped jump
      * at pc had nothing kept before its target, so jumping to it means landing there. */
