@@ -1,11 +1,14 @@
 /* tests/fuzz/fuzz_seccomp_profile.c — libFuzzer harness for the seccomp profile compiler.
  * The first byte picks the platform; the rest is the profile's JSON. Every input must
- * either compile to whole instructions or fail with a message, without leaks or UB. */
+ * either compile to whole instructions or fail with a message, without leaks or UB; and
+ * the compaction of libseccomp's program (seccomp_compact.h) must pass its own check
+ * that it decides as libseccomp's does. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "platform.h"
+#include "seccomp_compact.h"
 #include "seccomp_compile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -19,11 +22,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t len = 0;
     struct err e;
     int rc = seccomp_compile_json((const char *)data + 1, size - 1, "fuzz.json", p,
-                                  data[0] & 0x80 ? SECCOMP_COMPILE_NO_OPTIMIZE : 0, &bpf, &len, &e);
+                                  SECCOMP_COMPILE_NO_COMPACT |
+                                      (data[0] & 0x80 ? SECCOMP_COMPILE_NO_OPTIMIZE : 0),
+                                  &bpf, &len, &e);
     if (rc == 0 && (bpf == NULL || len == 0 || len % 8 != 0))
         abort();
     if (rc < 0 && (bpf != NULL || e.msg[0] == '\0'))
         abort();
+    if (rc == 0) {
+        unsigned char *small = NULL;
+        size_t n = 0;
+        if (seccomp_compact(bpf, len, &small, &n, &e) < 0)
+            abort(); /* the self-check found a difference (or out of memory) */
+        free(small);
+    }
     free(bpf);
     return 0;
 }
