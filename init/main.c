@@ -8,7 +8,8 @@
  *      between a handler and waitpid(), and no self-pipe;
  *   3. become a child subreaper unless we are PID 1 (PID 1 gets orphans anyway);
  *   4. fork the child: own process group, terminal foreground if we have one, the
- *      original signal mask back, setup_child() (user, seccomp), exec;
+ *      original signal mask back, setup_child() (user, seccomp), exec; the parent reads
+ *      the cgroups meanwhile when a filter is loaded (setup.h);
  *   5. loop: SIGCHLD -> reap everything that has exited; any other signal -> forward
  *      (after --rewrite and --stop-delay); timeouts serve --stop-delay and --grace;
  *   6. when the main child has exited, exit with its status (128+N for signal N).
@@ -228,6 +229,7 @@ int main(int argc, char **argv)
     }
     if (child == 0)
         run_child(tty);
+    setup_parent_forked(&opts); /* first: the child may be waiting for its environment */
     setpgid(child, child);
     if (tty)
         tty_set_pgrp(child);

@@ -4,7 +4,9 @@
 # programs run under `default` and Docker's default.json. qemu-user does not enforce a
 # guest's filter (it refuses to install one), so the arm64, arm/v7 and arm/v6 filters are
 # run by tests/tools/bpf_eval on seccomp_data with that arch's AUDIT_ARCH and syscall
-# numbers. A malformed BPF file stops the init with 2 before the child starts.
+# numbers. A malformed BPF file stops the init with 2 before the child starts. With
+# --cpu/--memory on too, the filter loads while the init reads the cgroups: the variables
+# still arrive (through a pipe), no pipe is left open, and a profile denying read is 126.
 source "$(dirname "$0")/../lib.sh"
 
 PROFILES=${SECCOMP_PROFILE_DIR:-$TOP/../shared/testdata/seccomp}   # Docker's profiles (DESIGN.md)
@@ -123,6 +125,93 @@ test_filter_is_installed_after_the_user_drop() {
   assert_eq "65532
 NoNewPrivs:1
 Seccomp:2" "$out"
+}
+
+# With a filter and --cpu/--memory on, the child loads its filter while the init reads the
+# cgroups, and gets the variables through a pipe afterwards (init/setup.h). A v1 cpu
+# cgroup with a 1-CPU quota and a v1 memory cgroup of 512 MiB, removed when the test exits.
+CPU_V1=/sys/fs/cgroup/cpu
+MEM_V1=/sys/fs/cgroup/memory
+# limit_cgroups NAME: make them, set $CGS to both directories (for in_cgroups).
+limit_cgroups() {
+  [ -w "$CPU_V1/cgroup.procs" ] && [ -w "$MEM_V1/cgroup.procs" ] || skip "no writable cgroup v1 cpu and memory hierarchies"
+  local here; here=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/self/cgroup)
+  CGS="$CPU_V1/armlet-test-$$-$1 $MEM_V1${here%/}/armlet-test-$$-$1"
+  trap 'for c in $CGS; do rmdir "$c" 2>/dev/null || { sleep 0.2; rmdir "$c"; }; done' EXIT
+  local c; for c in $CGS; do mkdir "$c"; done
+  echo 100000 >"$CPU_V1/armlet-test-$$-$1/cpu.cfs_quota_us"
+  echo 536870912 >"$MEM_V1${here%/}/armlet-test-$$-$1/memory.limit_in_bytes"
+}
+# in_cgroups CMD...: run CMD moved into the cgroups $CGS.
+in_cgroups() { sh -c 'for d in $1; do echo $$ > "$d/cgroup.procs" || exit 99; done; shift; exec "$@"' sh "$CGS" "$@"; }
+
+test_filter_loads_while_the_init_reads_the_cgroups_and_the_env_still_arrives() {
+  local d; d=$(tmpdir)
+  limit_cgroups env
+  "$ARMLET" seccomp compile default --platform linux/amd64 -o "$d/default.bpf"
+  # the pipes the child and the init hold, to compare with a run that has no pipe
+  local show='echo $GOMAXPROCS $NPROC ${GOMEMLIMIT-unset}; grep ^Seccomp: /proc/self/status | tr -d "\t"
+    sleep 0.2; for f in /proc/$$/fd/* /proc/$PPID/fd/*; do readlink "$f"; done | grep pipe: | sort | tr "\n" " "'
+  capture in_cgroups "$NATIVE_INIT" --verbose --cpu floor --cpu-env NPROC --memory 0.9 --seccomp "$d/default.bpf" -- sh -c "$show"
+  assert_eq 0 "$rc" "$err"
+  assert_eq "1 1 483183820
+Seccomp:2" "$(echo "$out" | head -2)"
+  assert_contains "$err" "GOMAXPROCS=1 (floor)"
+  assert_contains "$err" "GOMEMLIMIT=483183820"
+  local pipes; pipes=$(echo "$out" | sed -n 3p)
+  # no filter: the sequential path, no pipe; the same pipes (inherited ones only) are open
+  capture in_cgroups "$NATIVE_INIT" --cpu floor --cpu-env NPROC --memory 0.9 -- sh -c "$show"
+  assert_eq "1 1 483183820
+Seccomp:0" "$(echo "$out" | head -2)"
+  assert_eq "$(echo "$out" | sed -n 3p)" "$pipes" "pipes left open in the child or the init:"
+  # what the user set is never overridden, on this path too
+  capture in_cgroups env GOMAXPROCS=7 GOMEMLIMIT=1GiB "$NATIVE_INIT" --verbose --cpu floor --cpu-env NPROC \
+    --memory 0.9 --seccomp "$d/default.bpf" -- sh -c 'echo $GOMAXPROCS $NPROC $GOMEMLIMIT'
+  assert_eq 0 "$rc" "$err"
+  assert_eq "7 1 1GiB" "$out"
+  assert_contains "$err" "GOMAXPROCS is set already"
+  assert_contains "$err" "GOMEMLIMIT is set already"
+  # the init steps off the child's CPU while it reads the cgroups, then takes its own CPU
+  # mask back; the child keeps the mask it was started with
+  local mine; mine=$(grep Cpus_allowed_list /proc/self/status | tr -d "\t")
+  capture in_cgroups "$NATIVE_INIT" --cpu floor --seccomp "$d/default.bpf" -- sh -c \
+    'sleep 0.2; grep -h Cpus_allowed_list /proc/$PPID/status /proc/$$/status | tr -d "\t"'
+  assert_eq "$mine
+$mine" "$out" "init, child:"
+  # with one CPU allowed there is nowhere to step aside to: the same result, no move
+  capture in_cgroups taskset -c 0 "$NATIVE_INIT" --cpu ceil --seccomp "$d/default.bpf" -- sh -c \
+    'echo $GOMAXPROCS; grep -h Cpus_allowed_list /proc/$PPID/status | tr -d "\t"'
+  assert_eq 0 "$rc" "$err"
+  assert_eq "1
+Cpus_allowed_list:0" "$out"
+}
+
+test_profile_denying_read_with_cpu_on_exits_126_and_says_why() {
+  local d; d=$(tmpdir)
+  printf '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_ERRNO"}]}' >"$d/p.json"
+  "$ARMLET" seccomp compile "$d/p.json" --platform linux/amd64 -o "$d/p.bpf"
+  capture "$NATIVE_INIT" --cpu floor --seccomp "$d/p.bpf" -- touch "$d/ran"
+  assert_eq 126 "$rc"
+  assert_eq "armlet-init: --seccomp: cannot receive the environment from the init (the profile must allow read): read: Operation not permitted" "$err"
+  [ ! -e "$d/ran" ] || fail "the program ran"
+  # without --cpu/--memory nothing is read after the filter: a static program that reads
+  # nothing itself (the init's --version) runs under the same profile
+  capture "$NATIVE_INIT" --seccomp "$d/p.bpf" -- "$NATIVE_INIT" --version
+  assert_eq 0 "$rc" "$err"
+  assert_contains "$out" "armlet-init"
+}
+
+# Every platform's init takes the pipe path too (under qemu-user the filter is refused
+# with a warning, and the variables still come through the pipe).
+platforms_test_cpu_and_memory_with_a_filter_reach_the_child() { :; }
+test_cpu_and_memory_with_a_filter_reach_the_child() {
+  local d; d=$(tmpdir)
+  limit_cgroups p
+  deny_mkdir_profile "$d/p.json"
+  "$ARMLET" seccomp compile "$d/p.json" --platform "$(oci_of "$PLATFORM")" -o "$d/p.bpf"
+  capture in_cgroups "$INIT" --cpu ceil --memory 0.5 --seccomp "$d/p.bpf" -- sh -c 'echo $GOMAXPROCS $GOMEMLIMIT'
+  assert_eq 0 "$rc" "$err"
+  assert_eq "1 268435456" "$out"
 }
 
 # Foreign arches: evaluate the exported filter on that arch's seccomp_data.
