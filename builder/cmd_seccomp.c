@@ -28,7 +28,7 @@ static void usage(FILE *f)
           "  --no-compact     libseccomp's binary tree as is, not armlet's range search\n"
           "                   (same decisions, about twice as long: loads slower)\n"
           "  --no-optimize    libseccomp's linear filter (implies --no-compact)\n"
-          "  --verbose        print the instruction count\n"
+          "  --verbose        print the instruction count (and libseccomp's)\n"
           "\n"
           "Exit status: 0 written, 1 bad profile or I/O error, 2 usage.\n",
           f);
@@ -93,8 +93,17 @@ int cmd_seccomp(int argc, char **argv)
         err_print(&e);
         return 1;
     }
-    if (verbose)
-        fprintf(stderr, "armlet: seccomp: %s for %s: %zu instructions -> %s\n", profile, p->oci,
-                len / 8, out);
+    if (verbose) {
+        /* libseccomp's own length beside ours, so the compaction's effect is visible */
+        cleanup_free unsigned char *raw = NULL;
+        size_t raw_len = 0;
+        if (!(flags & (SECCOMP_COMPILE_NO_COMPACT | SECCOMP_COMPILE_NO_OPTIMIZE)) &&
+            seccomp_compile_mem(profile, p, flags | SECCOMP_COMPILE_NO_COMPACT, &raw, &raw_len, &e) == 0)
+            fprintf(stderr, "armlet: seccomp: %s for %s: %zu instructions (libseccomp's tree: %zu) -> %s\n",
+                    profile, p->oci, len / 8, raw_len / 8, out);
+        else
+            fprintf(stderr, "armlet: seccomp: %s for %s: %zu instructions -> %s\n", profile, p->oci,
+                    len / 8, out);
+    }
     return 0;
 }

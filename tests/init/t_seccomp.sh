@@ -57,6 +57,23 @@ test_compile_cli_usage_and_field_errors() {
   assert_eq 1 "$rc"; assert_contains "$err" "missing.json: No such file or directory"
 }
 
+test_compile_compacts_libseccomps_filter_and_says_by_how_much() {
+  local d p n raw; d=$(tmpdir)
+  for p in linux/amd64 linux/arm64 linux/arm/v7 linux/arm/v6; do
+    capture "$ARMLET" seccomp compile default --platform $p -o "$d/a.bpf" --verbose
+    assert_eq 0 "$rc" "$err"
+    # one line, no "using libseccomp's filter as is" warning: the self-check passed
+    assert_eq 1 "$(printf '%s\n' "$err" | wc -l)" "$err"
+    n=$(printf '%s' "$err" | sed -n 's/.*: \([0-9]*\) instructions (libseccomp.s tree: \([0-9]*\)).*/\1 \2/p')
+    [ -n "$n" ] || fail "$p: --verbose does not give both lengths: $err"
+    set -- $n
+    assert_eq "$1" $(( $(stat -c %s "$d/a.bpf") / 8 )) "$p: reported length"
+    [ "$1" -lt $(( $2 / 2 )) ] || fail "$p: compacted $1 instructions, libseccomp $2: not under half"
+    "$ARMLET" seccomp compile default --platform $p --no-compact -o "$d/b.bpf"
+    assert_eq "$2" $(( $(stat -c %s "$d/b.bpf") / 8 )) "$p: --no-compact is libseccomp's program"
+  done
+}
+
 test_default_is_dockers_default_for_a_process_without_capabilities() {
   local d p; d=$(tmpdir)
   # the embedded profile is up to date with the generator and Docker's file
