@@ -41,10 +41,11 @@ test_listed_ranges_become_resident_and_others_do_not() {
   local r w u
   r=$(pages "$d/ranges.bin"); w=$(pages "$d/whole.bin"); u=$(pages "$d/unlisted.bin")
   # WILLNEED is advice: the kernel's readahead allocations may give up on a few pages
-  # (seen: 504-509 of 512 in about one run in six under load), so ask for 97%; a list
-  # that is not read ahead leaves 0, and reading unlisted ranges fails the next check.
-  [ "$w" -ge 497 ] || fail "whole.bin: $w of 512 pages resident (listed without ranges = whole file)"
-  [ "$r" -ge 497 ] || fail "ranges.bin: $r pages resident, want the 2 MiB listed (512)"
+  # (seen: 504-509 of 512 in about one run in six under load, 493 once on arm/v6 under
+  # qemu), so ask for 90%; a list that is not read ahead leaves 0, and reading unlisted
+  # ranges fails the next checks.
+  [ "$w" -ge 461 ] || fail "whole.bin: $w of 512 pages resident (listed without ranges = whole file)"
+  [ "$r" -ge 461 ] || fail "ranges.bin: $r pages resident, want the 2 MiB listed (512)"
   [ "$r" -lt 2048 ] || fail "ranges.bin: all $r pages resident, only 2 of 8 MiB were listed"
   assert_eq 0 "$u" "unlisted.bin resident pages"
   rm -rf "$d"
