@@ -6,7 +6,7 @@
  * binary tree spends one comparison and one return per syscall rule: Docker's default
  * profile is 1,209 instructions on amd64 (x86_64 + x86 + x32). But most neighbouring
  * syscall numbers share an action, so what the program decides is a short list of
- * number ranges per arch: 64 ranges on x86_64.
+ * number ranges per arch: 64 on x86_64, 115 on x86, 95 for x32.
  *
  * How: partial evaluation of libseccomp's program, no knowledge of how it was laid out.
  *   1. Every constant the program compares the raw arch or syscall number with splits
@@ -17,10 +17,16 @@
  *      rest kept. If every path reaches the same RET, the interval's leaf is that RET;
  *      otherwise (rules with argument conditions) the leaf is the residual program —
  *      the original's own instructions on the reachable paths, decided jumps removed.
- *   3. Neighbouring intervals with equal leaves merge; the output is a binary search
- *      on the arch over leaves, each a binary search on nr (JGE) over its leaves.
+ *   3. Neighbouring intervals with equal leaves merge, and a lone number between two
+ *      equal intervals becomes a one-"jeq" exception of the merged one. The output is a
+ *      "jeq" chain on the arch (64-bit native first; a search when the shape is other)
+ *      and per arch a binary search on nr (JGE) whose single-RET leaves are jumps to
+ *      shared RETs at the end of each subtree of at most 256 instructions.
  * Only LD of nr/arch, JEQ/JGT/JGE and RET sit on the path of an argument-free syscall,
- * so the kernel's allow-bitmap still caches every always-allowed syscall.
+ * so the kernel's allow-bitmap still caches every always-allowed syscall. The kernel
+ * also emulates the filter once per syscall number per arch at load, so the layout
+ * keeps the steps each number walks few, not only the instructions. Docker's default on
+ * amd64: 1,209 instructions from libseccomp, 297 here; loaded in 80 us instead of 247.
  *
  * Safety: before returning, both programs are run (common/bpf_eval.h) on every interval
  * edge of every arch edge, with argument vectors built from the program's own
