@@ -84,7 +84,9 @@ test_preload_flag_also_read_from_environment() {
   ARMLET_INIT_PRELOAD="$d/list" capture "$(init_for linux-amd64)" -- sleep 0.3
   assert_eq 0 "$rc"
   wait_pages "$d/env.bin" 256
-  assert_eq 256 "$(pages "$d/env.bin")" "env.bin resident pages"
+  # 90% as above (255 of 256 seen): not honouring the variable leaves 0
+  local n; n=$(pages "$d/env.bin")
+  [ "$n" -ge 231 ] || fail "env.bin: $n of 256 pages resident: ARMLET_INIT_PRELOAD not honoured"
   rm -rf "$d"
 }
 
