@@ -22,11 +22,6 @@ enum { J_JA = 0x00, J_JEQ = 0x10, J_JGT = 0x20, J_JGE = 0x30, J_JSET = 0x40 };
 #define JGE_K (C_JMP | J_JGE)
 #define JA (C_JMP | J_JA)
 
-struct insn {
-    uint16_t code;
-    uint8_t jt, jf;
-    uint32_t k;
-};
 
 /* What the abstract run knows of a register. NR and ARCH are the raw loaded values
  * (known in the second pass); MIXED is anything computed from them or merged from
@@ -49,7 +44,7 @@ struct u32s {
 };
 
 struct ctx {
-    const struct insn *p;
+    const struct bpf_eval_insn *p;
     size_t n;
     struct state *st; /* per pc: the joined state on entry */
     unsigned *gen;    /* per pc: == cur when reached in this run */
@@ -178,7 +173,7 @@ static int run(struct ctx *c)
         if (c->gen[pc] != c->cur)
             continue;
         struct state s = c->st[pc];
-        const struct insn *in = &c->p[pc];
+        const struct bpf_eval_insn *in = &c->p[pc];
         uint16_t cls = CLS(in->code), op = in->code & 0xf0;
         c->dec[pc] = -1;
         switch (cls) {
@@ -284,7 +279,7 @@ static int run(struct ctx *c)
 /* A leaf of the search: the instructions run for one interval. */
 struct leaf {
     uint32_t start;
-    struct insn *code;
+    struct bpf_eval_insn *code;
     size_t n;
     size_t nexc; /* an exceptions leaf (see with_exceptions): this many "jeq; ret" pairs */
 };
@@ -303,7 +298,7 @@ static void leaves_free(struct leaves *l)
 }
 
 /* Append a leaf (taking code), or merge it into the previous one when equal. */
-static int leaves_add(struct leaves *l, uint32_t start, struct insn *code, size_t n)
+static int leaves_add(struct leaves *l, uint32_t start, struct bpf_eval_insn *code, size_t n)
 {
     if (l->n && l->v[l->n - 1].n == n && !memcmp(l->v[l->n - 1].code, code, n * sizeof *code)) {
         free(code);
@@ -326,7 +321,7 @@ static int leaves_add(struct leaves *l, uint32_t start, struct insn *code, size_
 /* The run's residual program: reachable instructions in order; decided jumps become JA,
  * or vanish when nothing kept lies between them and their target; dead loads vanish.
  * Jumps only get shorter, so every offset still fits. */
-static struct insn *residual(const struct ctx *c, size_t *n_out)
+static struct bpf_eval_insn *residual(const struct ctx *c, size_t *n_out)
 {
     cleanup_free char *keep = calloc(c->n, 1);
     cleanup_free size_t *idx = malloc(c->n * sizeof *idx);
@@ -340,7 +335,7 @@ static struct insn *residual(const struct ctx *c, size_t *n_out)
     for (int changed = 1; changed;) {
         changed = 0;
         for (size_t pc = c->n; pc-- > 0;) {
-            const struct insn *in = &c->p[pc];
+            const struct bpf_eval_insn *in = &c->p[pc];
             size_t t, q = pc + 1;
             if (!keep[pc])
                 continue;
@@ -368,18 +363,18 @@ static struct insn *residual(const struct ctx *c, size_t *n_out)
             m++;
     for (size_t pc = c->n, k = m; pc-- > 0;)
         idx[pc] = keep[pc] ? --k : k;
-    struct insn *out = malloc(m * sizeof *out);
+    struct bpf_eval_insn *out = malloc(m * sizeof *out);
     if (!out)
         return NULL;
     for (size_t pc = 0; pc < c->n; pc++) {
         if (!keep[pc])
             continue;
-        struct insn in = c->p[pc];
+        struct bpf_eval_insn in = c->p[pc];
         if (CLS(in.code) == C_JMP) {
             int ja = (in.code & 0xf0) == J_JA;
             if (ja || c->dec[pc] >= 0) {
                 size_t t = pc + 1 + (ja ? in.k : c->dec[pc] ? in.jt : in.jf);
-                in = (struct insn){JA, 0, 0, (uint32_t)(idx[t] - idx[pc] - 1)};
+                in = (struct bpf_eval_insn){JA, 0, 0, (uint32_t)(idx[t] - idx[pc] - 1)};
             } else {
                 in.jt = (uint8_t)(idx[pc + 1 + in.jt] - idx[pc] - 1);
                 in.jf = (uint8_t)(idx[pc + 1 + in.jf] - idx[pc] - 1);
@@ -392,12 +387,12 @@ static struct insn *residual(const struct ctx *c, size_t *n_out)
 }
 
 /* The leaf for the current run: one RET, or the residual program. */
-static struct insn *leaf_code(const struct ctx *c, size_t *n)
+static struct bpf_eval_insn *leaf_code(const struct ctx *c, size_t *n)
 {
     if (c->res == RES_CONST) {
-        struct insn *r = malloc(sizeof *r);
+        struct bpf_eval_insn *r = malloc(sizeof *r);
         if (r)
-            *r = (struct insn){RET_K, 0, 0, c->res_value};
+            *r = (struct bpf_eval_insn){RET_K, 0, 0, c->res_value};
         *n = 1;
         return r;
     }
@@ -479,14 +474,14 @@ static size_t pool_slot(const struct pool *p, uint32_t v)
 }
 
 /* Pre-order comparisons of [i, j] at out[pos...]; returns the next free index. */
-static size_t nodes_emit(const struct leaves *l, size_t i, size_t j, struct insn *out, size_t pos,
+static size_t nodes_emit(const struct leaves *l, size_t i, size_t j, struct bpf_eval_insn *out, size_t pos,
                          const struct pool *p)
 {
     const struct leaf *f = &l->v[i];
     if (i == j && f->nexc) { /* each "jeq nr" straight to the pool, the last one's else too */
         for (size_t e = 0; e < f->nexc; e++, pos++) {
             size_t other = e + 1 < f->nexc ? pos + 1 : pool_slot(p, f->code[f->n - 1].k);
-            out[pos] = (struct insn){C_JMP | J_JEQ, (uint8_t)(pool_slot(p, f->code[2 * e + 1].k) - pos - 1),
+            out[pos] = (struct bpf_eval_insn){C_JMP | J_JEQ, (uint8_t)(pool_slot(p, f->code[2 * e + 1].k) - pos - 1),
                                      (uint8_t)(other - pos - 1), f->code[2 * e].k};
         }
         return pos;
@@ -511,7 +506,7 @@ static size_t nodes_emit(const struct leaves *l, size_t i, size_t j, struct insn
         rt = pos;
         pos = nodes_emit(l, m, j, out, pos, p);
     }
-    out[at] = (struct insn){JGE_K, (uint8_t)(rt - at - 1), (uint8_t)(lt - at - 1), l->v[m].start};
+    out[at] = (struct bpf_eval_insn){JGE_K, (uint8_t)(rt - at - 1), (uint8_t)(lt - at - 1), l->v[m].start};
     return pos;
 }
 
@@ -527,7 +522,7 @@ static size_t tree_size(const struct leaves *l, size_t i, size_t j)
     return 1 + (left > 255) + left + tree_size(l, m, j);
 }
 
-static struct insn *tree_emit(const struct leaves *l, size_t i, size_t j, struct insn *o)
+static struct bpf_eval_insn *tree_emit(const struct leaves *l, size_t i, size_t j, struct bpf_eval_insn *o)
 {
     struct pool p;
     if (i == j) {
@@ -539,15 +534,15 @@ static struct insn *tree_emit(const struct leaves *l, size_t i, size_t j, struct
         p.at = nodes_size(l, i, j);
         nodes_emit(l, i, j, o, 0, &p);
         for (size_t y = 0; y < p.n; y++)
-            o[p.at + y] = (struct insn){RET_K, 0, 0, p.v[y]};
+            o[p.at + y] = (struct bpf_eval_insn){RET_K, 0, 0, p.v[y]};
         return o + ps;
     }
     size_t m = (i + j + 1) / 2, left = tree_size(l, i, m - 1);
     if (left <= 255) {
-        *o++ = (struct insn){JGE_K, (uint8_t)left, 0, l->v[m].start};
+        *o++ = (struct bpf_eval_insn){JGE_K, (uint8_t)left, 0, l->v[m].start};
     } else {
-        *o++ = (struct insn){JGE_K, 0, 1, l->v[m].start};
-        *o++ = (struct insn){JA, 0, 0, (uint32_t)left};
+        *o++ = (struct bpf_eval_insn){JGE_K, 0, 1, l->v[m].start};
+        *o++ = (struct bpf_eval_insn){JA, 0, 0, (uint32_t)left};
     }
     o = tree_emit(l, i, m - 1, o);
     return tree_emit(l, m, j, o);
@@ -587,16 +582,16 @@ static int with_exceptions(struct leaves *l)
                l->v[j + 1].start - l->v[j].start == 1 && is_ret(&l->v[j + 1]) &&
                leaf_base(&l->v[j + 1], &next) && next == base) {
             size_t n = 2 * (cur.nexc + 1) + 1;
-            struct insn *code = malloc(n * sizeof *code);
+            struct bpf_eval_insn *code = malloc(n * sizeof *code);
             if (!code) {
                 free(cur.code);
                 leaves_free(&out);
                 return -1;
             }
             memcpy(code, cur.code, 2 * cur.nexc * sizeof *code);
-            code[2 * cur.nexc] = (struct insn){C_JMP | J_JEQ, 0, 1, l->v[j].start};
+            code[2 * cur.nexc] = (struct bpf_eval_insn){C_JMP | J_JEQ, 0, 1, l->v[j].start};
             code[2 * cur.nexc + 1] = l->v[j].code[0];
-            code[n - 1] = (struct insn){RET_K, 0, 0, base};
+            code[n - 1] = (struct bpf_eval_insn){RET_K, 0, 0, base};
             free(cur.code);
             cur.code = code;
             cur.n = n;
@@ -617,20 +612,20 @@ static int with_exceptions(struct leaves *l)
 
 /* "LD key; search" as a new code block; a single leaf is just that leaf, unless it is an
  * exceptions leaf, which compares the key. */
-static struct insn *search_code(const struct leaves *l, uint32_t key_off, size_t *n)
+static struct bpf_eval_insn *search_code(const struct leaves *l, uint32_t key_off, size_t *n)
 {
     if (l->n == 1 && !l->v[0].nexc) { /* a RET, or a residual that loads what it needs */
-        struct insn *r = malloc(l->v[0].n * sizeof *r);
+        struct bpf_eval_insn *r = malloc(l->v[0].n * sizeof *r);
         if (r)
             memcpy(r, l->v[0].code, l->v[0].n * sizeof *r);
         *n = l->v[0].n;
         return r;
     }
     size_t sz = 1 + tree_size(l, 0, l->n - 1);
-    struct insn *r = malloc(sz * sizeof *r);
+    struct bpf_eval_insn *r = malloc(sz * sizeof *r);
     if (!r)
         return NULL;
-    r[0] = (struct insn){LD_W_ABS, 0, 0, key_off};
+    r[0] = (struct bpf_eval_insn){LD_W_ABS, 0, 0, key_off};
     tree_emit(l, 0, l->n - 1, r + 1);
     *n = sz;
     return r;
@@ -641,7 +636,7 @@ static struct insn *search_code(const struct leaves *l, uint32_t key_off, size_t
  * that a 64-bit native arch (AUDIT_ARCH_64BIT set) is tested first: two steps to its
  * search instead of a tree's three or four, for each of the ~450 numbers the kernel
  * emulates per arch at load. Any other shape: the tree. */
-static struct insn *arch_dispatch(const struct leaves *l, size_t *n)
+static struct bpf_eval_insn *arch_dispatch(const struct leaves *l, size_t *n)
 {
     size_t blocks[16], nb = 0, other = SIZE_MAX;
     for (size_t i = 0; i < l->n; i++) {
@@ -681,20 +676,20 @@ static struct insn *arch_dispatch(const struct leaves *l, size_t *n)
         }
         size = at;
     }
-    struct insn *r = malloc(size * sizeof *r);
+    struct bpf_eval_insn *r = malloc(size * sizeof *r);
     if (!r)
         return NULL;
     size_t pos = 0, at = 2;
     for (size_t a = 0; a < nb; a++)
         at += 1 + far[a];
-    r[pos++] = (struct insn){LD_W_ABS, 0, 0, OFF_ARCH};
+    r[pos++] = (struct bpf_eval_insn){LD_W_ABS, 0, 0, OFF_ARCH};
     for (size_t a = 0; a < nb; a++) {
         if (!far[a]) {
-            r[pos] = (struct insn){C_JMP | J_JEQ, (uint8_t)(at - pos - 1), 0, l->v[blocks[a]].start};
+            r[pos] = (struct bpf_eval_insn){C_JMP | J_JEQ, (uint8_t)(at - pos - 1), 0, l->v[blocks[a]].start};
             pos++;
         } else {
-            r[pos] = (struct insn){C_JMP | J_JEQ, 0, 1, l->v[blocks[a]].start};
-            r[pos + 1] = (struct insn){JA, 0, 0, (uint32_t)(at - pos - 2)};
+            r[pos] = (struct bpf_eval_insn){C_JMP | J_JEQ, 0, 1, l->v[blocks[a]].start};
+            r[pos + 1] = (struct bpf_eval_insn){JA, 0, 0, (uint32_t)(at - pos - 2)};
             pos += 2;
         }
         at += l->v[blocks[a]].n;
@@ -706,18 +701,6 @@ static struct insn *arch_dispatch(const struct leaves *l, size_t *n)
     }
     *n = pos;
     return r;
-}
-
-static void encode(const struct insn *p, size_t n, unsigned char *raw)
-{
-    for (size_t i = 0; i < n; i++, raw += 8) {
-        raw[0] = (unsigned char)p[i].code;
-        raw[1] = (unsigned char)(p[i].code >> 8);
-        raw[2] = p[i].jt;
-        raw[3] = p[i].jf;
-        for (int b = 0; b < 4; b++)
-            raw[4 + b] = (unsigned char)(p[i].k >> (8 * b));
-    }
 }
 
 /* Edges of the intervals: where a difference would show. */
@@ -800,7 +783,7 @@ static int analyse(struct ctx *c, struct leaves *archs)
         c->arch = c->arch_points.v[ai];
         for (size_t ni = 0; ni < c->nr_points.n; ni++) {
             size_t ln = 0;
-            struct insn *code;
+            struct bpf_eval_insn *code;
             c->nr = c->nr_points.v[ni];
             if (run(c) < 0) {
                 leaves_free(&nrs);
@@ -816,7 +799,7 @@ static int analyse(struct ctx *c, struct leaves *archs)
             leaves_free(&nrs);
             return -1;
         }
-        struct insn *code = search_code(&nrs, OFF_NR, &sn);
+        struct bpf_eval_insn *code = search_code(&nrs, OFF_NR, &sn);
         leaves_free(&nrs);
         if (!code || leaves_add(archs, c->arch, code, sn) < 0)
             return -1;
@@ -833,19 +816,16 @@ int seccomp_compact(const unsigned char *bpf, size_t len, unsigned char **out, s
     size_t n = len / 8, total = 0;
     if (n == 0 || n > MAX_INSNS || len % 8)
         return 0;
-    cleanup_free struct insn *p = malloc(n * sizeof *p);
+    cleanup_free struct bpf_eval_insn *p = malloc(n * sizeof *p);
     cleanup_free struct state *st = malloc(n * sizeof *st);
     cleanup_free unsigned *gen = calloc(n, sizeof *gen);
     cleanup_free signed char *dec = malloc(n);
-    cleanup_free struct insn *prog = NULL;
+    cleanup_free struct bpf_eval_insn *prog = NULL;
     cleanup_free unsigned char *raw = NULL;
     if (!p || !st || !gen || !dec)
         return err_set(e, "seccomp: out of memory");
-    for (size_t i = 0; i < n; i++) {
-        const unsigned char *r = bpf + 8 * i;
-        p[i] = (struct insn){(uint16_t)(r[0] | r[1] << 8), r[2], r[3],
-                             (uint32_t)r[4] | (uint32_t)r[5] << 8 | (uint32_t)r[6] << 16 | (uint32_t)r[7] << 24};
-    }
+    for (size_t i = 0; i < n; i++)
+        p[i] = bpf_insn_decode(bpf + 8 * i);
     struct ctx c = {.p = p, .n = n, .st = st, .gen = gen, .dec = dec};
     struct leaves archs = {0};
     int rc = analyse(&c, &archs);
@@ -856,7 +836,8 @@ int seccomp_compact(const unsigned char *bpf, size_t len, unsigned char **out, s
         if (!(raw = malloc(total * 8))) {
             rc = -1;
         } else {
-            encode(prog, total, raw);
+            for (size_t i = 0; i < total; i++)
+                bpf_insn_encode(prog[i], raw + 8 * i);
             rc = self_check(&c, bpf, n, raw, total, e);
             if (rc == 0) {
                 *out = steal_pointer(&raw);

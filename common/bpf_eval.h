@@ -9,7 +9,8 @@
  *
  * bpf_eval() returns the filter's 32-bit return value, or BPF_EVAL_BAD for a program
  * the kernel would reject (jump out of range, load outside seccomp_data, no RET).
- * Header-only (static functions) so the CLI tool and the unit test share it. */
+ * Header-only (static functions) so the builder, the CLI tool and the unit tests share
+ * it, with the record codec bpf_insn_decode/bpf_insn_encode. */
 #ifndef ARMLET_BPF_EVAL_H
 #define ARMLET_BPF_EVAL_H
 #include <stddef.h>
@@ -30,6 +31,25 @@ struct bpf_eval_insn {
     uint8_t jt, jf;
     uint32_t k;
 };
+
+/* One raw record (struct sock_filter, little-endian) to and from its fields. */
+static inline struct bpf_eval_insn bpf_insn_decode(const unsigned char *r)
+{
+    struct bpf_eval_insn in = {(uint16_t)(r[0] | r[1] << 8), r[2], r[3],
+                               (uint32_t)r[4] | (uint32_t)r[5] << 8 | (uint32_t)r[6] << 16 |
+                                   (uint32_t)r[7] << 24};
+    return in;
+}
+
+static inline void bpf_insn_encode(struct bpf_eval_insn in, unsigned char *r)
+{
+    r[0] = (unsigned char)in.code;
+    r[1] = (unsigned char)(in.code >> 8);
+    r[2] = in.jt;
+    r[3] = in.jf;
+    for (int b = 0; b < 4; b++)
+        r[4 + b] = (unsigned char)(in.k >> (8 * b));
+}
 
 static inline uint32_t bpf_eval_word(const struct bpf_eval_data *d, uint32_t k, int *bad)
 {
@@ -59,10 +79,7 @@ static inline uint32_t bpf_eval(const unsigned char *prog, size_t n, const struc
     uint32_t A = 0, X = 0, M[16] = {0};
     int bad = 0;
     for (size_t pc = 0; pc < n; pc++) {
-        const unsigned char *r = prog + 8 * pc;
-        struct bpf_eval_insn in = {(uint16_t)(r[0] | r[1] << 8), r[2], r[3],
-                                   (uint32_t)r[4] | (uint32_t)r[5] << 8 | (uint32_t)r[6] << 16 |
-                                       (uint32_t)r[7] << 24};
+        struct bpf_eval_insn in = bpf_insn_decode(prog + 8 * pc);
         uint32_t cls = in.code & 0x07, src = in.code & 0x08 ? X : in.k;
         switch (cls) {
         case 0x00: /* LD */

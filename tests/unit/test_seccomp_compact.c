@@ -185,13 +185,7 @@ static void test_many_actions_use_far_jumps(void)
 
 static size_t put(unsigned char *raw, size_t i, uint16_t code, uint8_t jt, uint8_t jf, uint32_t k)
 {
-    unsigned char *r = raw + 8 * i;
-    r[0] = (unsigned char)code;
-    r[1] = (unsigned char)(code >> 8);
-    r[2] = jt;
-    r[3] = jf;
-    for (int b = 0; b < 4; b++)
-        r[4 + b] = (unsigned char)(k >> (8 * b));
+    bpf_insn_encode((struct bpf_eval_insn){code, jt, jf, k}, raw + 8 * i);
     return i + 1;
 }
 
