@@ -136,56 +136,40 @@ int fork_raw(void)
     return (int)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
 }
 
-#if defined(__thumb__) && !defined(__thumb2__)
-/* arm/v6 only (the Thumb-1 build): byte-wise memcpy and memset in place of musl's
- * unrolled ARM assembly (~1 KiB together), for musl's start-up code too. The init copies
- * at most a few hundred bytes at a time. The attribute keeps gcc from turning the loops
- * back into calls to themselves. */
-__attribute__((used, optimize("no-tree-loop-distribute-patterns")))
-void *memcpy(void *restrict dst, const void *restrict src, size_t n)
-{
-    unsigned char *d = dst;
-    const unsigned char *s = src;
-    while (n--)
-        *d++ = *s++;
-    return dst;
-}
-
-__attribute__((used, optimize("no-tree-loop-distribute-patterns")))
-void *memset(void *dst, int c, size_t n)
-{
-    unsigned char *d = dst;
-    while (n--)
-        *d++ = (unsigned char)c;
-    return dst;
-}
-#endif
-
+#if (defined(__thumb__) && !defined(__thumb2__)) || defined(__aarch64__)
+/* Our memcpy and memset in place of musl's unrolled assembly, where the size budget
+ * needs the bytes: on arm/v6 (the Thumb-1 build; ~1 KiB together, musl's start-up code
+ * uses them too) byte by byte, on arm64 (~650 bytes of text, ~350 gzipped) 8 bytes a
+ * step, as arm64 allows unaligned loads and stores to normal memory. The init's largest
+ * copies and fills are a few KiB (cgroup.c's buffers): about a microsecond. The
+ * attribute keeps gcc from turning the loops back into calls to themselves; may_alias
+ * because these copy and fill objects of any type. */
 #ifdef __aarch64__
-/* arm64 only: memcpy and memset 8 bytes at a time in place of musl's unrolled assembly
- * (~650 bytes of text, ~350 gzipped: arm64 had the least headroom under the size
- * budget). The init's largest copies and fills are a few KiB (cgroup.c's buffers), so
- * the simpler loops cost it about a microsecond. arm64 allows unaligned loads and stores
- * to normal memory; may_alias because these copy and fill objects of any type. */
 typedef uint64_t __attribute__((may_alias)) word64;
+#endif
 __attribute__((used, optimize("no-tree-loop-distribute-patterns")))
 void *memcpy(void *restrict dst, const void *restrict src, size_t n)
 {
     unsigned char *d = dst;
     const unsigned char *s = src;
+#ifdef __aarch64__
     for (; n >= 8; n -= 8, d += 8, s += 8)
         *(word64 *)d = *(const word64 *)s;
+#endif
     while (n--)
         *d++ = *s++;
     return dst;
 }
+
 __attribute__((used, optimize("no-tree-loop-distribute-patterns")))
 void *memset(void *dst, int c, size_t n)
 {
     unsigned char *d = dst;
+#ifdef __aarch64__
     word64 w = (unsigned char)c * 0x0101010101010101u;
     for (; n >= 8; n -= 8, d += 8)
         *(word64 *)d = w;
+#endif
     while (n--)
         *d++ = (unsigned char)c;
     return dst;
