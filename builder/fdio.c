@@ -56,3 +56,18 @@ int fdio_read_file(const char *path, size_t max, char **data, size_t *len)
     *data = steal_pointer(&buf);
     return 0;
 }
+
+long fdio_readlink(const char *path, char *buf, size_t size)
+{
+    /* readlink neither terminates nor says it cut: a target that fills all of buf
+     * leaves no room for the NUL, and may have been longer */
+    ssize_t n = readlink(path, buf, size);
+    if (n < 0)
+        return -1;
+    if ((size_t)n >= size) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    buf[n] = '\0';
+    return (long)n;
+}

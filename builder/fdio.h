@@ -8,6 +8,9 @@
  *     if (rc == FDIO_NOT_REGULAR) ...                        // a folder, a FIFO, or too big
  *     else if (rc < 0) ... errno ...
  *
+ *     char target[PATH_MAX];
+ *     if (fdio_readlink(path, target, sizeof target) < 0) ... errno ...
+ *
  * write(2) may write less than asked (pipes, signals, full disks on the way), read(2) may
  * return less, and both may be interrupted; callers want all of it or an errno. No struct
  * err: the caller knows what the bytes are and words the message.
@@ -29,5 +32,10 @@ int fdio_write_all(int fd, const void *buf, size_t n);
  * file shrank while being read. *data and *len are untouched on failure. */
 __attribute__((warn_unused_result))
 int fdio_read_file(const char *path, size_t max, char **data, size_t *len);
+
+/* readlink(2) into buf (size bytes), NUL-terminated. The target's length, or -1 with
+ * errno set: from readlink(2), or ENAMETOOLONG when it does not fit. */
+__attribute__((warn_unused_result))
+long fdio_readlink(const char *path, char *buf, size_t size);
 
 #endif

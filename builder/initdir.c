@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fdio.h"
+
 /* 1 when path is a regular file. */
 static int is_file(const char *path)
 {
@@ -26,10 +28,8 @@ char *initdir_find(const char *init_dir, const struct platform *p, struct err *e
         snprintf(cand[n++], sizeof cand[0], "%s/%s/armlet-init", fixed, p->dir);
     } else {
         char exe[PATH_MAX];
-        ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-        if (len < 0)
+        if (fdio_readlink("/proc/self/exe", exe, sizeof exe) < 0)
             return err_sys(e, errno, "cannot find armlet's own path (/proc/self/exe)"), NULL;
-        exe[len] = '\0';
         char *slash = strrchr(exe, '/');
         if (slash)
             *slash = '\0';

@@ -15,6 +15,7 @@
 
 #include "cleanup.h"
 #include "elfcheck.h"
+#include "fdio.h"
 #include "strlist.h"
 
 #define MAX_SYMLINK_HOPS 40
@@ -276,10 +277,8 @@ restart:
         }
         if (S_ISLNK(st.st_mode)) {
             char target[PATH_MAX];
-            ssize_t n = readlink(host, target, sizeof target - 1);
-            if (n < 0)
+            if (fdio_readlink(host, target, sizeof target) < 0)
                 return err_sys(e, errno, "%s", host);
-            target[n] = '\0';
             if (++hops > MAX_SYMLINK_HOPS)
                 return err_set(e, "%s: too many levels of symbolic links", img);
             const struct tree_node *nd = add ? tree_get(c->t, done) : NULL;

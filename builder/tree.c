@@ -455,10 +455,8 @@ static int walk_entry(struct walk *w, const char *host, const char *img, struct 
     }
     if (S_ISLNK(st.st_mode)) {
         char buf[PATH_MAX];
-        ssize_t n = readlink(host, buf, sizeof buf - 1);
-        if (n < 0)
+        if (fdio_readlink(host, buf, sizeof buf) < 0)
             return err_sys(e, errno, "%s", host);
-        buf[n] = '\0';
         return tree_add_symlink(w->t, img, buf, w->uid, w->gid, e);
     }
     if (!S_ISREG(st.st_mode))

@@ -1,9 +1,11 @@
 /* tests/unit/test_fdio.c — fdio_write_all hands over every byte (more than a pipe holds at
  * once) and reports a failing write with its errno; fdio_read_file reads a whole regular
- * file with a NUL after it and refuses folders and files over its limit. */
+ * file with a NUL after it and refuses folders and files over its limit; fdio_readlink
+ * gives a NUL-terminated target or ENAMETOOLONG, never a silently cut one. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -89,11 +91,29 @@ static void test_read_file_refuses_folders_and_files_over_the_limit(void)
     unit_rm_tree(dir);
 }
 
+static void test_readlink_terminates_and_refuses_to_truncate(void)
+{
+    char dir[64], path[96], buf[32];
+    CHECK(unit_tmpdir(dir, sizeof dir, "test_fdio") != NULL);
+    snprintf(path, sizeof path, "%s/link", dir);
+    CHECK(symlink("lib/ld-musl.so.1", path) == 0); /* 16 bytes */
+    memset(buf, 'x', sizeof buf);
+    CHECK(fdio_readlink(path, buf, sizeof buf) == 16);
+    CHECK_STR(buf, "lib/ld-musl.so.1");
+    CHECK(fdio_readlink(path, buf, 17) == 16); /* exactly room for it and the NUL */
+    errno = 0;
+    CHECK(fdio_readlink(path, buf, 16) == -1 && errno == ENAMETOOLONG);
+    snprintf(path, sizeof path, "%s/missing", dir);
+    CHECK(fdio_readlink(path, buf, sizeof buf) == -1 && errno == ENOENT);
+    unit_rm_tree(dir);
+}
+
 int main(void)
 {
     RUN(test_all_bytes_reach_a_slow_reader_through_a_pipe);
     RUN(test_a_failing_write_returns_minus_one_with_errno);
     RUN(test_read_file_gives_the_bytes_and_a_nul_after_them);
     RUN(test_read_file_refuses_folders_and_files_over_the_limit);
+    RUN(test_readlink_terminates_and_refuses_to_truncate);
     return unit_done();
 }
