@@ -10,13 +10,16 @@
  *    The block device's read_ahead_kb is set to 0 (--readahead-kb) for the run and
  *    restored after it, so what becomes resident is what the program touched, not the
  *    kernel's readahead around it.
- * 2. Run: ENTRYPOINT chrooted into ROOTFS, in its own process group, stdout sent to our
- *    stderr. A foreign-platform program runs through qemu binfmt (the F flag keeps the
- *    interpreter reachable from inside the chroot).
- * 3. Wait until URL answers (any HTTP response; libcurl) or N seconds pass (default 10,
- *    or 30 as the limit for the URL).
+ * 2. Run: ENTRYPOINT in a sandbox (sandbox.h): ROOTFS as its root through pivot_root,
+ *    new user/mount/PID/network/IPC/UTS namespaces, the image's user (--user, default
+ *    nonroot; image root is the host's nobody), the image's environment only (--env),
+ *    no capabilities, no_new_privs; stdout sent to our stderr. A foreign-platform
+ *    program runs through qemu binfmt (the F flag keeps the interpreter reachable).
+ * 3. Wait until URL answers (any HTTP response; libcurl, from inside the program's
+ *    network namespace: the URL names the program's own loopback) or N seconds pass
+ *    (default 10, or 30 as the limit for the URL).
  * 4. Scan: mmap every regular file and mincore() it; resident pages become ranges.
- * 5. Stop the program (SIGTERM to its group, SIGKILL after 3 s) and write the list.
+ * 5. Stop the program (SIGKILL to the PID namespace) and write the list.
  *    Interrupted (SIGINT, SIGTERM, SIGHUP), it restores read_ahead_kb and kills the
  *    program's group before it exits.
  *
@@ -48,10 +51,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "armlet_shared.h"
 #include "cleanup.h"
 #include "commands.h"
 #include "error.h"
 #include "preload.h"
+#include "recipe.h"
+#include "sandbox.h"
+#include "strlist.h"
 
 struct pfile {
     char *path;              /* image path "/usr/bin/x" */
@@ -72,9 +79,11 @@ static int walk_failed;
 
 static const char usage_text[] =
     "usage: armlet profile ROOTFS [--url URL] [--seconds N] [-o FILE] [--drop-caches]\n"
-    "                      [--readahead-kb N|keep] [--entrypoint-only] -- ENTRYPOINT [ARGS...]\n"
+    "                      [--readahead-kb N|keep] [--user U[:G]] [--env K=V]...\n"
+    "                      [--workdir DIR] [--entrypoint-only] -- ENTRYPOINT [ARGS...]\n"
     "\n"
-    "Runs ENTRYPOINT chrooted into ROOTFS with the page cache of ROOTFS's files evicted,\n"
+    "Runs ENTRYPOINT in a sandbox rooted at ROOTFS (its own user, mount, PID and network\n"
+    "namespaces; see docs/README-coldstart.md) with the page cache of ROOTFS's files evicted,\n"
     "until URL answers or N seconds pass (default 10; with --url, N is the limit, default\n"
     "30), then writes the parts of each file that were read as a preload list\n"
     "(PATH OFFSET:LENGTH ...; entrypoint first, then in order of first read) to FILE or\n"
@@ -83,6 +92,11 @@ static const char usage_text[] =
     "  --drop-caches      evict with /proc/sys/vm/drop_caches instead of per file\n"
     "  --readahead-kb N   the disk's read_ahead_kb during the run (default 0: record only\n"
     "                     what the program touched; restored after); keep: leave it\n"
+    "  --user U[:G]       the image's user: root, nonroot (default) or UID[:GID]; image\n"
+    "                     root runs as the host's nobody (65534)\n"
+    "  --env NAME=VALUE   the image's environment (repeat); nothing of armlet's own is\n"
+    "                     passed (default: PATH only)\n"
+    "  --workdir DIR      the image's working folder (default /)\n"
     "  --entrypoint-only  run nothing; write the entrypoint's loadable segments\n"
     "\n"
     "Exit status: 0 list written, 1 failure (program did not start, URL never answered),\n"
@@ -291,57 +305,12 @@ static int url_answers(CURL *c, const char *url)
     return curl_easy_perform(c) == CURLE_OK;
 }
 
+/* The program is PID 1 of its PID namespace: SIGKILL to it ends everything it started
+ * (a SIGTERM from outside would be ignored by a PID 1 without a handler). */
 static void stop_program(pid_t pid)
 {
-    kill(-pid, SIGTERM);
-    for (int i = 0; i < 300; i++) {
-        if (waitpid(pid, NULL, WNOHANG) == pid) {
-            kill(-pid, SIGKILL);      /* leftovers of its group */
-            return;
-        }
-        nanosleep(&(struct timespec){0, 10000000}, NULL);
-    }
-    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
-}
-
-/* Start prog chrooted into root; returns its pid (also its process group) or -1. */
-static pid_t start_program(const char *root, char **argv, struct err *e)
-{
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC) < 0)
-        return err_sys(e, errno, "pipe");
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(pfd[0]);
-        close(pfd[1]);
-        return err_sys(e, errno, "fork");
-    }
-    if (pid == 0) {
-        int fd = open("/dev/null", O_RDONLY);
-        setpgid(0, 0);
-        if (fd >= 0)
-            dup2(fd, 0);
-        dup2(2, 1);
-        int err = 0;
-        if (chroot(root) < 0 || chdir("/") < 0)
-            err = errno;
-        else
-            execvp(argv[0], argv);
-        if (!err)
-            err = errno;
-        (void)!write(pfd[1], &err, sizeof err);
-        _exit(127);
-    }
-    close(pfd[1]);
-    int err = 0;
-    ssize_t n = read(pfd[0], &err, sizeof err);   /* EOF = exec succeeded */
-    close(pfd[0]);
-    if (n == (ssize_t)sizeof err) {
-        waitpid(pid, NULL, 0);
-        return err_sys(e, err, "cannot run %s in %s", argv[0], root);
-    }
-    return pid;
 }
 
 static int write_list(const char *out, const char *text, size_t len, struct err *e)
@@ -428,6 +397,9 @@ struct profile_opts {
     double seconds;
     int drop_caches, entry_only;
     long readahead_kb;            /* -1: keep the device's setting */
+    unsigned uid, gid;            /* the image's user, inside the sandbox */
+    const char *workdir;
+    struct strlist env;           /* the image's environment (--env), nothing of ours */
 };
 
 /* The writable read_ahead_kb file of the block device that holds root, or "" (no block
@@ -514,7 +486,10 @@ static int profile(const char *root, char **prog, const struct profile_opts *o, 
         fprintf(stderr, "armlet: profile: %ld pages of %s stay resident after eviction "
                 "(mapped by a running program, or not a disk filesystem)\n", left, root);
     int64_t t0 = now_ns(CLOCK_MONOTONIC);
-    pid_t pid = start_program(*root ? root : "/", prog, e);
+    struct sandbox_opts so = {.root = *root ? root : "/", .argv = prog,
+                              .envp = o->env.n ? o->env.v : NULL, .uid = o->uid,
+                              .gid = o->gid, .workdir = o->workdir};
+    pid_t pid = sandbox_start(&so, e);
     if (pid < 0) {
         if (ra_old >= 0)
             readahead_swap(ra_path, ra_old);
@@ -523,6 +498,16 @@ static int profile(const char *root, char **prog, const struct profile_opts *o, 
     }
     undo_pid = pid;
 
+    /* The program has a network of its own: the readiness check runs in it. */
+    int host_net = -1;
+    if (o->url && sandbox_enter_net(pid, &host_net, e) < 0) {
+        stop_program(pid);
+        if (ra_old >= 0)
+            readahead_swap(ra_path, ra_old);
+        undo_pid = 0;
+        undo_ra_len = 0;
+        return ERR;
+    }
     CURL *c = o->url ? curl_easy_init() : NULL;
     int ready = !o->url, exited = 0, status = 0;
     int64_t limit = t0 + (int64_t)(o->seconds * 1e9);
@@ -539,6 +524,7 @@ static int profile(const char *root, char **prog, const struct profile_opts *o, 
     }
     if (c)
         curl_easy_cleanup(c);
+    sandbox_leave_net(host_net);
     int64_t t_ready = now_ns(CLOCK_MONOTONIC);
 
     int rc = build_list(root, entry, &text, &len, &files, &bytes, e);
@@ -563,7 +549,8 @@ static int profile(const char *root, char **prog, const struct profile_opts *o, 
 int cmd_profile(int argc, char **argv)
 {
     const char *root = NULL;
-    struct profile_opts o = {.seconds = -1, .readahead_kb = 0};
+    struct profile_opts o = {.seconds = -1, .readahead_kb = 0, .uid = ARMLET_NONROOT_UID,
+                             .gid = ARMLET_NONROOT_GID};
     int i;
     struct err e = {0};
 
@@ -596,6 +583,26 @@ int cmd_profile(int argc, char **argv)
                     return 2;
                 }
             }
+        } else if (!strcmp(a, "--user") && i + 1 < argc) {
+            if (recipe_parse_ids(argv[++i], &o.uid, &o.gid) < 0) {
+                fprintf(stderr, "armlet: profile: --user: expected root, nonroot or "
+                        "UID[:GID], got '%s'\n", argv[i]);
+                return 2;
+            }
+        } else if (!strcmp(a, "--env") && i + 1 < argc) {
+            const char *kv = argv[++i];
+            if (!strchr(kv, '=') || kv[0] == '=') {
+                fprintf(stderr, "armlet: profile: --env: expected NAME=VALUE, got '%s'\n", kv);
+                strlist_free(&o.env);
+                return 2;
+            }
+            if (strlist_add(&o.env, kv, &e) < 0) {
+                err_print(&e);
+                strlist_free(&o.env);
+                return 1;
+            }
+        } else if (!strcmp(a, "--workdir") && i + 1 < argc) {
+            o.workdir = argv[++i];
         } else if (!strcmp(a, "-o") && i + 1 < argc) {
             o.out = argv[++i];
         } else if (!strcmp(a, "--drop-caches")) {
@@ -606,11 +613,13 @@ int cmd_profile(int argc, char **argv)
             root = a;
         } else {
             fprintf(stderr, "armlet: profile: unexpected argument '%s'\n%s", a, usage_text);
+            strlist_free(&o.env);
             return 2;
         }
     }
     if (!root || i >= argc) {
         fputs(usage_text, stderr);
+        strlist_free(&o.env);
         return 2;
     }
     if (o.seconds < 0)
@@ -623,6 +632,7 @@ int cmd_profile(int argc, char **argv)
         rootp[--n] = '\0';
     int rc = profile(rootp, argv + i, &o, &e);
     walk_free();
+    strlist_free(&o.env);
     if (o.url)
         curl_global_cleanup();
     if (rc < 0) {

@@ -309,7 +309,7 @@ static int parse_uint(const char *s, unsigned long long max, unsigned long long 
 }
 
 /* "root", "nonroot", "UID" or "UID:GID" (numeric; a lone UID gives GID = UID). */
-static int parse_ids(const char *s, unsigned *uid, unsigned *gid)
+int recipe_parse_ids(const char *s, unsigned *uid, unsigned *gid)
 {
     if (!strcmp(s, "root")) {
         *uid = *gid = 0;
@@ -604,7 +604,7 @@ static int add_entry(struct parser *p, const struct line *ln, enum recipe_entry_
         } else if (!strncmp(w->s, "owner=", 6)) {
             if (ent.has_owner)
                 return perr(p, w, "owner given twice");
-            if (parse_ids(w->s + 6, &ent.uid, &ent.gid) < 0)
+            if (recipe_parse_ids(w->s + 6, &ent.uid, &ent.gid) < 0)
                 return perr(p, w, "bad owner \"%s\": expected UID:GID (numbers), UID, root or nonroot",
                             w->s + 6);
             ent.has_owner = 1;
@@ -690,7 +690,7 @@ static int d_user(struct parser *p, const struct line *ln)
 {
     if (need_args(p, ln, 1, 1, "root, nonroot or UID[:GID]") < 0 || once(p, &ln->w[0], &p->seen_user) < 0)
         return ERR;
-    if (parse_ids(ln->w[1].s, &p->r->uid, &p->r->gid) < 0)
+    if (recipe_parse_ids(ln->w[1].s, &p->r->uid, &p->r->gid) < 0)
         return perr(p, &ln->w[1], "bad user \"%s\": expected root, nonroot or UID[:GID] (numbers)",
                     ln->w[1].s);
     p->r->has_user = 1;

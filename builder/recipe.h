@@ -80,6 +80,9 @@ int recipe_parse_file(const char *path, struct recipe **out, struct err *e);
 int recipe_parse_buffer(const char *path, const char *buf, size_t len,
                         struct recipe **out, struct err *e);
 void recipe_free(struct recipe *r);
+/* A `user`/owner value: "root", "nonroot", "UID" or "UID:GID" (numeric; a lone UID gives
+ * GID = UID; 4294967295 refused). 0, or ERR. */
+int recipe_parse_ids(const char *s, unsigned *uid, unsigned *gid);
 
 /* Expand ${os} ${arch} ${variant} in s for platform p. Returns a malloc'd string
  * (caller frees) or NULL with e set (unknown ${name}, unterminated ${). */

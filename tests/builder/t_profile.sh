@@ -1,18 +1,16 @@
 #!/usr/bin/env bash
-# armlet profile: runs a real server (Debian's busybox httpd) chrooted in a rootfs with
+# armlet profile: runs a real server (Debian's busybox httpd) sandboxed in a rootfs with
 # the rootfs evicted from the page cache, and lists what it read until it answered.
 . "$(dirname "$0")/../lib.sh"
 source "$TOP/tests/tools/oci.sh"    # free_port
 
-BUSYBOX=/bin/busybox
-# A rootfs on disk (out/, not a tmpfs that cannot be evicted) with busybox httpd, its
-# config, a page it serves, and a 3 MiB file it never touches.
+source "$TOP/tests/builder/profile_lib.sh"   # busybox_rootfs
+
+# A rootfs with busybox httpd, its config, a page it serves, and a 3 MiB file it never
+# touches.
 make_rootfs() {
-  [ -x "$BUSYBOX" ] && ! ldd "$BUSYBOX" >/dev/null 2>&1 || fail "need Debian's busybox-static at $BUSYBOX (ci/install-deps)"
-  mkdir -p "$OUT/test-tmp"
-  local r; r=$(mktemp -d "$OUT/test-tmp/profile.XXXXXX")
-  mkdir -p "$r/bin" "$r/etc" "$r/www"
-  cp "$BUSYBOX" "$r/bin/busybox"
+  local r; r=$(busybox_rootfs profile)
+  mkdir -p "$r/www"
   ln -s busybox "$r/bin/httpd"
   printf 'H:/www\n' >"$r/etc/httpd.conf"
   echo '<h1>hello</h1>' >"$r/www/index.html"
@@ -62,16 +60,20 @@ test_interrupted_profile_restores_readahead_and_stops_the_program() {
   [ -w "$ra" ] || skip "no writable read_ahead_kb for $r's disk"
   before=$(cat "$ra")
   [ "$before" != 0 ] || skip "the disk's read_ahead_kb is already 0"
-  "$ARMLET" profile "$r" --seconds 60 -- /bin/busybox sh -c 'echo $$ >/pid; exec /bin/busybox sleep 55' 2>/dev/null &
+  # The program says it started through a folder its user (nonroot) may write; it is
+  # found on the host by a command line no other process has.
+  mkdir -p "$r/run" && chown 65532:65532 "$r/run"
+  local marker="55.$$$RANDOM"
+  "$ARMLET" profile "$r" --seconds 60 -- /bin/busybox sh -c "echo up >/run/started; exec /bin/busybox sleep $marker" 2>/dev/null &
   local p=$! i
-  for ((i = 0; i < 100; i++)); do [ -s "$r/pid" ] && [ "$(cat "$ra")" = 0 ] && break; sleep 0.05; done
+  for ((i = 0; i < 600; i++)); do [ -s "$r/run/started" ] && pgrep -f "busybox sleep $marker" >/dev/null && break; sleep 0.05; done
   assert_eq 0 "$(cat "$ra")" "read_ahead_kb during the run"
-  local child; child=$(cat "$r/pid")
+  local child; child=$(pgrep -f "busybox sleep $marker") || fail "the program did not start"
   kill -INT "$p"
   rc=0; wait "$p" || rc=$?
   assert_eq 130 "$rc" "exit status after SIGINT"
   assert_eq "$before" "$(cat "$ra")" "read_ahead_kb after the interrupted run"
-  for ((i = 0; i < 40; i++)); do kill -0 "$child" 2>/dev/null || break; sleep 0.05; done
+  for ((i = 0; i < 600; i++)); do kill -0 "$child" 2>/dev/null || break; sleep 0.05; done
   ! kill -0 "$child" 2>/dev/null || fail "the profiled program (pid $child) survived"
   rm -rf "$r"
 }
@@ -112,7 +114,7 @@ test_entrypoint_only_lists_the_programs_load_segments() {
 }
 
 # An arm64 server (Debian's busybox-static:arm64) runs through qemu binfmt: the F flag
-# keeps the interpreter reachable from inside the chroot.
+# keeps the interpreter reachable from inside the sandbox.
 test_profile_runs_a_foreign_platform_server_through_qemu() {
   local bb=$TOP/recipes/dist/busybox-arm64
   busybox_dist
