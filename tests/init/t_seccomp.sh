@@ -9,7 +9,7 @@
 # still arrive (through a pipe), no pipe is left open, and a profile denying read is 126.
 source "$(dirname "$0")/../lib.sh"
 
-PROFILES=${SECCOMP_PROFILE_DIR:-$TOP/../shared/testdata/seccomp}   # Docker's profiles (DESIGN.md)
+PROFILES=$TOP/tests/fixtures/seccomp   # Docker's profiles (moby; README.md there)
 NATIVE_INIT=$(init_for linux-amd64)
 BPF_EVAL=$OUT/test-helpers/bpf_eval
 mkdir -p "$OUT/test-helpers"
