@@ -47,7 +47,7 @@ test_compile_cli_usage_and_field_errors() {
   capture "$ARMLET" seccomp compile default --platform linux/s390x -o "$d/x.bpf"
   assert_eq 2 "$rc"; assert_contains "$err" "unknown platform 'linux/s390x'"
   printf '{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW"},
-{"names":["a"],"action":"SCMP_ACT_ALLOW"},{"names":["b"],"action":"SCMP_ACT_ALLOW"},
+{"names":["getpid"],"action":"SCMP_ACT_ALLOW"},{"names":["gettid"],"action":"SCMP_ACT_ALLOW"},
 {"names":["write"],"action":"SCMP_ACT_FOO"}]}' >"$d/profile.json"
   capture "$ARMLET" seccomp compile "$d/profile.json" --platform linux/amd64 -o "$d/x.bpf"
   assert_eq 1 "$rc"
@@ -55,6 +55,31 @@ test_compile_cli_usage_and_field_errors() {
   [ ! -e "$d/x.bpf" ] || fail "a failed compile left an output file"
   capture "$ARMLET" seccomp compile "$d/missing.json" --platform linux/amd64 -o "$d/x.bpf"
   assert_eq 1 "$rc"; assert_contains "$err" "missing.json: No such file or directory"
+  # typos: a syscall no architecture has, an architecture name outside the spec's list
+  printf '{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW"},
+{"names":["mkdir","mkdri"],"action":"SCMP_ACT_ALLOW"}]}' >"$d/typo.json"
+  capture "$ARMLET" seccomp compile "$d/typo.json" --platform linux/arm64 -o "$d/x.bpf"
+  assert_eq 1 "$rc"
+  assert_contains "$err" "armlet: seccomp compile: $d/typo.json: syscalls[1].names[1]: unknown syscall \"mkdri\""
+  printf '{"defaultAction":"SCMP_ACT_ERRNO","archMap":[{"architecture":"SCMP_ARCH_X86_64","subArchitectures":["SCMP_ARCH_X86","SCMP_ARCH_I386"]}]}' >"$d/arch.json"
+  capture "$ARMLET" seccomp compile "$d/arch.json" --platform linux/amd64 -o "$d/x.bpf"
+  assert_eq 1 "$rc"
+  assert_eq "armlet: seccomp compile: $d/arch.json: archMap[0].subArchitectures[1]: unknown architecture \"SCMP_ARCH_I386\"" "$err"
+  [ ! -e "$d/x.bpf" ] || fail "a failed compile left an output file"
+}
+
+# Docker's argument values are uint64: 2^63 and up compile exactly.
+test_argument_values_from_2_pow_63_compile_exactly() {
+  local d; d=$(tmpdir)
+  printf '{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["personality"],"action":"SCMP_ACT_ALLOW",
+"args":[{"index":0,"value":18446744073709551615,"op":"SCMP_CMP_EQ"}]},{"names":["getpid"],"action":"SCMP_ACT_ALLOW",
+"args":[{"index":1,"value":9223372036854775808,"valueTwo":9223372036854775808,"op":"SCMP_CMP_MASKED_EQ"}]}]}' >"$d/big.json"
+  capture "$ARMLET" seccomp compile "$d/big.json" --platform linux/amd64 -o "$d/big.bpf"
+  assert_eq 0 "$rc" "$err"
+  assert_eq ALLOW "$("$BPF_EVAL" "$d/big.bpf" x86_64 135 0xffffffffffffffff)"
+  assert_eq "ERRNO 1" "$("$BPF_EVAL" "$d/big.bpf" x86_64 135 0xffffffff)"
+  assert_eq ALLOW "$("$BPF_EVAL" "$d/big.bpf" x86_64 39 0 0x8000000000000001)"
+  assert_eq "ERRNO 1" "$("$BPF_EVAL" "$d/big.bpf" x86_64 39 0 0x7fffffffffffffff)"
 }
 
 test_compile_compacts_libseccomps_filter_and_says_by_how_much() {
