@@ -4,6 +4,7 @@
  */
 #include "seccomp_compile.h"
 #include "seccomp_compact.h"
+#include "seccomp_enosys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -722,6 +723,13 @@ int seccomp_compile_json(const char *json, size_t n, const char *name, const str
     }
     if (rc == 0)
         rc = export_mem(ctx[0], bpf, len, name, e);
+    if (rc == 0 && !(flags & SECCOMP_COMPILE_NO_ENOSYS) && seccomp_enosys_wanted(def_act))
+        rc = seccomp_enosys_prepend(as.arch, as.n, bpf, len, name, e);
+    if (rc < 0) {
+        free(*bpf);
+        *bpf = NULL;
+        *len = 0;
+    }
     if (rc == 0 && !(flags & (SECCOMP_COMPILE_NO_COMPACT | SECCOMP_COMPILE_NO_OPTIMIZE)))
         compact(bpf, len, name);
     for (int k = 0; k < as.n; k++)

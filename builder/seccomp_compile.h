@@ -51,9 +51,12 @@
 #define SECCOMP_COMPILE_NO_OPTIMIZE 1u  /* libseccomp's linear (priority) layout instead of
                                          * the binary tree (SCMP_FLTATR_CTL_OPTIMIZE 1 vs 2);
                                          * for benchmarks */
-#define SECCOMP_COMPILE_NO_COMPACT  4u  /* libseccomp's program as exported, without the
-                                         * interval compaction of seccomp_compact.h; for
-                                         * benchmarks and comparison */
+#define SECCOMP_COMPILE_NO_COMPACT  4u  /* libseccomp's program as exported (after the
+                                         * ENOSYS prelude), without the interval
+                                         * compaction of seccomp_compact.h; for benchmarks
+                                         * and comparison */
+#define SECCOMP_COMPILE_NO_ENOSYS   8u  /* without the ENOSYS prelude (seccomp_enosys.h):
+                                         * libseccomp's decisions alone, for tests */
 #define SECCOMP_COMPILE_NATIVE_ONLY 2u  /* only the target's own arch: compat-arch syscalls
                                          * (x86/x32 on amd64, arm on arm64) hit the bad-arch
                                          * action (kill). Tighter, and the filter is about a
