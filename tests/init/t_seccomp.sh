@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `armlet seccomp compile` + armlet-init --seccomp. Natively on amd64 the kernel enforces
-# the filter: a denied syscall fails with the profile's errno, the rest works, real
-# programs run under `default` and Docker's default.json. qemu-user does not enforce a
+# the filter: a denied syscall fails with the profile's errno, a number the profile
+# cannot know with ENOSYS (as without the filter), the rest works, real programs run
+# under `default` and Docker's default.json (tests/fixtures/seccomp). qemu-user does not enforce a
 # guest's filter (it refuses to install one), so the arm64, arm/v7 and arm/v6 filters are
 # run by tests/tools/bpf_eval on seccomp_data with that arch's AUDIT_ARCH and syscall
 # numbers. A malformed BPF file stops the init with 2 before the child starts. With
