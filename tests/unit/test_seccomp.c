@@ -299,6 +299,60 @@ static void test_argument_values_up_to_2_pow_64_minus_1(void)
     expect_error("{\"a\":[1,2],\n \"defaultAction\": ]}", "p.json:2:19: invalid JSON: unexpected token near ']'");
 }
 
+/* Numbers libseccomp has no name for answer ENOSYS on every arch of the filter; known
+ * ones keep the profile's decision, its default action included. (The exhaustive check
+ * against libseccomp's table is in test_seccomp_compact.) */
+static void test_unknown_numbers_get_enosys_known_ones_the_profiles_answer(void)
+{
+    struct compiled x = compile(seccomp_default_json, "linux/amd64", 0);
+    CHECK(run(&x, AUDIT_X86_64, 999, 0) == ACT_ERRNO(ENOSYS));
+    CHECK(run(&x, AUDIT_X86_64, 335, 0) == ACT_ERRNO(ENOSYS));        /* x86_64's hole 335..423 */
+    CHECK(run(&x, AUDIT_X86_64, 0xffffffffu, 0) == ACT_ERRNO(ENOSYS));
+    CHECK(run(&x, AUDIT_X86_64, 169, 0) == ACT_ERRNO(1));              /* reboot: known, denied */
+    CHECK(run(&x, AUDIT_X86_64, 39, 0) == ACT_ALLOW);
+    CHECK(run(&x, AUDIT_X86_64, 0x40000000u + 16, 0) == ACT_ERRNO(ENOSYS)); /* x32: 64-bit-only ioctl */
+    CHECK(run(&x, AUDIT_X86_64, 0x40000000u + 514, 0) == ACT_ALLOW);  /* x32's own ioctl */
+    CHECK(run(&x, AUDIT_I386, 222, 0) == ACT_ERRNO(ENOSYS));           /* i386's unused 222 */
+    CHECK(run(&x, AUDIT_AARCH64, 999, 0) == ACT_KILL_THREAD);          /* not an arch of it */
+    struct compiled n = compile(seccomp_default_json, "linux/amd64", SECCOMP_COMPILE_NATIVE_ONLY);
+    CHECK(run(&n, AUDIT_X86_64, 999, 0) == ACT_ERRNO(ENOSYS));
+    CHECK(run(&n, AUDIT_X86_64, 0x40000000u + 39, 0) == ACT_KILL_THREAD); /* x32 left out */
+    CHECK(run(&n, AUDIT_X86_64, 0x40000000u + 999, 0) == ACT_KILL_THREAD);
+    struct compiled a = compile(seccomp_default_json, "linux/arm64", 0);
+    CHECK(run(&a, AUDIT_AARCH64, 999, 0) == ACT_ERRNO(ENOSYS));
+    CHECK(run(&a, AUDIT_AARCH64, 244, 0) == ACT_ERRNO(ENOSYS));        /* arch-specific, none */
+    CHECK(run(&a, AUDIT_ARM, 0xf0005, 0) == ACT_ALLOW);                /* set_tls */
+    CHECK(run(&a, AUDIT_ARM, 0xf0006, 0) == ACT_ERRNO(1));             /* get_tls: known, denied */
+    CHECK(run(&a, AUDIT_ARM, 0xf0007, 0) == ACT_ERRNO(ENOSYS));
+    CHECK(run(&a, AUDIT_ARM, 0xf0800, 0) == ACT_ERRNO(ENOSYS));
+    CHECK(run(&a, AUDIT_ARM, 17, 0) == ACT_ERRNO(ENOSYS));             /* removed OABI call */
+    free(x.bpf);
+    free(n.bpf);
+    free(a.bpf);
+    /* a kill default: unknown numbers answer ENOSYS, known unlisted ones are killed */
+    struct compiled k = compile("{\"defaultAction\":\"SCMP_ACT_KILL_PROCESS\",\"syscalls\":[{\"names\":"
+                                "[\"getpid\"],\"action\":\"SCMP_ACT_ALLOW\"}]}", "linux/arm/v7", 0);
+    CHECK(run(&k, AUDIT_ARM, 20, 0) == ACT_ALLOW);
+    CHECK(run(&k, AUDIT_ARM, 21, 0) == 0x80000000u);
+    CHECK(run(&k, AUDIT_ARM, 999, 0) == ACT_ERRNO(ENOSYS));
+    free(k.bpf);
+    /* no prelude where the default lets calls through or already is ENOSYS */
+    static const char *const same[] = {
+        "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\"}]}",
+        "{\"defaultAction\":\"SCMP_ACT_LOG\",\"syscalls\":[{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\"}]}",
+        "{\"defaultAction\":\"SCMP_ACT_TRACE\",\"syscalls\":[{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\"}]}",
+        "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":38,\"syscalls\":[{\"names\":[\"getpid\"],"
+        "\"action\":\"SCMP_ACT_ALLOW\"}]}",
+    };
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+        struct compiled w = compile(same[i], "linux/amd64", SECCOMP_COMPILE_NO_COMPACT);
+        struct compiled wo = compile(same[i], "linux/amd64", SECCOMP_COMPILE_NO_COMPACT | SECCOMP_COMPILE_NO_ENOSYS);
+        CHECK(w.rc == 0 && wo.rc == 0 && w.len == wo.len && !memcmp(w.bpf, wo.bpf, w.len));
+        free(w.bpf);
+        free(wo.bpf);
+    }
+}
+
 static void test_notify_is_refused(void)
 {
     expect_error("{\"defaultAction\":\"SCMP_ACT_NOTIFY\"}",
@@ -314,6 +368,7 @@ int main(void)
     RUN(test_arch_map_restricted_to_target);
     RUN(test_default_is_docker_default_without_caps);
     RUN(test_notify_is_refused);
+    RUN(test_unknown_numbers_get_enosys_known_ones_the_profiles_answer);
     RUN(test_unknown_syscall_name_is_an_error_naming_the_rule);
     RUN(test_unknown_architecture_is_an_error_naming_it);
     RUN(test_argument_values_up_to_2_pow_64_minus_1);
