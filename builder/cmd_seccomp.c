@@ -20,6 +20,8 @@ static void usage(FILE *f)
           "installs with --seccomp (the image's /etc/armlet/seccomp.bpf), for platform P\n"
           "(linux/amd64, linux/arm64, linux/arm/v7, linux/arm/v6) and its compat arches.\n"
           "'default' is Docker's default profile for a process without capabilities.\n"
+          "Syscall numbers libseccomp has no name for answer ENOSYS (unless the default\n"
+          "action allows, logs or traces), so programs fall back on newer kernels.\n"
           "\n"
           "  --platform P     target platform (required)\n"
           "  -o FILE          output file (required; replaced atomically)\n"
@@ -28,7 +30,7 @@ static void usage(FILE *f)
           "  --no-compact     libseccomp's binary tree as is, not armlet's range search\n"
           "                   (same decisions, about twice as long: loads slower)\n"
           "  --no-optimize    libseccomp's linear filter (implies --no-compact)\n"
-          "  --verbose        print the instruction count (and libseccomp's)\n"
+          "  --verbose        print the instruction count (and the uncompacted one)\n"
           "\n"
           "Exit status: 0 written, 1 bad profile or I/O error, 2 usage.\n",
           f);
@@ -94,13 +96,17 @@ int cmd_seccomp(int argc, char **argv)
         return 1;
     }
     if (verbose) {
-        /* libseccomp's own length beside ours, so the compaction's effect is visible */
-        cleanup_free unsigned char *raw = NULL;
-        size_t raw_len = 0;
+        /* the uncompacted length (libseccomp's own plus the ENOSYS prelude) beside ours, so
+         * what each step costs or saves is visible */
+        cleanup_free unsigned char *full = NULL, *raw = NULL;
+        size_t full_len = 0, raw_len = 0;
         if (!(flags & (SECCOMP_COMPILE_NO_COMPACT | SECCOMP_COMPILE_NO_OPTIMIZE)) &&
-            seccomp_compile_mem(profile, p, flags | SECCOMP_COMPILE_NO_COMPACT, &raw, &raw_len, &e) == 0)
-            fprintf(stderr, "armlet: seccomp: %s for %s: %zu instructions (libseccomp's tree: %zu) -> %s\n",
-                    profile, p->oci, len / 8, raw_len / 8, out);
+            seccomp_compile_mem(profile, p, flags | SECCOMP_COMPILE_NO_COMPACT, &full, &full_len, &e) == 0 &&
+            seccomp_compile_mem(profile, p, flags | SECCOMP_COMPILE_NO_COMPACT | SECCOMP_COMPILE_NO_ENOSYS,
+                                &raw, &raw_len, &e) == 0)
+            fprintf(stderr, "armlet: seccomp: %s for %s: %zu instructions (uncompacted: %zu = "
+                            "libseccomp's tree %zu + ENOSYS prelude %zu) -> %s\n",
+                    profile, p->oci, len / 8, full_len / 8, raw_len / 8, (full_len - raw_len) / 8, out);
         else
             fprintf(stderr, "armlet: seccomp: %s for %s: %zu instructions -> %s\n", profile, p->oci,
                     len / 8, out);

@@ -27,6 +27,8 @@
  * also emulates the filter once per syscall number per arch at load, so the layout
  * keeps the steps each number walks few, not only the instructions. Docker's default on
  * amd64: 1,209 instructions from libseccomp, 297 here; loaded in 80 us instead of 247.
+ * (With the ENOSYS prelude of seccomp_enosys.h in front, which this folds in like any
+ * other comparisons: 1,383 in, 317 out.)
  *
  * Safety: before returning, both programs are run (common/bpf_eval.h) on every interval
  * edge of every arch edge, with argument vectors built from the program's own

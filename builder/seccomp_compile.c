@@ -4,6 +4,7 @@
  */
 #include "seccomp_compile.h"
 #include "seccomp_compact.h"
+#include "seccomp_enosys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,17 +28,64 @@ struct arch_set {
     int n;
 };
 
+/* Every architecture name of the OCI runtime spec (and Docker's profiles), with its
+ * libseccomp token; 0 where this libseccomp has none (its rules then compile for no arch,
+ * but the name is valid). A name not here is an error: a typo would otherwise drop an
+ * architecture silently. */
 static const struct { const char *name; uint32_t arch; } arch_names[] = {
-    {"SCMP_ARCH_X86_64", SCMP_ARCH_X86_64}, {"SCMP_ARCH_X86", SCMP_ARCH_X86},
-    {"SCMP_ARCH_X32", SCMP_ARCH_X32},       {"SCMP_ARCH_AARCH64", SCMP_ARCH_AARCH64},
-    {"SCMP_ARCH_ARM", SCMP_ARCH_ARM},
+    {"SCMP_ARCH_X86", SCMP_ARCH_X86},         {"SCMP_ARCH_X86_64", SCMP_ARCH_X86_64},
+    {"SCMP_ARCH_X32", SCMP_ARCH_X32},         {"SCMP_ARCH_ARM", SCMP_ARCH_ARM},
+    {"SCMP_ARCH_AARCH64", SCMP_ARCH_AARCH64}, {"SCMP_ARCH_MIPS", SCMP_ARCH_MIPS},
+    {"SCMP_ARCH_MIPS64", SCMP_ARCH_MIPS64},   {"SCMP_ARCH_MIPS64N32", SCMP_ARCH_MIPS64N32},
+    {"SCMP_ARCH_MIPSEL", SCMP_ARCH_MIPSEL},   {"SCMP_ARCH_MIPSEL64", SCMP_ARCH_MIPSEL64},
+    {"SCMP_ARCH_MIPSEL64N32", SCMP_ARCH_MIPSEL64N32},
+    {"SCMP_ARCH_PPC", SCMP_ARCH_PPC},         {"SCMP_ARCH_PPC64", SCMP_ARCH_PPC64},
+    {"SCMP_ARCH_PPC64LE", SCMP_ARCH_PPC64LE}, {"SCMP_ARCH_S390", SCMP_ARCH_S390},
+    {"SCMP_ARCH_S390X", SCMP_ARCH_S390X},     {"SCMP_ARCH_PARISC", SCMP_ARCH_PARISC},
+    {"SCMP_ARCH_PARISC64", SCMP_ARCH_PARISC64},
+#ifdef SCMP_ARCH_RISCV64
+    {"SCMP_ARCH_RISCV64", SCMP_ARCH_RISCV64},
+#else
+    {"SCMP_ARCH_RISCV64", 0},
+#endif
+#ifdef SCMP_ARCH_LOONGARCH64
+    {"SCMP_ARCH_LOONGARCH64", SCMP_ARCH_LOONGARCH64},
+#else
+    {"SCMP_ARCH_LOONGARCH64", 0},
+#endif
+#ifdef SCMP_ARCH_M68K
+    {"SCMP_ARCH_M68K", SCMP_ARCH_M68K},
+#else
+    {"SCMP_ARCH_M68K", 0},
+#endif
+#ifdef SCMP_ARCH_SH
+    {"SCMP_ARCH_SH", SCMP_ARCH_SH},           {"SCMP_ARCH_SHEB", SCMP_ARCH_SHEB},
+#else
+    {"SCMP_ARCH_SH", 0},                      {"SCMP_ARCH_SHEB", 0},
+#endif
 };
+#define N_ARCH_NAMES (sizeof arch_names / sizeof arch_names[0])
 
-static uint32_t arch_by_name(const char *s)
+/* The libseccomp token of architecture name s (0: valid, not in this libseccomp);
+ * -1 when s is no architecture name. */
+static int arch_lookup(const char *s, uint32_t *arch)
 {
-    for (size_t i = 0; i < sizeof arch_names / sizeof arch_names[0]; i++)
-        if (!strcmp(arch_names[i].name, s))
-            return arch_names[i].arch;
+    for (size_t i = 0; i < N_ARCH_NAMES; i++)
+        if (!strcmp(arch_names[i].name, s)) {
+            *arch = arch_names[i].arch;
+            return 0;
+        }
+    return -1;
+}
+
+/* Architecture of JSON string j at `field`, or ERR naming the field. */
+static int arch_of(const json_t *j, uint32_t *arch, const char *name, const char *field,
+                   struct err *e)
+{
+    if (!json_is_string(j))
+        return err_set(e, "%s: %s: expected an architecture name \"SCMP_ARCH_...\"", name, field);
+    if (arch_lookup(json_string_value(j), arch) < 0)
+        return err_set(e, "%s: %s: unknown architecture \"%s\"", name, field, json_string_value(j));
     return 0;
 }
 
@@ -75,15 +123,17 @@ static void set_add(struct arch_set *s, uint32_t a)
 static int add_if_compat(struct arch_set *s, const json_t *j, const uint32_t *compat, int ncompat,
                          const char *name, const char *field, struct err *e)
 {
-    if (!json_is_string(j) || strncmp(json_string_value(j), "SCMP_ARCH_", 10) != 0)
-        return err_set(e, "%s: %s: expected an architecture name \"SCMP_ARCH_...\"", name, field);
-    uint32_t a = arch_by_name(json_string_value(j));
+    uint32_t a;
+    if (arch_of(j, &a, name, field, e) < 0)
+        return ERR;
     for (int i = 0; i < ncompat; i++)
         if (a && a == compat[i])
             set_add(s, a);
     return 0;
 }
 
+/* Every name in the profile's archMap (or architectures) is validated, whether or not it
+ * concerns the target. */
 static int resolve_arches(const json_t *root, const struct platform *p, unsigned flags,
                           struct arch_set *s, const char *name, struct err *e)
 {
@@ -104,11 +154,12 @@ static int resolve_arches(const json_t *root, const struct platform *p, unsigned
         size_t i;
         const json_t *ent;
         json_array_foreach(map, i, ent) {
-            const json_t *a = json_object_get(ent, "architecture");
-            if (!json_is_object(ent) || !json_is_string(a))
-                return err_set(e, "%s: archMap[%zu].architecture: expected a string", name, i);
-            if (arch_by_name(json_string_value(a)) != own)
-                continue;
+            uint32_t a;
+            snprintf(field, sizeof field, "archMap[%zu].architecture", i);
+            if (!json_is_object(ent))
+                return err_set(e, "%s: archMap[%zu]: expected an object", name, i);
+            if (arch_of(json_object_get(ent, "architecture"), &a, name, field, e) < 0)
+                return ERR;
             const json_t *subs = json_object_get(ent, "subArchitectures");
             if (subs && !json_is_null(subs) && !json_is_array(subs))
                 return err_set(e, "%s: archMap[%zu].subArchitectures: expected an array", name, i);
@@ -116,7 +167,7 @@ static int resolve_arches(const json_t *root, const struct platform *p, unsigned
             const json_t *sub;
             json_array_foreach(subs, k, sub) {
                 snprintf(field, sizeof field, "archMap[%zu].subArchitectures[%zu]", i, k);
-                if (add_if_compat(s, sub, compat, ncompat, name, field, e) < 0)
+                if (add_if_compat(s, sub, compat, a == own ? ncompat : 0, name, field, e) < 0)
                     return ERR;
             }
         }
@@ -195,10 +246,131 @@ static int parse_op(const char *s, enum scmp_compare *op)
     return -1;
 }
 
+/* Argument values are uint64 in Docker's format (Go's encoding/json takes up to
+ * 18446744073709551615), but jansson holds integers as long long and refuses a literal
+ * from 2^63 up as "too big integer"; JSON_DECODE_INT_AS_REAL would round it. So before
+ * parsing, each such literal is rewritten in place to a string of exactly its length:
+ * "\u0000" then the value in base-64 digits (11, or 12 with a leading zero digit), so
+ * jansson's line:column in errors stay true. The original text may not contain "\u0000"
+ * (jansson refuses it by default, and so do we), so only the rewrite makes these
+ * "marked" strings; args[].value/valueTwo decode them (parse_u64), and everywhere else
+ * they are turned back into plain numbers (reals) by unmark(), so a misplaced big number
+ * gets the same message as any number there. */
+static const char b64[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
+
+static int is_marked(const json_t *j)
+{
+    return json_is_string(j) && json_string_length(j) > 1 && json_string_value(j)[0] == '\0';
+}
+
+static uint64_t marked_value(const json_t *j)
+{
+    uint64_t v = 0;
+    const char *s = json_string_value(j);
+    for (size_t i = 1; i < json_string_length(j); i++)
+        v = v << 6 | (uint64_t)(strchr(b64, s[i]) - b64);
+    return v;
+}
+
+static int json_delim(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ',' || c == ':' || c == '[' ||
+           c == ']' || c == '{' || c == '}';
+}
+
+/* *out: a rewritten copy of json (malloc'd, same length) when it holds a literal in
+ * 2^63..2^64-1, else NULL. ERR for "\u0000" in a string. */
+static int mark_big_integers(const char *json, size_t n, char **out, const char *name,
+                             struct err *e)
+{
+    int in_str = 0, line = 1;
+    size_t line_start = 0;
+    *out = NULL;
+    for (size_t i = 0; i < n; i++) {
+        char c = json[i];
+        if (c == '\n') {
+            line++;
+            line_start = i + 1;
+        } else if (in_str) {
+            if (c == '"')
+                in_str = 0;
+            else if (c == '\\' && i + 5 < n && !memcmp(json + i + 1, "u0000", 5))
+                return err_set(e, "%s:%d:%zu: invalid JSON: \\u0000 is not allowed", name, line,
+                               i - line_start + 1);
+            else if (c == '\\')
+                i++; /* the escaped character cannot end the string */
+        } else if (c == '"') {
+            in_str = 1;
+        } else if (c >= '1' && c <= '9' && (i == 0 || json_delim(json[i - 1]))) {
+            size_t j = i;
+            while (j < n && json[j] >= '0' && json[j] <= '9')
+                j++;
+            char digits[21];
+            uint64_t v;
+            if ((j - i == 19 || j - i == 20) && (j == n || json_delim(json[j]))) {
+                memcpy(digits, json + i, j - i);
+                digits[j - i] = '\0';
+                errno = 0;
+                v = strtoull(digits, NULL, 10);
+                if (errno == 0 && v > INT64_MAX) {
+                    if (!*out) {
+                        if (!(*out = malloc(n)))
+                            return err_sys(e, ENOMEM, "%s", name);
+                        memcpy(*out, json, n);
+                        json = *out; /* scanning on in the copy: the rest is the same */
+                    }
+                    char *w = *out + i;
+                    size_t k = j - i - 8; /* digits in the string: 11 or 12 */
+                    memcpy(w, "\"\\u0000", 7);
+                    for (size_t d = 0; d < k; d++)
+                        w[7 + k - 1 - d] = d < 11 ? b64[(v >> (6 * d)) & 63] : '0';
+                    w[7 + k] = '"';
+                }
+            }
+            i = j - 1;
+        }
+    }
+    return 0;
+}
+
+/* Where unmark() is in the profile: only syscalls[].args[].value/valueTwo keep their
+ * marks. */
+enum { AT_ANY, AT_ROOT, AT_RULES, AT_RULE, AT_ARGS, AT_ARG };
+
+/* Marked strings back to numbers in j and below, but where parse_u64 reads them. */
+static void unmark(json_t *j, int at)
+{
+    if (json_is_array(j)) {
+        for (size_t i = 0; i < json_array_size(j); i++) {
+            json_t *x = json_array_get(j, i);
+            if (is_marked(x))
+                json_array_set_new(j, i, json_real((double)marked_value(x)));
+            else
+                unmark(x, at == AT_RULES ? AT_RULE : at == AT_ARGS ? AT_ARG : AT_ANY);
+        }
+    } else if (json_is_object(j)) {
+        const char *k;
+        json_t *x;
+        json_object_foreach(j, k, x) {
+            int keep = at == AT_ARG && (!strcmp(k, "value") || !strcmp(k, "valueTwo"));
+            if (is_marked(x) && !keep) /* replacing a key's value leaves the iteration intact */
+                json_object_set_new(j, k, json_real((double)marked_value(x)));
+            else
+                unmark(x, at == AT_ROOT && !strcmp(k, "syscalls") ? AT_RULES
+                          : at == AT_RULE && !strcmp(k, "args")   ? AT_ARGS
+                                                                  : AT_ANY);
+        }
+    }
+}
+
 static int parse_u64(const json_t *j, uint64_t *v)
 {
     if (!j || json_is_null(j)) {
         *v = 0;
+        return 0;
+    }
+    if (is_marked(j)) {
+        *v = marked_value(j);
         return 0;
     }
     if (!json_is_integer(j) || json_integer_value(j) < 0)
@@ -310,6 +482,50 @@ static int rule_applies(const json_t *rule, const struct platform *p, const char
     return applies;
 }
 
+/* Syscalls Linux added after the syscall tables of the libseccomp releases armlet is
+ * built with (2.5.4 knows up to futex_requeue, Linux 6.7, on Debian 12). Docker's current
+ * default profile names several; they are real names, not typos. libseccomp cannot
+ * give them a number, so they compile to nothing and the ENOSYS prelude answers them
+ * (seccomp_enosys.h): the program sees a kernel without them. Add names here as kernels
+ * add syscalls, with the release that added them. */
+static const char *const newer_syscalls[] = {
+    "cachestat",                                               /* 6.5 */
+    "fchmodat2", "map_shadow_stack",                           /* 6.6 */
+    "futex_wake", "futex_wait", "futex_requeue",               /* 6.7 */
+    "statmount", "listmount",                                  /* 6.8 */
+    "lsm_get_self_attr", "lsm_set_self_attr", "lsm_list_modules",
+    "mseal",                                                   /* 6.10 */
+    "uretprobe",                                               /* 6.11, x86_64 */
+    "setxattrat", "getxattrat", "listxattrat", "removexattrat", /* 6.13 */
+    "open_tree_attr",                                          /* 6.15 */
+    "file_getattr", "file_setattr",                            /* 6.17 */
+    "riscv_hwprobe",                                           /* 6.4, riscv64 */
+};
+
+/* Is sys a syscall of some architecture (any libseccomp knows, not only the target's:
+ * Docker's old-format profile names arm's "send" and "recv" under x86 arches only), or
+ * one of the newer ones above? A name that is neither is taken for a typo. */
+static int syscall_name_known(const char *sys)
+{
+    for (size_t i = 0; i < N_ARCH_NAMES; i++)
+        if (arch_names[i].arch && seccomp_syscall_resolve_name_arch(arch_names[i].arch, sys) >= 0)
+            return 1;
+    for (size_t i = 0; i < sizeof newer_syscalls / sizeof newer_syscalls[0]; i++)
+        if (!strcmp(newer_syscalls[i], sys))
+            return 1;
+    return 0;
+}
+
+static int check_syscall_name(const char *sys, const char *name, const char *field, struct err *e)
+{
+    if (syscall_name_known(sys))
+        return 0;
+    const struct scmp_version *v = seccomp_version();
+    return err_set(e, "%s: %s: unknown syscall \"%s\" (not a syscall of any architecture "
+                      "libseccomp %u.%u.%u knows, nor a newer one armlet lists)",
+                   name, field, sys, v->major, v->minor, v->micro);
+}
+
 /* Add one syscall by name to the single-arch context c (arch a), with conditions. */
 static int add_syscall(scmp_filter_ctx c, uint32_t a, uint32_t act, const char *sys,
                        const struct scmp_arg_cmp *cmp, unsigned n, int split, const char *name,
@@ -351,6 +567,17 @@ static int add_rule(scmp_filter_ctx *ctx, const struct arch_set *as, uint32_t de
         return err_set(e, "%s: syscalls[%zu].name: expected a string", name, ri);
     if (json_array_size(names) == 0 && !json_is_string(one))
         return err_set(e, "%s: syscalls[%zu]: no \"names\" (or \"name\")", name, ri);
+    /* a typo is an error even in a rule that does not apply to this target */
+    snprintf(field, sizeof field, "syscalls[%zu].name", ri);
+    if (json_is_string(one) && check_syscall_name(json_string_value(one), name, field, e) < 0)
+        return ERR;
+    size_t ni;
+    const json_t *nj;
+    json_array_foreach(names, ni, nj) {
+        snprintf(field, sizeof field, "syscalls[%zu].names[%zu]", ri, ni);
+        if (check_syscall_name(json_string_value(nj), name, field, e) < 0)
+            return ERR;
+    }
     long long eret;
     uint32_t act;
     snprintf(field, sizeof field, "syscalls[%zu].", ri);
@@ -432,9 +659,14 @@ int seccomp_compile_json(const char *json, size_t n, const char *name, const str
     *bpf = NULL;
     *len = 0;
     json_error_t je;
-    cleanup_json json_t *root = json_loadb(json, n, 0, &je);
+    cleanup_free char *marked = NULL;
+    if (mark_big_integers(json, n, &marked, name, e) < 0)
+        return ERR;
+    cleanup_json json_t *root = json_loadb(marked ? marked : json, n, marked ? JSON_ALLOW_NUL : 0, &je);
     if (!root)
         return err_set(e, "%s:%d:%d: invalid JSON: %s", name, je.line, je.column, je.text);
+    if (marked)
+        unmark(root, AT_ROOT);
     if (!json_is_object(root))
         return err_set(e, "%s: expected a JSON object at the top", name);
     long long def_eret;
@@ -491,6 +723,13 @@ int seccomp_compile_json(const char *json, size_t n, const char *name, const str
     }
     if (rc == 0)
         rc = export_mem(ctx[0], bpf, len, name, e);
+    if (rc == 0 && !(flags & SECCOMP_COMPILE_NO_ENOSYS) && seccomp_enosys_wanted(def_act))
+        rc = seccomp_enosys_prepend(as.arch, as.n, bpf, len, name, e);
+    if (rc < 0) {
+        free(*bpf);
+        *bpf = NULL;
+        *len = 0;
+    }
     if (rc == 0 && !(flags & (SECCOMP_COMPILE_NO_COMPACT | SECCOMP_COMPILE_NO_OPTIMIZE)))
         compact(bpf, len, name);
     for (int k = 0; k < as.n; k++)

@@ -25,8 +25,15 @@
  *     "minKernel" is ignored (the target kernel is unknown at build time).
  *   - a name unknown on an arch is skipped for that arch (as runc does); a rule whose
  *     action equals the default action is redundant and skipped.
+ *   - "value"/"valueTwo" are uint64 as in Docker's format: 0..18446744073709551615, taken
+ *     exactly (jansson alone cannot hold 2^63 and up; see mark_big_integers()).
+ *   - what the profile does not know answers ENOSYS (seccomp_enosys.h).
  * A malformed profile is an error naming the field:
  *     profile.json: syscalls[3].action: unknown action "SCMP_ACT_FOO"
+ * and so is a typo: an architecture name outside the OCI spec's SCMP_ARCH_* list, or a
+ * syscall name no architecture libseccomp knows has (and not one of the newer syscalls
+ * seccomp_compile.c lists), even in a rule that does not apply to the target:
+ *     profile.json: syscalls[7].names[2]: unknown syscall "mkdri" (...)
  *
  * "default" is Docker's default profile (moby profiles/seccomp/default.json) minus every
  * rule gated on a capability: exactly what Docker's default allows a process without
@@ -44,9 +51,12 @@
 #define SECCOMP_COMPILE_NO_OPTIMIZE 1u  /* libseccomp's linear (priority) layout instead of
                                          * the binary tree (SCMP_FLTATR_CTL_OPTIMIZE 1 vs 2);
                                          * for benchmarks */
-#define SECCOMP_COMPILE_NO_COMPACT  4u  /* libseccomp's program as exported, without the
-                                         * interval compaction of seccomp_compact.h; for
-                                         * benchmarks and comparison */
+#define SECCOMP_COMPILE_NO_COMPACT  4u  /* libseccomp's program as exported (after the
+                                         * ENOSYS prelude), without the interval
+                                         * compaction of seccomp_compact.h; for benchmarks
+                                         * and comparison */
+#define SECCOMP_COMPILE_NO_ENOSYS   8u  /* without the ENOSYS prelude (seccomp_enosys.h):
+                                         * libseccomp's decisions alone, for tests */
 #define SECCOMP_COMPILE_NATIVE_ONLY 2u  /* only the target's own arch: compat-arch syscalls
                                          * (x86/x32 on amd64, arm on arm64) hit the bad-arch
                                          * action (kill). Tighter, and the filter is about a

@@ -1,8 +1,9 @@
 /* tests/fuzz/fuzz_seccomp_profile.c — libFuzzer harness for the seccomp profile compiler.
  * The first byte picks the platform; the rest is the profile's JSON. Every input must
- * either compile to whole instructions or fail with a message, without leaks or UB; and
- * the compaction of libseccomp's program (seccomp_compact.h) must pass its own check
- * that it decides as libseccomp's does. */
+ * either compile to whole instructions or fail with a message, without leaks or UB; the
+ * ENOSYS prelude (seccomp_enosys.h) must pass its check against libseccomp's table; and
+ * the compaction of the result (seccomp_compact.h) must pass its own check that it
+ * decides as its input does. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0 && (bpf == NULL || len == 0 || len % 8 != 0))
         abort();
     if (rc < 0 && (bpf != NULL || e.msg[0] == '\0'))
+        abort();
+    /* the ENOSYS prelude's own check found a difference: a bug (the prefix, because a
+     * profile's own strings can appear later in a message) */
+    if (rc < 0 && !strncmp(e.msg, "fuzz.json: internal error:", 26))
         abort();
     if (rc == 0) {
         unsigned char *small = NULL;

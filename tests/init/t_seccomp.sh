@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `armlet seccomp compile` + armlet-init --seccomp. Natively on amd64 the kernel enforces
-# the filter: a denied syscall fails with the profile's errno, the rest works, real
-# programs run under `default` and Docker's default.json. qemu-user does not enforce a
+# the filter: a denied syscall fails with the profile's errno, a number the profile
+# cannot know with ENOSYS (as without the filter), the rest works, real programs run
+# under `default` and Docker's default.json (tests/fixtures/seccomp). qemu-user does not enforce a
 # guest's filter (it refuses to install one), so the arm64, arm/v7 and arm/v6 filters are
 # run by tests/tools/bpf_eval on seccomp_data with that arch's AUDIT_ARCH and syscall
 # numbers. A malformed BPF file stops the init with 2 before the child starts. With
@@ -9,7 +10,7 @@
 # still arrive (through a pipe), no pipe is left open, and a profile denying read is 126.
 source "$(dirname "$0")/../lib.sh"
 
-PROFILES=${SECCOMP_PROFILE_DIR:-$TOP/../shared/testdata/seccomp}   # Docker's profiles (DESIGN.md)
+PROFILES=$TOP/tests/fixtures/seccomp   # Docker's profiles (moby; README.md there)
 NATIVE_INIT=$(init_for linux-amd64)
 BPF_EVAL=$OUT/test-helpers/bpf_eval
 mkdir -p "$OUT/test-helpers"
@@ -47,7 +48,7 @@ test_compile_cli_usage_and_field_errors() {
   capture "$ARMLET" seccomp compile default --platform linux/s390x -o "$d/x.bpf"
   assert_eq 2 "$rc"; assert_contains "$err" "unknown platform 'linux/s390x'"
   printf '{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW"},
-{"names":["a"],"action":"SCMP_ACT_ALLOW"},{"names":["b"],"action":"SCMP_ACT_ALLOW"},
+{"names":["getpid"],"action":"SCMP_ACT_ALLOW"},{"names":["gettid"],"action":"SCMP_ACT_ALLOW"},
 {"names":["write"],"action":"SCMP_ACT_FOO"}]}' >"$d/profile.json"
   capture "$ARMLET" seccomp compile "$d/profile.json" --platform linux/amd64 -o "$d/x.bpf"
   assert_eq 1 "$rc"
@@ -55,6 +56,31 @@ test_compile_cli_usage_and_field_errors() {
   [ ! -e "$d/x.bpf" ] || fail "a failed compile left an output file"
   capture "$ARMLET" seccomp compile "$d/missing.json" --platform linux/amd64 -o "$d/x.bpf"
   assert_eq 1 "$rc"; assert_contains "$err" "missing.json: No such file or directory"
+  # typos: a syscall no architecture has, an architecture name outside the spec's list
+  printf '{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW"},
+{"names":["mkdir","mkdri"],"action":"SCMP_ACT_ALLOW"}]}' >"$d/typo.json"
+  capture "$ARMLET" seccomp compile "$d/typo.json" --platform linux/arm64 -o "$d/x.bpf"
+  assert_eq 1 "$rc"
+  assert_contains "$err" "armlet: seccomp compile: $d/typo.json: syscalls[1].names[1]: unknown syscall \"mkdri\""
+  printf '{"defaultAction":"SCMP_ACT_ERRNO","archMap":[{"architecture":"SCMP_ARCH_X86_64","subArchitectures":["SCMP_ARCH_X86","SCMP_ARCH_I386"]}]}' >"$d/arch.json"
+  capture "$ARMLET" seccomp compile "$d/arch.json" --platform linux/amd64 -o "$d/x.bpf"
+  assert_eq 1 "$rc"
+  assert_eq "armlet: seccomp compile: $d/arch.json: archMap[0].subArchitectures[1]: unknown architecture \"SCMP_ARCH_I386\"" "$err"
+  [ ! -e "$d/x.bpf" ] || fail "a failed compile left an output file"
+}
+
+# Docker's argument values are uint64: 2^63 and up compile exactly.
+test_argument_values_from_2_pow_63_compile_exactly() {
+  local d; d=$(tmpdir)
+  printf '{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["personality"],"action":"SCMP_ACT_ALLOW",
+"args":[{"index":0,"value":18446744073709551615,"op":"SCMP_CMP_EQ"}]},{"names":["getpid"],"action":"SCMP_ACT_ALLOW",
+"args":[{"index":1,"value":9223372036854775808,"valueTwo":9223372036854775808,"op":"SCMP_CMP_MASKED_EQ"}]}]}' >"$d/big.json"
+  capture "$ARMLET" seccomp compile "$d/big.json" --platform linux/amd64 -o "$d/big.bpf"
+  assert_eq 0 "$rc" "$err"
+  assert_eq ALLOW "$("$BPF_EVAL" "$d/big.bpf" x86_64 135 0xffffffffffffffff)"
+  assert_eq "ERRNO 1" "$("$BPF_EVAL" "$d/big.bpf" x86_64 135 0xffffffff)"
+  assert_eq ALLOW "$("$BPF_EVAL" "$d/big.bpf" x86_64 39 0 0x8000000000000001)"
+  assert_eq "ERRNO 1" "$("$BPF_EVAL" "$d/big.bpf" x86_64 39 0 0x7fffffffffffffff)"
 }
 
 test_compile_compacts_libseccomps_filter_and_says_by_how_much() {
@@ -64,13 +90,13 @@ test_compile_compacts_libseccomps_filter_and_says_by_how_much() {
     assert_eq 0 "$rc" "$err"
     # one line, no "using libseccomp's filter as is" warning: the self-check passed
     assert_eq 1 "$(printf '%s\n' "$err" | wc -l)" "$err"
-    n=$(printf '%s' "$err" | sed -n 's/.*: \([0-9]*\) instructions (libseccomp.s tree: \([0-9]*\)).*/\1 \2/p')
+    n=$(printf '%s' "$err" | sed -n 's/.*: \([0-9]*\) instructions (uncompacted: \([0-9]*\) = .*/\1 \2/p')
     [ -n "$n" ] || fail "$p: --verbose does not give both lengths: $err"
     set -- $n
     assert_eq "$1" $(( $(stat -c %s "$d/a.bpf") / 8 )) "$p: reported length"
     [ "$1" -lt $(( $2 / 2 )) ] || fail "$p: compacted $1 instructions, libseccomp $2: not under half"
     "$ARMLET" seccomp compile default --platform $p --no-compact -o "$d/b.bpf"
-    assert_eq "$2" $(( $(stat -c %s "$d/b.bpf") / 8 )) "$p: --no-compact is libseccomp's program"
+    assert_eq "$2" $(( $(stat -c %s "$d/b.bpf") / 8 )) "$p: --no-compact is the uncompacted program"
   done
 }
 
@@ -105,6 +131,45 @@ touch=ok" "$out"
   # getpid is 39 on x86_64 — the arch check keeps them apart
   assert_eq "ERRNO 38" "$("$BPF_EVAL" "$d/p.bpf" x86 39)"
   assert_eq "ALLOW" "$("$BPF_EVAL" "$d/p.bpf" x86_64 39)"
+}
+
+# syscall(NR) for each NR argument (all arguments 0), printed as "NR=ERRNO-NAME" or "NR=ok".
+SYSCALLS_PY='import ctypes, errno, sys
+libc = ctypes.CDLL(None, use_errno=True)
+print(" ".join(a + "=" + ("ok" if libc.syscall(ctypes.c_long(int(a, 0)), 0, 0, 0, 0, 0, 0) >= 0
+                          else errno.errorcode[ctypes.get_errno()]) for a in sys.argv[1:]))'
+
+# What the profile cannot know answers ENOSYS, as the kernel does without the filter, so
+# programs fall back on newer kernels; a known syscall it does not allow keeps its errno.
+# 999: above every number; 0x3fffffff: the top of x86_64's; 462: mseal (Linux 6.10), which
+# Docker's default allows but libseccomp 2.5.4 has no name for: ENOSYS, as on a kernel
+# without it (whatever this libseccomp says, the kernel must agree with bpf_eval); 169
+# reboot and 180 nfsservctl: known, not allowed. (Not 335, uretprobe: the kernel exempts
+# it from seccomp and kills a caller outside a uprobe.)
+test_unknown_syscalls_get_enosys_denied_known_ones_the_profiles_errno_natively() {
+  local d; d=$(tmpdir)
+  "$ARMLET" seccomp compile default --platform linux/amd64 -o "$d/default.bpf"
+  "$ARMLET" seccomp compile default --platform linux/amd64 --native-only -o "$d/native.bpf"
+  capture "$NATIVE_INIT" -- python3 -c "$SYSCALLS_PY" 999 0x3fffffff 39
+  assert_eq 0 "$rc" "$err"
+  assert_eq "999=ENOSYS 0x3fffffff=ENOSYS 39=ok" "$out" "without a filter:"
+  local mseal=ok; [ "$("$BPF_EVAL" "$d/default.bpf" x86_64 462)" = "ERRNO 38" ] && mseal=ENOSYS
+  for f in default native; do
+    capture "$NATIVE_INIT" --seccomp "$d/$f.bpf" -- python3 -c "$SYSCALLS_PY" 999 0x3fffffff 462 169 180 39
+    assert_eq 0 "$rc" "$f: $err"
+    assert_eq "999=ENOSYS 0x3fffffff=ENOSYS 462=$mseal 169=EPERM 180=EPERM 39=ok" "$out" "$f:"
+  done
+  # the profile's own errno for what it knows; ENOSYS still for what it does not
+  jq '.defaultErrnoRet = 13' "$PROFILES/default.json" >"$d/eacces.json"
+  "$ARMLET" seccomp compile "$d/eacces.json" --platform linux/amd64 -o "$d/eacces.bpf"
+  capture "$NATIVE_INIT" --seccomp "$d/eacces.bpf" -- python3 -c "$SYSCALLS_PY" 999 169 39
+  assert_eq "999=ENOSYS 169=EACCES 39=ok" "$out" "defaultErrnoRet 13: $err"
+  # a profile that allows by default adds nothing: the kernel answers for itself
+  deny_mkdir_profile "$d/p.json"
+  capture "$ARMLET" seccomp compile "$d/p.json" --platform linux/amd64 -o "$d/p.bpf" --verbose
+  assert_contains "$err" "+ ENOSYS prelude 0)"
+  capture "$NATIVE_INIT" --seccomp "$d/p.bpf" -- python3 -c "$SYSCALLS_PY" 999 83
+  assert_eq "999=ENOSYS 83=ENOSYS" "$out" "allow-by-default profile denying mkdir (83) with ENOSYS:"
 }
 
 test_real_programs_run_under_default_and_dockers_default() {
@@ -253,7 +318,15 @@ test_filters_decide_by_each_archs_own_syscall_numbers() {
       assert_eq "ERRNO 38" "$(ev "$d/p.bpf" arm 39)"
       assert_eq ALLOW "$(ev "$d/p.bpf" aarch64 39)" "39 is umount2 on arm64, not mkdir"
       assert_eq KILL_THREAD "$(ev "$d/default.bpf" x86_64 83)" "foreign arch"
-      assert_eq KILL_THREAD "$(ev "$d/p.bpf" x86 39)" "foreign arch";;
+      assert_eq KILL_THREAD "$(ev "$d/p.bpf" x86 39)" "foreign arch"
+      # ENOSYS where libseccomp has no name: above, in aarch64's reserved 244..259, compat
+      # arm above and in its holes (17) and in the ARM private range; get_tls (0xf0006)
+      # is known and not allowed
+      local nr; for nr in 999 244 259 0x3fffffff 0xffffffff; do
+        assert_eq "ERRNO 38" "$(ev "$d/default.bpf" aarch64 $nr)" "aarch64 $nr"; done
+      for nr in 999 17 0xf0000 0xf0007 0xf07ff 0xf0800 0x100000 0xffffffff; do
+        assert_eq "ERRNO 38" "$(ev "$d/default.bpf" arm $nr)" "compat arm $nr"; done
+      assert_eq "ERRNO 1" "$(ev "$d/default.bpf" arm 0xf0006)" "compat arm get_tls";;
     linux-arm-v7|linux-arm-v6)
       assert_eq ALLOW "$(ev "$d/default.bpf" arm 323)" "mkdirat"
       assert_eq ALLOW "$(ev "$d/default.bpf" arm 20)" "getpid"
@@ -262,14 +335,30 @@ test_filters_decide_by_each_archs_own_syscall_numbers() {
       assert_eq "ERRNO 38" "$(ev "$d/p.bpf" arm 323)"
       assert_eq "ERRNO 38" "$(ev "$d/p.bpf" arm 39)"
       assert_eq KILL_THREAD "$(ev "$d/default.bpf" aarch64 34)" "arm has no compat arch"
-      assert_eq KILL_THREAD "$(ev "$d/default.bpf" x86_64 83)" "foreign arch";;
+      assert_eq KILL_THREAD "$(ev "$d/default.bpf" x86_64 83)" "foreign arch"
+      local nr; for nr in 999 17 0xf0000 0xf0007 0xf07ff 0xf0800 0x100000 0xffffffff; do
+        assert_eq "ERRNO 38" "$(ev "$d/default.bpf" arm $nr)" "arm $nr"; done
+      assert_eq "ERRNO 1" "$(ev "$d/default.bpf" arm 0xf0006)" "get_tls";;
     linux-amd64)
       assert_eq ALLOW "$(ev "$d/default.bpf" x86_64 258)" "mkdirat"
       assert_eq ALLOW "$(ev "$d/default.bpf" x86 39)" "compat x86 mkdir"
       assert_eq ALLOW "$(ev "$d/default.bpf" x86_64 $((0x40000000 + 39)))" "x32 getpid"
       assert_eq "ERRNO 1" "$(ev "$d/default.bpf" x86_64 165)" "mount"
       assert_eq "ERRNO 38" "$(ev "$d/p.bpf" x86_64 83)"
-      assert_eq KILL_THREAD "$(ev "$d/default.bpf" aarch64 34)" "foreign arch";;
+      assert_eq KILL_THREAD "$(ev "$d/default.bpf" aarch64 34)" "foreign arch"
+      # ENOSYS where libseccomp has no name: x86_64 above and its hole 335..423, x86's
+      # holes (222) and above, x32's 64-bit-only numbers (16 ioctl: x32's is 514) and above
+      local nr; for nr in 999 335 423 0x3fffffff; do
+        assert_eq "ERRNO 38" "$(ev "$d/default.bpf" x86_64 $nr)" "x86_64 $nr"; done
+      for nr in 222 999 0xffffffff; do assert_eq "ERRNO 38" "$(ev "$d/default.bpf" x86 $nr)" "x86 $nr"; done
+      for nr in 16 999 0x3fffffff; do
+        assert_eq "ERRNO 38" "$(ev "$d/default.bpf" x86_64 $((0x40000000 + nr)))" "x32 $nr"; done
+      assert_eq "ERRNO 1" "$(ev "$d/default.bpf" x86_64 $((0x40000000 + 165)))" "x32 mount"
+      # --native-only leaves x32 out: its numbers stay libseccomp's bad-arch kill
+      "$ARMLET" seccomp compile default --platform linux/amd64 --native-only -o "$d/native.bpf"
+      assert_eq KILL_THREAD "$(ev "$d/native.bpf" x86_64 $((0x40000000 + 39)))" "x32 getpid, native-only"
+      assert_eq KILL_THREAD "$(ev "$d/native.bpf" x86_64 $((0x40000000 + 999)))" "x32 999, native-only"
+      assert_eq "ERRNO 38" "$(ev "$d/native.bpf" x86_64 999)" "999, native-only";;
   esac
   # the init of this platform accepts the filter; under qemu-user, which refuses guest
   # filters, it says so and runs the program unfiltered rather than failing to start

@@ -50,8 +50,8 @@ static void expect_error(const char *json, const char *msg)
 static void test_malformed_profiles_name_the_field(void)
 {
     expect_error("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":["
-                 "{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ALLOW\"},{\"names\":[\"a\"],\"action\":\"SCMP_ACT_ALLOW\"},"
-                 "{\"names\":[\"b\"],\"action\":\"SCMP_ACT_ALLOW\"},{\"names\":[\"write\"],\"action\":\"SCMP_ACT_FOO\"}]}",
+                 "{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ALLOW\"},{\"names\":[\"getpid\"],\"action\":\"SCMP_ACT_ALLOW\"},"
+                 "{\"names\":[\"gettid\"],\"action\":\"SCMP_ACT_ALLOW\"},{\"names\":[\"write\"],\"action\":\"SCMP_ACT_FOO\"}]}",
                  "p.json: syscalls[3].action: unknown action \"SCMP_ACT_FOO\"");
     expect_error("{\"syscalls\":[]}", "p.json: defaultAction: missing");
     expect_error("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"action\":\"SCMP_ACT_ALLOW\"}]}",
@@ -80,7 +80,7 @@ static void test_malformed_profiles_name_the_field(void)
     "{\"architecture\":\"SCMP_ARCH_X86_64\",\"subArchitectures\":[\"SCMP_ARCH_X86\",\"SCMP_ARCH_X32\"]}," \
     "{\"architecture\":\"SCMP_ARCH_AARCH64\",\"subArchitectures\":[\"SCMP_ARCH_ARM\"]}],"         \
     "\"syscalls\":["                                                                                \
-    "{\"names\":[\"mkdir\",\"mkdirat\",\"no_such_syscall\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":38}]}"
+    "{\"names\":[\"mkdir\",\"mkdirat\",\"breakpoint\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":38}]}"
 
 static void test_errno_rule_on_each_arch_with_its_own_numbers(void)
 {
@@ -196,6 +196,163 @@ static void test_default_is_docker_default_without_caps(void)
     free(l.bpf);
 }
 
+/* A syscall name no architecture has is a typo: an error naming the file, the rule and
+ * the name, even in a rule that does not apply to the target; real names of another arch
+ * (Docker's old format names arm's "send" under x86 arches) and syscalls newer than
+ * libseccomp's table (Docker's default names "mseal") are not. */
+static void test_unknown_syscall_name_is_an_error_naming_the_rule(void)
+{
+    struct compiled c = compile("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[\"read\"],"
+                                "\"action\":\"SCMP_ACT_ALLOW\"},{\"names\":[\"mkdir\",\"mkdri\"],\"action\":"
+                                "\"SCMP_ACT_ALLOW\"}]}", "linux/amd64", 0);
+    CHECK(c.rc < 0);
+    CHECK(strncmp(c.e.msg, "p.json: syscalls[1].names[1]: unknown syscall \"mkdri\" (not a syscall of any "
+                           "architecture libseccomp ", 79) == 0);
+    c = compile("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"name\":\"getpidd\",\"action\":"
+                "\"SCMP_ACT_ALLOW\",\"includes\":{\"caps\":[\"CAP_SYS_ADMIN\"]}}]}", "linux/arm64", 0);
+    CHECK(c.rc < 0 && strstr(c.e.msg, "p.json: syscalls[0].name: unknown syscall \"getpidd\""));
+    struct compiled ok = compile("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"architectures\":[\"SCMP_ARCH_X86_64\"],"
+                                 "\"syscalls\":[{\"names\":[\"send\",\"recv\",\"mseal\",\"listmount\","
+                                 "\"s390_runtime_instr\",\"getpid\"],\"action\":\"SCMP_ACT_ALLOW\"}]}",
+                                 "linux/amd64", 0);
+    CHECK(ok.rc == 0);
+    CHECK(run(&ok, AUDIT_X86_64, 39, 0) == ACT_ALLOW);
+    free(ok.bpf);
+}
+
+/* An architecture name outside the OCI spec's list is an error naming it and where; one
+ * in the list that concerns another target (or that this libseccomp lacks) is fine. */
+static void test_unknown_architecture_is_an_error_naming_it(void)
+{
+    expect_error("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"archMap\":[{\"architecture\":\"SCMP_ARCH_X86_64\","
+                 "\"subArchitectures\":[\"SCMP_ARCH_X86\",\"SCMP_ARCH_X23\"]}]}",
+                 "p.json: archMap[0].subArchitectures[1]: unknown architecture \"SCMP_ARCH_X23\"");
+    /* in an entry for another target too */
+    expect_error("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"archMap\":[{\"architecture\":\"SCMP_ARCH_S390X\","
+                 "\"subArchitectures\":[\"SCMP_ARCH_S390\"]},{\"architecture\":\"SCMP_ARCH_RISCV\"}]}",
+                 "p.json: archMap[1].architecture: unknown architecture \"SCMP_ARCH_RISCV\"");
+    expect_error("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"architectures\":[\"SCMP_ARCH_X86_64\",\"SCMP_ARCH_AMD64\"]}",
+                 "p.json: architectures[1]: unknown architecture \"SCMP_ARCH_AMD64\"");
+    expect_error("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"architectures\":[\"x86_64\"]}",
+                 "p.json: architectures[0]: unknown architecture \"x86_64\"");
+    struct compiled ok = compile("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"archMap\":[{\"architecture\":"
+                                 "\"SCMP_ARCH_LOONGARCH64\"},{\"architecture\":\"SCMP_ARCH_AARCH64\","
+                                 "\"subArchitectures\":[\"SCMP_ARCH_ARM\"]}],\"syscalls\":[{\"names\":[\"getpid\"],"
+                                 "\"action\":\"SCMP_ACT_ALLOW\"}]}", "linux/arm64", 0);
+    CHECK(ok.rc == 0);
+    CHECK(run(&ok, AUDIT_ARM, 20, 0) == ACT_ALLOW);
+    free(ok.bpf);
+}
+
+/* Docker's values are uint64: 2^63..2^64-1 are taken exactly (jansson alone refuses them
+ * or, as reals, rounds them), with EQ and MASKED_EQ; beyond 2^64-1, negative, or a big
+ * number where none belongs is an error; line:column stay right after a rewritten one. */
+static void test_argument_values_up_to_2_pow_64_minus_1(void)
+{
+    const char *p = "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":["
+                    "{\"names\":[\"personality\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,"
+                    "\"value\":18446744073709551615,\"op\":\"SCMP_CMP_EQ\"}]},"
+                    "{\"names\":[\"getpid\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,"
+                    "\"value\":9223372036854775808,\"valueTwo\":9223372036854775808,\"op\":\"SCMP_CMP_MASKED_EQ\"}]},"
+                    "{\"names\":[\"gettid\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,"
+                    "\"value\":18446744073709551614,\"op\":\"SCMP_CMP_EQ\"},{\"index\":0,"
+                    "\"value\":9223372036854775807,\"op\":\"SCMP_CMP_EQ\"}]}]}";
+    struct compiled c = compile(p, "linux/amd64", 0);
+    CHECK(c.rc == 0);
+    CHECK(run(&c, AUDIT_X86_64, 135, UINT64_MAX) == ACT_ALLOW);
+    CHECK(run(&c, AUDIT_X86_64, 135, 0xffffffffu) == ACT_ERRNO(EPERM));
+    CHECK(run(&c, AUDIT_X86_64, 135, 0xffffffff00000000u) == ACT_ERRNO(EPERM));
+    CHECK(run(&c, AUDIT_X86_64, 135, UINT64_MAX - 1) == ACT_ERRNO(EPERM));
+    CHECK(run(&c, AUDIT_X86_64, 39, 1ull << 63) == ACT_ALLOW);
+    CHECK(run(&c, AUDIT_X86_64, 39, (1ull << 63) | 5) == ACT_ALLOW);
+    CHECK(run(&c, AUDIT_X86_64, 39, INT64_MAX) == ACT_ERRNO(EPERM));
+    CHECK(run(&c, AUDIT_X86_64, 39, 0x80000000u) == ACT_ERRNO(EPERM));
+    CHECK(run(&c, AUDIT_X86_64, 186, UINT64_MAX - 1) == ACT_ALLOW);
+    CHECK(run(&c, AUDIT_X86_64, 186, INT64_MAX) == ACT_ALLOW);
+    CHECK(run(&c, AUDIT_X86_64, 186, UINT64_MAX) == ACT_ERRNO(EPERM));
+    free(c.bpf);
+    /* arm's arguments are 32 bits: libseccomp compares the low word */
+    c = compile(p, "linux/arm/v7", 0);
+    CHECK(c.rc == 0);
+    CHECK(run(&c, AUDIT_ARM, 136, 0xffffffffu) == ACT_ALLOW);
+    CHECK(run(&c, AUDIT_ARM, 136, 0xfffffffeu) == ACT_ERRNO(EPERM));
+    free(c.bpf);
+    expect_error("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[\"read\"],\"action\":"
+                 "\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,\"value\":-1,\"op\":\"SCMP_CMP_EQ\"}]}]}",
+                 "p.json: syscalls[0].args[0].value: expected an unsigned integer");
+    expect_error("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[\"read\"],\"action\":"
+                 "\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":18446744073709551615,\"value\":1,\"op\":\"SCMP_CMP_EQ\"}]}]}",
+                 "p.json: syscalls[0].args[0].index: expected 0..5");
+    expect_error("{\"defaultAction\":9223372036854775808}",
+                 "p.json: defaultAction: expected an action string \"SCMP_ACT_...\"");
+    expect_error("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[\"read\"],\"action\":"
+                 "\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,\"value\":1.5,\"op\":\"SCMP_CMP_EQ\"}]}]}",
+                 "p.json: syscalls[0].args[0].value: expected an unsigned integer");
+    c = compile("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"x\":[18446744073709551616]}", "linux/amd64", 0);
+    CHECK(c.rc < 0 && strstr(c.e.msg, "p.json:1:") && strstr(c.e.msg, "too big integer"));
+    /* "\u0000" in a string is refused (it marks the rewritten values) */
+    expect_error("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"x\":\"a\\u0000\"}",
+                 "p.json:1:41: invalid JSON: \\u0000 is not allowed");
+    /* the same column as without the big number before it: the rewrite keeps lengths */
+    expect_error("{\"a\":[18446744073709551615,9223372036854775808],\n \"defaultAction\": ]}",
+                 "p.json:2:19: invalid JSON: unexpected token near ']'");
+    expect_error("{\"a\":[1,2],\n \"defaultAction\": ]}", "p.json:2:19: invalid JSON: unexpected token near ']'");
+}
+
+/* Numbers libseccomp has no name for answer ENOSYS on every arch of the filter; known
+ * ones keep the profile's decision, its default action included. (The exhaustive check
+ * against libseccomp's table is in test_seccomp_compact.) */
+static void test_unknown_numbers_get_enosys_known_ones_the_profiles_answer(void)
+{
+    struct compiled x = compile(seccomp_default_json, "linux/amd64", 0);
+    CHECK(run(&x, AUDIT_X86_64, 999, 0) == ACT_ERRNO(ENOSYS));
+    CHECK(run(&x, AUDIT_X86_64, 335, 0) == ACT_ERRNO(ENOSYS));        /* x86_64's hole 335..423 */
+    CHECK(run(&x, AUDIT_X86_64, 0xffffffffu, 0) == ACT_ERRNO(ENOSYS));
+    CHECK(run(&x, AUDIT_X86_64, 169, 0) == ACT_ERRNO(1));              /* reboot: known, denied */
+    CHECK(run(&x, AUDIT_X86_64, 39, 0) == ACT_ALLOW);
+    CHECK(run(&x, AUDIT_X86_64, 0x40000000u + 16, 0) == ACT_ERRNO(ENOSYS)); /* x32: 64-bit-only ioctl */
+    CHECK(run(&x, AUDIT_X86_64, 0x40000000u + 514, 0) == ACT_ALLOW);  /* x32's own ioctl */
+    CHECK(run(&x, AUDIT_I386, 222, 0) == ACT_ERRNO(ENOSYS));           /* i386's unused 222 */
+    CHECK(run(&x, AUDIT_AARCH64, 999, 0) == ACT_KILL_THREAD);          /* not an arch of it */
+    struct compiled n = compile(seccomp_default_json, "linux/amd64", SECCOMP_COMPILE_NATIVE_ONLY);
+    CHECK(run(&n, AUDIT_X86_64, 999, 0) == ACT_ERRNO(ENOSYS));
+    CHECK(run(&n, AUDIT_X86_64, 0x40000000u + 39, 0) == ACT_KILL_THREAD); /* x32 left out */
+    CHECK(run(&n, AUDIT_X86_64, 0x40000000u + 999, 0) == ACT_KILL_THREAD);
+    struct compiled a = compile(seccomp_default_json, "linux/arm64", 0);
+    CHECK(run(&a, AUDIT_AARCH64, 999, 0) == ACT_ERRNO(ENOSYS));
+    CHECK(run(&a, AUDIT_AARCH64, 244, 0) == ACT_ERRNO(ENOSYS));        /* arch-specific, none */
+    CHECK(run(&a, AUDIT_ARM, 0xf0005, 0) == ACT_ALLOW);                /* set_tls */
+    CHECK(run(&a, AUDIT_ARM, 0xf0006, 0) == ACT_ERRNO(1));             /* get_tls: known, denied */
+    CHECK(run(&a, AUDIT_ARM, 0xf0007, 0) == ACT_ERRNO(ENOSYS));
+    CHECK(run(&a, AUDIT_ARM, 0xf0800, 0) == ACT_ERRNO(ENOSYS));
+    CHECK(run(&a, AUDIT_ARM, 17, 0) == ACT_ERRNO(ENOSYS));             /* removed OABI call */
+    free(x.bpf);
+    free(n.bpf);
+    free(a.bpf);
+    /* a kill default: unknown numbers answer ENOSYS, known unlisted ones are killed */
+    struct compiled k = compile("{\"defaultAction\":\"SCMP_ACT_KILL_PROCESS\",\"syscalls\":[{\"names\":"
+                                "[\"getpid\"],\"action\":\"SCMP_ACT_ALLOW\"}]}", "linux/arm/v7", 0);
+    CHECK(run(&k, AUDIT_ARM, 20, 0) == ACT_ALLOW);
+    CHECK(run(&k, AUDIT_ARM, 21, 0) == 0x80000000u);
+    CHECK(run(&k, AUDIT_ARM, 999, 0) == ACT_ERRNO(ENOSYS));
+    free(k.bpf);
+    /* no prelude where the default lets calls through or already is ENOSYS */
+    static const char *const same[] = {
+        "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\"}]}",
+        "{\"defaultAction\":\"SCMP_ACT_LOG\",\"syscalls\":[{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\"}]}",
+        "{\"defaultAction\":\"SCMP_ACT_TRACE\",\"syscalls\":[{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\"}]}",
+        "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":38,\"syscalls\":[{\"names\":[\"getpid\"],"
+        "\"action\":\"SCMP_ACT_ALLOW\"}]}",
+    };
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+        struct compiled w = compile(same[i], "linux/amd64", SECCOMP_COMPILE_NO_COMPACT);
+        struct compiled wo = compile(same[i], "linux/amd64", SECCOMP_COMPILE_NO_COMPACT | SECCOMP_COMPILE_NO_ENOSYS);
+        CHECK(w.rc == 0 && wo.rc == 0 && w.len == wo.len && !memcmp(w.bpf, wo.bpf, w.len));
+        free(w.bpf);
+        free(wo.bpf);
+    }
+}
+
 static void test_notify_is_refused(void)
 {
     expect_error("{\"defaultAction\":\"SCMP_ACT_NOTIFY\"}",
@@ -211,5 +368,9 @@ int main(void)
     RUN(test_arch_map_restricted_to_target);
     RUN(test_default_is_docker_default_without_caps);
     RUN(test_notify_is_refused);
+    RUN(test_unknown_numbers_get_enosys_known_ones_the_profiles_answer);
+    RUN(test_unknown_syscall_name_is_an_error_naming_the_rule);
+    RUN(test_unknown_architecture_is_an_error_naming_it);
+    RUN(test_argument_values_up_to_2_pow_64_minus_1);
     return unit_done();
 }
