@@ -51,15 +51,17 @@ static struct oci_desc image(struct layout *l, const char *salt)
     struct oci_desc cfg = {.media_type = OCI_MT_CONFIG}, lay = {.media_type = OCI_MT_LAYER_TAR};
     struct oci_desc man = {.media_type = OCI_MT_MANIFEST}, idx = {.media_type = OCI_MT_INDEX};
     char buf[64];
+    const char *stage = layout_stage_dir(l, &e);
+    CHECK(stage != NULL);
     snprintf(buf, sizeof buf, "{\"salt\":\"%s\"}", salt);
-    CHECK(oci_blob_write(layout_blobs_dir(l), buf, strlen(buf), &cfg, &e) == 0);
+    CHECK(oci_blob_write(stage, buf, strlen(buf), &cfg, &e) == 0);
     snprintf(buf, sizeof buf, "layer %s", salt);
-    CHECK(oci_blob_write(layout_blobs_dir(l), buf, strlen(buf), &lay, &e) == 0);
+    CHECK(oci_blob_write(stage, buf, strlen(buf), &lay, &e) == 0);
     cleanup_json json_t *m = oci_manifest_new(&cfg, &lay, 1, &e);
-    CHECK(oci_json_blob_write(layout_blobs_dir(l), m, &man, &e) == 0);
+    CHECK(oci_json_blob_write(stage, m, &man, &e) == 0);
     cleanup_json json_t *i = oci_index_new();
     CHECK(oci_index_add(i, &man, platform_lookup("linux/arm64"), &e) == 0);
-    CHECK(oci_json_blob_write(layout_blobs_dir(l), i, &idx, &e) == 0);
+    CHECK(oci_json_blob_write(stage, i, &idx, &e) == 0);
     return idx;
 }
 
@@ -185,6 +187,8 @@ static void test_corrupt_blob_is_detected(void)
     char dir[300], p[500];
     struct layout *l = fresh(dir, sizeof dir);
     struct oci_desc a = image(l, "a");
+    CHECK(layout_set_tag(l, "latest", &a, &e) == 0);
+    CHECK(layout_commit(l, NULL, &e) == 0);
     snprintf(p, sizeof p, "%s/%s", layout_blobs_dir(l), a.digest + 7);
     FILE *f = fopen(p, "a");
     if (f) {
