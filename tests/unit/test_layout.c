@@ -1,4 +1,6 @@
-/* tests/unit/test_layout.c — the OCI layout: tags, atomic index, garbage collection. */
+/* tests/unit/test_layout.c — the OCI layout: tags, atomic index, garbage collection
+ * (referrers kept, nothing removed when a document cannot be read), prepare/discard
+ * restoring replaced blobs byte for byte, symlinked blob folders refused. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -200,6 +202,126 @@ static void test_corrupt_blob_is_detected(void)
     layout_close(l);
 }
 
+/* A blob written straight into blobs/sha256 (as another tool would); its digest. */
+static struct oci_desc put(const char *dir, const char *text, const char *mt)
+{
+    struct err e;
+    struct oci_desc d = {.media_type = mt};
+    char blobs[400];
+    snprintf(blobs, sizeof blobs, "%s/blobs/sha256", dir);
+    CHECK(oci_blob_write(blobs, text, strlen(text), &d, &e) == 0);
+    return d;
+}
+
+/* Referrers (a manifest whose subject is kept) survive, and so does what they reference;
+ * a referrer of nothing kept does not. */
+static void test_gc_keeps_referrers_of_kept_manifests(void)
+{
+    struct err e;
+    char dir[300], buf[1024];
+    struct layout *l = fresh(dir, sizeof dir);
+    struct oci_desc a = image(l, "a");
+    CHECK(layout_set_tag(l, "latest", &a, &e) == 0);
+    CHECK(layout_commit(l, NULL, &e) == 0);
+    struct oci_desc sig = put(dir, "signature", "application/x-sig");
+    snprintf(buf, sizeof buf, "{\"mediaType\":\"%s\",\"layers\":[{\"digest\":\"%s\",\"size\":9}],"
+             "\"subject\":{\"digest\":\"%s\",\"size\":1}}", OCI_MT_MANIFEST, sig.digest, a.digest);
+    struct oci_desc ref = put(dir, buf, OCI_MT_MANIFEST);
+    snprintf(buf, sizeof buf, "{\"subject\":{\"digest\":\"sha256:%064d\"}}", 7);
+    struct oci_desc orphan = put(dir, buf, OCI_MT_MANIFEST);
+    size_t removed = 99;
+    CHECK(layout_gc(l, &removed, &e) == 0);
+    CHECK(removed == 1);
+    CHECK(blob_exists(ref.digest) && blob_exists(sig.digest) && !blob_exists(orphan.digest));
+    layout_close(l);
+}
+
+/* A tag whose manifest is missing: the marks are incomplete, nothing is removed, the
+ * commit still succeeds and says why. */
+static void test_gc_removes_nothing_when_a_document_cannot_be_read(void)
+{
+    struct err e;
+    char dir[300], p[500];
+    struct layout *l = fresh(dir, sizeof dir);
+    struct oci_desc a = image(l, "a"), b = image(l, "b");
+    CHECK(layout_set_tag(l, "a", &a, &e) == 0);
+    CHECK(layout_set_tag(l, "b", &b, &e) == 0);
+    CHECK(layout_commit(l, NULL, &e) == 0);
+    snprintf(p, sizeof p, "%s/%s", layout_blobs_dir(l), b.digest + 7);
+    CHECK(unlink(p) == 0);
+    struct oci_desc stray = put(dir, "stray", "application/octet-stream");
+    struct oci_desc c = image(l, "c");
+    CHECK(layout_set_tag(l, "a", &c, &e) == 0);   /* a's old blobs: unreferenced now */
+    size_t removed = 99;
+    CHECK(layout_commit(l, &removed, &e) == 0);
+    CHECK(removed == 0);
+    CHECK(strstr(layout_gc_note(l), b.digest) != NULL);
+    CHECK(strstr(layout_gc_note(l), "missing") != NULL);
+    CHECK(blob_exists(a.digest) && blob_exists(stray.digest) && blob_exists(c.digest));
+    CHECK(layout_gc(l, &removed, &e) < 0 && strstr(e.msg, "garbage collection skipped") != NULL);
+    layout_close(l);
+}
+
+/* prepare moves blobs in (repairing a corrupt same-name blob); discard before the commit
+ * puts the corrupt bytes back exactly and removes what was new. */
+static void test_discard_after_prepare_restores_replaced_blobs(void)
+{
+    struct err e;
+    char dir[300], p[500];
+    struct layout *l = fresh(dir, sizeof dir);
+    struct oci_desc a = image(l, "a");
+    CHECK(layout_set_tag(l, "latest", &a, &e) == 0);
+    CHECK(layout_commit(l, NULL, &e) == 0);
+    snprintf(p, sizeof p, "%s/%s", layout_blobs_dir(l), a.digest + 7);
+    size_t len = 0;
+    unsigned char *good = unit_read_file(p, &len);
+    CHECK(good && len > 2);
+    if (!good)
+        return;
+    good[1] ^= 1;                                 /* corrupt, same size */
+    unit_write_file(p, good, len);
+    struct oci_desc again = image(l, "a"), b = image(l, "b");
+    CHECK(strcmp(again.digest, a.digest) == 0);
+    CHECK(layout_set_tag(l, "latest", &b, &e) == 0);
+    CHECK(layout_prepare(l, &e) == 0);
+    CHECK(blob_exists(b.digest));
+    cleanup_json json_t *fixed = layout_read_json(l, a.digest, &e);   /* repaired in place */
+    CHECK(fixed != NULL);
+    CHECK(layout_discard(l, &e) == 0);
+    size_t n2 = 0;
+    unsigned char *back = unit_read_file(p, &n2);
+    CHECK(back && n2 == len && memcmp(back, good, len) == 0);   /* the corrupt bytes, exactly */
+    CHECK(!blob_exists(b.digest));
+    free(back);
+    free(good);
+    layout_close(l);
+}
+
+/* blobs/sha256 as a symlink to a folder outside: refused for writing and reading, and
+ * nothing is written there. */
+static void test_symlinked_blobs_folder_is_refused(void)
+{
+    struct err e;
+    char dir[300], p[500], out[400];
+    struct layout *l = fresh(dir, sizeof dir);
+    layout_close(l);
+    snprintf(out, sizeof out, "%s/outside", root);
+    CHECK(mkdir(out, 0700) == 0);
+    snprintf(p, sizeof p, "%s/blobs/sha256", dir);
+    CHECK(rmdir(p) == 0 && symlink(out, p) == 0);
+    l = NULL;
+    CHECK(layout_open(dir, 1, &l, &e) < 0);
+    CHECK(strstr(e.msg, "symbolic link") != NULL);
+    CHECK(layout_open(dir, 0, &l, &e) < 0);
+    DIR *d = opendir(out);
+    size_t n = 0;
+    while (d && readdir(d))
+        n++;
+    if (d)
+        closedir(d);
+    CHECK(n == 2);   /* . and .. */
+}
+
 int main(void)
 {
     if (!unit_tmpdir(parent, sizeof parent, "unit-layout"))
@@ -211,6 +333,10 @@ int main(void)
     RUN(test_discard_keeps_old_index_and_drops_new_blobs);
     RUN(test_tag_validation);
     RUN(test_corrupt_blob_is_detected);
+    RUN(test_gc_keeps_referrers_of_kept_manifests);
+    RUN(test_gc_removes_nothing_when_a_document_cannot_be_read);
+    RUN(test_discard_after_prepare_restores_replaced_blobs);
+    RUN(test_symlinked_blobs_folder_is_refused);
     unit_rm_tree(parent);
     return unit_done();
 }
