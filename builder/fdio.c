@@ -79,6 +79,17 @@ int fdio_open_regular_at(int dirfd, const char *name, struct stat *st)
     struct stat local;
     if (!st)
         st = &local;
+    /* Look before opening: opening a device can have effects of its own (a tape
+     * rewinds), so a non-regular name is refused without an open. The open below (no
+     * symlink, no blocking) and fstat cover an entry swapped in between. */
+    if (fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
+        return -1;
+    if (S_ISLNK(st->st_mode)) {
+        errno = ELOOP;
+        return -1;
+    }
+    if (!S_ISREG(st->st_mode))
+        return FDIO_NOT_REGULAR;
     int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return -1;
