@@ -44,6 +44,7 @@ struct layout {
     struct moved *moved;
     size_t nmoved;
     json_t *keep;       /* GC marks (complete) or NULL */
+    int created;        /* this open made oci-layout and index.json; no commit since */
     char gc_note[600];
 };
 
@@ -217,6 +218,7 @@ int layout_open(const char *dir, int writable, struct layout **out, struct err *
             err_set(e, "%s is not an OCI layout (no oci-layout file)", dir);
             goto fail;
         }
+        l->created = 1;
         if (layout_init(l, e) < 0)
             goto fail;
     }
@@ -241,6 +243,19 @@ static void drop_stage(struct layout *l)
     l->stage_name[0] = '\0';
 }
 
+/* A layout this open created and nothing committed to: take the skeleton away again, so
+ * a failed first build leaves at most the (empty) folder. The folder itself stays: a
+ * build waiting for the lock holds it open. */
+static void uncreate(struct layout *l)
+{
+    unlinkat(l->dirfd, "index.json", 0);
+    unlinkat(l->dirfd, "oci-layout", 0);
+    if (l->blobsfd >= 0)
+        unlinkat(l->parentfd, "sha256", AT_REMOVEDIR);   /* only when empty */
+    if (l->parentfd >= 0)
+        unlinkat(l->dirfd, "blobs", AT_REMOVEDIR);
+}
+
 void layout_close(struct layout *l)
 {
     if (!l)
@@ -249,6 +264,8 @@ void layout_close(struct layout *l)
         struct err ignored = {0};
         layout_discard(l, &ignored);
     }
+    if (l->created && l->dirfd >= 0)
+        uncreate(l);
     json_decref(l->keep);
     free(l->moved);
     if (l->blobsfd >= 0)
@@ -617,6 +634,7 @@ int layout_commit(struct layout *l, size_t *removed, struct err *e)
         return err_sys(e, errno, "cannot replace %s/index.json", l->dir);
     /* Committed. From here on nothing fails: the rest is tidying up. */
     fsync(l->dirfd);
+    l->created = 0;
     l->prepared = 0;
     l->nmoved = 0;
     free(l->moved);

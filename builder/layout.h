@@ -12,6 +12,7 @@
  *     layout_commit(l, &removed, e);   // THE commit point: rename over index.json; then
  *                                      // garbage collection, which never fails
  *     layout_close(l);   // without a commit: undoes prepare, removes the staging folder
+ *                        // (and the skeleton of a layout this open created)
  *
  * One commit point. Everything that can fail happens before the rename of index.json;
  * layout_discard (or layout_close) before it puts every blob back as it was: a blob this

@@ -81,14 +81,37 @@ static struct layout *fresh(char *dir, size_t n)
 static void test_new_layout_is_valid_and_empty(void)
 {
     char dir[300];
+    struct err e;
     struct layout *l = fresh(dir, sizeof dir);
     CHECK(json_array_size(json_object_get(layout_index(l), "manifests")) == 0);
+    CHECK(layout_commit(l, NULL, &e) == 0);
     layout_close(l);
     char p[400];
     snprintf(p, sizeof p, "%s/oci-layout", dir);
     CHECK(access(p, F_OK) == 0);
     snprintf(p, sizeof p, "%s/index.json", dir);
     CHECK(access(p, F_OK) == 0);
+    snprintf(p, sizeof p, "%s/blobs/sha256", dir);
+    CHECK(access(p, F_OK) == 0);
+}
+
+/* A new layout that never sees a commit (the first build failed) is taken away again:
+ * the folder is left empty. */
+static void test_uncommitted_new_layout_leaves_an_empty_folder(void)
+{
+    struct err e;
+    char dir[300];
+    struct layout *l = fresh(dir, sizeof dir);
+    struct oci_desc a = image(l, "a");
+    CHECK(layout_set_tag(l, "latest", &a, &e) == 0);
+    layout_close(l);                 /* no commit */
+    DIR *d = opendir(dir);
+    size_t n = 0;
+    while (d && readdir(d))
+        n++;
+    if (d)
+        closedir(d);
+    CHECK(d != NULL && n == 2);      /* . and .. */
 }
 
 static void test_refuses_non_layout_folder_with_files(void)
@@ -304,6 +327,7 @@ static void test_symlinked_blobs_folder_is_refused(void)
     struct err e;
     char dir[300], p[500], out[400];
     struct layout *l = fresh(dir, sizeof dir);
+    CHECK(layout_commit(l, NULL, &e) == 0);
     layout_close(l);
     snprintf(out, sizeof out, "%s/outside", root);
     CHECK(mkdir(out, 0700) == 0);
@@ -328,6 +352,7 @@ int main(void)
         return 1;
     RUN(test_new_layout_is_valid_and_empty);
     RUN(test_refuses_non_layout_folder_with_files);
+    RUN(test_uncommitted_new_layout_leaves_an_empty_folder);
     RUN(test_retag_replaces_entry_and_collects_old_blobs);
     RUN(test_two_tags_coexist_sorted);
     RUN(test_discard_keeps_old_index_and_drops_new_blobs);
