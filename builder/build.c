@@ -16,6 +16,7 @@
 #include "cleanup.h"
 #include "docker_archive.h"
 #include "elfcheck.h"
+#include "fdio.h"
 #include "initdir.h"
 #include "layout.h"
 #include "libs.h"
@@ -425,9 +426,15 @@ static int build_image(const struct build_opts *o, const struct recipe *r,
     return 0;
 }
 
+/* What a build publishes besides the layout: written under temporary names first,
+ * renamed into place at the commit (fdio.h, "pending"). */
+struct outputs {
+    struct fdio_pending archive, rootfs;
+};
+
 static int write_docker_archive(const struct build_opts *o, const struct recipe *r,
                                 const char *blobs, const struct plat_build *pb,
-                                struct err *e)
+                                struct fdio_pending *out, struct err *e)
 {
     struct oci_desc ld[2];
     const char *diff[2];
@@ -436,12 +443,14 @@ static int write_docker_archive(const struct build_opts *o, const struct recipe 
     if (asprintf(&repo_tag, "%s:%s", r->name ? r->name : "armlet", o->tag) < 0)
         return err_set(e, "out of memory");
     return docker_archive_write(o->docker_archive, blobs, &pb->config, ld, diff, pb->nlayers,
-                                repo_tag, o->epoch, e);
+                                repo_tag, o->epoch, out, e);
 }
 
-/* --rootfs: base + app in one tree, written as a folder. */
+/* --rootfs: base + app in one tree, written as a folder beside DIR, renamed at the
+ * commit. */
 static int write_rootfs(const struct build_opts *o, const struct recipe *r,
-                        const struct platform *p, const char *init, struct err *e)
+                        const struct platform *p, const char *init, struct fdio_pending *out,
+                        struct err *e)
 {
     cleanup_tree struct tree *t = tree_new();
     if (!t)
@@ -451,7 +460,9 @@ static int write_rootfs(const struct build_opts *o, const struct recipe *r,
     struct side sd;
     if (add_app(t, r, p, e) < 0 || add_side_files(r, p, t, &sd, e) < 0)
         return ERR;
-    if (tree_write_dir(t, o->rootfs, o->epoch, e) < 0)
+    if (fdio_pending_dir(out, o->rootfs) < 0)
+        return err_sys(e, errno, "--rootfs %s", o->rootfs);
+    if (tree_write_dir(t, out->path, o->epoch, e) < 0)
         return err_ctx(e, "--rootfs %s", o->rootfs);
     return 0;
 }
@@ -486,28 +497,6 @@ static char *scratch_dir(struct err *e)
     return d;
 }
 
-static void remove_scratch(const char *dir, const char *blobs)
-{
-    DIR *d = opendir(blobs);
-    struct dirent *de;
-    char p[PATH_MAX + 300];
-    while (d && (de = readdir(d))) {
-        snprintf(p, sizeof p, "%s/%s", blobs, de->d_name);
-        if (de->d_name[0] != '.')
-            unlink(p);
-    }
-    if (d)
-        closedir(d);
-    static const char *const rest[] = {"blobs/sha256", "blobs", "index.json", "oci-layout",
-                                       "index.json.tmp", "oci-layout.tmp"};
-    for (size_t i = 0; i < sizeof rest / sizeof rest[0]; i++) {
-        snprintf(p, sizeof p, "%s/%s", dir, rest[i]);
-        if (rmdir(p) < 0)
-            unlink(p);
-    }
-    rmdir(dir);
-}
-
 static int check_outputs(const struct build_opts *o, size_t nplat, struct err *e)
 {
     if (nplat > 1 && o->rootfs)
@@ -521,31 +510,61 @@ static int check_outputs(const struct build_opts *o, size_t nplat, struct err *e
     return 0;
 }
 
-/* Images for every platform into layout l (tagged, committed) and the docker archive. */
+/* Every platform's blobs into l's staging folder, the tag set in memory, and the docker
+ * archive written aside. Nothing is visible yet: see commit(). */
 static int build_images(const struct build_opts *o, const struct recipe *r,
                         const struct platform **plats, char **inits, size_t nplat,
-                        struct layout *l, struct build_result *res, struct err *e)
+                        struct layout *l, struct build_result *res, struct outputs *out,
+                        struct err *e)
 {
     cleanup_json json_t *index = oci_index_new();
     if (!index)
         return err_set(e, "out of memory");
+    const char *stage = layout_stage_dir(l, e);
+    if (!stage)
+        return ERR;
     struct plat_build pb;
     for (size_t i = 0; i < nplat; i++) {
         struct oci_desc *man = &res->plat[i].manifest;
         res->plat[i].platform = plats[i];
-        if (build_image(o, r, plats[i], inits[i], layout_blobs_dir(l), &pb, man, e) < 0 ||
+        if (build_image(o, r, plats[i], inits[i], stage, &pb, man, e) < 0 ||
             oci_index_add(index, man, plats[i], e) < 0)
             return ERR;
         res->nplat = i + 1;
     }
     res->index.media_type = OCI_MT_INDEX;
-    if (oci_json_blob_write(layout_blobs_dir(l), index, &res->index, e) < 0)
+    if (oci_json_blob_write(stage, index, &res->index, e) < 0)
         return err_ctx(e, "image index");
-    if (o->docker_archive && write_docker_archive(o, r, layout_blobs_dir(l), &pb, e) < 0)
+    if (o->docker_archive && write_docker_archive(o, r, stage, &pb, &out->archive, e) < 0)
         return ERR;
-    if (layout_set_tag(l, o->tag, &res->index, e) < 0)
+    return layout_set_tag(l, o->tag, &res->index, e);
+}
+
+/* The one commit point of a build. Everything that can fail (layers, configs, the
+ * archive, the rootfs) is finished before this; here the layout's blobs move into place,
+ * then the rootfs and the archive are renamed, then index.json: that last rename is the
+ * commit. A failure before it undoes what was published (the caller discards the
+ * layout); after it nothing fails (garbage collection only reports). */
+static int commit(const struct build_opts *o, struct layout *l, struct outputs *out,
+                  struct build_result *res, struct err *e)
+{
+    if (l && layout_prepare(l, e) < 0)
         return ERR;
-    return layout_commit(l, &res->gc_removed, e);
+    if (o->rootfs && fdio_pending_publish(&out->rootfs) < 0)
+        return err_sys(e, errno, "--rootfs %s: cannot move the new tree into place", o->rootfs);
+    if (o->docker_archive && fdio_pending_publish(&out->archive) < 0) {
+        int saved = errno;
+        fdio_pending_unpublish(&out->rootfs);
+        return err_sys(e, saved, "cannot rename %s to %s", out->archive.path, o->docker_archive);
+    }
+    if (l && layout_commit(l, &res->gc_removed, e) < 0) {
+        fdio_pending_unpublish(&out->archive);
+        fdio_pending_unpublish(&out->rootfs);
+        return ERR;
+    }
+    if (l)
+        snprintf(res->gc_note, sizeof res->gc_note, "%s", layout_gc_note(l));
+    return 0;
 }
 
 int build_run(const struct build_opts *o, struct build_result *res, struct err *e)
@@ -555,6 +574,9 @@ int build_run(const struct build_opts *o, struct build_result *res, struct err *
     char *inits[8] = {0};
     size_t nplat = 0;
     int rc = ERR;
+    struct outputs out = {.archive = {.dirfd = -1}, .rootfs = {.dirfd = -1}};
+    struct layout *l = NULL;
+    cleanup_free char *scratch = NULL;
     memset(res, 0, sizeof *res);
     if (recipe_parse_file(o->recipe, &r, e) < 0)
         return ERR;
@@ -564,28 +586,23 @@ int build_run(const struct build_opts *o, struct build_result *res, struct err *
         if (!(inits[i] = initdir_find(o->init_dir, plats[i], e)))
             goto out;
     if (o->oci_dir || o->docker_archive) {
-        cleanup_free char *scratch = o->oci_dir ? NULL : scratch_dir(e);
-        struct layout *l = NULL;
-        if (!o->oci_dir && !scratch)
+        if (!o->oci_dir && !(scratch = scratch_dir(e)))
             goto out;
-        if (layout_open(o->oci_dir ? o->oci_dir : scratch, 1, &l, e) < 0) {
-            if (scratch)
-                rmdir(scratch);
+        if (layout_open(o->oci_dir ? o->oci_dir : scratch, 1, &l, e) < 0)
             goto out;
-        }
-        rc = build_images(o, r, plats, inits, nplat, l, res, e);
-        if (rc < 0 && o->oci_dir) {
-            struct err ignored;
-            layout_discard(l, &ignored);   /* drop this build's new blobs */
-        }
-        if (scratch)
-            remove_scratch(scratch, layout_blobs_dir(l));
-        layout_close(l);
-        if (rc < 0)
+        if (build_images(o, r, plats, inits, nplat, l, res, &out, e) < 0)
             goto out;
     }
-    rc = o->rootfs ? write_rootfs(o, r, plats[0], inits[0], e) : 0;
+    if (o->rootfs && write_rootfs(o, r, plats[0], inits[0], &out.rootfs, e) < 0)
+        goto out;
+    /* A scratch layout is never committed: it only fed the archive. */
+    rc = commit(o, o->oci_dir ? l : NULL, &out, res, e);
 out:
+    layout_close(l);   /* before a commit: the layout's blobs as they were */
+    fdio_pending_finish(&out.archive);
+    fdio_pending_finish(&out.rootfs);
+    if (scratch)
+        fdio_remove_tree_at(AT_FDCWD, scratch);
     for (size_t i = 0; i < nplat; i++)
         free(inits[i]);
     return rc;

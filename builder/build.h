@@ -10,8 +10,9 @@
  * users, certs, zoneinfo: base_add) and the app layer (the recipe's entries), the
  * config and the manifest; then the image index, written under the tag into the OCI
  * layout (atomically, old blobs collected), and/or the --rootfs folder and the
- * --docker-archive file. On failure nothing of an earlier layout changes (the blobs
- * this build added are removed again).
+ * --docker-archive file. One commit point (the rename of index.json): everything that can
+ * fail is done before it, under temporary names; on failure the layout, the rootfs folder
+ * and the archive path are byte for byte as before (see layout.h).
  */
 #ifndef ARMLET_BUILD_H
 #define ARMLET_BUILD_H
@@ -44,6 +45,7 @@ struct build_result {
     struct build_platform_result plat[8];
     size_t nplat;
     size_t gc_removed;                       /* blobs the layout GC removed */
+    char gc_note[600];                       /* why the GC removed nothing, or "" */
 };
 
 /* Parse SOURCE_DATE_EPOCH (NULL or "" -> 0). Returns 0 or ERR for a non-number. */

@@ -114,6 +114,9 @@ int cmd_build(int argc, char **argv)
         for (size_t i = 0; i < res.nplat; i++)
             printf("  %-13s %s\n", res.plat[i].platform->oci, res.plat[i].manifest.digest);
     }
+    if (res.gc_note[0])
+        fprintf(stderr, "armlet: warning: %s: garbage collection skipped, nothing removed: %s\n",
+                o.oci_dir, res.gc_note);
     if (o.docker_archive)
         printf("docker archive %s\n", o.docker_archive);
     if (o.rootfs)

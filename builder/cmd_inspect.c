@@ -15,6 +15,8 @@ static void usage(FILE *f)
           "Shows one tag of an OCI image layout: the image index digest, each platform's\n"
           "manifest digest, its config (entrypoint, cmd, user, workdir, env) and its layers\n"
           "with their sizes. TAG defaults to the layout's only tag, else latest.\n"
+          "Every index, manifest and config it reads is checked against its digest and size;\n"
+          "each layer must be a regular file of its size (symlinks and FIFOs are refused).\n"
           "\n"
           "  --json   print the tag's image index as JSON instead (compact, keys sorted)\n"
           "\n"
@@ -82,11 +84,11 @@ static int print_manifest(const struct layout *l, const json_t *desc, struct err
                  json_string_value(json_object_get(p, "architecture")), variant ? "/" : "",
                  variant ? variant : "");
     }
-    cleanup_json json_t *man = layout_read_json(l, digest, e);
+    cleanup_json json_t *man = layout_read_json_desc(l, desc, e);
     if (!man)
         return ERR;
     const json_t *cd = json_object_get(man, "config");
-    cleanup_json json_t *cfg = layout_read_json(l, json_string_value(json_object_get(cd, "digest")), e);
+    cleanup_json json_t *cfg = layout_read_json_desc(l, cd, e);
     if (!cfg)
         return ERR;
     if (!p)
@@ -100,6 +102,15 @@ static int print_manifest(const struct layout *l, const json_t *desc, struct err
     for (size_t i = 0; i < json_array_size(layers); i++) {
         const json_t *ld = json_array_get(layers, i);
         long long size = (long long)json_integer_value(json_object_get(ld, "size"));
+        const char *ldig = json_string_value(json_object_get(ld, "digest"));
+        /* Layers are not hashed here (they can be large), but each must be a regular file
+         * of the size its descriptor says: a symlink, FIFO or short file is reported. */
+        long long have = layout_blob_size(l, ldig, e);
+        if (have < 0)
+            return ERR;
+        if (have != size)
+            return err_set(e, "blob %s/%s is %lld bytes, the descriptor says %lld",
+                           layout_blobs_dir(l), ldig + 7, have, size);
         const char *mt = json_string_value(json_object_get(ld, "mediaType"));
         const char *suffix = mt && strrchr(mt, '.') ? strrchr(mt, '.') + 1 : "?";
         total += size;
@@ -129,7 +140,7 @@ static int inspect(const char *arg, int as_json, struct err *e)
     json_t *entry = layout_find_tag(l, tag, e);
     const char *digest = json_string_value(json_object_get(entry, "digest"));
     const char *mt = json_string_value(json_object_get(entry, "mediaType"));
-    cleanup_json json_t *doc = entry ? layout_read_json(l, digest, e) : NULL;
+    cleanup_json json_t *doc = entry ? layout_read_json_desc(l, entry, e) : NULL;
     if (!doc)
         goto out;
     if (as_json) {

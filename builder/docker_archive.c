@@ -4,12 +4,16 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "digest.h"
+
+#define CONFIG_MAX (16u << 20)   /* an image config is a few KiB */
 
 static void cleanup_entryp(struct archive_entry **p) { if (*p) archive_entry_free(*p); }
 static void cleanup_digestp(struct digest *d) { digest_abort(d); }
@@ -53,9 +57,22 @@ static int put_buffer(struct archive *a, const char *name, const void *buf, size
     return put_data(a, name, buf, n, e);
 }
 
-/* Inflate blob into tmp (any compression libarchive reads), checking its sha256 is
+/* Open blobs_dir/<hex of digest> as a regular file (no symlink, FIFO or device). */
+static int open_blob(int blobsfd, const char *blobs_dir, const char *digest, struct err *e)
+{
+    int fd = fdio_open_regular_at(blobsfd, digest + 7, NULL);
+    if (fd == FDIO_NOT_REGULAR || (fd < 0 && errno == ELOOP))
+        return err_set(e, "blob %s/%s is %s, not a regular file", blobs_dir, digest + 7,
+                       fdio_kind_at(blobsfd, digest + 7));
+    if (fd < 0)
+        return err_sys(e, errno, "cannot read blob %s/%s", blobs_dir, digest + 7);
+    return fd;
+}
+
+/* Inflate blob fd into tmp (any compression libarchive reads), checking its sha256 is
  * diff_id. Returns the uncompressed size, or -1 with e set. */
-static int64_t inflate_blob(const char *blob, const char *diff_id, FILE *tmp, struct err *e)
+static int64_t inflate_blob(int fd, const char *blob, const char *diff_id, FILE *tmp,
+                            struct err *e)
 {
     cleanup_archive_read struct archive *r = archive_read_new();
     __attribute__((cleanup(cleanup_digestp))) struct digest md = {0};
@@ -66,7 +83,7 @@ static int64_t inflate_blob(const char *blob, const char *diff_id, FILE *tmp, st
         return -1;
     archive_read_support_filter_all(r);
     archive_read_support_format_raw(r);
-    if (archive_read_open_filename(r, blob, 1 << 16) != ARCHIVE_OK ||
+    if (archive_read_open_fd(r, fd, 1 << 16) != ARCHIVE_OK ||
         archive_read_next_header(r, &en) != ARCHIVE_OK)
         return err_set(e, "reading layer %s: %s", blob, archive_error_string(r)), -1;
     int64_t total = 0;
@@ -90,15 +107,19 @@ static int64_t inflate_blob(const char *blob, const char *diff_id, FILE *tmp, st
     return total;
 }
 
-static int put_layer(struct archive *a, const char *blob, const char *diff_id, int64_t epoch,
-                     struct err *e)
+static int put_layer(struct archive *a, int blobsfd, const char *blobs_dir, const char *digest,
+                     const char *diff_id, int64_t epoch, struct err *e)
 {
-    char name[128];
+    char name[128], blob[4200];
     snprintf(name, sizeof name, "%s/layer.tar", diff_id + 7);
+    snprintf(blob, sizeof blob, "%s/%s", blobs_dir, digest + 7);
+    cleanup_close int fd = open_blob(blobsfd, blobs_dir, digest, e);
+    if (fd < 0)
+        return ERR;
     cleanup_file FILE *tmp = tmpfile();
     if (!tmp)
         return err_sys(e, errno, "cannot create a temporary file");
-    int64_t size = inflate_blob(blob, diff_id, tmp, e);
+    int64_t size = inflate_blob(fd, blob, diff_id, tmp, e);
     if (size < 0)
         return ERR;
     rewind(tmp);
@@ -114,36 +135,14 @@ static int put_layer(struct archive *a, const char *blob, const char *diff_id, i
     return 0;
 }
 
-/* Read a small blob into memory (the config). malloc'd, *n its size, or NULL. */
-static char *slurp(const char *path, size_t *n, struct err *e)
-{
-    cleanup_file FILE *f = fopen(path, "rb");
-    if (!f)
-        return err_sys(e, errno, "cannot read %s", path), NULL;
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        len += fread(buf + len, 1, cap - len, f);
-        if (len < cap)
-            break;
-        char *nb = realloc(buf, cap *= 2);
-        if (!nb)
-            free(buf);
-        buf = nb;
-    }
-    if (!buf || ferror(f)) {
-        free(buf);
-        return err_set(e, "cannot read %s", path), NULL;
-    }
-    *n = len;
-    return buf;
-}
-
 static int write_entries(struct archive *a, const char *blobs_dir, const struct oci_desc *config,
                          const struct oci_desc *layers, const char *const *diff_ids,
                          size_t nlayers, const char *repo_tag, int64_t epoch, struct err *e)
 {
-    char path[4096], name[128];
+    char name[128];
+    cleanup_close int blobsfd = open(blobs_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (blobsfd < 0)
+        return err_sys(e, errno, "cannot open %s", blobs_dir);
     cleanup_json json_t *layer_names = json_array();
     for (size_t i = 0; i < nlayers; i++) {
         snprintf(name, sizeof name, "%s/layer.tar", diff_ids[i] + 7);
@@ -153,15 +152,17 @@ static int write_entries(struct archive *a, const char *blobs_dir, const struct 
         json_array_append_new(layer_names, json_string(name));
         if (seen)
             continue;
-        snprintf(path, sizeof path, "%s/%s", blobs_dir, layers[i].digest + 7);
-        if (put_layer(a, path, diff_ids[i], epoch, e) < 0)
+        if (put_layer(a, blobsfd, blobs_dir, layers[i].digest, diff_ids[i], epoch, e) < 0)
             return ERR;
     }
-    snprintf(path, sizeof path, "%s/%s", blobs_dir, config->digest + 7);
     size_t n = 0;
-    cleanup_free char *cfg = slurp(path, &n, e);
-    if (!cfg)
+    cleanup_free char *cfg = NULL;
+    cleanup_close int cfd = open_blob(blobsfd, blobs_dir, config->digest, e);
+    if (cfd < 0)
         return ERR;
+    if (fdio_read_fd(cfd, CONFIG_MAX, &cfg, &n) < 0)
+        return err_set(e, "cannot read config blob %s/%s (at most %u bytes)", blobs_dir,
+                       config->digest + 7, CONFIG_MAX);
     snprintf(name, sizeof name, "%s.json", config->digest + 7);
     if (put_buffer(a, name, cfg, n, epoch, e) < 0)
         return ERR;
@@ -175,31 +176,37 @@ static int write_entries(struct archive *a, const char *blobs_dir, const struct 
 
 int docker_archive_write(const char *path, const char *blobs_dir, const struct oci_desc *config,
                          const struct oci_desc *layers, const char *const *diff_ids,
-                         size_t nlayers, const char *repo_tag, int64_t epoch, struct err *e)
+                         size_t nlayers, const char *repo_tag, int64_t epoch,
+                         struct fdio_pending *out, struct err *e)
 {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    cleanup_archive_write struct archive *a = archive_write_new();
-    if (!a)
-        return err_set(e, "out of memory");
-    if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
-        archive_write_add_filter_none(a) != ARCHIVE_OK ||
-        archive_write_open_filename(a, tmp) != ARCHIVE_OK) {
-        if (archive_errno(a) > 0)
-            return err_sys(e, archive_errno(a), "cannot write docker archive %s", tmp);
-        return err_set(e, "cannot write docker archive %s: %s", tmp, archive_error_string(a));
+    /* A fresh temporary name (O_EXCL|O_NOFOLLOW): a planted FILE.tmp symlink is never
+     * followed, an existing file never truncated. */
+    cleanup_close int fd = fdio_pending_file(out, path);
+    if (fd < 0)
+        return err_sys(e, errno, "cannot write docker archive %s.tmp", path);
+    struct stat st;
+    if (fstatat(out->dirfd, out->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+        fdio_pending_finish(out);
+        return err_set(e, "docker archive %s is a folder; give a file name", path);
     }
-    int rc = write_entries(a, blobs_dir, config, layers, diff_ids, nlayers, repo_tag, epoch, e);
+    cleanup_archive_write struct archive *a = archive_write_new();
+    int rc = a ? 0 : err_set(e, "out of memory");
+    if (rc == 0 && (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+                    archive_write_add_filter_none(a) != ARCHIVE_OK ||
+                    archive_write_open_fd(a, fd) != ARCHIVE_OK))
+        rc = archive_errno(a) > 0
+                 ? err_sys(e, archive_errno(a), "cannot write docker archive %s", out->path)
+                 : err_set(e, "cannot write docker archive %s: %s", out->path,
+                           archive_error_string(a));
+    if (rc == 0)
+        rc = write_entries(a, blobs_dir, config, layers, diff_ids, nlayers, repo_tag, epoch, e);
     if (rc == 0 && archive_write_close(a) != ARCHIVE_OK)
         rc = err_set(e, "%s", archive_error_string(a) ? archive_error_string(a) : "write failed");
+    if (rc == 0 && fsync(fd) < 0)
+        rc = err_sys(e, errno, "cannot write %s", out->path);
     if (rc < 0) {
-        unlink(tmp);
+        fdio_pending_finish(out);
         return err_ctx(e, "docker archive %s", path);
-    }
-    if (rename(tmp, path) < 0) {
-        int saved = errno;
-        unlink(tmp);
-        return err_sys(e, saved, "cannot rename %s to %s", tmp, path);
     }
     return 0;
 }

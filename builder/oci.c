@@ -46,24 +46,25 @@ int oci_blob_write(const char *blobs_dir, const void *buf, size_t n, struct oci_
     if (digest_buffer(buf, n, d->digest, e) < 0)
         return ERR;
     d->size = n;
-    char path[4096], tmp[4096];
-    snprintf(path, sizeof path, "%s/%s", blobs_dir, d->digest + 7);
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == n)
-        return 0;
-    snprintf(tmp, sizeof tmp, "%s/.tmp-%s-%ld", blobs_dir, d->digest + 7, (long)getpid());
-    cleanup_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* Always written, even when a blob of that name exists: an existing file is not
+     * trusted to hold these bytes (a corrupt same-size copy would be reused for ever).
+     * The rename replaces it with the right bytes. */
+    cleanup_close int dirfd = open(blobs_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0)
+        return err_sys(e, errno, "cannot open %s", blobs_dir);
+    char tmp[64];
+    cleanup_close int fd = fdio_create_tmp_at(dirfd, ".tmp-blob-", tmp, sizeof tmp, 0644);
     if (fd < 0)
         return err_sys(e, errno, "cannot create blob in %s", blobs_dir);
     if (fdio_write_all(fd, buf, n) < 0 || fsync(fd) < 0) {
         int saved = errno;
-        unlink(tmp);
-        return err_sys(e, saved, "cannot write blob %s", tmp);
+        unlinkat(dirfd, tmp, 0);
+        return err_sys(e, saved, "cannot write blob %s/%s", blobs_dir, tmp);
     }
-    if (rename(tmp, path) < 0) {
+    if (renameat(dirfd, tmp, dirfd, d->digest + 7) < 0) {
         int saved = errno;
-        unlink(tmp);
-        return err_sys(e, saved, "cannot rename blob into %s", path);
+        unlinkat(dirfd, tmp, 0);
+        return err_sys(e, saved, "cannot rename blob into %s/%s", blobs_dir, d->digest + 7);
     }
     return 0;
 }

@@ -66,8 +66,9 @@ int oci_rfc3339(int64_t epoch, char *buf, size_t n, struct err *e);
  * (caller frees) or NULL with e set. */
 char *oci_json_dump(const json_t *j, struct err *e);
 
-/* Write n bytes as blobs_dir/<hex>: temporary file, fsync, rename. An existing blob of
- * the same digest is left as it is (content-addressed: it already has these bytes).
+/* Write n bytes as blobs_dir/<hex>: temporary file (fresh name, O_EXCL|O_NOFOLLOW),
+ * fsync, rename. An existing file of that name is replaced, never trusted (it may be
+ * corrupt). Builds write into their layout's staging folder (layout_stage_dir).
  * Fills d->digest and d->size (media_type untouched). Returns 0 or ERR. */
 int oci_blob_write(const char *blobs_dir, const void *buf, size_t n, struct oci_desc *d,
                    struct err *e);

@@ -12,10 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 
 #include "auth.h"
 #include "cleanup.h"
+#include "layout.h"
 #include "reference.h"
 #include "registry.h"
 
@@ -30,6 +30,7 @@ struct blob {
     char digest[80];
     long long size;
     char where[96];          /* "config of linux/arm64", for messages */
+    int fd;                  /* verified when the plan was read; uploads read this fd */
 };
 
 struct manifest {
@@ -56,87 +57,66 @@ static void plan_free(struct plan *pl)
     for (size_t i = 0; i < pl->nman; i++)
         free(pl->mans[i].bytes);
     free(pl->mans);
+    for (size_t i = 0; i < pl->nblob; i++)
+        if (pl->blobs[i].fd >= 0)
+            close(pl->blobs[i].fd);
     free(pl->blobs);
 }
 
 /* ---------------------------------------------------------------- reading the layout */
 
-static void sha256_digest(const void *data, size_t n, char out[80])
-{
-    unsigned char md[32];
-    unsigned int mdlen = 0;
-    EVP_Digest(data, n, md, &mdlen, EVP_sha256(), NULL);
-    strcpy(out, "sha256:");
-    for (unsigned i = 0; i < 32; i++)
-        sprintf(out + 7 + 2 * i, "%02x", md[i]);
-}
+/* The layout is read through layout.h: blobs/sha256 must be a real folder of it, every
+ * blob a regular file (no symlink, FIFO or device), and each blob's size and digest are
+ * checked as it is read, before anything is sent. */
 
-static void blob_path(const char *dir, const char *digest, char *out, size_t cap)
-{
-    snprintf(out, cap, "%s/blobs/sha256/%s", dir, digest + 7);
-}
+static void cleanup_layoutp(struct layout **l) { layout_close(*l); }
 
-/* Read a small JSON blob (manifest or index) and check its size and digest. */
-static int read_json_blob(const char *dir, const char *digest, long long size, struct manifest *m,
-                          struct err *e)
+/* A small JSON blob (manifest or index): its exact bytes, size and digest checked. */
+static int read_json_blob(const struct layout *l, const char *digest, long long size,
+                          struct manifest *m, struct err *e)
 {
     if (!ref_digest_valid(digest))
         return err_set(e, "digest \"%s\" is not sha256:<64 hex>", digest);
-    char path[4200];
-    blob_path(dir, digest, path, sizeof path);
     if (size < 0 || size > (16 << 20))
-        return err_set(e, "%s: size %lld out of range for a manifest", path, size);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return err_sys(e, errno, "%s", path);
-    m->bytes = malloc((size_t)size + 1);
-    m->len = m->bytes ? fread(m->bytes, 1, (size_t)size + 1, f) : 0;
-    fclose(f);
+        return err_set(e, "%s/%s: size %lld out of range for a manifest", layout_blobs_dir(l),
+                       digest + 7, size);
+    m->bytes = layout_read_blob(l, digest, size, &m->len, e);
     if (!m->bytes)
-        return err_set(e, "out of memory");
-    if (m->len != (size_t)size)
-        return err_set(e, "%s: %zu bytes, the descriptor says %lld", path, m->len, size);
-    m->bytes[m->len] = '\0';
-    char got[80];
-    sha256_digest(m->bytes, m->len, got);
-    if (strcmp(got, digest) != 0)
-        return err_set(e, "%s: content hashes to %s, not %s", path, got, digest);
+        return ERR;
     snprintf(m->digest, sizeof m->digest, "%s", digest);
     return 0;
 }
 
-static int add_blob(struct plan *pl, const char *dir, json_t *desc, const char *where, struct err *e)
+static int add_blob(struct plan *pl, const struct layout *l, json_t *desc, const char *where,
+                    struct err *e)
 {
     const char *digest = json_string_value(json_object_get(desc, "digest"));
     json_t *size = json_object_get(desc, "size");
-    if (!digest || !ref_digest_valid(digest) || !json_is_integer(size))
+    if (!digest || !ref_digest_valid(digest) || !json_is_integer(size) || json_integer_value(size) < 0)
         return err_set(e, "%s: descriptor without a valid digest and size", where);
     for (size_t i = 0; i < pl->nblob; i++)
         if (!strcmp(pl->blobs[i].digest, digest))
             return 0;
-    char path[4200];
-    blob_path(dir, digest, path, sizeof path);
-    struct stat st;
-    if (stat(path, &st) < 0)
-        return err_sys(e, errno, "%s: blob %s", where, path);
-    if (st.st_size != json_integer_value(size))
-        return err_set(e, "%s: blob %s is %lld bytes, the manifest says %lld", where, path,
-                       (long long)st.st_size, (long long)json_integer_value(size));
     struct blob *nb = realloc(pl->blobs, (pl->nblob + 1) * sizeof *nb);
     if (!nb)
         return err_set(e, "out of memory");
     pl->blobs = nb;
+    int fd = layout_blob_open(l, digest, (long long)json_integer_value(size), e);
+    if (fd < 0)
+        return err_ctx(e, "%s", where);
     struct blob *b = &pl->blobs[pl->nblob++];
     memset(b, 0, sizeof *b);
+    b->fd = fd;
     snprintf(b->digest, sizeof b->digest, "%s", digest);
     snprintf(b->where, sizeof b->where, "%s", where);
-    b->size = (long long)st.st_size;
+    b->size = (long long)json_integer_value(size);
     pl->total += b->size;
     return 0;
 }
 
 /* Collect the config and layers of manifest m. */
-static int add_manifest_blobs(struct plan *pl, const char *dir, const struct manifest *m, struct err *e)
+static int add_manifest_blobs(struct plan *pl, const struct layout *l, const struct manifest *m,
+                              struct err *e)
 {
     json_error_t je;
     cleanup_json json_t *doc = json_loadb(m->bytes, m->len, 0, &je);
@@ -144,14 +124,14 @@ static int add_manifest_blobs(struct plan *pl, const char *dir, const struct man
         return err_set(e, "manifest %s: %s", m->digest, je.text);
     char where[96];
     snprintf(where, sizeof where, "config of %s", m->platform);
-    if (add_blob(pl, dir, json_object_get(doc, "config"), where, e) < 0)
+    if (add_blob(pl, l, json_object_get(doc, "config"), where, e) < 0)
         return ERR;
     json_t *layers = json_object_get(doc, "layers");
     size_t i;
-    json_t *l;
-    json_array_foreach(layers, i, l) {
+    json_t *lay;
+    json_array_foreach(layers, i, lay) {
         snprintf(where, sizeof where, "layer %zu of %s", i + 1, m->platform);
-        if (add_blob(pl, dir, l, where, e) < 0)
+        if (add_blob(pl, l, lay, where, e) < 0)
             return ERR;
     }
     return 0;
@@ -204,18 +184,13 @@ static json_t *find_tag(json_t *entries, const char *dir, const char **tag, stru
     return NULL;
 }
 
-static int plan_read(const char *dir, const char **tag, struct plan *pl, struct err *e)
+static int plan_read(const struct layout *l, const char **tag, struct plan *pl, struct err *e)
 {
+    const char *dir = layout_dir(l);
     char path[4200];
-    snprintf(path, sizeof path, "%s/oci-layout", dir);
-    if (access(path, R_OK) < 0)
-        return err_sys(e, errno, "%s: not an OCI image layout (%s)", dir, path);
     snprintf(path, sizeof path, "%s/index.json", dir);
     json_error_t je;
-    cleanup_json json_t *index = json_load_file(path, 0, &je);
-    if (!index)
-        return err_set(e, "%s:%d: %s", path, je.line, je.text);
-    json_t *entry = find_tag(json_object_get(index, "manifests"), dir, tag, e);
+    json_t *entry = find_tag(json_object_get(layout_index(l), "manifests"), dir, tag, e);
     if (!entry)
         return ERR;
     const char *digest = json_string_value(json_object_get(entry, "digest"));
@@ -223,13 +198,13 @@ static int plan_read(const char *dir, const char **tag, struct plan *pl, struct 
     json_t *size = json_object_get(entry, "size");
     if (!digest || !mt || !json_is_integer(size))
         return err_set(e, "%s: entry for tag \"%s\" lacks digest, mediaType or size", path, *tag ? *tag : "");
-    if (read_json_blob(dir, digest, json_integer_value(size), &pl->top, e) < 0)
+    if (read_json_blob(l, digest, json_integer_value(size), &pl->top, e) < 0)
         return err_ctx(e, "%s: tag \"%s\"", dir, *tag ? *tag : "");
     snprintf(pl->top.media, sizeof pl->top.media, "%s", mt);
     pl->top_is_index = is_index_type(mt);
     if (!pl->top_is_index) {
         platform_name(entry, pl->top.platform, sizeof pl->top.platform);
-        return add_manifest_blobs(pl, dir, &pl->top, e);
+        return add_manifest_blobs(pl, l, &pl->top, e);
     }
     cleanup_json json_t *idx = json_loadb(pl->top.bytes, pl->top.len, 0, &je);
     json_t *mans = json_object_get(idx, "manifests");
@@ -249,9 +224,9 @@ static int plan_read(const char *dir, const char **tag, struct plan *pl, struct 
         if (!md || !mmt || !json_is_integer(msize))
             return err_set(e, "%s: index %s: entry %zu lacks digest, mediaType or size", dir, digest, i);
         snprintf(m->media, sizeof m->media, "%s", mmt);
-        if (read_json_blob(dir, md, json_integer_value(msize), m, e) < 0)
+        if (read_json_blob(l, md, json_integer_value(msize), m, e) < 0)
             return err_ctx(e, "%s: manifest of %s", dir, m->platform);
-        if (add_manifest_blobs(pl, dir, m, e) < 0)
+        if (add_manifest_blobs(pl, l, m, e) < 0)
             return err_ctx(e, "%s", dir);
     }
     return 0;
@@ -387,12 +362,7 @@ static int try_blob(struct pusher *p, CURL *h, const struct blob *b, bool *chunk
     snprintf(loc, sizeof loc, "%s", resp->location);
     long chunk_min = resp->chunk_min;
 
-    cleanup_close int fd = -1;
-    char path[4200];
-    blob_path(p->dir, b->digest, path, sizeof path);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return err_sys(e, errno, "%s", path);
+    int fd = b->fd;   /* the file whose size and digest were checked; read with pread */
     if (*chunked && b->size > 0) {
         int rc = upload_chunked(p, h, b, fd, loc, chunk_min, resp, e);
         if (rc == TRY_DONE)
@@ -576,28 +546,30 @@ int push_layout(const char *oci_dir, const char *tag, const char *refstr, const 
         return ERR;
     if (r.digest[0])
         return err_set(e, "reference \"%s\": push needs a tag, not a digest", refstr);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/oci-layout", oci_dir);
+    if (access(path, R_OK) < 0)
+        return err_sys(e, errno, "%s: not an OCI image layout (%s)", oci_dir, path);
+    /* The shared lock, held to the end: no build changes the layout while its blobs are
+     * read and sent. */
+    __attribute__((cleanup(cleanup_layoutp))) struct layout *l = NULL;
+    if (layout_open(oci_dir, 0, &l, e) < 0)
+        return ERR;
     if (!tag && r.tag[0]) {
         /* "push DIR host/app:1.0": use tag 1.0 of the layout if it has one */
-        char path[4200];
-        snprintf(path, sizeof path, "%s/index.json", oci_dir);
-        cleanup_file FILE *f = fopen(path, "r");
-        if (f) {
-            json_error_t je;
-            cleanup_json json_t *idx = json_loadf(f, 0, &je);
-            size_t i;
-            json_t *d;
-            json_array_foreach(json_object_get(idx, "manifests"), i, d) {
-                const char *n = json_string_value(json_object_get(json_object_get(d, "annotations"),
-                                                                  "org.opencontainers.image.ref.name"));
-                if (n && !strcmp(n, r.tag))
-                    tag = r.tag;
-            }
+        size_t i;
+        json_t *d;
+        json_array_foreach(json_object_get(layout_index(l), "manifests"), i, d) {
+            const char *n = json_string_value(json_object_get(json_object_get(d, "annotations"),
+                                                              "org.opencontainers.image.ref.name"));
+            if (n && !strcmp(n, r.tag))
+                tag = r.tag;
         }
     }
     struct plan pl;
     memset(&pl, 0, sizeof pl);
     const char *layout_tag = tag;
-    if (plan_read(oci_dir, &layout_tag, &pl, e) < 0) {
+    if (plan_read(l, &layout_tag, &pl, e) < 0) {
         plan_free(&pl);
         return ERR;
     }
