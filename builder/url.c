@@ -82,6 +82,8 @@ int url_resolve(const char *base, const char *ref, const char *what, char *out, 
         return err_set(e, "%s \"%s\" is not http or https: armlet follows no other scheme", what, q);
     if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !host || !*host)
         return err_set(e, "%s \"%s\" names no host", what, q);
+    if (strlen(host) >= sizeof ((struct url_origin *)0)->host)
+        return err_set(e, "%s \"%s\": host name longer than 255 bytes", what, q);
     if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
         curl_url_get(u, CURLUPART_PASSWORD, &pass, 0) == CURLUE_OK)
         return err_set(e, "%s \"%s\" carries a user name or password: refused", what, q);
