@@ -18,6 +18,7 @@
 #include "cleanup.h"
 #include "reference.h"
 #include "registry.h"
+#include "safetext.h"
 
 #define MT_OCI_INDEX    "application/vnd.oci.image.index.v1+json"
 #define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
@@ -326,8 +327,10 @@ static void url_with_digest(const char *loc, const char *digest, char *out, size
 
 static int check_digest(const struct reg_resp *resp, const char *want, const char *what, struct err *e)
 {
+    char q[300];
     if (resp->digest[0] && strcmp(resp->digest, want) != 0)
-        return err_set(e, "%s: registry computed %s, expected %s", what, resp->digest, want);
+        return err_set(e, "%s: registry computed %s, expected %s", what,
+                       safetext_escape(resp->digest, q, sizeof q), want);
     return 0;
 }
 
@@ -627,7 +630,7 @@ int push_layout(const char *oci_dir, const char *tag, const char *refstr, const 
     struct registry_opts ro = {
         .ca_cert = o->ca_cert, .insecure = o->insecure, .verbose = o->verbose,
         .retries = o->retries == 0 ? 5 : (o->retries < 0 ? 0 : o->retries),
-        .creds = &creds, .extra_scope = extra[0] ? extra : NULL,
+        .creds = &creds, .extra_scope = extra[0] ? extra : NULL, .timeout = o->timeout,
     };
     struct registry *reg = NULL;
     int rc = registry_open(&r, &ro, &reg, e);
