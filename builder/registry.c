@@ -277,6 +277,9 @@ static int transport_error(struct registry *reg, const char *method, const char 
     if (code == CURLE_OPERATION_TIMEDOUT)
         return err_set(e, "%s %s%s: the server stalled or was too slow (%s; --timeout %ld)", method,
                        reg->host, path, why, reg->timeout);
+    if (code == CURLE_OUT_OF_MEMORY)   /* what libcurl 7.88 says of a header line over 100 KiB */
+        return err_set(e, "%s %s%s: reply refused: a header line longer than libcurl's 100 KiB limit, or "
+                       "out of memory", method, reg->host, path);
     if (code == CURLE_UNSUPPORTED_PROTOCOL)
         return err_set(e, "%s %s%s: %s (armlet speaks only http and https)", method, reg->host, path, why);
     return err_set(e, "%s %s%s: %s", method, reg->host, path, why);

@@ -234,7 +234,7 @@ test_huge_headers_end_with_a_clear_error() {
   set_mode huge-header 200000
   push --insecure
   assert_eq 1 "$rc" "$err"
-  assert_contains "$err" "GET $REG/v2/: "
+  assert_contains "$err" "GET $REG/v2/: reply refused: a header line longer than libcurl's 100 KiB limit"
   assert_no_control "$err"
   set_mode location "http://127.0.0.1:1/$(head -c 5000 /dev/zero | tr '\0' a)"
   push --insecure
