@@ -27,11 +27,9 @@ static void check_printable(const char *s)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *in = malloc(size + 1);
+    char *in = strndup((const char *)data, size);   /* as C text: up to a NUL byte */
     if (!in)
         return 0;
-    memcpy(in, data, size);
-    in[size] = '\0';
     const char *base = "http://127.0.0.1:5000/v2/app/blobs/uploads/";
     char *ref = in;
     char *nl = strchr(in, '\n');
