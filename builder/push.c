@@ -349,10 +349,10 @@ static int upload_chunked(struct pusher *p, CURL *h, const struct blob *b, int f
         if (registry_do(p->reg, h, "PATCH", loc, &req, resp, e) < 0 || resp->status != 202)
             return step_failed(resp, "chunk upload (PATCH)", b, e);
         if (resp->location[0])
-            snprintf(loc, 4096, "%s", resp->location);
+            snprintf(loc, REG_URL_MAX, "%s", resp->location);
         off += n;
     }
-    char url[4400];
+    char url[REG_URL_MAX + 128];
     url_with_digest(loc, b->digest, url, sizeof url);
     if (registry_do(p->reg, h, "PUT", url, NULL, resp, e) < 0 || resp->status != 201)
         return step_failed(resp, "closing chunked upload (PUT)", b, e);
@@ -363,7 +363,7 @@ static int upload_chunked(struct pusher *p, CURL *h, const struct blob *b, int f
 static int try_blob(struct pusher *p, CURL *h, const struct blob *b, bool *chunked, struct reg_resp *resp,
                     struct err *e)
 {
-    char url[4400];
+    char url[REG_URL_MAX + 128];
     snprintf(url, sizeof url, "/v2/%s/blobs/%s", p->repo, b->digest);
     if (registry_do(p->reg, h, "HEAD", url, NULL, resp, e) < 0)
         return step_failed(resp, "HEAD", b, e);
@@ -386,7 +386,7 @@ static int try_blob(struct pusher *p, CURL *h, const struct blob *b, bool *chunk
     }
     if (resp->status != 202 || !resp->location[0])
         return step_failed(resp, "starting upload (POST)", b, e);
-    char loc[4096];
+    char loc[REG_URL_MAX];
     snprintf(loc, sizeof loc, "%s", resp->location);
     long chunk_min = resp->chunk_min;
 

@@ -312,7 +312,7 @@ static int perform(struct registry *reg, CURL *h, const char *method, const char
     memset(resp, 0, sizeof *resp);
     curl_easy_reset(h);
     apply_common(reg, h);
-    char full[8192];
+    char full[REG_URL_MAX + 256];   /* a Location plus "&digest=sha256:..." */
     if (url[0] == '/')
         snprintf(full, sizeof full, "%s%s", reg->base, url);
     else

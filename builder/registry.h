@@ -77,14 +77,17 @@ struct reg_req {
     const struct reg_body *body;    /* or NULL */
 };
 
+/* Longest Location kept (pre-signed storage URLs with session tokens run to a few KiB). */
+#define REG_URL_MAX 8192
+
 struct reg_resp {
     long status;                    /* HTTP status; 0 when no response (transport error) */
     bool transient;                 /* a retry may succeed: 5xx, 429, dropped connection */
     int curl_code;                  /* CURLcode of a transport failure, else 0 */
     long retry_after;               /* seconds from Retry-After, or 0 */
-    char location[4096];            /* Location resolved against the request URL and
+    char location[REG_URL_MAX];     /* Location resolved against the request URL and
                                        checked (http/https, see url.h), or "" */
-    char digest[128];               /* Docker-Content-Digest, or "" */
+    char digest[256];               /* Docker-Content-Digest, or "" */
     long chunk_min;                 /* OCI-Chunk-Min-Length, or 0 */
     char challenge[4096];           /* WWW-Authenticate, or "" */
     char body[65537];               /* first 64 KiB of the response body, NUL-terminated */

@@ -236,10 +236,10 @@ test_huge_headers_end_with_a_clear_error() {
   assert_eq 1 "$rc" "$err"
   assert_contains "$err" "GET $REG/v2/: reply refused: a header line longer than libcurl's 100 KiB limit"
   assert_no_control "$err"
-  set_mode location "http://127.0.0.1:1/$(head -c 5000 /dev/zero | tr '\0' a)"
+  set_mode location "http://127.0.0.1:1/$(head -c 9000 /dev/zero | tr '\0' a)"
   push --insecure
   assert_eq 1 "$rc" "$err"
-  assert_contains "$err" "reply header Location longer than 4095 bytes: refused"
+  assert_contains "$err" "reply header Location longer than 8191 bytes: refused"
 }
 
 run_tests
