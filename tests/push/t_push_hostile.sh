@@ -48,6 +48,8 @@ assert_trap_untouched() {
   grep -q CONTROL "$H/trap.log" || fail "the trap listener does not log"
   assert_eq 1 "$(wc -l <"$H/trap.log")" "connections to the non-http target: $(cat "$H/trap.log")"
 }
+# sha256 of every file of the layout (a push must leave it exactly as it was).
+layout_sums() { (cd "$LAYOUT" && find . -type f | sort | xargs sha256sum); }
 # Requests the server logged, as "srv method path auth" lines (jq over requests.log).
 requests() { jq -r "$1" "$H/requests.log"; }
 
@@ -74,7 +76,7 @@ push_each_scheme() {
 
 test_upload_location_with_any_other_scheme_is_refused_and_reaches_nothing() {
   hostile_start "$(tmpdir)"
-  local s url
+  local s url before; before=$(layout_sums)
   push_each_scheme location --insecure
   for s in $SCHEMES; do
     url=$(cat "$H/url.$s"); err=$(cat "$H/err.$s")
@@ -84,6 +86,7 @@ test_upload_location_with_any_other_scheme_is_refused_and_reaches_nothing() {
     assert_no_control "$err"
   done
   [ ! -e "$H/pwned-location" ] || fail "a file:// Location wrote $H/pwned-location"
+  assert_eq "$before" "$(layout_sums)" "the layout changed"
   assert_trap_untouched
   assert_eq 0 "$(requests 'select(.method == "PUT" or .method == "PATCH") | .path' | wc -l)" "uploads sent"
 }
@@ -102,7 +105,7 @@ test_token_realm_with_any_other_scheme_is_refused_and_reaches_nothing() {
   # a file:// realm names a file holding a token: were it read, the token would reach
   # the registry (which logs every Authorization it gets)
   printf '{"token":"STOLEN-LOCAL-FILE"}' >"$H/pwned-realm"
-  local s url
+  local s url sum; sum=$(sha256sum <"$H/pwned-realm")
   push_each_scheme realm --insecure --creds "armlet:$PW"
   for s in $SCHEMES; do
     url=$(cat "$H/url.$s"); err=$(cat "$H/err.$s")
@@ -113,6 +116,7 @@ test_token_realm_with_any_other_scheme_is_refused_and_reaches_nothing() {
   done
   assert_trap_untouched
   assert_not_contains "$(cat "$H/requests.log")" "STOLEN" "a file:// realm was read and its token sent"
+  assert_eq "$sum" "$(sha256sum <"$H/pwned-realm")" "the file:// realm's file changed"
 }
 
 test_upload_on_another_loopback_address_gets_no_credentials() {
@@ -132,6 +136,7 @@ test_a_401_from_another_host_fetches_no_token_there_and_sends_no_credentials() {
   push --insecure --creds "armlet:$PW"
   assert_eq 1 "$rc" "$err"
   assert_contains "$err" "HTTP 401 from 127.0.0.2:$PORT2, which is not the registry $REG"
+  assert_no_control "$err"
   assert_eq "" "$(requests 'select(.srv == "other") | .auth' | sort -u)" "Authorization sent to 127.0.0.2"
   assert_eq 0 "$(requests 'select(.srv == "other" and (.path | startswith("/token"))) | .path' | wc -l)" \
     "token requests at 127.0.0.2's realm"
@@ -148,6 +153,7 @@ test_tls_registry_with_plain_http_realm_on_another_host_gets_no_credentials() {
   push --ca-cert "$H/ca.pem" --creds "armlet:$PW"
   assert_eq 1 "$rc" "$err"
   assert_contains "$err" "token realm $realm is plain http on another host"
+  assert_no_control "$err"
   assert_eq 0 "$(requests 'select(.srv == "other") | .path' | wc -l)" "requests at the plain-http realm"
   # without credentials there is nothing to leak: the anonymous token request goes out
   # (which also shows the realm was reachable), and carries no Authorization
@@ -205,6 +211,7 @@ test_endless_body_ends_with_a_clear_error() {
   push --insecure
   assert_eq 1 "$rc" "$err"
   assert_contains "$err" "GET $REG/v2/: reply body larger than 1024 KiB: refused"
+  assert_no_control "$err"
 }
 
 test_dripping_body_ends_at_the_total_time_limit() {
@@ -214,6 +221,7 @@ test_dripping_body_ends_at_the_total_time_limit() {
   assert_eq 1 "$rc" "$err"
   assert_contains "$err" "GET $REG/v2/: the server stalled or was too slow (Operation timed out after"
   assert_contains "$err" "--timeout 1)"
+  assert_no_control "$err"
 }
 
 test_stalled_server_ends_with_a_clear_error() {
@@ -223,6 +231,7 @@ test_stalled_server_ends_with_a_clear_error() {
   assert_eq 1 "$rc" "$err"
   assert_contains "$err" "GET $REG/v2/: the server stalled or was too slow"
   assert_contains "$err" "--timeout 2)"
+  assert_no_control "$err"
 }
 
 test_huge_headers_end_with_a_clear_error() {
@@ -231,6 +240,7 @@ test_huge_headers_end_with_a_clear_error() {
   push --insecure
   assert_eq 1 "$rc" "$err"
   assert_contains "$err" "GET $REG/v2/: reply headers larger than 128 KiB: refused"
+  assert_no_control "$err"
   set_mode huge-header 200000
   push --insecure
   assert_eq 1 "$rc" "$err"
@@ -240,6 +250,7 @@ test_huge_headers_end_with_a_clear_error() {
   push --insecure
   assert_eq 1 "$rc" "$err"
   assert_contains "$err" "reply header Location longer than 8191 bytes: refused"
+  assert_no_control "$err"
 }
 
 run_tests
