@@ -436,6 +436,10 @@ static bool realm_may_get_creds(const struct registry *reg, const char *realm)
 static int fetch_token(struct registry *reg, const struct auth_challenge *ch, char **out, struct err *e)
 {
     char url[8192], realm[4096];
+    /* the challenge parser cuts values at its buffer: a realm that filled it may be cut */
+    if (strlen(ch->realm) >= sizeof ch->realm - 1)
+        return err_set(e, "%s: Bearer challenge: token realm longer than %zu bytes", reg->host,
+                       sizeof ch->realm - 2);
     if (url_resolve(NULL, ch->realm, "token realm", realm, sizeof realm, e) < 0)
         return err_ctx(e, "%s: Bearer challenge", reg->host);
     bool send_creds = reg->creds.set;

@@ -251,6 +251,12 @@ test_huge_headers_end_with_a_clear_error() {
   assert_eq 1 "$rc" "$err"
   assert_contains "$err" "reply header Location longer than 8191 bytes: refused"
   assert_no_control "$err"
+  # a realm too long for the challenge parser's field is refused, not used cut short
+  set_mode realm "http://127.0.0.1:$TRAP/$(head -c 1100 /dev/zero | tr '\0' a)"
+  push --insecure
+  assert_eq 1 "$rc" "$err"
+  assert_contains "$err" "Bearer challenge: token realm longer than 1022 bytes"
+  assert_trap_untouched
 }
 
 run_tests
