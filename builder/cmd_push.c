@@ -28,6 +28,8 @@ static void usage(FILE *f)
           "  --retries N         retries on 5xx, 429 and dropped connections (default 5)\n"
           "  --chunk-size BYTES  upload blobs larger than this in chunks (default: one request,\n"
           "                      chunks of 8 MiB only if the registry refuses that with 413)\n"
+          "  --timeout SECONDS   a request that moves no byte for this long fails (default 60;\n"
+          "                      each request also ends after 5x this, plus 1 s per 16 KiB sent)\n"
           "  --verbose           one line per request on stderr (secrets never shown)\n"
           "  --help\n"
           "\n"
@@ -53,6 +55,7 @@ int cmd_push(int argc, char **argv)
         {"insecure", no_argument, NULL, 'k'},      {"from", required_argument, NULL, 'f'},
         {"jobs", required_argument, NULL, 'j'},    {"retries", required_argument, NULL, 'r'},
         {"chunk-size", required_argument, NULL, 's'}, {"verbose", no_argument, NULL, 'v'},
+        {"timeout", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     struct push_opts o = {0};
@@ -80,6 +83,11 @@ int cmd_push(int argc, char **argv)
             if (parse_num(optarg, 1, &n) < 0)
                 goto bad_num;
             o.chunk_size = n;
+            break;
+        case 't':
+            if (parse_num(optarg, 1, &n) < 0 || n > 86400)
+                goto bad_num;
+            o.timeout = (long)n;
             break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -112,6 +120,7 @@ int cmd_push(int argc, char **argv)
     return 0;
 bad_num:
     fprintf(stderr, "armlet: push: --%s: \"%s\" is not a valid number\n",
-            c == 'j' ? "jobs (1-64)" : c == 'r' ? "retries (0-100)" : "chunk-size (bytes)", optarg);
+            c == 'j' ? "jobs (1-64)" : c == 'r' ? "retries (0-100)" : c == 't' ? "timeout (1-86400 s)" :
+            "chunk-size (bytes)", optarg);
     return 2;
 }

@@ -18,6 +18,7 @@
 #include "layout.h"
 #include "reference.h"
 #include "registry.h"
+#include "safetext.h"
 
 #define MT_OCI_INDEX    "application/vnd.oci.image.index.v1+json"
 #define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
@@ -301,8 +302,10 @@ static void url_with_digest(const char *loc, const char *digest, char *out, size
 
 static int check_digest(const struct reg_resp *resp, const char *want, const char *what, struct err *e)
 {
+    char q[300];
     if (resp->digest[0] && strcmp(resp->digest, want) != 0)
-        return err_set(e, "%s: registry computed %s, expected %s", what, resp->digest, want);
+        return err_set(e, "%s: registry computed %s, expected %s", what,
+                       safetext_escape(resp->digest, q, sizeof q), want);
     return 0;
 }
 
@@ -321,10 +324,10 @@ static int upload_chunked(struct pusher *p, CURL *h, const struct blob *b, int f
         if (registry_do(p->reg, h, "PATCH", loc, &req, resp, e) < 0 || resp->status != 202)
             return step_failed(resp, "chunk upload (PATCH)", b, e);
         if (resp->location[0])
-            snprintf(loc, 4096, "%s", resp->location);
+            snprintf(loc, REG_URL_MAX, "%s", resp->location);
         off += n;
     }
-    char url[4400];
+    char url[REG_URL_MAX + 128];
     url_with_digest(loc, b->digest, url, sizeof url);
     if (registry_do(p->reg, h, "PUT", url, NULL, resp, e) < 0 || resp->status != 201)
         return step_failed(resp, "closing chunked upload (PUT)", b, e);
@@ -335,7 +338,7 @@ static int upload_chunked(struct pusher *p, CURL *h, const struct blob *b, int f
 static int try_blob(struct pusher *p, CURL *h, const struct blob *b, bool *chunked, struct reg_resp *resp,
                     struct err *e)
 {
-    char url[4400];
+    char url[REG_URL_MAX + 128];
     snprintf(url, sizeof url, "/v2/%s/blobs/%s", p->repo, b->digest);
     if (registry_do(p->reg, h, "HEAD", url, NULL, resp, e) < 0)
         return step_failed(resp, "HEAD", b, e);
@@ -358,7 +361,7 @@ static int try_blob(struct pusher *p, CURL *h, const struct blob *b, bool *chunk
     }
     if (resp->status != 202 || !resp->location[0])
         return step_failed(resp, "starting upload (POST)", b, e);
-    char loc[4096];
+    char loc[REG_URL_MAX];
     snprintf(loc, sizeof loc, "%s", resp->location);
     long chunk_min = resp->chunk_min;
 
@@ -599,7 +602,7 @@ int push_layout(const char *oci_dir, const char *tag, const char *refstr, const 
     struct registry_opts ro = {
         .ca_cert = o->ca_cert, .insecure = o->insecure, .verbose = o->verbose,
         .retries = o->retries == 0 ? 5 : (o->retries < 0 ? 0 : o->retries),
-        .creds = &creds, .extra_scope = extra[0] ? extra : NULL,
+        .creds = &creds, .extra_scope = extra[0] ? extra : NULL, .timeout = o->timeout,
     };
     struct registry *reg = NULL;
     int rc = registry_open(&r, &ro, &reg, e);

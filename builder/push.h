@@ -31,6 +31,7 @@ struct push_opts {
     int jobs;                /* parallel blob uploads (0 = 4) */
     int retries;             /* per request/blob (0 = 5; negative = none) */
     long long chunk_size;    /* chunked upload for blobs larger than this (0 = never) */
+    long timeout;            /* seconds a request may make no progress (0 = 60) */
 };
 
 /* Push TAG of the layout at oci_dir (tag NULL: the layout's only tag) to ref.

@@ -1,8 +1,11 @@
 /* builder/reference.c — see reference.h for the grammar. */
 #include "reference.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <strings.h>
 
 bool ref_tag_valid(const char *t)
 {
@@ -115,14 +118,47 @@ static bool looks_like_host(const char *s, size_t n)
     return false;
 }
 
+/* ":<1-5 digits>" or nothing. */
+static bool port_suffix_ok(const char *p)
+{
+    if (!*p)
+        return true;
+    size_t n = strlen(p + 1);
+    return p[0] == ':' && n >= 1 && n <= 5 && strspn(p + 1, "0123456789") == n;
+}
+
+/* Loopback only as a literal: the name "localhost", an IPv4 address in 127.0.0.0/8
+ * written as a dotted quad (inet_pton: no "127.1" shorthand, no "127.evil.example.com"),
+ * or the IPv6 address ::1 in brackets. A name that merely starts like one is a name that
+ * DNS (or an attacker) resolves, and gets no loopback privileges. */
 bool ref_host_is_loopback(const char *host)
 {
-    size_t n = strcspn(host, ":");
-    if (host[0] == '[')
-        return !strncmp(host, "[::1]", 5) && (host[5] == '\0' || host[5] == ':');
-    if ((n == 9 && !strncmp(host, "localhost", 9)) || !strncmp(host, "127.", 4))
-        return n == strlen(host) || host[n] == ':';
-    return false;
+    char name[64];
+    const char *end;
+    bool v6 = host[0] == '[';
+    if (v6) {
+        end = strchr(host, ']');
+        if (!end)
+            return false;
+        host++;
+    } else {
+        end = host + strcspn(host, ":");
+    }
+    size_t n = (size_t)(end - host);
+    if (n == 0 || n >= sizeof name)
+        return false;
+    memcpy(name, host, n);
+    name[n] = '\0';
+    if (!port_suffix_ok(end + v6))
+        return false;
+    if (v6) {
+        struct in6_addr a6;
+        return inet_pton(AF_INET6, name, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+    }
+    struct in_addr a4;
+    if (inet_pton(AF_INET, name, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    return !strcasecmp(name, "localhost");
 }
 
 static int copy_field(char *dst, size_t cap, const char *src, size_t n, const char *what,

@@ -26,8 +26,9 @@ struct ref {
 __attribute__((warn_unused_result))
 int ref_parse(const char *s, struct ref *r, struct err *e);
 
-/* True when the host is a loopback name or address (localhost, 127.0.0.0/8, [::1]),
- * with or without a port. */
+/* True when host (with or without ":port") is a literal loopback: "localhost", a dotted
+ * quad in 127.0.0.0/8, or "[::1]". Never by prefix: "127.evil.example.com" and
+ * "localhost.example.com" are not loopback. */
 bool ref_host_is_loopback(const char *host);
 
 /* True when t is a valid tag, d a valid sha256 digest. */

@@ -14,6 +14,14 @@
 
 #include "armlet_shared.h"
 #include "cleanup.h"
+#include "safetext.h"
+#include "url.h"
+
+/* Reply limits (registry.h): what is kept of a body, what is read at most, headers. */
+#define BODY_KEEP     ((size_t)64 << 10)
+#define BODY_MAX      ((size_t)1 << 20)
+#define HEADERS_MAX   ((size_t)128 << 10)
+#define UPLOAD_RATE   16384L      /* bytes/s assumed for an upload's total time budget */
 
 struct registry {
     char base[600];            /* scheme://host */
@@ -22,6 +30,8 @@ struct registry {
     char ca_cert[4096];
     char extra_scope[1024];
     bool verbose;
+    bool insecure;             /* the user asked for plain http to this host */
+    long timeout;              /* seconds without progress before a request fails */
     int retries;
     struct auth_creds creds;
 
@@ -61,13 +71,28 @@ unsigned long registry_requests(const struct registry *reg) { return atomic_load
 
 /* ---------------------------------------------------------------- curl plumbing */
 
-static void apply_common(struct registry *reg, CURL *h)
+/* The rules every handle gets, whatever it is used for (registry.h): http(s) only, for
+ * the request and for redirects (which are not followed anyway: a registry's Locations
+ * are checked by url.h first), credentials never carried to another host, time limits. */
+static void apply_limits(CURL *h, long timeout, const char *protocols)
 {
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 15L);
-    /* A stalled transfer (no byte for 60 s) counts as a dropped connection. */
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, protocols);
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, protocols);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 0L);
+    curl_easy_setopt(h, CURLOPT_UNRESTRICTED_AUTH, 0L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, timeout < 15 ? timeout : 15L);
+    /* A stalled transfer (not one byte for `timeout` seconds) counts as a dropped
+     * connection; the total limit (set per request) catches a server that drips. */
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, timeout);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 5 * timeout);
+}
+
+static void apply_common(struct registry *reg, CURL *h)
+{
+    apply_limits(h, reg->timeout, "http,https");
     curl_easy_setopt(h, CURLOPT_USERAGENT, "armlet/" ARMLET_VERSION);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -123,67 +148,83 @@ static int seek_cb(void *arg, curl_off_t offset, int origin)
     return CURL_SEEKFUNC_OK;
 }
 
+/* Keeps the first BODY_KEEP bytes; a body past BODY_MAX ends the transfer (returning
+ * less than n makes libcurl fail with CURLE_WRITE_ERROR; resp->refused says why). */
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
 {
     struct reg_resp *r = arg;
-    size_t n = size * nmemb, room = sizeof r->body - 1 - r->body_len;
+    size_t n = size * nmemb, room = BODY_KEEP - r->body_len;
     size_t take = n < room ? n : room;
     memcpy(r->body + r->body_len, data, take);
     r->body_len += take;
     r->body[r->body_len] = '\0';
+    r->body_cut |= take < n;
+    r->body_bytes += n;
+    if (r->body_bytes > BODY_MAX) {
+        snprintf(r->refused, sizeof r->refused, "reply body larger than %zu KiB", BODY_MAX >> 10);
+        return 0;
+    }
     return n;
 }
 
-/* Copy a header's value (trimmed) if line starts with name. */
-static bool header_value(const char *line, size_t n, const char *name, char *out, size_t cap)
+/* If line is header name, copy its value (trimmed) into out and return 1; 0 when the
+ * line is another header; -1 when the value does not fit in cap bytes (out = ""): a cut
+ * Location or challenge would be another URL or realm, so it is refused, not cut. */
+static int header_value(const char *line, size_t n, const char *name, char *out, size_t cap)
 {
     size_t nl = strlen(name);
     if (n <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
-        return false;
+        return 0;
     const char *v = line + nl + 1;
     const char *end = line + n;
     while (v < end && (*v == ' ' || *v == '\t'))
         v++;
-    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
         end--;
     size_t len = (size_t)(end - v);
+    out[0] = '\0';
     if (len >= cap)
-        len = cap - 1;
+        return -1;
     memcpy(out, v, len);
     out[len] = '\0';
-    return true;
+    return 1;
 }
 
-struct hdr_ctx {
-    struct reg_resp *r;
-    const char *base;
-};
+/* Store header name's value into out when line is that header; a value too long for out
+ * refuses the reply. Returns true when the line was that header. */
+static bool take_header(struct reg_resp *r, const char *line, size_t n, const char *name, char *out,
+                        size_t cap)
+{
+    int rc = header_value(line, n, name, out, cap);
+    if (rc < 0 && !r->refused[0])
+        snprintf(r->refused, sizeof r->refused, "reply header %s longer than %zu bytes", name, cap - 1);
+    return rc != 0;
+}
 
 static size_t header_cb(char *line, size_t size, size_t nitems, void *arg)
 {
-    struct hdr_ctx *hc = arg;
-    struct reg_resp *r = hc->r;
+    struct reg_resp *r = arg;
     size_t n = size * nitems;
-    char tmp[4096];
+    char tmp[64];
+    r->header_bytes += n;
+    if (r->header_bytes > HEADERS_MAX) {
+        snprintf(r->refused, sizeof r->refused, "reply headers larger than %zu KiB", HEADERS_MAX >> 10);
+        return 0;
+    }
     if (n >= 5 && !strncmp(line, "HTTP/", 5)) {
-        /* a new response (after 100 Continue or a redirect): forget the last one's */
+        /* a new response (after 100 Continue): forget the last one's */
         r->location[0] = r->digest[0] = r->challenge[0] = '\0';
         r->chunk_min = r->retry_after = 0;
-    } else if (header_value(line, n, "Location", tmp, sizeof tmp)) {
-        if (tmp[0] == '/')
-            snprintf(r->location, sizeof r->location, "%s%s", hc->base, tmp);
-        else
-            snprintf(r->location, sizeof r->location, "%.*s", (int)sizeof r->location - 1, tmp);
-    } else if (header_value(line, n, "Docker-Content-Digest", tmp, sizeof tmp)) {
-        snprintf(r->digest, sizeof r->digest, "%.*s", (int)sizeof r->digest - 1, tmp);
-    } else if (header_value(line, n, "OCI-Chunk-Min-Length", tmp, sizeof tmp)) {
+    } else if (take_header(r, line, n, "Location", r->location, sizeof r->location) ||
+               take_header(r, line, n, "Docker-Content-Digest", r->digest, sizeof r->digest) ||
+               take_header(r, line, n, "WWW-Authenticate", r->challenge, sizeof r->challenge)) {
+        /* stored */
+    } else if (take_header(r, line, n, "OCI-Chunk-Min-Length", tmp, sizeof tmp)) {
         r->chunk_min = strtol(tmp, NULL, 10);
-    } else if (header_value(line, n, "Retry-After", tmp, sizeof tmp)) {
+    } else if (take_header(r, line, n, "Retry-After", tmp, sizeof tmp)) {
         r->retry_after = strtol(tmp, NULL, 10);
-    } else if (header_value(line, n, "WWW-Authenticate", tmp, sizeof tmp)) {
-        snprintf(r->challenge, sizeof r->challenge, "%.*s", (int)sizeof r->challenge - 1, tmp);
     }
-    return n;
+    return r->refused[0] ? 0 : n;
 }
 
 static bool curl_transient(CURLcode c)
@@ -203,18 +244,64 @@ static bool curl_transient(CURLcode c)
     }
 }
 
-/* The path of a URL without scheme, host and query: for messages. */
+/* The path of a URL without scheme, host and query, escaped: for messages. */
 static void url_path(const char *url, char *out, size_t cap)
 {
     const char *p = strstr(url, "://");
     p = p ? strchr(p + 3, '/') : url;
     if (!p)
         p = "/";
+    char path[1024];
     size_t n = strcspn(p, "?");
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(out, p, n);
-    out[n] = '\0';
+    if (n >= sizeof path)
+        n = sizeof path - 1;
+    memcpy(path, p, n);
+    path[n] = '\0';
+    safetext_escape(path, out, cap);
+}
+
+/* Why a request failed in transport, for the user: the registry, the request, libcurl's
+ * words (escaped: they may quote a host name or a server's text). */
+static int transport_error(struct registry *reg, const char *method, const char *path, CURLcode code,
+                           const char *errbuf, const struct reg_resp *resp, struct err *e)
+{
+    char why[CURL_ERROR_SIZE + 16];
+    safetext_escape(errbuf[0] ? errbuf : curl_easy_strerror(code), why, sizeof why);
+    if (resp->refused[0])
+        return err_set(e, "%s %s%s: %s: refused", method, reg->host, path, resp->refused);
+    if (code == CURLE_PEER_FAILED_VERIFICATION)
+        return err_set(e, "%s: TLS certificate not trusted (%s); for a private CA pass --ca-cert FILE",
+                       reg->host, why);
+    if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST)
+        return err_set(e, "cannot connect to registry %s: %s", reg->host, why);
+    if (code == CURLE_OPERATION_TIMEDOUT)
+        return err_set(e, "%s %s%s: the server stalled or was too slow (%s; --timeout %ld)", method,
+                       reg->host, path, why, reg->timeout);
+    if (code == CURLE_OUT_OF_MEMORY)   /* what libcurl 7.88 says of a header line over 100 KiB */
+        return err_set(e, "%s %s%s: reply refused: a header line longer than libcurl's 100 KiB limit, or "
+                       "out of memory", method, reg->host, path);
+    if (code == CURLE_UNSUPPORTED_PROTOCOL)
+        return err_set(e, "%s %s%s: %s (armlet speaks only http and https)", method, reg->host, path, why);
+    return err_set(e, "%s %s%s: %s", method, reg->host, path, why);
+}
+
+/* A Location header is resolved against the URL of the request that returned it (RFC
+ * 3986, as the distribution spec allows relative ones) and checked (url.h); an https
+ * session is never moved to plain http, except on a literal loopback address. */
+static int check_location(const char *req_url, struct reg_resp *resp, struct err *e)
+{
+    char abs[sizeof resp->location];
+    if (url_resolve(req_url, resp->location, "Location header", abs, sizeof abs, e) < 0)
+        return ERR;
+    struct url_origin from, to;
+    if (url_origin(req_url, &from) == 0 && url_origin(abs, &to) == 0 && from.https && !to.https &&
+        !ref_host_is_loopback(to.host)) {
+        char q[600];
+        return err_set(e, "Location header \"%s\" moves an https upload to plain http: refused",
+                       safetext_escape(abs, q, sizeof q));
+    }
+    memcpy(resp->location, abs, strlen(abs) + 1);
+    return 0;
 }
 
 /* One HTTP exchange with the given Authorization header (or none). */
@@ -225,7 +312,7 @@ static int perform(struct registry *reg, CURL *h, const char *method, const char
     memset(resp, 0, sizeof *resp);
     curl_easy_reset(h);
     apply_common(reg, h);
-    char full[8192];
+    char full[REG_URL_MAX + 256];   /* a Location plus "&digest=sha256:..." */
     if (url[0] == '/')
         snprintf(full, sizeof full, "%s%s", reg->base, url);
     else
@@ -256,11 +343,10 @@ static int perform(struct registry *reg, CURL *h, const char *method, const char
         return err_set(e, "out of memory");
 
     struct body_cursor cur = {req ? req->body : NULL, 0};
-    struct hdr_ctx hc = {resp, reg->base};
     curl_easy_setopt(h, CURLOPT_URL, full);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &hc);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, resp);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
     if (!strcmp(method, "HEAD")) {
@@ -275,6 +361,8 @@ static int perform(struct registry *reg, CURL *h, const char *method, const char
         curl_easy_setopt(h, CURLOPT_READDATA, &cur);
         curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, seek_cb);
         curl_easy_setopt(h, CURLOPT_SEEKDATA, &cur);
+        /* A big blob on a slow link needs longer than the default total limit. */
+        curl_easy_setopt(h, CURLOPT_TIMEOUT, 5 * reg->timeout + (long)(cur.b->len / UPLOAD_RATE));
     } else {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
@@ -288,21 +376,19 @@ static int perform(struct registry *reg, CURL *h, const char *method, const char
     if (*code != CURLE_OK) {
         resp->status = 0;
         resp->curl_code = (int)*code;
-        resp->transient = curl_transient(*code);
+        resp->transient = !resp->refused[0] && curl_transient(*code);
         if (reg->verbose)
             fprintf(stderr, "armlet: %s %s -> %s\n", method, path, curl_easy_strerror(*code));
-        if (*code == CURLE_PEER_FAILED_VERIFICATION)
-            return err_set(e, "%s: TLS certificate not trusted (%s); for a private CA pass --ca-cert FILE",
-                           reg->host, errbuf[0] ? errbuf : curl_easy_strerror(*code));
-        if (*code == CURLE_COULDNT_CONNECT || *code == CURLE_COULDNT_RESOLVE_HOST)
-            return err_set(e, "cannot connect to registry %s: %s", reg->host,
-                           errbuf[0] ? errbuf : curl_easy_strerror(*code));
-        return err_set(e, "%s %s%s: %s", method, reg->host, path, errbuf[0] ? errbuf : curl_easy_strerror(*code));
+        return transport_error(reg, method, path, *code, errbuf, resp, e);
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
     resp->transient = resp->status >= 500 || resp->status == 429;
     if (reg->verbose)
         fprintf(stderr, "armlet: %s %s -> %ld\n", method, path, resp->status);
+    if (resp->location[0] && check_location(full, resp, e) < 0) {
+        resp->transient = false;
+        return err_ctx(e, "%s %s%s", method, reg->host, path);
+    }
     return 0;
 }
 
@@ -335,14 +421,35 @@ static void add_scopes(char *buf, size_t cap, const char *s)
     }
 }
 
+/* May the user's Basic credentials go to this token realm (registry.h)? Over https
+ * anywhere (as Docker Hub's auth.docker.io for registry-1.docker.io); over plain http
+ * only to a literal loopback address or to the host the user made --insecure. */
+static bool realm_may_get_creds(const struct registry *reg, const char *realm)
+{
+    struct url_origin o;
+    if (url_origin(realm, &o) < 0)
+        return false;
+    return o.https || ref_host_is_loopback(o.host) || (reg->insecure && url_same_host(realm, reg->base));
+}
+
 /* Ask the Bearer realm for a token; returns the Authorization header (caller frees). */
 static int fetch_token(struct registry *reg, const struct auth_challenge *ch, char **out, struct err *e)
 {
+    char url[8192], realm[4096];
+    /* the challenge parser cuts values at its buffer: a realm that filled it may be cut */
+    if (strlen(ch->realm) >= sizeof ch->realm - 1)
+        return err_set(e, "%s: Bearer challenge: token realm longer than %zu bytes", reg->host,
+                       sizeof ch->realm - 2);
+    if (url_resolve(NULL, ch->realm, "token realm", realm, sizeof realm, e) < 0)
+        return err_ctx(e, "%s: Bearer challenge", reg->host);
+    bool send_creds = reg->creds.set;
+    if (send_creds && !realm_may_get_creds(reg, realm))
+        return err_set(e, "%s: token realm %s is plain http on another host: armlet sends credentials over "
+                       "plain http only to a loopback address or the --insecure registry itself", reg->host, realm);
     cleanup_curl CURL *h = registry_conn(reg, e);
     if (!h)
         return ERR;
-    char url[8192];
-    snprintf(url, sizeof url, "%s", ch->realm);
+    snprintf(url, sizeof url, "%s", realm);
     if (ch->service[0]) {
         char *esc = url_escape(ch->service);
         size_t len = strlen(url);
@@ -355,30 +462,40 @@ static int fetch_token(struct registry *reg, const struct auth_challenge *ch, ch
     add_scopes(url, sizeof url, reg->extra_scope);
     add_scopes(url, sizeof url, ch->scope);
 
-    cleanup_secret char *basic = reg->creds.set ? auth_basic_header(&reg->creds) : NULL;
-    struct reg_resp resp;
+    cleanup_secret char *basic = send_creds ? auth_basic_header(&reg->creds) : NULL;
+    cleanup_free struct reg_resp *resp = malloc(sizeof *resp);
+    if (!resp)
+        return err_set(e, "out of memory");
     CURLcode code;
-    if (perform(reg, h, "GET", url, NULL, basic, &resp, &code, e) < 0)
-        return err_ctx(e, "token server %s", ch->realm);
-    if (resp.status == 401 || resp.status == 403) {
+    if (perform(reg, h, "GET", url, NULL, basic, resp, &code, e) < 0)
+        return err_ctx(e, "token server %s", realm);
+    if (resp->status == 401 || resp->status == 403) {
         if (reg->creds.set)
             return err_set(e, "%s: credentials from %s rejected by token server %s (HTTP %ld)",
-                           reg->host, reg->creds.source, ch->realm, resp.status);
+                           reg->host, reg->creds.source, realm, resp->status);
         return err_set(e, "%s: token server %s refused anonymous access (HTTP %ld); give --creds USER:PASS, "
-                       "ARMLET_REGISTRY_CREDS or a docker config entry", reg->host, ch->realm, resp.status);
+                       "ARMLET_REGISTRY_CREDS or a docker config entry", reg->host, realm, resp->status);
     }
-    if (resp.status != 200)
-        return err_set(e, "%s: token server %s answered HTTP %ld", reg->host, ch->realm, resp.status);
+    if (resp->status != 200)
+        return err_set(e, "%s: token server %s answered HTTP %ld", reg->host, realm, resp->status);
+    if (resp->body_cut)
+        return err_set(e, "%s: token server %s: reply larger than %zu KiB", reg->host, realm, BODY_KEEP >> 10);
     json_error_t je;
-    cleanup_json json_t *doc = json_loadb(resp.body, resp.body_len, 0, &je);
-    const char *tok = json_string_value(json_object_get(doc, "token"));
+    cleanup_json json_t *doc = json_loadb(resp->body, resp->body_len, 0, &je);
+    explicit_bzero(resp->body, resp->body_len);
+    json_t *jt = json_object_get(doc, "token");
+    if (!json_string_length(jt))
+        jt = json_object_get(doc, "access_token");
+    const char *tok = json_string_value(jt);
     if (!tok || !*tok)
-        tok = json_string_value(json_object_get(doc, "access_token"));
-    if (!tok || !*tok)
-        return err_set(e, "%s: token server %s: reply has no \"token\"", reg->host, ch->realm);
+        return err_set(e, "%s: token server %s: reply has no \"token\"", reg->host, realm);
+    /* The token becomes a header line: CR/LF would inject headers, other control bytes
+     * have no business there (RFC 6750 b64token). */
+    if (!safetext_is_token(tok, json_string_length(jt)))
+        return err_set(e, "%s: token server %s: the token holds a space, a control character (CR/LF) or "
+                       "a non-ASCII byte: refused", reg->host, realm);
     if (asprintf(out, "Authorization: Bearer %s", tok) < 0)
         return err_set(e, "out of memory");
-    explicit_bzero(resp.body, resp.body_len);
     return 0;
 }
 
@@ -391,8 +508,9 @@ static int authenticate(struct registry *reg, unsigned gen, const char *challeng
         goto out;   /* another thread renewed it meanwhile: just resend */
     struct auth_challenge ch;
     if (auth_parse_challenge(challenge, &ch) < 0) {
-        rc = err_set(e, "%s: authentication required, but the challenge \"%.200s\" names no Basic or Bearer scheme",
-                     reg->host, challenge);
+        char q[300];
+        rc = err_set(e, "%s: authentication required, but the challenge \"%s\" names no Basic or Bearer scheme",
+                     reg->host, safetext_escape(challenge, q, sizeof q));
         goto out;
     }
     char *hdr = NULL;
@@ -438,25 +556,35 @@ static char *auth_snapshot(struct registry *reg, unsigned *gen)
     return a;
 }
 
-/* Credentials go only to the registry itself: an upload Location on another host (a
- * storage redirect) gets none, as Docker does. */
+/* Credentials (the Authorization header, Basic or Bearer) go only to the registry's own
+ * origin: an upload Location on another host (a storage redirect) gets none, as Docker
+ * does, and a 401 from it is an error rather than a reason to fetch a token for it. */
 static bool same_origin(const struct registry *reg, const char *url)
 {
-    size_t n = strlen(reg->base);
-    return url[0] == '/' || (!strncmp(url, reg->base, n) && (url[n] == '/' || url[n] == '\0'));
+    return url[0] == '/' || url_same_origin(url, reg->base);
 }
 
-int registry_do(struct registry *reg, CURL *h, const char *method, const char *url,
-                const struct reg_req *req, struct reg_resp *resp, struct err *e)
+static int request_authorized(struct registry *reg, CURL *h, const char *method, const char *url,
+                              const struct reg_req *req, struct reg_resp *resp, struct err *e)
 {
+    bool own = same_origin(reg, url);
     for (int round = 0;; round++) {
         unsigned gen;
-        cleanup_secret char *auth = auth_snapshot(reg, &gen);
+        cleanup_secret char *auth = own ? auth_snapshot(reg, &gen) : NULL;
         CURLcode code;
-        if (perform(reg, h, method, url, req, same_origin(reg, url) ? auth : NULL, resp, &code, e) < 0)
+        if (perform(reg, h, method, url, req, auth, resp, &code, e) < 0)
             return ERR;
         if (resp->status != 401)
             return 0;
+        if (!own) {
+            struct url_origin o;
+            char q[300];
+            if (url_origin(url, &o) < 0)
+                snprintf(o.host, sizeof o.host, "?");
+            return err_set(e, "%s %s: HTTP 401 from %s:%ld, which is not the registry %s: armlet sends "
+                           "credentials only to the registry and its token realm", method,
+                           safetext_escape(url, q, sizeof q), o.host, o.port, reg->host);
+        }
         if (round == 1) {
             bool basic = auth && !strncmp(auth, "Authorization: Basic ", 21);
             if (basic)
@@ -470,6 +598,16 @@ int registry_do(struct registry *reg, CURL *h, const char *method, const char *u
         if (authenticate(reg, gen, resp->challenge, e) < 0)
             return ERR;
     }
+}
+
+int registry_do(struct registry *reg, CURL *h, const char *method, const char *url,
+                const struct reg_req *req, struct reg_resp *resp, struct err *e)
+{
+    if (request_authorized(reg, h, method, url, req, resp, e) == 0)
+        return 0;
+    /* A failure is the message in e, not the reply's status (registry.h). */
+    resp->status = 0;
+    return ERR;
 }
 
 void registry_backoff(int attempt, long retry_after)
@@ -515,6 +653,9 @@ const char *registry_describe(const struct reg_resp *resp, char *buf, size_t n)
     json_t *first = json_array_get(json_object_get(doc, "errors"), 0);
     const char *code = json_string_value(json_object_get(first, "code"));
     const char *msg = json_string_value(json_object_get(first, "message"));
+    char qc[128], qm[400];
+    code = code ? safetext_escape(code, qc, sizeof qc) : NULL;
+    msg = msg ? safetext_escape(msg, qm, sizeof qm) : NULL;
     if (code || msg)
         snprintf(buf, n, "HTTP %ld: %s%s%s", resp->status, code ? code : "", code && msg ? ": " : "", msg ? msg : "");
     else
@@ -529,28 +670,30 @@ static int ping(struct registry *reg, int *curl_code, struct err *e)
     cleanup_curl CURL *h = registry_conn(reg, e);
     if (!h)
         return ERR;
-    struct reg_resp resp;
+    cleanup_free struct reg_resp *rp = malloc(sizeof *rp);
+    if (!rp)
+        return err_set(e, "out of memory");
     /* A registry that refuses connections at the start is most likely the wrong
      * address: retry only briefly (0.75 s) before saying so. */
     int saved = reg->retries;
     reg->retries = saved < 2 ? saved : 2;
-    int rc = registry_do_retry(reg, h, "GET", "/v2/", NULL, &resp, e);
+    int rc = registry_do_retry(reg, h, "GET", "/v2/", NULL, rp, e);
     reg->retries = saved;
-    *curl_code = resp.curl_code;
+    *curl_code = rp->curl_code;
     if (rc < 0)
         return ERR;
-    if (resp.status == 200)
+    if (rp->status == 200)
         return 0;
     char d[512];
-    if (resp.status == 404)
+    if (rp->status == 404)
         return err_set(e, "%s does not look like an OCI registry: GET /v2/ answered HTTP 404", reg->base);
-    return err_set(e, "%s: GET /v2/: %s", reg->base, registry_describe(&resp, d, sizeof d));
+    return err_set(e, "%s: GET /v2/: %s", reg->base, registry_describe(rp, d, sizeof d));
 }
 
 /* Does host answer a TLS handshake? Only asks whether the server speaks TLS, so it
  * skips certificate checks and sends no data: the real, verified requests follow. That
  * also spares loading the CA store (tens of ms) for a plain-http loopback registry. */
-static bool speaks_tls(const char *host)
+static bool speaks_tls(const char *host, long timeout)
 {
     cleanup_curl CURL *h = curl_easy_init();
     if (!h)
@@ -558,8 +701,7 @@ static bool speaks_tls(const char *host)
     char url[600];
     snprintf(url, sizeof url, "https://%s/", host);
     curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 15L);
+    apply_limits(h, timeout, "https");
     curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -583,13 +725,15 @@ int registry_open(const struct ref *r, const struct registry_opts *o, struct reg
         reg->creds = *o->creds;
     reg->verbose = o->verbose;
     reg->retries = o->retries;
+    reg->insecure = o->insecure;
+    reg->timeout = o->timeout > 0 ? o->timeout : 60;
     if (o->ca_cert && access(o->ca_cert, R_OK) < 0) {
         err_sys(e, errno, "--ca-cert %s", o->ca_cert);
         registry_close(reg);
         return ERR;
     }
     bool plain = o->insecure;
-    if (!plain && ref_host_is_loopback(r->host) && !speaks_tls(r->host)) {
+    if (!plain && ref_host_is_loopback(r->host) && !speaks_tls(r->host, reg->timeout)) {
         /* A loopback registry that does not speak TLS: plain http, as crane does. */
         plain = true;
         if (reg->verbose)

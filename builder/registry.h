@@ -16,11 +16,26 @@
  * the caller knows whether a request is idempotent.
  *
  * Scheme: https with the system CA store (or opts.ca_cert). opts.insecure means plain
- * http. A loopback registry (localhost, 127.0.0.0/8, [::1]) without --insecure is tried
- * with https first and falls back to http when the server does not speak TLS, as
- * crane/go-containerregistry do; any other host is never contacted over plain http
+ * http. A loopback registry (a literal localhost, 127.0.0.0/8, [::1]) without --insecure
+ * is tried with https first and falls back to http when the server does not speak TLS,
+ * as crane/go-containerregistry do; any other host is never contacted over plain http
  * unless asked. Secrets (passwords, tokens, Authorization headers) are never logged,
- * even with opts.verbose, which logs one line per request: method, path, status. */
+ * even with opts.verbose, which logs one line per request: method, path, status.
+ *
+ * What a hostile registry cannot do (docs/README-push.md, "Security"):
+ *   - make armlet use any scheme but http and https: every handle has libcurl's protocol
+ *     allow-list for requests and redirects, redirects are not followed, and a Location
+ *     header or a token realm is resolved and checked by url.h before it is used;
+ *   - get credentials sent elsewhere: the Authorization header (Basic or Bearer) goes
+ *     only to the registry's own origin; Basic credentials go to a token realm only over
+ *     https, over http to a literal loopback address, or to the --insecure registry's own
+ *     host; a 401 from another host (a storage Location) is an error, never a reason to
+ *     authenticate; a token must be printable ASCII (no CR/LF) before it becomes a header;
+ *   - hang armlet or fill its memory: a request fails when nothing moves for
+ *     opts.timeout seconds, and after 5 * timeout seconds (plus one second per 16 KiB of
+ *     body for uploads); reply bodies past 1 MiB, header blocks past 128 KiB and header
+ *     values that do not fit their field end the request with an error;
+ *   - write on the terminal: server text in messages goes through safetext_escape(). */
 #ifndef ARMLET_REGISTRY_H
 #define ARMLET_REGISTRY_H
 #include <stdbool.h>
@@ -39,6 +54,7 @@ struct registry_opts {
     int retries;                    /* for registry_do_retry and the initial ping */
     const struct auth_creds *creds; /* NULL or unset = anonymous */
     const char *extra_scope;        /* e.g. "repository:other:pull" for mounts, or NULL */
+    long timeout;                   /* seconds without progress before a request fails (0 = 60) */
 };
 
 struct registry;
@@ -61,17 +77,25 @@ struct reg_req {
     const struct reg_body *body;    /* or NULL */
 };
 
+/* Longest Location kept (pre-signed storage URLs with session tokens run to a few KiB). */
+#define REG_URL_MAX 8192
+
 struct reg_resp {
     long status;                    /* HTTP status; 0 when no response (transport error) */
     bool transient;                 /* a retry may succeed: 5xx, 429, dropped connection */
     int curl_code;                  /* CURLcode of a transport failure, else 0 */
     long retry_after;               /* seconds from Retry-After, or 0 */
-    char location[4096];            /* absolute URL from Location, or "" */
-    char digest[128];               /* Docker-Content-Digest, or "" */
+    char location[REG_URL_MAX];     /* Location resolved against the request URL and
+                                       checked (http/https, see url.h), or "" */
+    char digest[256];               /* Docker-Content-Digest, or "" */
     long chunk_min;                 /* OCI-Chunk-Min-Length, or 0 */
-    char challenge[2048];           /* WWW-Authenticate, or "" */
-    char body[8192];                /* first bytes of the response body, NUL-terminated */
+    char challenge[4096];           /* WWW-Authenticate, or "" */
+    char body[65537];               /* first 64 KiB of the response body, NUL-terminated */
     size_t body_len;
+    bool body_cut;                  /* the body was longer than 64 KiB (the rest dropped) */
+    /* while receiving: why the reply was refused (limits above), or "" */
+    char refused[128];
+    size_t header_bytes, body_bytes;
 };
 
 /* Open: resolve the scheme, GET /v2/ (retrying transient failures), authenticate if
@@ -88,8 +112,9 @@ CURL *registry_conn(struct registry *reg, struct err *e);
 
 /* One request (plus one re-send after re-authentication on 401). url is a path
  * ("/v2/...") or an absolute URL (a Location). Returns 0 when a response arrived —
- * whatever its status — with *resp filled; ERR on a transport failure (resp->transient
- * says whether retrying makes sense) or when authentication fails. */
+ * whatever its status — with *resp filled; ERR with resp->status 0 on a transport
+ * failure (resp->transient says whether retrying makes sense), when authentication
+ * fails, or when the reply is refused (a bad Location, a limit). */
 int registry_do(struct registry *reg, CURL *h, const char *method, const char *url,
                 const struct reg_req *req, struct reg_resp *resp, struct err *e);
 
@@ -104,7 +129,8 @@ void registry_backoff(int attempt, long retry_after);
 /* Number of retries configured. */
 int registry_retries(const struct registry *reg);
 
-/* "HTTP 400: DIGEST_INVALID: provided digest did not match" from a response, into buf. */
+/* "HTTP 400: DIGEST_INVALID: provided digest did not match" from a response, into buf;
+ * the registry's code and message escaped (safetext.h). */
 const char *registry_describe(const struct reg_resp *resp, char *buf, size_t n);
 
 /* "http://127.0.0.1:5000" — the base URL in use. */

@@ -104,6 +104,30 @@ static void test_loopback_detection(void)
     CHECK(!ref_host_is_loopback("127example.com"));
     CHECK(!ref_host_is_loopback("10.0.0.1:5000"));
     CHECK(!ref_host_is_loopback("[::2]:5000"));
+    CHECK(ref_host_is_loopback("127.255.255.254:1"));
+    CHECK(ref_host_is_loopback("[0:0:0:0:0:0:0:1]"));
+    CHECK(ref_host_is_loopback("LOCALHOST"));
+}
+
+/* Loopback means a literal loopback address, never a name that starts like one. */
+static void test_loopback_is_never_a_name_prefix(void)
+{
+    CHECK(!ref_host_is_loopback("127.evil.example.com"));
+    CHECK(!ref_host_is_loopback("127.evil.example.com:5000"));
+    CHECK(!ref_host_is_loopback("127.0.0.1.evil.example.com"));
+    CHECK(!ref_host_is_loopback("127.0.0.1.nip.io:5000"));
+    CHECK(!ref_host_is_loopback("localhost.evil.example.com"));
+    CHECK(!ref_host_is_loopback("localhostx"));
+    CHECK(!ref_host_is_loopback("127.1"));             /* shorthand: not a dotted quad */
+    CHECK(!ref_host_is_loopback("127.0.0.256"));
+    CHECK(!ref_host_is_loopback("127.0.0.1:"));
+    CHECK(!ref_host_is_loopback("127.0.0.1:5000x"));
+    CHECK(!ref_host_is_loopback("127.0.0.1:123456"));
+    CHECK(!ref_host_is_loopback("[::1].evil.example.com"));
+    CHECK(!ref_host_is_loopback("[::1"));
+    CHECK(!ref_host_is_loopback("[::ffff:127.0.0.1]"));  /* not in the list: stricter is safe */
+    CHECK(!ref_host_is_loopback("128.0.0.1"));
+    CHECK(!ref_host_is_loopback(""));
 }
 
 int main(void)
@@ -113,5 +137,6 @@ int main(void)
     RUN(test_digest_and_tag);
     RUN(test_invalid_names_are_refused);
     RUN(test_loopback_detection);
+    RUN(test_loopback_is_never_a_name_prefix);
     return unit_done();
 }
