@@ -1,4 +1,4 @@
-/* builder/recipe.h — a recipe file parsed into a struct (DESIGN.md, "Recipes").
+/* builder/recipe.h — a recipe file parsed into a struct (docs/DESIGN.md, "Recipes").
  *
  * Lifecycle:
  *     struct recipe *r = NULL;
