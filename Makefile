@@ -7,11 +7,19 @@
 #   make bench-init / bench-build / ...   side-by-side benchmarks in tests/bench/
 #   make fuzz            libFuzzer harnesses, bounded run
 #
-# Sources are picked up by wildcard: a new builder/foo.c or init/foo.c needs no edit here.
+#   make test-under-load the init and probe tests three times under two busy loops per core
+#
+# Sources are picked up by wildcard: a new builder/foo.c, builder/<dir>/foo.c or init/foo.c
+# needs no edit here. Each builder source is compiled once per configuration into
+# out/obj/<config>/<path>.o (rel: the installed armlet and layertool; asan: out/asan/armlet
+# and the builder unit tests; initlib: the init modules for test_init_*; fuzz: clang
+# libFuzzer), with -MMD -MP dependency files beside the objects. The inits are linked per
+# platform in one -flto command (their size depends on whole-program optimisation).
 
 PREFIX    ?= /usr/local
 OUT       ?= out
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+VERSION   := $(VERSION)# expanded once, not by every compile command
 
 WARN      := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
              -Wmissing-prototypes -Wformat=2 -D_GNU_SOURCE
@@ -21,10 +29,29 @@ CPPFLAGS  += -Icommon -DARMLET_VERSION=\"$(VERSION)\"
 BUILDER_LIBS_PC := libarchive libzstd zlib libdeflate libseccomp libcrypto libcurl jansson
 BUILDER_CFLAGS  := $(WARN) -O2 -g $(shell pkg-config --cflags $(BUILDER_LIBS_PC) 2>/dev/null)
 BUILDER_LDLIBS  := $(shell pkg-config --libs $(BUILDER_LIBS_PC) 2>/dev/null) -lm
-BUILDER_SRCS    := $(sort $(wildcard builder/*.c))
+BUILDER_SRCS    := $(sort $(wildcard builder/*.c builder/*/*.c))
 BUILDER_LIB_SRCS:= $(filter-out builder/main.c,$(BUILDER_SRCS))
-BUILDER_HDRS    := $(wildcard builder/*.h common/*.h)
 SAN             := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+DEPFLAGS        := -MMD -MP
+
+# Compile flags per configuration (out/obj/<config>/...). -O1 after -O2 wins.
+CFLAGS_rel      := $(BUILDER_CFLAGS) -Ibuilder
+CFLAGS_asan     := $(BUILDER_CFLAGS) -Ibuilder -O1 $(SAN)
+CFLAGS_initlib  := $(WARN) -Iinit -O1 -g $(SAN)
+CFLAGS_fuzz     := $(filter-out -Wformat=2,$(BUILDER_CFLAGS)) -Ibuilder -O1 -g -fsanitize=fuzzer-no-link,address,undefined
+CC_rel     = $(CC)
+CC_asan    = $(CC)
+CC_initlib = $(CC)
+CC_fuzz    = clang
+objs = $(patsubst %.c,$(OUT)/obj/$(1)/%.o,$(2))
+ALL_OBJS :=
+# One pattern rule per configuration: $(OUT)/obj/<config>/<dir>/<name>.o from <dir>/<name>.c.
+define config_rule
+$(OUT)/obj/$(1)/%.o: %.c
+	@mkdir -p $$(@D)
+	$$(CC_$(1)) $$(CPPFLAGS) $$(CFLAGS_$(1)) $$(DEPFLAGS) -c -o $$@ $$<
+endef
+$(foreach c,rel asan initlib fuzz,$(eval $(call config_rule,$(c))))
 
 # ---------------------------------------------------------------- init (static musl, per platform)
 INIT_SRCS := $(sort $(filter-out init/host_%.c,$(wildcard init/*.c)))
@@ -55,15 +82,23 @@ deps-build:
 install-deps:
 	@bash ci/install-deps
 
+# The version is compiled into the rel objects: they are rebuilt when it changes
+# (out/version holds the last one; rewritten only when different).
+$(OUT)/version: FORCE | $(OUT)
+	@[ "$$(cat $@ 2>/dev/null)" = '$(VERSION)' ] || echo '$(VERSION)' >$@
+.PHONY: FORCE
+$(call objs,rel,$(BUILDER_SRCS)): $(OUT)/version
+
 builder: $(OUT)/armlet
-$(OUT)/armlet: $(BUILDER_SRCS) $(BUILDER_HDRS) | $(OUT)
-	$(CC) $(CPPFLAGS) $(BUILDER_CFLAGS) -o $@ $(BUILDER_SRCS) $(BUILDER_LDLIBS)
+$(OUT)/armlet: $(call objs,rel,$(BUILDER_SRCS)) | $(OUT)
+	$(CC) $(BUILDER_CFLAGS) -o $@ $^ $(BUILDER_LDLIBS)
 
 # Same builder with AddressSanitizer/UBSan: the script tests drive this one.
 asan: $(OUT)/asan/armlet
-$(OUT)/asan/armlet: $(BUILDER_SRCS) $(BUILDER_HDRS)
+$(OUT)/asan/armlet: $(call objs,asan,$(BUILDER_SRCS))
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(BUILDER_CFLAGS) -O1 $(SAN) -o $@ $(BUILDER_SRCS) $(BUILDER_LDLIBS)
+	$(CC) $(BUILDER_CFLAGS) -O1 $(SAN) -o $@ $^ $(BUILDER_LDLIBS)
+ALL_OBJS += $(call objs,rel,$(BUILDER_SRCS)) $(call objs,asan,$(BUILDER_SRCS))
 
 inits: $(INITS)
 $(OUT)/%/armlet-init: $(INIT_SRCS) $(INIT_HDRS)
@@ -79,24 +114,38 @@ install: all
 	for p in $(PLATFORMS); do install -D -m 0755 $(OUT)/$$p/armlet-init $(DESTDIR)$(PREFIX)/lib/armlet/$$p/armlet-init; done
 
 # ---------------------------------------------------------------- tests
-# Unit tests: tests/unit/test_<name>.c, linked against every builder module (not main.c)
-# and init/host_*.c-free init modules they name, built with ASan/UBSan for the host.
+# Unit tests: tests/unit/test_<name>.c, linked against every builder module's asan object
+# (not main.c); test_init_<name>.c against the init modules (initlib objects, not main.c),
+# all with ASan/UBSan for the host.
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(OUT)/unit/%,$(UNIT_SRCS))
 INIT_LIB_SRCS := $(filter-out init/main.c,$(INIT_SRCS))
-$(OUT)/unit/test_init_%: tests/unit/test_init_%.c $(INIT_LIB_SRCS) $(INIT_HDRS) tests/unit/unit.h
+INIT_LIB_OBJS := $(call objs,initlib,$(INIT_LIB_SRCS))
+BUILDER_ASAN_LIB_OBJS := $(call objs,asan,$(BUILDER_LIB_SRCS))
+$(OUT)/unit/test_init_%: $(OUT)/obj/initlib/tests/unit/test_init_%.o $(INIT_LIB_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Iinit $(WARN) -O1 -g $(SAN) -o $@ $< $(INIT_LIB_SRCS)
-$(OUT)/unit/test_%: tests/unit/test_%.c $(BUILDER_LIB_SRCS) $(BUILDER_HDRS) tests/unit/unit.h
+	$(CC) $(SAN) -o $@ $^
+$(OUT)/unit/test_%: $(OUT)/obj/asan/tests/unit/test_%.o $(BUILDER_ASAN_LIB_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Ibuilder $(BUILDER_CFLAGS) -O1 $(SAN) -o $@ $< $(BUILDER_LIB_SRCS) $(BUILDER_LDLIBS)
+	$(CC) $(BUILDER_CFLAGS) -O1 $(SAN) -o $@ $^ $(BUILDER_LDLIBS)
 unit: $(UNIT_BINS)
+ALL_OBJS += $(INIT_LIB_OBJS) $(call objs,initlib,$(filter tests/unit/test_init_%,$(UNIT_SRCS))) \
+            $(call objs,asan,$(filter-out tests/unit/test_init_%,$(UNIT_SRCS)))
 
-# Everything: install test deps, build all (plus ASan builder and unit tests), lint, run.
+# Everything: install test deps, build all (plus ASan builder and unit tests), lint, run
+# TEST_JOBS test files at a time (tests/run -j).
+TEST_JOBS ?= 2
 test: install-deps all asan unit
-	@bash tests/run
+	@bash tests/run -j $(TEST_JOBS)
 
 check: test
+
+# Determinism check (no assertion may depend on a sleep being long enough): the init and
+# probe tests, ROUNDS (3) times in a row, while two busy loops per core run at the tests'
+# own priority. tests/under-load FILE... narrows it.
+.PHONY: test-under-load
+test-under-load: install-deps all asan
+	@bash tests/under-load
 
 # The quick start: build recipes/hello.recipe for four platforms, run amd64 and arm64 in runc.
 .PHONY: demo
@@ -110,10 +159,10 @@ lint:
 # ---------------------------------------------------------------- fuzzing (clang libFuzzer)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
-$(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILDER_LIB_SRCS) $(BUILDER_HDRS)
+$(OUT)/fuzz/fuzz_%: $(OUT)/obj/fuzz/tests/fuzz/fuzz_%.o $(call objs,fuzz,$(BUILDER_LIB_SRCS))
 	@mkdir -p $(@D)
-	clang $(CPPFLAGS) -Ibuilder $(filter-out -Wformat=2,$(BUILDER_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
-	  -o $@ $< $(BUILDER_LIB_SRCS) $(BUILDER_LDLIBS)
+	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(BUILDER_LDLIBS)
+ALL_OBJS += $(call objs,fuzz,$(BUILDER_LIB_SRCS) $(FUZZ_SRCS))
 fuzz: $(FUZZ_BINS)
 	@# New inputs go to out/fuzz/corpus/<name> (first folder); the committed seeds are read only.
 	@for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p $(OUT)/fuzz/corpus/$$n; echo "fuzz $$n"; \
@@ -136,13 +185,19 @@ bench-coldstart: install-deps all
 bench-limits: install-deps all
 	@bash tests/bench/bench-limits
 # layertool: tree.c/layer.c/base.c driven from scripts (tests/builder/t_layer.sh, bench-build).
-$(OUT)/bench/layertool: tests/bench/layertool.c $(BUILDER_LIB_SRCS) $(BUILDER_HDRS)
+$(OUT)/bench/layertool: $(OUT)/obj/rel/tests/bench/layertool.o $(call objs,rel,$(BUILDER_LIB_SRCS))
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Ibuilder $(BUILDER_CFLAGS) -o $@ $< $(BUILDER_LIB_SRCS) $(BUILDER_LDLIBS)
+	$(CC) $(BUILDER_CFLAGS) -o $@ $^ $(BUILDER_LDLIBS)
 test: $(OUT)/bench/layertool
+ALL_OBJS += $(OUT)/obj/rel/tests/bench/layertool.o
 
 clean:
 	rm -rf $(OUT)
+
+# Objects are kept (make would delete those only pattern rules name), and their header
+# dependencies (-MMD -MP) read back.
+.SECONDARY: $(ALL_OBJS)
+-include $(ALL_OBJS:.o=.d)
 
 # recipes/armlet/cross-arm64.sh reads this list (make print-builder-libs) for its own sysroot.
 print-builder-libs:

@@ -1,4 +1,4 @@
-/* builder/base.h — the content of `base static` and `base scratch` (DESIGN.md, "Images").
+/* builder/base.h — the content of `base static` and `base scratch` (docs/DESIGN.md, "Images").
  *
  *     struct tree *t = tree_new();
  *     if (base_add(t, r->base, plat, "/usr/lib/armlet/linux-arm64/armlet-init", e) < 0) ...

@@ -186,7 +186,7 @@ static int add_app(struct tree *t, const struct recipe *r, const struct platform
     return 0;
 }
 
-/* Side files of the init for one platform (DESIGN.md: /etc/armlet/). */
+/* Side files of the init for one platform (docs/DESIGN.md: /etc/armlet/). */
 struct side {
     int seccomp, preload;    /* the file is in the tree: emit its flag */
 };

@@ -881,7 +881,7 @@ static int d_health(struct parser *p, const struct line *ln)
     return (h->url = xstrdup(p, u->s)) ? 0 : ERR;
 }
 
-/* init keys: armlet-init's long options (DESIGN.md). */
+/* init keys: armlet-init's long options (docs/DESIGN.md). */
 enum init_value { IV_FLAG, IV_DURATION, IV_REWRITE, IV_EXITCODE, IV_CPU, IV_ENVNAME, IV_RATIO,
                   IV_NOFILE, IV_SECCOMP, IV_PRELOAD };
 static const struct init_key {

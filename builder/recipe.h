@@ -1,9 +1,9 @@
-/* builder/recipe.h — a recipe file parsed into a struct (DESIGN.md, "Recipes").
+/* builder/recipe.h — a recipe file parsed into a struct (docs/DESIGN.md, "Recipes").
  *
  * Lifecycle:
  *     struct recipe *r = NULL;
  *     if (recipe_parse_file("hello.recipe", &r, e) < 0) ...   // e: "hello.recipe:7:12: ..."
- *     ... per platform: recipe_expand(r, str, plat, e) for ${os} ${arch} ${variant} ...
+ *     ... per platform: recipe_expand(str, plat, e) for ${os} ${arch} ${variant} ...
  *     recipe_free(r);
  *
  * The parser checks syntax and values (modes, owners, users, durations, signals,

@@ -12,8 +12,9 @@
  * a 401 from any request makes the first thread that sees it renew the token (Bearer,
  * from the challenge's realm, scope repository:<repo>:pull,push plus any extra scope)
  * or switch to Basic; the request is then sent once more. Everything else (5xx, 429,
- * dropped connections) is the caller's to retry, with registry_backoff(), because only
- * the caller knows whether a request is idempotent.
+ * dropped connections) is the caller's to retry: registry_do_retry() for idempotent
+ * requests, or its own loop with registry_backoff(), because only the caller knows
+ * whether a request is idempotent.
  *
  * Scheme: https with the system CA store (or opts.ca_cert). opts.insecure means plain
  * http. A loopback registry (a literal localhost, 127.0.0.0/8, [::1]) without --insecure

@@ -4,7 +4,7 @@
  *     struct tree *t = tree_new();
  *     tree_add_dir / tree_add_file / tree_add_data / tree_add_symlink /
  *     tree_add_hostdir / tree_add_archive ...    (later adds replace earlier ones at the same path)
- *     tree_set_first(t, paths, n)               optional: these go first in the layer
+ *     tree_set_first(t, paths, n, e)            optional: these go first in the layer
  *     layer_write(t, ...)  or  tree_write_dir(t, "/rootfs", ...)
  *     tree_free(t);
  *

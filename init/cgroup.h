@@ -3,7 +3,7 @@
  * Lifecycle: one call at start-up, before fork:
  *
  *     struct cgroup_limits l;
- *     cgroup_limits_read("/proc/self/cgroup", "/proc/self/mountinfo", "", &l);
+ *     cgroup_limits_read("/proc/self/cgroup", "/proc/self/mountinfo", "", CGROUP_CPU | CGROUP_MEMORY, &l);
  *     n = cgroup_cpus(&l, affinity_count, round_up);
  *
  * The process's cgroup per controller comes from the cgroup file, the mount of each

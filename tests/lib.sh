@@ -32,11 +32,16 @@ capture() { local _o _e; _o=$(mktemp); _e=$(mktemp); rc=0; "$@" >"$_o" 2>"$_e" |
 # Debian's busybox-static for every platform under recipes/dist/busybox-<arch><variant>
 # (recipes/busybox-httpd/fetch.sh: apt-get download, kept in out/debs). Skips the test,
 # saying why, only when Debian's archive cannot be reached.
+# Under a lock: test files running side by side (tests/run -j) fetch them once.
 busybox_dist() {
   local b _out
   for b in amd64 arm64 armv7 armv6; do
     [ -x "$TOP/recipes/dist/busybox-$b" ] && continue
-    _out=$(bash "$TOP/recipes/busybox-httpd/fetch.sh" 2>&1) \
+    mkdir -p "$OUT"
+    _out=$(flock "$OUT/.busybox-dist.lock" bash -c '
+      for b in amd64 arm64 armv7 armv6; do
+        [ -x "$1/recipes/dist/busybox-$b" ] || exec bash "$1/recipes/busybox-httpd/fetch.sh"
+      done' bash "$TOP" 2>&1) \
       || skip "Debian's busybox-static packages are not reachable: $_out"
     return 0
   done

@@ -5,9 +5,9 @@
 source "$(dirname "$0")/../lib.sh"
 source "$TOP/tests/tools/oci.sh"
 
-# The OCI image-spec v1.1.1 schemas: ../shared/testdata beside the tree (DESIGN.md), or
-# OCI_SCHEMA_DIR.
-SCHEMAS=${OCI_SCHEMA_DIR:-$TOP/../shared/testdata/oci-schema}
+# The OCI image-spec v1.1.1 schemas, carried in tests/fixtures/oci-schema (origin and
+# license in its README), or OCI_SCHEMA_DIR.
+SCHEMAS=${OCI_SCHEMA_DIR:-$TOP/tests/fixtures/oci-schema}
 VALIDATE=(/usr/bin/python3 "$TOP/tests/tools/validate_oci.py" "$SCHEMAS")
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/armlet-tools.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
@@ -334,7 +334,7 @@ test_podman_runs_the_loaded_amd64_image_and_stops_it_with_exit_status_0() {
   local port body code
   podman_load_hello linux/amd64
   port=$(free_port)
-  # Flags this host needs (DESIGN.md): runc, explicit ulimits; host network: no CNI here.
+  # Flags this host needs (docs/DESIGN.md): runc, explicit ulimits; host network: no CNI here.
   capture timeout 60 "${P[@]}" run -d --name hello-podman --runtime runc \
     --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --network host \
     "$PODMAN_REF" --listen "127.0.0.1:$port"

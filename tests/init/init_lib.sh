@@ -44,12 +44,17 @@ cpu_ticks() { awk '{ s = $0; sub(/^.*\) /, "", s); split(s, f, " "); print f[12]
 # The main child: start N background grandchildren that outlive their parent shell (so they
 # are orphaned onto the init), check they were re-parented to the init ($PPID), let them
 # exit, then count zombies whose parent is the init. Prints "adopted=A zombies=Z".
+# No nap has to be long enough: the orphans are `cat`s blocked on a pipe whose only writer
+# is the counting subshell, so all are alive when counted and all exit once it is done;
+# the loops wait for a state (all adopted; none left) and only their 30 s bounds a hang.
 ORPHANS='
   n=$1 init=$PPID
-  sh -c "i=0; while [ \$i -lt $n ]; do sleep 0.5 & i=\$((i+1)); done"
-  sleep 0.2
-  adopted=$(cat /proc/[0-9]*/stat 2>/dev/null | awk -v p="$init" "{ s = \$0; sub(/^.*\\) /, \"\", s); split(s, f, \" \"); if (f[2] == p && f[1] != \"Z\") n++ } END { print n + 0 }")
-  sleep 1
-  zombies=$(cat /proc/[0-9]*/stat 2>/dev/null | awk -v p="$init" "{ s = \$0; sub(/^.*\\) /, \"\", s); split(s, f, \" \"); if (f[2] == p && f[1] == \"Z\") n++ } END { print n + 0 }")
-  echo "adopted=$adopted zombies=$zombies"
+  kids() { cat /proc/[0-9]*/stat 2>/dev/null | awk -v p="$init" -v st="$1" '\''{ s = $0; sub(/^.*\) /, "", s); split(s, f, " "); if (f[2] == p && f[1] ~ st) n++ } END { print n + 0 }'\''; }
+  exec 4>&1
+  {
+    i=0; while [ "$(kids "^[^Z]")" -lt $((n + 1)) ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+    printf "adopted=%s " "$(kids "^[^Z]")" >&4
+  } | sh -c "exec 3<&0; i=0; while [ \$i -lt $n ]; do cat <&3 >/dev/null 3<&- & i=\$((i + 1)); done"
+  i=0; while [ "$(kids .)" -gt 1 ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+  echo "zombies=$(kids "^Z")"
   exit 7'

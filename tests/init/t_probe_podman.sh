@@ -5,6 +5,9 @@
 # busybox httpd; the health file is removed and restored inside the running container,
 # so one container goes healthy -> unhealthy (404) -> healthy, then unhealthy when the
 # server is gone. amd64 natively, arm64 under qemu binfmt.
+# No step races a clock: the health timeout is 30 s, which only a stopped server reaches
+# (the probe of a busy or emulated machine answers well within it), and the loops below
+# wait for a state, at most 30 s.
 source "$(dirname "$0")/../lib.sh"
 source "$TOP/tests/tools/oci.sh"
 
@@ -27,7 +30,7 @@ dir         /www owner=65532:65532
 file        /www/healthz  healthz  owner=65532:65532
 user        nonroot
 entrypoint  ["/bin/busybox", "httpd", "-f", "-p", "127.0.0.1:8080", "-h", "/www"]
-health      http://127.0.0.1:8080/healthz interval=30s timeout=2s retries=1
+health      http://127.0.0.1:8080/healthz interval=30s timeout=30s retries=1
 init        seccomp=unconfined
 R
   capture "$ARMLET" build "$WORK/hc.recipe" --platform "$plat" --docker-archive "$WORK/$name.tar" --tag "$name"
@@ -36,11 +39,11 @@ R
   [ "$rc" = 0 ] || fail "podman load: $out $err"
   ref=$(printf '%s\n' "$out" | sed -n 's/^Loaded image[^:]*: *//p' | head -1 | cut -d, -f1)
   capture "${P[@]}" image inspect "$ref" --format '{{json .Config.Healthcheck.Test}}'
-  # The probe's own deadline is 9/10 of the engine's 2s, so its reason reaches the log.
-  assert_eq '["CMD","/sbin/armlet-init","probe","http://127.0.0.1:8080/healthz","--timeout","1800ms"]' \
+  # The probe's own deadline is 9/10 of the engine's 30s, so its reason reaches the log.
+  assert_eq '["CMD","/sbin/armlet-init","probe","http://127.0.0.1:8080/healthz","--timeout","27000ms"]' \
     "$out" "image Healthcheck:"
   # Own network namespace (loopback only): the probe's 127.0.0.1:8080 is the container's.
-  capture timeout 60 "${P[@]}" run -d --runtime runc --ulimit nofile=1024:1024 \
+  capture timeout 120 "${P[@]}" run -d --runtime runc --ulimit nofile=1024:1024 \
     --ulimit nproc=1024:1024 --network none --name "hc-$name" "$ref"
   [ "$rc" = 0 ] || fail "podman run: $err"
 }
@@ -69,12 +72,12 @@ check_transitions() {
   "${P[@]}" exec "hc-$name" /bin/busybox touch /www/healthz || fail "podman exec touch"
   health_until "$name" 0
   # The server hangs (SIGSTOP to the httpd under the init): connections queue up
-  # unanswered until the health check's timeout.
+  # unanswered until the health check's timeout (the one step that waits for it: 27 s).
   "${P[@]}" exec "hc-$name" /bin/busybox killall -STOP busybox || fail "podman exec killall -STOP busybox"
   capture "${P[@]}" healthcheck run "hc-$name"
   assert_eq 1 "$rc" "healthcheck of a hung server: $out $err"
   assert_contains "$("${P[@]}" inspect "hc-$name" --format '{{json .State.Health.Log}}')" \
-    "armlet-init: probe: http://127.0.0.1:8080/healthz: timed out after 1800ms"
+    "armlet-init: probe: http://127.0.0.1:8080/healthz: timed out after 27000ms"
   "${P[@]}" exec "hc-$name" /bin/busybox killall -CONT busybox || true
 }
 

@@ -1,4 +1,4 @@
-/* tests/unit/test_recipe.c — the recipe parser: every directive of DESIGN.md, the
+/* tests/unit/test_recipe.c — the recipe parser: every directive of docs/DESIGN.md, the
  * defaults, shell-like word splitting, the JSON exec form, ${os}/${arch}/${variant},
  * and every error with its "file:line:col: directive:" prefix. */
 #include <stdio.h>

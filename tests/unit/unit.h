@@ -19,8 +19,10 @@ static int unit_failures, unit_current_failed;
     if (!a_ || !b_ || strcmp(a_, b_) != 0) { \
     fprintf(stderr, "%s:%d: '%s' != '%s'\n", __FILE__, __LINE__, a_ ? a_ : "(null)", b_ ? b_ : "(null)"); \
     unit_failures++; unit_current_failed = 1; } } while (0)
+/* One line per case, "ok test_x" or "not ok test_x": tests/run records each as its own
+ * result. Flushed at once, so the cases before a sanitizer abort or a crash still count. */
 #define RUN(fn) do { unit_current_failed = 0; fn(); \
-    printf("%s %s\n", unit_current_failed ? "not ok" : "ok", #fn); } while (0)
+    printf("%s %s\n", unit_current_failed ? "not ok" : "ok", #fn); fflush(stdout); } while (0)
 static inline int unit_done(void) { return unit_failures ? 1 : 0; }
 
 /* Files for the tests that need a folder of their own:
