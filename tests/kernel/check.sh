@@ -136,11 +136,16 @@ check_go() {
 
 # The default filter: what Docker's default denies a process without capabilities.
 DENIED="mount umount2 unshare setns keyctl add_key kexec_load init_module bpf pivot_root swapon reboot"
+# filter_enforced PREFIX TAG INIT FILTER KTEST GO: denied calls EPERM, ordinary work and a
+# Go program's start-up allowed.
+filter_enforced() {
+  check_denies "$1_denies[$2]" $3 $4 $5 $DENIED
+  run $3 --seccomp $4 -- $5 work
+  expect "$1_allows_work[$2]" "work ok rc=0" "$out rc=$rc"
+  check_go "$1_allows_go[$2]" $3 --seccomp $4 -- $6
+}
 check_seccomp() {
-  check_denies "seccomp_denies[$P]" $I $F $K $DENIED
-  run $I --seccomp $F -- $K work
-  expect "seccomp_allows_work[$P]" "work ok rc=0" "$out rc=$rc"
-  check_go "seccomp_allows_go[$P]" $I --seccomp $F -- $G
+  filter_enforced seccomp $P $I $F $K $G
   run $I --seccomp $N -- $K work
   expect "seccomp_native_only_allows_work[$P]" "work ok rc=0" "$out rc=$rc"
   run $I --seccomp $N -- $K sys mount
@@ -238,10 +243,7 @@ platform_checks() {
 # part applies its own (arm-numbered) rules; --native-only kills them (SIGSYS, 128+31).
 compat_checks() {
   local p=$1 k=/p/$1/ktest g=/p/$1/gotest IN=/p/$NATIVE/armlet-init FN=/p/$NATIVE/default.bpf NN=/p/$NATIVE/native.bpf
-  check_denies "compat_filter_denies[$p]" $IN $FN $k $DENIED
-  run $IN --seccomp $FN -- $k work
-  expect "compat_filter_allows_work[$p]" "work ok rc=0" "$out rc=$rc"
-  check_go "compat_filter_allows_go[$p]" $IN --seccomp $FN -- $g
+  filter_enforced compat_filter $p $IN $FN $k $g
   run $IN --seccomp $NN -- $k work
   expect "compat_native_only_kills[$p]" "rc=159" "rc=$rc"
   want enosys && check_enosys "compat_enosys_above_highest[$p]" $IN $FN $k
