@@ -27,13 +27,22 @@ case $board in
 esac
 arch=${meta#*:}
 
-# The metapackage's versioned dependency, from the local package lists, in one apt-cache
-# call (this Docker-style Debian keeps no pkgcache.bin, so each call parses every list
-# again: 4-15 s): Depends: linux-image-6.1.0-N-rpi (= 6.1.176-1).
-read -r pkg ver < <(apt-cache show --no-all-versions "$meta" 2>/dev/null |
-  sed -n 's/^Depends:.*\(linux-image-[^ ,]*\) (= \([^)]*\)).*/\1 \2/p' | head -1) || true
-[ -n "${pkg:-}" ] && [ -n "${ver:-}" ] ||
-  { echo "fetch.sh: cannot resolve $meta to a versioned linux-image package (apt-get update? dpkg --add-architecture $arch?)" >&2; exit 1; }
+# The metapackages' versioned dependencies (Depends: linux-image-6.1.0-N-rpi (= 6.1.176-1)),
+# from the local package lists. This Docker-style Debian keeps no pkgcache.bin, so every
+# apt-cache call parses all the lists again (4-17 s here): one call resolves the three
+# boards, and its answer is kept in $CACHE/resolved until a list changes (apt-get update).
+METAS="linux-image-arm64:arm64 linux-image-armmp-lpae:armhf linux-image-rpi:armel"
+resolved=$CACHE/resolved
+mkdir -p "$CACHE"
+if [ ! -s "$resolved" ] || [ -n "$(find /var/lib/apt/lists -newer "$resolved" -name '*Packages*' 2>/dev/null | head -1)" ]; then
+  # shellcheck disable=SC2086
+  apt-cache show --no-all-versions $METAS 2>/dev/null | awk '
+    /^Package:/ { p = $2 } /^Architecture:/ { a = $2 }
+    /^Depends:/ && match($0, /linux-image-[^ ,]* \(= [^)]*\)/) {
+      split(substr($0, RSTART, RLENGTH), d, /[ ()=]+/); print p ":" a, d[1], d[2] }' >"$resolved.$$"
+  mv "$resolved.$$" "$resolved"
+fi
+read -r _ pkg ver < <(grep "^$meta " "$resolved") || true
 pkg=${pkg%%:*}
 dir=$CACHE/${pkg}_${ver}_$arch
 if [ ! -s "$dir/vmlinuz" ] || { [ "$board" = raspi0 ] && [ ! -s "$dir/board.dtb" ]; }; then
