@@ -25,6 +25,10 @@
 # Set to 0 once merged: EPERM is then a failure.
 ENOSYS_XFAIL=1
 ENOSYS_XFAIL_WHY="waiting for h-seccomp"
+# The arm/v7 init on an ARMv6 CPU (raspi0) must say so and exit 126 instead of dying of
+# SIGILL (issue 13 point 6). Set to 0 once that is merged.
+V7_ON_V6_XFAIL=1
+V7_ON_V6_XFAIL_WHY="waiting for issue 13 point 6"
 
 export PATH=/bin:/sbin
 mount -t proc proc /proc
@@ -44,7 +48,7 @@ expect() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected '$2', go
 want() { case "$1" in *"${KTEST_FILTER:-}"*) return 0;; esac; return 1; }
 # run CMD...: stdout (stderr appended) in $out, exit status in $rc.
 run() { out=$("$@" 2>&1); rc=$?; }
-oneline() { echo "$*" | tr '\n' '|'; }
+oneline() { printf '%s' "$*" | tr '\n' '|'; }
 
 # ---------------------------------------------------------------- armlet-init as PID 1
 check_pid1() {
@@ -249,7 +253,19 @@ compat_checks() {
   want enosys && check_enosys "compat_enosys_above_highest[$p]" $IN $FN $k
 }
 
+# The arm/v7 init (only the init: /p/v7-on-v6) on the Pi Zero's ARMv6 CPU.
+check_v7_on_v6() {
+  local name="armv7_init_on_armv6_cpu[linux-arm-v7]"
+  run /p/v7-on-v6/armlet-init -- /bin/true
+  case "$rc $out" in
+    "126 "*ARMv6*) pass "$name" ;;
+    *) if [ "$V7_ON_V6_XFAIL" = 1 ]; then echo "KTEST xfail $name ($V7_ON_V6_XFAIL_WHY) exit $rc: $(oneline "$out")"
+       else fail "$name" "expected exit 126 and a message naming ARMv6, got exit $rc: $(oneline "$out")"; fi ;;
+  esac
+}
+
 want pid1 && check_pid1
+[ -x /p/v7-on-v6/armlet-init ] && want armv7 && check_v7_on_v6
 want cgroup && cgroup_setup
 for p in $PLATS; do platform_checks $p; done
 if want compat; then

@@ -78,6 +78,8 @@ build_initramfs() {
     build_programs "$p" "$KDIR/build/$p" || { echo "cannot build the $p programs" >&2; return 1; }
     cp -a "$KDIR/build/$p" "$root/p/$p"
   done
+  # The Pi Zero also gets the arm/v7 init alone: it must refuse the ARMv6 CPU with a message.
+  [ "$board" = raspi0 ] && install -D -m 0755 "$(init_for linux-arm-v7)" "$root/p/v7-on-v6/armlet-init"
   p=$(board_platforms "$board"); p=${p%% *}
   install -m 0755 "$(init_for "$p")" "$root/sbin/armlet-init"
   printf 'BOARD=%s\nNATIVE=%s\nPLATS="%s"\n' "$board" "$p" "$(board_platforms "$board")" >"$root/etc/ktest.conf"
