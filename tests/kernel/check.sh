@@ -5,14 +5,14 @@
 # /check.sh). Prints one machine-readable line per check on the console:
 #
 #   KTEST pass NAME              KTEST fail NAME why
-#   KTEST skip NAME why          KTEST xfail NAME why    (a known gap, see ENOSYS_XFAIL)
+#   KTEST skip NAME why          KTEST xfail NAME why    (a known gap, see *_XFAIL below)
 #   KTEST end                    (the last line: every check ran)
 #
 # NAME is check[platform]: the platform of the init (and of the programs) it ran with.
 # Then it exits 42, so the real PID 1 exits 42 and the kernel says so in its panic line
 # (exitcode=0x00002a00), which the host checks. Nothing here waits on a sleep being long
-# enough: signals and orphans are followed through FIFOs, pipes and /proc; `read -t 30` and
-# ktest's 30 s bound only end a hang.
+# enough: signals and orphans are followed through FIFOs, pipes and /proc; `read -t 30`,
+# ktest's 30 s bound and run's 90 s watchdog only end a hang.
 #
 # /etc/ktest.conf (written by the host): BOARD, NATIVE (the kernel's own platform), PLATS
 # (every platform whose init/programs are in /p/<platform>/: armlet-init, ktest, gotest,
@@ -46,8 +46,20 @@ skip() { echo "KTEST skip $1 $2"; }
 expect() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected '$2', got '$3'"; fi; }
 # want NAME: is NAME selected by KTEST_FILTER?
 want() { case "$1" in *"${KTEST_FILTER:-}"*) return 0;; esac; return 1; }
-# run CMD...: stdout (stderr appended) in $out, exit status in $rc.
-run() { out=$("$@" 2>&1); rc=$?; }
+# run CMD...: stdout (stderr appended) in $out, exit status in $rc. A command still running
+# after RUN_BOUND seconds is a hang: ktest's watchdog prints every process with its wchan
+# ("KTEST diag", shown by the host) and kills it, so the check fails and the rest still run.
+# Output goes through a file, so processes the command left behind cannot block us.
+RUN_BOUND=90
+run() {
+  "$@" >/tmp/run.out 2>&1 &
+  local pid=$! wd
+  $KN watchdog $RUN_BOUND $pid &
+  wd=$!
+  wait $pid; rc=$?
+  kill -9 $wd 2>/dev/null; wait $wd 2>/dev/null
+  out=$(cat /tmp/run.out)
+}
 oneline() { printf '%s' "$*" | tr '\n' '|'; }
 
 # ---------------------------------------------------------------- armlet-init as PID 1
@@ -166,15 +178,16 @@ check_seccomp() {
   check_go "seccomp_user_nonroot_go[$P]" $I --user 65532 --seccomp $F -- $G
 }
 
-# enosys NAME INIT FILTER KTEST: a syscall number above the highest any arch knows answers
-# ENOSYS without a filter; it must under the filter too (libc falls back only on ENOSYS).
+# check_enosys NAME INIT FILTER KTEST NR: syscall NR answers ENOSYS without a filter; it must
+# under the filter too (libc falls back only on ENOSYS). NR 999 is above the highest any
+# arch knows; "gap" an unallocated number in between (ktest.c).
 check_enosys() {
-  local name=$1 init=$2 filter=$3 k=$4 base filt
-  base=$($k sys 999 2>&1); filt=$($init --seccomp $filter -- $k sys 999 2>&1)
-  if [ "$base" != "999 ENOSYS" ]; then skip "$name" "syscall 999 answers '$base' without a filter"
-  elif [ "$filt" = "999 ENOSYS" ]; then pass "$name"
-  elif [ "$ENOSYS_XFAIL" = 1 ] && [ "$filt" = "999 EPERM" ]; then echo "KTEST xfail $name ($ENOSYS_XFAIL_WHY) the filter answers EPERM"
-  else fail "$name" "expected '999 ENOSYS' under the filter, got '$filt'"; fi
+  local name=$1 init=$2 filter=$3 k=$4 nr=$5 base filt
+  base=$($k sys $nr 2>&1); filt=$($init --seccomp $filter -- $k sys $nr 2>&1)
+  if [ "$base" != "$nr ENOSYS" ]; then skip "$name" "syscall $nr answers '$base' without a filter"
+  elif [ "$filt" = "$nr ENOSYS" ]; then pass "$name"
+  elif [ "$ENOSYS_XFAIL" = 1 ] && [ "$filt" = "$nr EPERM" ]; then echo "KTEST xfail $name ($ENOSYS_XFAIL_WHY) the filter answers EPERM"
+  else fail "$name" "expected '$nr ENOSYS' under the filter, got '$filt'"; fi
 }
 
 check_nofile() {
@@ -238,7 +251,8 @@ platform_checks() {
   want signal && check_signals
   want orphans && check_orphans
   want seccomp && check_seccomp
-  want enosys && check_enosys "seccomp_enosys_above_highest[$P]" $I $F $K
+  want enosys && check_enosys "seccomp_enosys_above_highest[$P]" $I $F $K 999 &&
+    check_enosys "seccomp_enosys_unknown_in_between[$P]" $I $F $K gap
   want nofile && check_nofile
   want cgroup && check_cgroup
 }
@@ -250,7 +264,8 @@ compat_checks() {
   filter_enforced compat_filter $p $IN $FN $k $g
   run $IN --seccomp $NN -- $k work
   expect "compat_native_only_kills[$p]" "rc=159" "rc=$rc"
-  want enosys && check_enosys "compat_enosys_above_highest[$p]" $IN $FN $k
+  want enosys && check_enosys "compat_enosys_above_highest[$p]" $IN $FN $k 999 &&
+    check_enosys "compat_enosys_unknown_in_between[$p]" $IN $FN $k gap
 }
 
 # The arm/v7 init (only the init: /p/v7-on-v6) on the Pi Zero's ARMv6 CPU.

@@ -94,7 +94,7 @@ qemu_command() {
   case $board in
     arm64)  QEMU_CMD=(qemu-system-aarch64 -M virt -cpu cortex-a53 -smp 2 -m 512) ;;
     armhf)  QEMU_CMD=(qemu-system-arm -M virt -cpu cortex-a15 -smp 2 -m 512) ;;
-    raspi0) QEMU_CMD=(qemu-system-arm -M raspi0 -dtb "$k/board.dtb") ;;
+    raspi0) QEMU_CMD=(qemu-system-arm -M raspi0 -dtb "$k/board.dtb" -icount shift=auto) ;;
   esac
   QEMU_CMD+=(-nographic -monitor none -nic none -no-reboot -kernel "$k/vmlinuz" -initrd "$initrd")
 }
@@ -148,6 +148,8 @@ kernel_suite() {
       xfail) ktest_record skip "$name" "expected failure $why" ;;
     esac
   done < <(grep -a -o 'KTEST \(pass\|fail\|skip\|xfail\) .*' "$log")
+  # A hung command's process table (check.sh's watchdog), where each process waited.
+  grep -a -o 'KTEST diag .*' "$log" | sed 's/^KTEST diag /    /'
 
   if grep -aq 'KTEST end' "$log"; then
     ktest_record pass "boot$tag" "$secs s, $(grep -a -o 'KTEST start .*' "$log" | sed 's/^KTEST start //'), checks ended at $(grep -a -o 'KTEST end .*' "$log" | sed 's/^KTEST end //')"

@@ -4,7 +4,10 @@
  * so a 32-bit build makes its syscalls with the arm numbers and AUDIT_ARCH_ARM.
  *
  *   ktest sys NAME|NR      makes that syscall with harmless arguments and prints
- *                          "NAME ok" or "NAME E<name>" (EPERM, ENOSYS, ...); exit 0
+ *                          "NAME ok" or "NAME E<name>" (EPERM, ENOSYS, ...); exit 0.
+ *                          NAME "gap": an unallocated number below the highest one
+ *                          (arm64 244, the first of the arch-specific block no arch uses;
+ *                          arm 31, the removed stty)
  *   ktest exit N           exits N
  *   ktest raise N          kills itself with signal N (default action restored first)
  *   ktest catch            blocks every signal, prints "ready", then "got N" per signal;
@@ -20,6 +23,11 @@
  *   ktest env NAME...      prints NAME=value or "NAME unset" per name
  *   ktest id               prints "uid=U gid=G"
  *   ktest nofile           prints "soft=S hard=H" (RLIMIT_NOFILE)
+ *   ktest watchdog SECS PID  sleeps SECS; if PID is then still there, prints one line per
+ *                          process ("KTEST diag pid ppid state wchan cmdline") and kills
+ *                          PID with SIGKILL. check.sh's `run` starts one per command and
+ *                          kills it when the command ends: it only ends a hang, and says
+ *                          where everything was waiting
  *   ktest work             ordinary work a program does (files, a pipe, fork/wait, mmap,
  *                          time, a directory listing); prints "work ok" or what failed
  */
@@ -77,6 +85,13 @@ static int cmd_sys(const char *what)
     for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++)
         if (strcmp(calls[i].name, what) == 0)
             nr = calls[i].nr;
+#if defined(__aarch64__)
+    if (strcmp(what, "gap") == 0)
+        nr = 244;
+#elif defined(__arm__)
+    if (strcmp(what, "gap") == 0)
+        nr = 31;
+#endif
     if (nr < 0)
         nr = strtol(what, NULL, 0);
     if (strcmp(what, "ptrace") == 0)
@@ -181,6 +196,54 @@ static int cmd_orphans(int n, int ppid)
     return 0;
 }
 
+static void read_small(const char *path, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    size_t len = fread(buf, 1, size - 1, f);
+    fclose(f);
+    buf[len] = '\0';
+    for (size_t i = 0; i < len; i++) /* cmdline: NUL-separated */
+        if (buf[i] == '\0' || buf[i] == '\n')
+            buf[i] = ' ';
+}
+
+static int cmd_watchdog(int secs, int pid)
+{
+    struct timespec t = { secs, 0 };
+    while (nanosleep(&t, &t) < 0 && errno == EINTR)
+        ;
+    if (kill(pid, 0) < 0)
+        return 0;
+    printf("KTEST diag hang: pid %d still running after %d s; processes (pid ppid state wchan cmdline):\n", pid, secs);
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        int p = atoi(e->d_name), pp = 0;
+        char path[64], stat[512], wchan[64], cmd[160], state = '?';
+        if (p <= 0)
+            continue;
+        snprintf(path, sizeof path, "/proc/%d/cmdline", p);
+        read_small(path, cmd, sizeof cmd);
+        if (!cmd[0])
+            continue; /* kernel threads */
+        snprintf(path, sizeof path, "/proc/%d/stat", p);
+        read_small(path, stat, sizeof stat);
+        char *r = strrchr(stat, ')');
+        if (r)
+            sscanf(r + 1, " %c %d", &state, &pp);
+        snprintf(path, sizeof path, "/proc/%d/wchan", p);
+        read_small(path, wchan, sizeof wchan);
+        printf("KTEST diag %d %d %c %s %s\n", p, pp, state, wchan[0] ? wchan : "-", cmd);
+    }
+    if (d)
+        closedir(d);
+    kill(pid, SIGKILL);
+    return 0;
+}
+
 static int cmd_work(void)
 {
     const char *path = "/tmp/ktest-work";
@@ -257,6 +320,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "work") == 0)
         return cmd_work();
-    fprintf(stderr, "usage: ktest sys|exit|raise|catch|orphans|children|env|id|nofile|work ...\n");
+    if (strcmp(cmd, "watchdog") == 0 && argc > 3)
+        return cmd_watchdog(atoi(argv[2]), atoi(argv[3]));
+    fprintf(stderr, "usage: ktest sys|exit|raise|catch|orphans|children|env|id|nofile|work|watchdog ...\n");
     return 2;
 }
