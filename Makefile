@@ -3,6 +3,7 @@
 #   make                 builder (out/armlet) and the four inits (out/<os>-<arch>[-<variant>]/armlet-init)
 #   make install-deps    idempotent: Debian packages, dpkg architectures, qemu binfmt
 #   make test            every test (unit under ASan/UBSan, init on 4 platforms, builder, ...)
+#   make test-kernel     only tests/kernel: Debian's ARM kernels under qemu-system with the inits
 #   make install PREFIX=/usr/local
 #   make bench-init / bench-build / ...   side-by-side benchmarks in tests/bench/
 #   make fuzz            libFuzzer harnesses, bounded run
@@ -146,6 +147,11 @@ check: test
 .PHONY: test-under-load
 test-under-load: install-deps all asan
 	@bash tests/under-load
+
+# Only the real-ARM-kernel suite (tests/kernel, qemu-system; ~2-4 min, downloads the kernels).
+.PHONY: test-kernel
+test-kernel: install-deps all
+	@bash tests/run tests/kernel/t_*.sh
 
 # The quick start: build recipes/hello.recipe for four platforms, run amd64 and arm64 in runc.
 .PHONY: demo
