@@ -552,10 +552,15 @@ static struct recipe_loc loc_of(const struct parser *p, const struct word *w)
 
 static size_t hash_str(const char *s)
 {
-    size_t h = (size_t)1469598103934665603ULL;   /* FNV-1a */
+    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
     for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * (size_t)1099511628211ULL;
-    return h;
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    /* FNV's low bits (the ones a power-of-two table uses) barely depend on the last
+     * characters of keys like K1..K120000: mix the high bits down (murmur3's finalizer). */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return (size_t)h;
 }
 
 /* The slot of key in ks: its entry, or the empty slot where it would go. */
