@@ -49,11 +49,20 @@ test_1gib_sparse_entry_builds_in_under_64mib_rss() {
   rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' <<<"$err")
   echo "    maximum RSS building a 1 GiB sparse entry: $rss KiB"
   [ -n "$rss" ] && [ "$rss" -lt 65536 ] || fail "maximum RSS $rss KiB, expected under 64 MiB"
-  # The entry is whole in the layer: its size, and the bytes at both ends.
+  # The entry is whole in the layer: its size, and the bytes at both ends (one pass).
   local l; l=$(layer "$d/oci")
-  assert_contains "$(tar -tvzf "$l" opt/big)" " 1073741824 "
-  assert_eq head "$(tar -xOzf "$l" opt/big | head -c 4)"
-  assert_eq tail "$(tar -xOzf "$l" opt/big | tail -c 4)"
+  assert_eq "1073741824 head tail" "$(tar -xOzf "$l" opt/big | /usr/bin/python3 -c '
+import sys
+f, n, first, last = sys.stdin.buffer, 0, b"", b""
+while True:
+    b = f.read(1 << 20)
+    if not b:
+        break
+    if n == 0:
+        first = b[:4]
+    last = (last + b)[-4:]
+    n += len(b)
+print(n, first.decode(), last.decode())')"
   # Nothing of the spool is left behind.
   assert_eq "" "$(ls -A "$d/tmp")" "left in TMPDIR"
 }
