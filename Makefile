@@ -176,7 +176,7 @@ fuzz: $(FUZZ_BINS)
 	  >$(OUT)/fuzz/$$n.log 2>&1 || { tail -40 $(OUT)/fuzz/$$n.log; echo "FUZZ FAIL $$f"; exit 1; }; done
 
 # ---------------------------------------------------------------- benchmarks
-bench: bench-init bench-build bench-push bench-limits bench-coldstart
+bench: bench-init bench-build bench-push bench-limits bench-coldstart bench-recipe
 bench-init: install-deps all
 	@bash tests/bench/bench-init
 bench-build: install-deps all $(OUT)/bench/layertool
@@ -190,6 +190,9 @@ bench-coldstart: install-deps all
 .PHONY: bench-limits
 bench-limits: install-deps all
 	@bash tests/bench/bench-limits
+.PHONY: bench-recipe
+bench-recipe: install-deps all
+	@bash tests/bench/bench-recipe
 # layertool: tree.c/layer.c/base.c driven from scripts (tests/builder/t_layer.sh, bench-build).
 $(OUT)/bench/layertool: $(OUT)/obj/rel/tests/bench/layertool.o $(call objs,rel,$(BUILDER_LIB_SRCS))
 	@mkdir -p $(@D)

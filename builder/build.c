@@ -39,12 +39,15 @@ int build_epoch_from_env(const char *value, int64_t *epoch, struct err *e)
     *epoch = 0;
     if (!value || !*value)
         return 0;
-    char *end = NULL;
-    errno = 0;
-    long long v = strtoll(value, &end, 10);
-    if (errno || *end || v < 0 || v > 253402300799LL)   /* up to 9999-12-31 */
-        return err_set(e, "SOURCE_DATE_EPOCH=\"%s\": expected seconds since 1970 (0..253402300799)",
-                       value);
+    /* Digits only: strtoll would also take " 12", "+5" and "-0", which the
+     * reproducible-builds definition (a decimal count of seconds) does not allow. */
+    long long v = 0;
+    const char *c = value;
+    for (; *c >= '0' && *c <= '9' && v <= 253402300799LL; c++)   /* up to 9999-12-31 */
+        v = v * 10 + (*c - '0');
+    if (*c || v > 253402300799LL)
+        return err_set(e, "SOURCE_DATE_EPOCH=\"%.64s\": expected decimal digits only, seconds "
+                          "since 1970 (0..253402300799)", value);
     *epoch = v;
     return 0;
 }
@@ -89,31 +92,25 @@ static int pick_platforms(const struct recipe *r, const char *list,
 
 /* ------------------------------------------------------------------ the app tree */
 
-/* Source path of an entry for p: expanded, relative to the recipe's folder. */
-static char *entry_source(const struct recipe *r, const char *src, const struct platform *p,
-                          char **shown, struct err *e)
+/* Source path of an entry (r is already expanded for the platform: recipe_for_platform),
+ * relative to the recipe's folder. */
+static char *entry_source(const struct recipe *r, const char *src, struct err *e)
 {
-    cleanup_free char *x = recipe_expand(src, p, e);
-    if (!x)
-        return NULL;
     char *path = NULL;
-    if (x[0] == '/' || !r->dir || !*r->dir)
-        path = strdup(x);
-    else if (asprintf(&path, "%s/%s", r->dir, x) < 0)
+    if (src[0] == '/' || !r->dir || !*r->dir)
+        path = strdup(src);
+    else if (asprintf(&path, "%s/%s", r->dir, src) < 0)
         path = NULL;
-    if (!path) {
+    if (!path)
         err_set(e, "out of memory");
-        return NULL;
-    }
-    *shown = steal_pointer(&x);
     return path;
 }
 
 static int add_file_entry(struct tree *t, const struct recipe *r, const struct recipe_entry *en,
                           const struct platform *p, const char *dest, struct err *e)
 {
-    cleanup_free char *shown = NULL;
-    cleanup_free char *src = entry_source(r, en->src, p, &shown, e);
+    const char *shown = en->src;
+    cleanup_free char *src = entry_source(r, en->src, e);
     if (!src)
         return ERR;
     struct stat st;
@@ -146,26 +143,21 @@ static const char *entry_kind_name(enum recipe_entry_kind k)
 static int add_entry(struct tree *t, const struct recipe *r, const struct recipe_entry *en,
                      const struct platform *p, struct err *e)
 {
-    cleanup_free char *dest = recipe_expand(en->dest, p, e);
-    if (!dest)
-        return ERR;
+    const char *dest = en->dest;
     unsigned uid = en->has_owner ? en->uid : 0, gid = en->has_owner ? en->gid : 0;
     switch (en->kind) {
     case ENTRY_FILE:
         return add_file_entry(t, r, en, p, dest, e);
     case ENTRY_DIR:
         return tree_add_dir(t, dest, en->has_mode ? en->mode : 0755, uid, gid, e);
-    case ENTRY_SYMLINK: {
-        cleanup_free char *target = recipe_expand(en->src, p, e);
-        return target ? tree_add_symlink(t, dest, target, uid, gid, e) : ERR;
-    }
+    case ENTRY_SYMLINK:
+        return tree_add_symlink(t, dest, en->src, uid, gid, e);
     case ENTRY_ARCHIVE: {
-        cleanup_free char *shown = NULL;
-        cleanup_free char *src = entry_source(r, en->src, p, &shown, e);
+        cleanup_free char *src = entry_source(r, en->src, e);
         if (!src)
             return ERR;
         if (access(src, R_OK) < 0)
-            return err_set(e, "source \"%s\" %s", shown,
+            return err_set(e, "source \"%s\" %s", en->src,
                            errno == ENOENT ? "not found" : strerror(errno));
         return tree_add_archive(t, dest, src, e);
     }
@@ -395,10 +387,13 @@ static void layer_descs(const struct plat_build *pb, struct oci_desc *ld, const 
 }
 
 /* Layers, config and manifest of p into blobs; the manifest descriptor into *man. */
-static int build_image(const struct build_opts *o, const struct recipe *r,
+static int build_image(const struct build_opts *o, const struct recipe *recipe,
                        const struct platform *p, const char *init, const char *blobs,
                        struct plat_build *pb, struct oci_desc *man, struct err *e)
 {
+    cleanup_recipe struct recipe *r = NULL;   /* the recipe with p's ${arch}... */
+    if (recipe_for_platform(recipe, p, &r, e) < 0)
+        return ERR;
     cleanup_tree struct tree *base = NULL;
     cleanup_tree struct tree *app = NULL;
     if (make_trees(r, p, init, &base, &app, &pb->side, e) < 0)
@@ -448,10 +443,13 @@ static int write_docker_archive(const struct build_opts *o, const struct recipe 
 
 /* --rootfs: base + app in one tree, written as a folder beside DIR, renamed at the
  * commit. */
-static int write_rootfs(const struct build_opts *o, const struct recipe *r,
+static int write_rootfs(const struct build_opts *o, const struct recipe *recipe,
                         const struct platform *p, const char *init, struct fdio_pending *out,
                         struct err *e)
 {
+    cleanup_recipe struct recipe *r = NULL;   /* the recipe with p's ${arch}... */
+    if (recipe_for_platform(recipe, p, &r, e) < 0)
+        return ERR;
     cleanup_tree struct tree *t = tree_new();
     if (!t)
         return err_set(e, "out of memory");

@@ -403,46 +403,129 @@ static int try_origin_dir(struct ctx *c, const char *host_dir, const char *img_d
     return 0;
 }
 
-/* Search a colon list (RUNPATH/RPATH) of object o for name. searched collects the
- * folders tried, for the error message. */
+/* $PLATFORM as the loader sees it: the kernel's AT_PLATFORM on the platform's CPU
+ * (an ARMv7 or ARMv6 kernel; under a 64-bit ARM kernel 32-bit programs see "v8l"). */
+static const char *dst_platform(const struct platform *p)
+{
+    if (!strcmp(p->oci, "linux/amd64"))
+        return "x86_64";
+    if (!strcmp(p->oci, "linux/arm64"))
+        return "aarch64";
+    return !strcmp(p->oci, "linux/arm/v6") ? "v6l" : "v7l";
+}
+
+/* If s starts with the dynamic string token name ($NAME or ${NAME}), its length. */
+static size_t dst_len(const char *s, const char *name)
+{
+    size_t n = strlen(name);
+    if (s[0] != '$')
+        return 0;
+    if (s[1] == '{')
+        return !strncmp(s + 2, name, n) && s[2 + n] == '}' ? n + 3 : 0;
+    if (strncmp(s + 1, name, n) != 0)
+        return 0;
+    char c = s[1 + n];   /* $ORIGINAL is not $ORIGIN */
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'
+               ? 0 : n + 1;
+}
+
+/* Expand the tokens glibc's loader expands in a search path: $ORIGIN (origin: the
+ * object's image folder), $LIB (Debian's glibc: lib/<triplet>) and $PLATFORM, each
+ * also as ${NAME}. Others stay as written. Returns 0, or 1 when it does not fit. */
+static int dst_expand(const char *in, const char *origin, const struct platform *p,
+                      char out[PATH_MAX])
+{
+    char lib[64];
+    snprintf(lib, sizeof lib, "lib/%s", p->multiarch);
+    const char *names[] = {"ORIGIN", "LIB", "PLATFORM"};
+    const char *values[] = {origin, lib, dst_platform(p)};
+    size_t n = 0;
+    while (*in) {
+        size_t k, tl = 0;
+        for (k = 0; k < 3 && !(tl = dst_len(in, names[k])); k++)
+            ;
+        const char *v = k < 3 ? values[k] : in;
+        size_t vl = k < 3 ? strlen(v) : 1;
+        if (n + vl >= PATH_MAX)
+            return 1;
+        memcpy(out + n, v, vl);
+        n += vl;
+        in += k < 3 ? tl : 1;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+/* The image folder and the host folder for "$ORIGIN" + rel of an object that lives
+ * outside the sysroot: the host folder of the object stands for its image folder, and
+ * both walk rel together. ".." leaves a folder in both, and stops at the image's root
+ * as the kernel's ".." stops at "/", so the host side never climbs above the folder
+ * that stands for the image root. Returns 0, or 1 when a path does not fit. */
+static int origin_walk(const char *img, const char *host, const char *rel,
+                       char img_out[PATH_MAX], char host_out[PATH_MAX])
+{
+    if (snprintf(img_out, PATH_MAX, "%s", img) >= PATH_MAX ||
+        snprintf(host_out, PATH_MAX, "%s", host) >= PATH_MAX)
+        return 1;
+    for (const char *s = rel; *s;) {
+        while (*s == '/')
+            s++;
+        size_t len = strcspn(s, "/");
+        if (!len)
+            break;
+        if (len == 2 && s[0] == '.' && s[1] == '.') {
+            char *a = strrchr(img_out, '/'), *b = strrchr(host_out, '/');
+            if (a && b) {   /* at the image root ("" has no '/'): stay */
+                *a = '\0';
+                *(b == host_out ? b + 1 : b) = '\0';
+            }
+        } else if (!(len == 1 && s[0] == '.')) {
+            size_t il = strlen(img_out), hl = strlen(host_out);
+            if (il + len + 2 > PATH_MAX || hl + len + 2 > PATH_MAX)
+                return 1;
+            snprintf(img_out + il, PATH_MAX - il, "/%.*s", (int)len, s);
+            snprintf(host_out + hl, PATH_MAX - hl, "/%.*s", (int)len, s);
+        }
+        s += len;
+    }
+    return 0;
+}
+
+/* Search a colon list (RUNPATH/RPATH) of object o for name, with $ORIGIN, $LIB and
+ * $PLATFORM expanded and ".." resolved inside the sysroot (carry_path), or beside an
+ * object outside it (origin_walk). searched collects the folders tried, for the error
+ * message. */
 static int try_path_list(struct ctx *c, const struct obj *o, const char *list, const char *name,
                          char out[PATH_MAX], struct strlist *searched, struct err *e)
 {
     for (const char *s = list; s && *s;) {
         size_t len = strcspn(s, ":");
-        char dir[PATH_MAX];
-        const char *rest = NULL;
+        char dir[PATH_MAX], full[PATH_MAX];
         if (len >= sizeof dir)
             return err_set(e, "%s: search path too long", o->shown);
         memcpy(dir, s, len);
         dir[len] = '\0';
         s += len + (s[len] == ':');
-        if (!strncmp(dir, "$ORIGIN", 7))
-            rest = dir + 7;
-        else if (!strncmp(dir, "${ORIGIN}", 9))
-            rest = dir + 9;
-        int rc;
-        char full[PATH_MAX];
-        if (rest) {
-            if (snprintf(full, sizeof full, "%s%s", o->origin, rest) >= (int)sizeof full)
-                continue;
-            if (o->origin_host) {
-                char hdir[PATH_MAX];
-                if (snprintf(hdir, sizeof hdir, "%s%s", o->origin_host, rest) >= (int)sizeof hdir)
-                    continue;
-                rc = try_origin_dir(c, hdir, full, name, out, e);
-            } else {
-                rc = try_sysroot_dir(c, full, name, out, e);
-            }
-        } else if (dir[0] == '/') {
-            memcpy(full, dir, len + 1);
-            rc = try_sysroot_dir(c, full, name, out, e);
-        } else {
+        size_t ol = dst_len(dir, "ORIGIN");
+        if (dst_expand(dir, o->origin, c->p, full) != 0)
+            continue;
+        if (full[0] != '/')
             continue;   /* relative entries depend on the working folder: ignored */
+        int rc = 1;
+        if (ol && o->origin_host) {
+            char rel[PATH_MAX], img[PATH_MAX], host[PATH_MAX];
+            if (dst_expand(dir + ol, o->origin, c->p, rel) != 0 ||
+                origin_walk(o->origin, o->origin_host, rel, img, host) != 0)
+                continue;
+            rc = try_origin_dir(c, host, img, name, out, e);
+            memcpy(full, img, strlen(img) + 1);
         }
+        if (rc > 0)   /* in the sysroot, at the image path (carry_path resolves "..") */
+            rc = try_sysroot_dir(c, full, name, out, e);
         if (rc <= 0)
             return rc;
-        if (!strlist_has(searched, full) && strlist_add(searched, full, e) < 0)
+        if (!strlist_has(searched, full[0] ? full : "/") &&
+            strlist_add(searched, full[0] ? full : "/", e) < 0)
             return ERR;
     }
     return 1;
@@ -556,11 +639,16 @@ static int closure(struct ctx *c, struct obj **q, size_t *nq, size_t *cap, struc
                 /* Read it from where the tree copies it: the sysroot, or beside the
                  * program for a $ORIGIN library, or the recipe's own file at that path. */
                 const struct tree_node *nd = tree_get(c->t, img);
+                char in_root[PATH_MAX];
                 if (!nd || !nd->src)
                     rc = err_set(e, "%s: %s is in the image but not as a file", c->program, img);
-                else
+                else if (host_path(c, img, in_root, e) < 0)
+                    rc = ERR;
+                else   /* a library from outside the sysroot finds its $ORIGIN beside it */
                     rc = queue_push(q, nq, cap,
                                     (struct obj){.host = strdup(nd->src), .origin = dir_of(img),
+                                                 .origin_host = strcmp(nd->src, in_root)
+                                                                    ? dir_of(nd->src) : NULL,
                                                  .shown = strdup(img)},
                                     e);
             }

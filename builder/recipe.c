@@ -50,16 +50,52 @@ struct lexer {
     int line, col;
 };
 
+/* A backslash-newline the lexer removed: where (offset of the backslash) and how long
+ * (2, or 3 for backslash-CR-LF). The JSON exec form re-reads the line's raw bytes and
+ * drops these too, so a continued JSON array parses as the joined line. */
+struct cont { size_t at, len; };
+
+/* Keys seen in one list (env, label, expose), for duplicates in linear time: an open
+ * addressing table of pointers to the stored keys (owned by the recipe) and the line
+ * where each was set. */
+struct keyset {
+    struct keyslot { const char *key; int line; } *slot;
+    size_t nslots, n;        /* nslots: 0 or a power of two, at most half full */
+};
+
 struct parser {
     struct lexer lx;
     struct recipe *r;
     struct err *e;
+    const struct platform *plat;   /* expand ${os} ${arch} ${variant} for it, or NULL */
     const char *directive;  /* for error messages */
+    struct cont *cont;      /* continuations of the current logical line */
+    size_t ncont;
+    struct keyset env_keys, label_keys, ports;
     /* Lines where single-valued directives were first seen (0 = not yet). */
     int seen_name, seen_platforms, seen_base, seen_user, seen_workdir, seen_entrypoint,
         seen_cmd, seen_stop_signal, seen_health;
     int init_set[16];       /* line where each init key was set, by key index */
 };
+
+/* Grow *arr (of *n elements of size sz) by one zeroed element; returns it or NULL.
+ * The capacity is implied: the next power of two >= *n, so the array is reallocated
+ * only when *n is 0 or a power of two (amortised O(1) per element). */
+static void *push(void *arrp, size_t *n, size_t sz)
+{
+    void **arr = arrp;
+    if (*n >= SIZE_MAX / sz / 2)
+        return NULL;
+    char *a = *arr;
+    if ((*n & (*n - 1)) == 0) {   /* 0, 1, 2, 4, ...: full */
+        a = realloc(*arr, (*n ? *n * 2 : 1) * sz);
+        if (!a)
+            return NULL;
+    }
+    *arr = a;
+    memset(a + *n * sz, 0, sz);
+    return a + (*n)++ * sz;
+}
 
 /* Error at (line, col) of the recipe: "PATH:LINE:COL: DIRECTIVE: <fmt>". */
 __attribute__((format(printf, 4, 5)))
@@ -70,6 +106,9 @@ static int perr_at(struct parser *p, int line, int col, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
+    if (p->directive && p->plat)   /* an error only the expanded value has */
+        return err_set(p->e, "%s:%d:%d: %s (%s): %s", p->lx.path, line, col, p->directive,
+                       p->plat->oci, what);
     if (p->directive)
         return err_set(p->e, "%s:%d:%d: %s: %s", p->lx.path, line, col, p->directive, what);
     return err_set(p->e, "%s:%d:%d: %s", p->lx.path, line, col, what);
@@ -131,6 +170,23 @@ static void lx_advance(struct lexer *lx)
     lx->pos++;
 }
 
+/* At a backslash followed by a newline (or CR-LF): consume both and remember where they
+ * were. Returns 1 when consumed, 0 when not at one, ERR on out of memory. */
+static int lex_continuation(struct parser *p)
+{
+    struct lexer *lx = &p->lx;
+    size_t len = lx_peek(lx, 1) == '\n' ? 2 : lx_peek(lx, 1) == '\r' && lx_peek(lx, 2) == '\n' ? 3 : 0;
+    if (lx_peek(lx, 0) != '\\' || !len)
+        return 0;
+    struct cont *c = push(&p->cont, &p->ncont, sizeof *c);
+    if (!c)
+        return oom(p);
+    *c = (struct cont){lx->pos, len};
+    while (len--)
+        lx_advance(lx);
+    return 1;
+}
+
 /* Read one word starting at lx->pos (not whitespace, not '#', not EOF). */
 static int lex_word(struct parser *p, struct word *w)
 {
@@ -152,7 +208,12 @@ static int lex_word(struct parser *p, struct word *w)
             return perr_at(p, lx->line, lx->col, "NUL byte in recipe");
         }
         if (c == '\\') {
-            int d = lx_peek(lx, 1);
+            int d = lx_peek(lx, 1), k = lex_continuation(p);
+            if (k != 0) {
+                if (k < 0)
+                    goto fail;
+                continue;
+            }
             if (d < 0) {
                 free(b.s);
                 return perr_at(p, lx->line, lx->col, "backslash at end of file");
@@ -162,9 +223,9 @@ static int lex_word(struct parser *p, struct word *w)
                 return perr_at(p, lx->line, lx->col + 1, "NUL byte in recipe");
             }
             lx_advance(lx);
-            if (d != '\n' && sbuf_put(&b, (char)d) < 0)
+            if (sbuf_put(&b, (char)d) < 0)
                 goto nomem;
-            lx_advance(lx);   /* backslash-newline: continuation, both removed */
+            lx_advance(lx);
             continue;
         }
         if (c == '\'' || c == '"') {
@@ -186,10 +247,10 @@ static int lex_word(struct parser *p, struct word *w)
                     break;
                 }
                 if (c == '"' && d == '\\') {
-                    int x = lx_peek(lx, 1);
-                    if (x == '\n') {           /* continuation inside double quotes */
-                        lx_advance(lx);
-                        lx_advance(lx);
+                    int x = lx_peek(lx, 1), k = lex_continuation(p);
+                    if (k != 0) {               /* continuation inside double quotes */
+                        if (k < 0)
+                            goto fail;
                         continue;
                     }
                     if (x == '$' || x == '`' || x == '"' || x == '\\') {
@@ -211,8 +272,10 @@ static int lex_word(struct parser *p, struct word *w)
     w->s = b.s;
     return 0;
 nomem:
+    oom(p);
+fail:
     free(b.s);
-    return oom(p);
+    return ERR;
 }
 
 /* Read the next logical line into ln (cleared first). Returns 1 when a line was read
@@ -221,6 +284,7 @@ static int lex_line(struct parser *p, struct line *ln)
 {
     struct lexer *lx = &p->lx;
     line_clear(ln);
+    p->ncont = 0;
     if (lx->pos >= lx->len)
         return 0;
     for (;;) {
@@ -243,11 +307,11 @@ static int lex_line(struct parser *p, struct line *ln)
         }
         if (c == '\0')
             return perr_at(p, lx->line, lx->col, "NUL byte in recipe");
-        if (c == '\\' && lx_peek(lx, 1) == '\n') {
-            lx_advance(lx);
-            lx_advance(lx);
+        int k = lex_continuation(p);
+        if (k < 0)
+            return ERR;
+        if (k > 0)
             continue;
-        }
         if (ln->n == ln->cap) {
             size_t cap = ln->cap ? ln->cap * 2 : 8;
             struct word *nw = realloc(ln->w, cap * sizeof *nw);
@@ -452,6 +516,13 @@ static int check_dest(struct parser *p, const struct word *w, int may_be_root)
     for (const char *c = s; (c = strstr(c, "..")) != NULL; c += 2)
         if ((c == s || c[-1] == '/') && (c[2] == '\0' || c[2] == '/'))
             return perr(p, w, "destination \"%s\" must not contain \"..\"", s);
+    /* ".wh.NAME" in a layer is an OCI whiteout: unpacked, it deletes NAME (".wh..wh..opq"
+     * a whole folder) instead of being a file. The tree refuses these too, after ${...}. */
+    const char *wh = strstr(s, "/.wh.");
+    if (wh)
+        return perr_at(p, w->line, w->col + (int)(wh + 1 - s),
+                       "destination \"%s\": \".wh.\" names are OCI whiteouts (unpacking would "
+                       "delete files instead of adding this one)", s);
     if (!may_be_root) {
         size_t n = strlen(s);
         if (s[n - 1] == '/')
@@ -473,24 +544,57 @@ static int check_env_name(const char *s)
 
 /* ------------------------------------------------------------------ storage helpers */
 
-/* Grow *arr (of *n elements of size sz) by one zeroed element; returns it or NULL. */
-static void *push(void *arrp, size_t *n, size_t sz)
-{
-    void **arr = arrp;
-    if (*n >= SIZE_MAX / sz - 1)
-        return NULL;
-    char *a = realloc(*arr, (*n + 1) * sz);
-    if (!a)
-        return NULL;
-    *arr = a;
-    memset(a + *n * sz, 0, sz);
-    return a + (*n)++ * sz;
-}
-
 static struct recipe_loc loc_of(const struct parser *p, const struct word *w)
 {
     struct recipe_loc l = {p->r->path, w->line, w->col};
     return l;
+}
+
+static size_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    /* FNV's low bits (the ones a power-of-two table uses) barely depend on the last
+     * characters of keys like K1..K120000: mix the high bits down (murmur3's finalizer). */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return (size_t)h;
+}
+
+/* The slot of key in ks: its entry, or the empty slot where it would go. */
+static struct keyslot *keyset_slot(const struct keyset *ks, const char *key)
+{
+    size_t m = ks->nslots - 1;
+    for (size_t i = hash_str(key) & m;; i = (i + 1) & m)
+        if (!ks->slot[i].key || !strcmp(ks->slot[i].key, key))
+            return &ks->slot[i];
+}
+
+/* Line where key was added to ks, or 0. */
+static int keyset_line(const struct keyset *ks, const char *key)
+{
+    return ks->nslots ? keyset_slot(ks, key)->line : 0;
+}
+
+/* Add key (a string that outlives ks, not in ks yet) set on line. ERR on out of memory. */
+static int keyset_add(struct keyset *ks, const char *key, int line)
+{
+    if ((ks->n + 1) * 2 > ks->nslots) {
+        struct keyset big = {.nslots = ks->nslots ? ks->nslots * 2 : 64};
+        if (!(big.slot = calloc(big.nslots, sizeof *big.slot)))
+            return ERR;
+        for (size_t i = 0; i < ks->nslots; i++)
+            if (ks->slot[i].key)
+                *keyset_slot(&big, ks->slot[i].key) = ks->slot[i];
+        big.n = ks->n;
+        free(ks->slot);
+        *ks = big;
+    }
+    *keyset_slot(ks, key) = (struct keyslot){key, line};
+    ks->n++;
+    return 0;
 }
 
 static int need_args(struct parser *p, const struct line *ln, size_t min, size_t max,
@@ -634,7 +738,7 @@ static int d_archive(struct parser *p, const struct line *ln) { return add_entry
 
 /* KEY=VALUE words into a kv list; keys unique within the list. */
 static int add_kvs(struct parser *p, const struct line *ln, struct recipe_kv **list, size_t *n,
-                   int env_names)
+                   struct keyset *seen, int env_names)
 {
     if (need_args(p, ln, 1, SIZE_MAX - 1, "KEY=VALUE ...") < 0)
         return ERR;
@@ -653,12 +757,12 @@ static int add_kvs(struct parser *p, const struct line *ln, struct recipe_kv **l
             free(key);
             return rc;
         }
-        for (size_t j = 0; j < *n; j++)
-            if (!strcmp((*list)[j].key, key)) {
-                int rc = perr(p, w, "\"%s\" already set on line %d", key, (*list)[j].loc.line);
-                free(key);
-                return rc;
-            }
+        int first = keyset_line(seen, key);
+        if (first) {
+            int rc = perr(p, w, "\"%s\" already set on line %d", key, first);
+            free(key);
+            return rc;
+        }
         if (check_vars(p, eq + 1, w->line, w->col + (int)klen + 1) < 0) {
             free(key);
             return ERR;
@@ -670,7 +774,7 @@ static int add_kvs(struct parser *p, const struct line *ln, struct recipe_kv **l
         }
         kv->key = key;
         kv->loc = loc_of(p, w);
-        if (!(kv->value = strdup(eq + 1)))
+        if (!(kv->value = strdup(eq + 1)) || keyset_add(seen, key, w->line) < 0)
             return oom(p);
     }
     return 0;
@@ -678,12 +782,12 @@ static int add_kvs(struct parser *p, const struct line *ln, struct recipe_kv **l
 
 static int d_env(struct parser *p, const struct line *ln)
 {
-    return add_kvs(p, ln, &p->r->env, &p->r->nenv, 1);
+    return add_kvs(p, ln, &p->r->env, &p->r->nenv, &p->env_keys, 1);
 }
 
 static int d_label(struct parser *p, const struct line *ln)
 {
-    return add_kvs(p, ln, &p->r->labels, &p->r->nlabels, 0);
+    return add_kvs(p, ln, &p->r->labels, &p->r->nlabels, &p->label_keys, 0);
 }
 
 static int d_user(struct parser *p, const struct line *ln)
@@ -706,6 +810,67 @@ static int d_workdir(struct parser *p, const struct line *ln)
     return (p->r->workdir = xstrdup(p, ln->w[1].s)) ? 0 : ERR;
 }
 
+/* The raw bytes [start, end) of the current line with its backslash-newlines removed
+ * (the JSON exec form reads them: a continued array is one array). *len gets the length;
+ * NULL on out of memory. */
+static char *join_raw(const struct parser *p, size_t start, size_t end, size_t *len)
+{
+    char *out = malloc(end - start + 1);
+    if (!out)
+        return NULL;
+    size_t n = 0, at = start;
+    for (size_t i = 0; i < p->ncont; i++) {
+        const struct cont *c = &p->cont[i];
+        if (c->at < at || c->at >= end)
+            continue;
+        memcpy(out + n, p->lx.buf + at, c->at - at);
+        n += c->at - at;
+        at = c->at + c->len;
+    }
+    memcpy(out + n, p->lx.buf + at, end - at);
+    n += end - at;
+    out[n] = '\0';
+    *len = n;
+    return out;
+}
+
+/* Line and column in the file of the byte at buffer offset raw, in word w or after it. */
+static void raw_pos(const struct parser *p, const struct word *w, size_t raw, int *line, int *col)
+{
+    if (raw > p->lx.len)
+        raw = p->lx.len;
+    *line = w->line;
+    *col = w->col;
+    for (size_t i = w->raw_start; i < raw; i++) {
+        if (p->lx.buf[i] == '\n') {
+            ++*line;
+            *col = 1;
+        } else {
+            ++*col;
+        }
+    }
+}
+
+/* Line and column in the file of byte off of join_raw's text that starts at word w. */
+static void raw_line_col(const struct parser *p, const struct word *w, size_t off, int *line,
+                         int *col)
+{
+    size_t raw = w->raw_start + off;
+    for (size_t i = 0; i < p->ncont; i++)   /* in order: each one moves the rest on */
+        if (p->cont[i].at >= w->raw_start && p->cont[i].at <= raw)
+            raw += p->cont[i].len;
+    raw_pos(p, w, raw, line, col);
+}
+
+static char *expand_or_oom(struct parser *p, const char *s)
+{
+    struct err ignored;
+    char *x = recipe_expand(s, p->plat, &ignored);
+    if (!x)   /* check_vars has passed: only out of memory is left */
+        oom(p);
+    return x;
+}
+
 /* Allocate a NULL-terminated array for count strings; filled by the caller. */
 static int store_argv(struct parser *p, char ***dst, size_t *n, size_t count)
 {
@@ -725,12 +890,19 @@ static int d_argv(struct parser *p, const struct line *ln, char ***dst, size_t *
     const struct word *first = &ln->w[1];
     if (first->bare_bracket) {
         const struct word *last = &ln->w[ln->n - 1];
+        size_t len = 0;
+        char *text = join_raw(p, first->raw_start, last->raw_end, &len);
+        if (!text)
+            return oom(p);
         json_error_t je;
-        json_t *doc = json_loadb(p->lx.buf + first->raw_start, last->raw_end - first->raw_start,
-                                 JSON_REJECT_DUPLICATES, &je);
-        if (!doc)
-            return perr_at(p, first->line, first->col + (je.position > 0 ? je.position - 1 : 0),
-                           "bad JSON exec form: %s", je.text);
+        json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+        free(text);
+        if (!doc) {
+            int line, col;
+            raw_line_col(p, first, je.position > 0 ? (size_t)je.position - 1 : 0, &line, &col);
+            return perr_at(p, line, col, "bad JSON exec form: %s (expected [\"PROGRAM\", \"ARG\", ...])",
+                           je.text);
+        }
         if (!json_is_array(doc) || json_array_size(doc) == 0) {
             json_decref(doc);
             return perr(p, first, "expected a non-empty JSON array of strings");
@@ -747,7 +919,8 @@ static int d_argv(struct parser *p, const struct line *ln, char ***dst, size_t *
                 return perr(p, first, "element %zu of the JSON array is not a string", i + 1);
             }
             if (check_vars(p, json_string_value(v), first->line, first->col) < 0 ||
-                !((*dst)[i] = xstrdup(p, json_string_value(v)))) {
+                !((*dst)[i] = p->plat ? expand_or_oom(p, json_string_value(v))
+                                      : xstrdup(p, json_string_value(v)))) {
                 json_decref(doc);
                 return ERR;
             }
@@ -799,11 +972,11 @@ static int d_expose(struct parser *p, const struct line *ln)
             return perr(p, w, "bad protocol \"%s\": expected tcp, udp or sctp", proto);
         snprintf(out, sizeof out, "%llu/%c%c%c%s", port, proto[0] | 0x20, proto[1] | 0x20,
                  proto[2] | 0x20, proto[3] ? "p" : "");
-        for (size_t j = 0; j < p->r->nexpose; j++)
-            if (!strcmp(p->r->expose[j], out))
-                return perr(p, w, "port %s exposed twice", out);
+        int first = keyset_line(&p->ports, out);
+        if (first)
+            return perr(p, w, "port %s exposed twice (first on line %d)", out, first);
         char **slot = push(&p->r->expose, &p->r->nexpose, sizeof *slot);
-        if (!slot || !(*slot = strdup(out)))
+        if (!slot || !(*slot = strdup(out)) || keyset_add(&p->ports, *slot, w->line) < 0)
             return oom(p);
     }
     return 0;
@@ -911,6 +1084,7 @@ static const struct { const char *key, *value; } init_defaults[] = {
     {"cpu", "floor"}, {"memory", "0.9"}, {"nofile", "max"}, {"seccomp", "default"},
     {"preload", "entrypoint"},
 };
+#define N_INIT_DEFAULTS (sizeof init_defaults / sizeof init_defaults[0])
 
 /* Validate one init value; writes the value to store in *store (may point into v, or a
  * canonical constant/buffer) or NULL to store nothing (a flag set to "no"). */
@@ -980,7 +1154,9 @@ static int set_init(struct parser *p, const char *key, const char *value, const 
 {
     struct recipe *r = p->r;
     struct recipe_kv *kv = NULL;
-    for (size_t i = 0; i < r->ninit; i++)
+    /* The defaults are the first entries and keep their places: only those are looked
+     * at, so a long init line stays linear. */
+    for (size_t i = 0; i < r->ninit && i < N_INIT_DEFAULTS; i++)
         if (!strcmp(r->init[i].key, key) && r->init[i].loc.line == 0) {
             kv = &r->init[i];   /* a default: replaced in place, keeps its position */
             break;
@@ -1046,16 +1222,100 @@ static int d_init(struct parser *p, const struct line *ln)
     return 0;
 }
 
+/* What happens to a directive's words before its handler sees them. */
+enum {
+    W_EXPAND = 1,   /* ${os} ${arch} ${variant} checked, and expanded for a platform */
+    W_UTF8 = 2,     /* goes into the image config (JSON): must be UTF-8 */
+};
+
 static const struct directive {
     const char *name;
     int (*fn)(struct parser *, const struct line *);
+    int words;
 } directives[] = {
-    {"name", d_name}, {"platforms", d_platforms}, {"base", d_base}, {"file", d_file},
-    {"dir", d_dir}, {"symlink", d_symlink}, {"archive", d_archive}, {"env", d_env},
-    {"user", d_user}, {"workdir", d_workdir}, {"entrypoint", d_entrypoint}, {"cmd", d_cmd},
-    {"expose", d_expose}, {"label", d_label}, {"stop-signal", d_stop_signal},
-    {"health", d_health}, {"init", d_init},
+    {"name", d_name, 0}, {"platforms", d_platforms, 0}, {"base", d_base, 0},
+    {"file", d_file, W_EXPAND}, {"dir", d_dir, W_EXPAND}, {"symlink", d_symlink, W_EXPAND},
+    {"archive", d_archive, W_EXPAND}, {"env", d_env, W_EXPAND | W_UTF8},
+    {"user", d_user, W_EXPAND | W_UTF8}, {"workdir", d_workdir, W_EXPAND | W_UTF8},
+    {"entrypoint", d_entrypoint, W_EXPAND | W_UTF8}, {"cmd", d_cmd, W_EXPAND | W_UTF8},
+    {"expose", d_expose, W_EXPAND | W_UTF8}, {"label", d_label, W_EXPAND | W_UTF8},
+    {"stop-signal", d_stop_signal, W_EXPAND | W_UTF8},
+    {"health", d_health, W_EXPAND | W_UTF8}, {"init", d_init, W_EXPAND | W_UTF8},
 };
+
+/* Offset of the first byte of s that is not part of a valid UTF-8 sequence (overlong
+ * forms, surrogates and code points past U+10FFFF are invalid, as JSON requires), or
+ * SIZE_MAX when s is valid. */
+static size_t utf8_invalid_at(const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    for (size_t i = 0; s[i];) {
+        unsigned c = s[i];
+        size_t n;
+        unsigned min, cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            n = 1, min = 0x80, cp = c & 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            n = 2, min = 0x800, cp = c & 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            n = 3, min = 0x10000, cp = c & 0x07;
+        } else {
+            return i;
+        }
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return i;
+            cp = cp << 6 | (s[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return i;
+        i += n + 1;
+    }
+    return SIZE_MAX;
+}
+
+/* Error for word w, whose text is not UTF-8, at its first bad byte in the file (found in
+ * the raw bytes: quotes and backslashes are ASCII and do not move it). */
+static int not_utf8(struct parser *p, const struct word *w)
+{
+    size_t n = w->raw_end - w->raw_start, bad = SIZE_MAX;
+    char *raw = strndup(p->lx.buf + w->raw_start, n);
+    if (!raw)
+        return oom(p);
+    bad = utf8_invalid_at(raw);
+    unsigned char byte = bad != SIZE_MAX ? (unsigned char)raw[bad] : 0;
+    free(raw);
+    int line = w->line, col = w->col;
+    if (bad != SIZE_MAX)
+        raw_pos(p, w, w->raw_start + bad, &line, &col);
+    return perr_at(p, line, col, "text is not UTF-8 (byte 0x%02x): the image config holds UTF-8 only",
+                   byte);
+}
+
+/* The checks and the expansion every word of a directive gets (see W_*). */
+static int prepare_words(struct parser *p, const struct directive *d, struct line *ln)
+{
+    for (size_t i = 1; i < ln->n; i++) {
+        struct word *w = &ln->w[i];
+        if ((d->words & W_UTF8) && utf8_invalid_at(w->s) != SIZE_MAX)
+            return not_utf8(p, w);
+        if (!(d->words & W_EXPAND))
+            continue;
+        if (check_vars(p, w->s, w->line, w->col) < 0)
+            return ERR;
+        if (p->plat && strstr(w->s, "${")) {
+            char *x = expand_or_oom(p, w->s);
+            if (!x)
+                return ERR;
+            free(w->s);
+            w->s = x;
+        }
+    }
+    return 0;
+}
 
 /* ------------------------------------------------------------------ public */
 
@@ -1064,6 +1324,7 @@ void recipe_free(struct recipe *r)
     if (!r)
         return;
     free(r->path);
+    free(r->text);
     free(r->dir);
     free(r->name);
     free(r->platforms);
@@ -1122,7 +1383,9 @@ static int parse_all(struct parser *p)
             break;
         }
         p->directive = d->name;
-        rc = d->fn(p, &ln);
+        rc = prepare_words(p, d, &ln);
+        if (rc == 0)
+            rc = d->fn(p, &ln);
         p->directive = NULL;
         if (rc < 0)
             break;
@@ -1131,20 +1394,27 @@ static int parse_all(struct parser *p)
     return rc < 0 ? ERR : 0;
 }
 
-int recipe_parse_buffer(const char *path, const char *buf, size_t len, struct recipe **out,
-                        struct err *e)
+/* Parse buf; with plat, every ${...} of the words that carry them is expanded for plat
+ * (recipe_for_platform), without, they are only checked. */
+static int parse(const char *path, const char *buf, size_t len, const struct platform *plat,
+                 struct recipe **out, struct err *e)
 {
     *out = NULL;
     if (len > RECIPE_MAX_BYTES)   /* also keeps line and column numbers in an int */
         return err_set(e, "%s: not a recipe (bigger than 4 MiB)", path);
     struct recipe *r = calloc(1, sizeof *r);
-    if (!r || !(r->path = strdup(path)) || !(r->dir = dir_of(path))) {
+    if (!r || !(r->path = strdup(path)) || !(r->dir = dir_of(path)) ||
+        !(r->text = malloc(len ? len : 1))) {
         recipe_free(r);
         e->errnum = ENOMEM;
         return err_set(e, "%s: out of memory", path);
     }
+    if (len)
+        memcpy(r->text, buf, len);
+    r->text_len = len;
     struct parser p = {.lx = {.path = path, .buf = buf, .len = len, .line = 1, .col = 1},
-                       .r = r, .e = e};
+                       .r = r, .e = e, .plat = plat};
+    int rc = ERR;
     /* A UTF-8 byte-order mark is not part of the first directive. */
     if (len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3))
         p.lx.pos = 3;
@@ -1176,10 +1446,27 @@ int recipe_parse_buffer(const char *path, const char *buf, size_t len, struct re
         r->nplatforms = platform_count;
     }
     *out = r;
-    return 0;
+    r = NULL;
+    rc = 0;
 fail:
     recipe_free(r);
-    return ERR;
+    free(p.cont);
+    free(p.env_keys.slot);
+    free(p.label_keys.slot);
+    free(p.ports.slot);
+    return rc;
+}
+
+int recipe_parse_buffer(const char *path, const char *buf, size_t len, struct recipe **out,
+                        struct err *e)
+{
+    return parse(path, buf, len, NULL, out, e);
+}
+
+int recipe_for_platform(const struct recipe *r, const struct platform *p, struct recipe **out,
+                        struct err *e)
+{
+    return parse(r->path, r->text, r->text_len, p, out, e);
 }
 
 int recipe_parse_file(const char *path, struct recipe **out, struct err *e)

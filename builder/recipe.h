@@ -3,12 +3,14 @@
  * Lifecycle:
  *     struct recipe *r = NULL;
  *     if (recipe_parse_file("hello.recipe", &r, e) < 0) ...   // e: "hello.recipe:7:12: ..."
- *     ... per platform: recipe_expand(str, plat, e) for ${os} ${arch} ${variant} ...
+ *     ... per platform: recipe_for_platform(r, plat, &rp, e): r with ${os} ${arch}
+ *         ${variant} expanded everywhere; recipe_free(rp) ...
  *     recipe_free(r);
  *
  * The parser checks syntax and values (modes, owners, users, durations, signals,
  * platform names, init keys); it does not touch the sources (the build does, and names
- * the entry's loc in its errors). Strings are stored unexpanded; relative sources stay
+ * the entry's loc in its errors). Strings are stored unexpanded (recipe_for_platform
+ * gives the expanded copy for one platform); relative sources stay
  * relative (resolve against r->dir). Everything is owned by the recipe.
  */
 #ifndef ARMLET_RECIPE_H
@@ -48,6 +50,7 @@ struct recipe_health {
 
 struct recipe {
     char *path;              /* as given */
+    char *text; size_t text_len;   /* the recipe's bytes, for recipe_for_platform */
     char *dir;               /* folder of the recipe, for relative sources */
     char *name;
     const struct platform **platforms; size_t nplatforms;   /* default: all four */
@@ -83,6 +86,15 @@ void recipe_free(struct recipe *r);
 /* A `user`/owner value: "root", "nonroot", "UID" or "UID:GID" (numeric; a lone UID gives
  * GID = UID; 4294967295 refused). 0, or ERR. */
 int recipe_parse_ids(const char *s, unsigned *uid, unsigned *gid);
+
+/* The recipe as platform p sees it: r parsed again from its text with ${os} ${arch}
+ * ${variant} expanded in every value that carries them (file/dir/symlink/archive, env,
+ * label, user, workdir, entrypoint, cmd in both forms, expose, stop-signal, health, init
+ * values: everything but name, platforms and base). Returns 0 and *out (free it with
+ * recipe_free), or ERR with e set ("linux/arm64: PATH:LINE:COL: ..."; only out of memory
+ * or a value that is bad once expanded). This is the one place variables expand. */
+int recipe_for_platform(const struct recipe *r, const struct platform *p, struct recipe **out,
+                        struct err *e);
 
 /* Expand ${os} ${arch} ${variant} in s for platform p. Returns a malloc'd string
  * (caller frees) or NULL with e set (unknown ${name}, unterminated ${). */

@@ -33,6 +33,8 @@ struct tree {
     char **first;       /* tree_set_first: normalised paths written first, in order */
     size_t nfirst;
     const struct tree_node **ordered;  /* cache for tree_ordered, NULL when stale */
+    char *spool;        /* private folder holding archive entries' bytes, or NULL */
+    unsigned long nspool;   /* files made in it: "0", "1", ... */
 };
 
 static const char *kind_name(enum tree_kind k)
@@ -48,9 +50,21 @@ static const char *kind_name(enum tree_kind k)
 
 /* ------------------------------------------------------------------ paths */
 
+/* Why path_norm refused a path. */
+enum bad_path { PATH_OK, PATH_DOTDOT, PATH_WHITEOUT };
+
+/* A name starting with ".wh." is an OCI/AUFS whiteout: in a layer it deletes the lower
+ * layers' file of the rest of the name (".wh..wh..opq" empties a folder), so a file of
+ * that name would silently remove files of the image (the init, the CA bundle). */
+static int is_whiteout(const char *name, size_t n)
+{
+    return n >= 4 && !memcmp(name, ".wh.", 4);
+}
+
 /* "/usr//bin/./x/" -> "usr/bin/x"; "/" -> "". Returns a malloc'd string, or NULL with e
- * set when the path has a ".." component (or on out of memory). */
-static char *path_norm(const char *path, struct err *e)
+ * set (and *why, when why is not NULL) when the path has a ".." component or a whiteout
+ * name (or on out of memory). */
+static char *path_norm_why(const char *path, enum bad_path *why, struct err *e)
 {
     size_t len = strlen(path);
     char *out = malloc(len + 1);
@@ -73,7 +87,18 @@ static char *path_norm(const char *path, struct err *e)
             continue;
         if (n == 2 && s[0] == '.' && s[1] == '.') {
             free(out);
+            if (why)
+                *why = PATH_DOTDOT;
             err_set(e, "path \"%s\": \"..\" is not allowed", path);
+            return NULL;
+        }
+        if (is_whiteout(s, n)) {
+            free(out);
+            if (why)
+                *why = PATH_WHITEOUT;
+            err_set(e, "path \"%s\": \"%.*s\" is an OCI whiteout name (\".wh.\" prefix), "
+                       "which would delete files of the image when unpacked: not allowed",
+                    path, (int)(n > 200 ? 200 : n), s);
             return NULL;
         }
         if (o)
@@ -85,8 +110,13 @@ static char *path_norm(const char *path, struct err *e)
     return out;
 }
 
+static char *path_norm(const char *path, struct err *e)
+{
+    return path_norm_why(path, NULL, e);
+}
+
 /* Normalised "dest/rel" (rel relative, already checked by the caller). */
-static char *path_join(const char *dest, const char *rel, struct err *e)
+static char *path_join(const char *dest, const char *rel, enum bad_path *why, struct err *e)
 {
     size_t a = strlen(dest), b = strlen(rel);
     cleanup_free char *s = malloc(a + b + 2);
@@ -97,7 +127,7 @@ static char *path_join(const char *dest, const char *rel, struct err *e)
     memcpy(s, dest, a);
     s[a] = '/';
     memcpy(s + a + 1, rel, b + 1);
-    return path_norm(s, e);
+    return path_norm_why(s, why, e);
 }
 
 /* ------------------------------------------------------------------ hash */
@@ -189,6 +219,15 @@ void tree_free(struct tree *t)
     for (size_t i = 0; i < t->nfirst; i++)
         free(t->first[i]);
     free(t->first);
+    if (t->spool) {
+        char p[PATH_MAX];
+        for (unsigned long i = 0; i < t->nspool; i++) {
+            snprintf(p, sizeof p, "%s/%lu", t->spool, i);
+            unlink(p);
+        }
+        rmdir(t->spool);
+        free(t->spool);
+    }
     free(t);
 }
 
@@ -552,42 +591,86 @@ static char *entry_path(const char *dest, const char *name, const char *archive_
         err_set(e, "%s: entry \"%s\" is an absolute path", archive_path, name);
         return NULL;
     }
-    char *p = path_join(dest, name, e);
-    if (!p)
+    enum bad_path why = PATH_OK;
+    char *p = path_join(dest, name, &why, e);
+    if (!p && why == PATH_DOTDOT)
         err_ctx(e, "%s: entry escapes its destination", archive_path);
+    else if (!p)
+        err_ctx(e, "%s: entry \"%s\"", archive_path, name);
     return p;
 }
 
-static int read_entry_data(struct archive *a, struct archive_entry *ent, unsigned char **out,
-                           size_t *outn, const char *archive_path, struct err *e)
+/* A new empty file in the tree's spool folder (made on first use, 0700, under $TMPDIR or
+ * /tmp): its path in path, an fd open for writing returned, or -1 with e set. */
+static int spool_open(struct tree *t, char path[PATH_MAX], struct err *e)
 {
-    size_t cap = archive_entry_size_is_set(ent) && archive_entry_size(ent) > 0
-                     ? (size_t)archive_entry_size(ent)
-                     : 4096;
-    size_t n = 0;
-    cleanup_free unsigned char *buf = malloc(cap);
-    if (!buf)
-        return err_set(e, "out of memory");
-    for (;;) {
-        if (n == cap) {
-            unsigned char *nb = realloc(buf, cap * 2);
-            if (!nb)
-                return err_set(e, "out of memory");
-            buf = nb;
-            cap *= 2;
+    if (!t->spool) {
+        const char *tmp = getenv("TMPDIR");
+        char dir[PATH_MAX];
+        if (snprintf(dir, sizeof dir, "%s/armlet-spool.XXXXXX", tmp && *tmp ? tmp : "/tmp") >=
+            (int)sizeof dir)
+            return err_set(e, "TMPDIR too long");
+        if (!mkdtemp(dir))
+            return err_sys(e, errno, "cannot create a temporary folder %s", dir);
+        if (!(t->spool = strdup(dir))) {
+            rmdir(dir);
+            return err_set(e, "out of memory");
         }
-        la_ssize_t r = archive_read_data(a, buf + n, cap - n);
-        if (r == 0)
-            break;
-        if (r == ARCHIVE_WARN || r == ARCHIVE_RETRY)
-            continue;
-        if (r < 0)
-            return err_set(e, "%s: %s: %s", archive_path, archive_entry_pathname(ent),
-                           archive_error_string(a));
-        n += (size_t)r;
     }
-    *out = steal_pointer(&buf);
-    *outn = n;
+    snprintf(path, PATH_MAX, "%s/%lu", t->spool, t->nspool);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return err_sys(e, errno, "%s", path);
+    t->nspool++;
+    return fd;
+}
+
+/* Copy the current entry's data into a spool file, block by block as libarchive hands
+ * them over: memory stays bounded whatever the entry's size, and each block lands at its
+ * offset, so the holes of a sparse entry stay holes (no bytes written, none read back
+ * but zeros). The file gets the entry's size even when it ends in a hole, or is all hole.
+ * Returns 0 with the file's path (malloc'd) and size, or ERR naming the entry. */
+static int spool_entry(struct tree *t, struct archive *a, struct archive_entry *ent,
+                       const char *archive_path, char **src, uint64_t *size, struct err *e)
+{
+    char path[PATH_MAX];
+    cleanup_close int fd = spool_open(t, path, e);
+    if (fd < 0)
+        return err_ctx(e, "%s: entry \"%s\"", archive_path, archive_entry_pathname(ent));
+    uint64_t end = 0;
+    for (;;) {
+        const void *buf;
+        size_t len;
+        la_int64_t off;
+        int r = archive_read_data_block(a, &buf, &len, &off);
+        if (r == ARCHIVE_EOF)
+            break;
+        if (r == ARCHIVE_RETRY)
+            continue;
+        if (r < ARCHIVE_WARN || off < 0)   /* FAILED, FATAL; WARN: the block is usable */
+            return err_set(e, "%s: entry \"%s\": %s", archive_path, archive_entry_pathname(ent),
+                           r < ARCHIVE_WARN ? archive_error_string(a) : "negative offset");
+        for (size_t done = 0; done < len;) {
+            ssize_t w = pwrite(fd, (const char *)buf + done, len - done, off + (off_t)done);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0)
+                return err_sys(e, errno, "%s: entry \"%s\": writing %s", archive_path,
+                               archive_entry_pathname(ent), path);
+            done += (size_t)w;
+        }
+        if ((uint64_t)off + len > end)
+            end = (uint64_t)off + len;
+    }
+    if (archive_entry_size_is_set(ent) && archive_entry_size(ent) > 0 &&
+        (uint64_t)archive_entry_size(ent) > end)
+        end = (uint64_t)archive_entry_size(ent);   /* a trailing hole, or only a hole */
+    if (ftruncate(fd, (off_t)end) < 0)
+        return err_sys(e, errno, "%s: entry \"%s\": %s", archive_path,
+                       archive_entry_pathname(ent), path);
+    if (!(*src = strdup(path)))
+        return err_set(e, "out of memory");
+    *size = end;
     return 0;
 }
 
@@ -637,16 +720,14 @@ static int add_entry(struct tree *t, struct archive *a, struct archive_entry *en
             rc = put(t, p, &tm, e);
             break;
         }
-        case AE_IFREG: {
-            unsigned char *data = NULL;
-            size_t n = 0;
-            if (read_entry_data(a, ent, &data, &n, archive_path, e) < 0) {
+        case AE_IFREG:
+            tm.kind = TREE_FILE;
+            if (spool_entry(t, a, ent, archive_path, &tm.src, &tm.size, e) < 0) {
                 free(p);
                 return ERR;
             }
-            rc = add_owned_data(t, p, data, n, mode, (unsigned)uid, (unsigned)gid, e);
+            rc = put(t, p, &tm, e);
             break;
-        }
         default:
             free(p);
             return err_set(e, "%s: entry \"%s\": device, fifo or socket entries are not supported",
@@ -877,7 +958,13 @@ static int pcache_open(struct pcache *c, const char *p, const char **name, struc
     return fd;
 }
 
-/* The file's bytes into fd: inline data, or the host file read in large blocks. */
+static int all_zero(const unsigned char *b, size_t n)
+{
+    return n == 0 || (b[0] == 0 && memcmp(b, b + 1, n - 1) == 0);
+}
+
+/* The file's bytes into fd: inline data, or the host file read in large blocks; a block
+ * of zeros is skipped with lseek, so a sparse file (an archive's) stays sparse on disk. */
 static int write_content(int fd, const struct tree_node *nd, unsigned char *buf, size_t bufsz,
                          struct err *e)
 {
@@ -900,11 +987,14 @@ static int write_content(int fd, const struct tree_node *nd, unsigned char *buf,
         total += (uint64_t)r;
         if (total > nd->size)
             break;
-        if (fdio_write_all(fd, buf, (size_t)r) < 0)
+        if (all_zero(buf, (size_t)r) ? lseek(fd, r, SEEK_CUR) < 0
+                                     : fdio_write_all(fd, buf, (size_t)r) < 0)
             return err_sys(e, errno, "\"/%s\"", nd->path);
     }
     if (total != nd->size)
         return err_set(e, "%s: changed size since it was added to the image", nd->src);
+    if (ftruncate(fd, (off_t)total) < 0)   /* the size, when it ends in skipped zeros */
+        return err_sys(e, errno, "\"/%s\"", nd->path);
     return 0;
 }
 

@@ -24,3 +24,9 @@ project_dir() {
 }
 
 build() { SOURCE_DATE_EPOCH=${EPOCH:-0} ARMLET_INIT_DIR=$INITS "$ARMLET" build "$@"; }
+
+# layout_sums DIR: every file of a layout with its sha256, one per line (what "a failed
+# build changed nothing" compares).
+layout_sums() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
+# oci_plat PLATFORM: linux-arm-v7 -> linux/arm/v7 (the init folders' names to OCI's).
+oci_plat() { echo "${1//-//}"; }

@@ -258,4 +258,103 @@ test_sysroot_option_errors() {
   assert_eq 1 "$rc"; assert_contains "$err" "linux/amd64"
 }
 
+# origin_project DIR CC RPATH-OPTION: a program linked against a library of its own,
+# dist/bin/hello -> dist/lib/libgreet.so (and copies of it under dist/lib/$LIB-like and
+# $PLATFORM-like folders), found through the run path RPATH-OPTION gives.
+origin_project() {
+  local d=$1 cc=$2; shift 2
+  mkdir -p "$d/dist/bin" "$d/dist/lib"
+  printf '#include <stdio.h>\nvoid greet(void){puts("greetings from libgreet");}\n' >"$d/greet.c"
+  printf 'void greet(void);\nint main(void){greet();return 0;}\n' >"$d/hello.c"
+  $cc -shared -fPIC -o "$d/dist/lib/libgreet.so" "$d/greet.c" || fail "cannot compile with $cc"
+  $cc -o "$d/dist/bin/hello" "$d/hello.c" -L"$d/dist/lib" -lgreet "$@" || fail "cannot link with $cc"
+}
+origin_recipe() {
+  cat >"$1/app.recipe" <<R
+name        origin
+platforms   $2
+base        scratch
+file        /app/bin/hello dist/bin/hello libs
+entrypoint  ["/app/bin/hello"]
+init        seccomp=unconfined
+R
+}
+
+# Build $1's recipe into a rootfs; the library must be at $3 in it, the program runs there
+# (natively or under qemu binfmt $4) and prints its library's greeting.
+origin_runs() {
+  local d=$1 r=$1/rootfs lib=$3 qemu=${4:-}
+  capture "$ARMLET" build "$d/app.recipe" --rootfs "$r"
+  assert_eq 0 "$rc" "armlet build: $err"
+  [ -f "$r$lib" ] && [ ! -L "$r$lib" ] || fail "$lib is not a file in the rootfs: $(cd "$r" && find . -name 'libgreet*')"
+  assert_eq 1 "$(find "$r" -name libgreet.so | wc -l)" "one copy of the library"
+  if [ -n "$qemu" ] && ! binfmt_ready "$qemu"; then
+    echo "    (not run: $qemu binfmt is not enabled)"; return 0
+  fi
+  # The loader finds $ORIGIN through /proc/self/exe: a private /proc in the chroot.
+  mkdir -p "$r/proc"
+  capture unshare -m sh -c 'mount -t proc proc "$1/proc" && exec chroot "$1" /app/bin/hello' - "$r"
+  assert_eq 0 "$rc" "hello in the chroot: $err"
+  assert_eq "greetings from libgreet" "$out"
+}
+
+test_origin_dotdot_runpath_amd64_carries_the_library_and_runs() {
+  local d=$WORK/origin-amd64
+  origin_project "$d" gcc -Wl,-rpath,'$ORIGIN/../lib'
+  readelf -d "$d/dist/bin/hello" | grep -q 'RUNPATH.*\$ORIGIN/../lib' || fail "no RUNPATH \$ORIGIN/../lib"
+  origin_recipe "$d" linux/amd64
+  origin_runs "$d" linux/amd64 /app/lib/libgreet.so
+}
+
+test_origin_dotdot_rpath_arm64_carries_the_library_and_runs() {
+  command -v aarch64-linux-gnu-gcc >/dev/null || skip "no aarch64-linux-gnu-gcc"
+  [ -f "$ML/libc.so.6" ] && [ -e /lib/ld-linux-aarch64.so.1 ] ||
+    skip "libc6:arm64 is not installed on this host (ci/install-deps tries it and warns when apt refuses)"
+  local d=$WORK/origin-arm64
+  # DT_RPATH this time, with the ${ORIGIN} spelling.
+  origin_project "$d" aarch64-linux-gnu-gcc -Wl,--disable-new-dtags -Wl,-rpath,'${ORIGIN}/../lib'
+  readelf -d "$d/dist/bin/hello" | grep -q '(RPATH).*\${ORIGIN}/../lib' || fail "no RPATH \${ORIGIN}/../lib"
+  origin_recipe "$d" linux/arm64
+  origin_runs "$d" linux/arm64 /app/lib/libgreet.so qemu-aarch64
+}
+
+test_lib_and_platform_tokens_expand_as_the_loader_does() {
+  local d=$WORK/dst-amd64 k
+  # $LIB is Debian's lib/<triplet>, $PLATFORM the CPU's AT_PLATFORM: the libraries are
+  # only there, and the loader in the chroot finds them there too.
+  origin_project "$d" gcc -Wl,-rpath,'$ORIGIN/../$LIB'
+  mkdir -p "$d/dist/lib/x86_64-linux-gnu" && mv "$d/dist/lib/libgreet.so" "$d/dist/lib/x86_64-linux-gnu/"
+  origin_recipe "$d" linux/amd64
+  origin_runs "$d" linux/amd64 /app/lib/x86_64-linux-gnu/libgreet.so
+  d=$WORK/dst-amd64-platform
+  origin_project "$d" gcc -Wl,-rpath,'$ORIGIN/../${PLATFORM}/.'
+  mkdir -p "$d/dist/x86_64" && mv "$d/dist/lib/libgreet.so" "$d/dist/x86_64/"
+  origin_recipe "$d" linux/amd64
+  origin_runs "$d" linux/amd64 /app/x86_64/libgreet.so
+  if command -v aarch64-linux-gnu-gcc >/dev/null && [ -f "$ML/libc.so.6" ]; then
+    d=$WORK/dst-arm64
+    origin_project "$d" aarch64-linux-gnu-gcc -Wl,-rpath,'$ORIGIN/../$LIB:$ORIGIN/../$PLATFORM'
+    mkdir -p "$d/dist/aarch64" && mv "$d/dist/lib/libgreet.so" "$d/dist/aarch64/"
+    origin_recipe "$d" linux/arm64
+    origin_runs "$d" linux/arm64 /app/aarch64/libgreet.so qemu-aarch64
+  fi
+}
+
+test_origin_dotdot_never_climbs_above_the_image_root() {
+  local d=$WORK/climb/p
+  # /app/bin/../../../vendor is /vendor in the image; on the host, three levels above
+  # the program's folder is $WORK/climb, whose vendor/ holds a decoy: it must not be taken.
+  origin_project "$d" gcc -Wl,-rpath,'$ORIGIN/../../../vendor'
+  mkdir -p "$WORK/climb/vendor" && mv "$d/dist/lib/libgreet.so" "$WORK/climb/vendor/"
+  origin_recipe "$d" linux/amd64
+  capture "$ARMLET" build "$d/app.recipe" --oci "$d/oci"
+  assert_eq 1 "$rc" "$err"
+  assert_contains "$err" "app.recipe:4:13: file: $d/dist/bin/hello: shared library \"libgreet.so\" not found"
+  assert_contains "$err" "(searched /vendor "
+  [ ! -e "$d/oci/index.json" ] || assert_eq 0 "$(jq '.manifests | length' "$d/oci/index.json")"
+  # Where the image root stands on the host (two levels up: dist/..), it is found.
+  mkdir -p "$d/vendor" && cp "$WORK/climb/vendor/libgreet.so" "$d/vendor/"
+  origin_runs "$d" linux/amd64 /vendor/libgreet.so
+}
+
 run_tests

@@ -23,7 +23,7 @@
 # builder's filters (issue 13 point 2, branch h-seccomp). Until it is merged, a filter that
 # answers EPERM there is reported as "xfail" (the host records a skip with this reason).
 # Set to 0 once merged: EPERM is then a failure.
-ENOSYS_XFAIL=1
+ENOSYS_XFAIL=0
 ENOSYS_XFAIL_WHY="waiting for h-seccomp"
 # The arm/v7 init on an ARMv6 CPU (raspi0) must say so and exit 126 instead of dying of
 # SIGILL (issue 13 point 6). Set to 0 once that is merged.

@@ -577,6 +577,143 @@ static void test_expand_per_platform(void)
     free(s);
 }
 
+/* Every directive that carries a value into the image gets ${os} ${arch} ${variant}
+ * through recipe_for_platform, on every platform; name, platforms and base do not. */
+static void test_for_platform_expands_every_value(void)
+{
+    struct recipe *r = parse(
+        "name app\n"
+        "file /app-${arch} dist/app-${arch}${variant} mode=0755\n"
+        "dir /d/${os}\n"
+        "symlink /l-${arch} /app-${arch}\n"
+        "archive /opt/${arch} t-${arch}.tar\n"
+        "env A=${arch}${variant} B=x\n"
+        "label k-${arch}=v-${os}-${variant}\n"
+        "workdir /w/${arch}\n"
+        "entrypoint /app-${arch} --os=${os}\n"
+        "cmd [\"--arch\", \"${arch}${variant}\"]\n"
+        "health http://127.0.0.1:8080/${arch} interval=5s\n"
+        "init seccomp=prof-${arch}.json preload=list-${arch}${variant}.txt\n");
+    CHECK(r != NULL);
+    if (!r) {
+        fprintf(stderr, "%s\n", last_err.msg);
+        return;
+    }
+    CHECK_STR(r->entrypoint[0], "/app-${arch}");   /* the parsed recipe stays as written */
+    const char *av[] = {"amd64", "arm64", "armv7", "armv6"};
+    for (size_t i = 0; i < platform_count; i++) {
+        const struct platform *pl = &platform_table[i];
+        struct recipe *x = NULL;
+        struct err e;
+        CHECK(recipe_for_platform(r, pl, &x, &e) == 0);
+        if (!x)
+            continue;
+        char want[128];
+        CHECK_STR(x->name, "app");
+        snprintf(want, sizeof want, "/app-%s", pl->arch);
+        CHECK_STR(x->entries[0].dest, want);
+        CHECK_STR(x->entrypoint[0], want);
+        CHECK_STR(x->entries[2].src, want);           /* symlink target */
+        snprintf(want, sizeof want, "dist/app-%s", av[i]);
+        CHECK_STR(x->entries[0].src, want);
+        CHECK_STR(x->entries[1].dest, "/d/linux");
+        snprintf(want, sizeof want, "/l-%s", pl->arch);
+        CHECK_STR(x->entries[2].dest, want);
+        snprintf(want, sizeof want, "t-%s.tar", pl->arch);
+        CHECK_STR(x->entries[3].src, want);
+        CHECK_STR(x->env[0].value, av[i]);
+        snprintf(want, sizeof want, "k-%s", pl->arch);
+        CHECK_STR(x->labels[0].key, want);
+        snprintf(want, sizeof want, "v-linux-%s", pl->variant);
+        CHECK_STR(x->labels[0].value, want);
+        snprintf(want, sizeof want, "/w/%s", pl->arch);
+        CHECK_STR(x->workdir, want);
+        CHECK_STR(x->entrypoint[1], "--os=linux");
+        CHECK_STR(x->cmd[1], av[i]);
+        snprintf(want, sizeof want, "http://127.0.0.1:8080/%s", pl->arch);
+        CHECK_STR(x->health.url, want);
+        CHECK(x->health.interval_ns == 5000000000LL);
+        snprintf(want, sizeof want, "prof-%s.json", pl->arch);
+        CHECK_STR(recipe_init_get(x, "seccomp"), want);
+        snprintf(want, sizeof want, "list-%s.txt", av[i]);
+        CHECK_STR(recipe_init_get(x, "preload"), want);
+        CHECK(x->entries[0].loc.line == 2 && x->entries[0].loc.col == 6);
+        recipe_free(x);
+    }
+    recipe_free(r);
+    CHECK_ERR(MIN "label ${cpu}=1\n", "t/app.recipe:3:7: label: unknown variable \"${cpu}\"");
+    CHECK_ERR(MIN "user ${nope}\n", "t/app.recipe:3:6: user: unknown variable");
+}
+
+/* A JSON exec form continued with backslash-newline is one array; errors in it point at
+ * the line and column where the JSON goes wrong. */
+static void test_json_exec_form_continuation_lines(void)
+{
+    struct recipe *r = parse("name app\n"
+                             "entrypoint [\"/app\", \\\n"
+                             "            \"--listen\", \\\r\n"
+                             "            \":8080\"]\n"
+                             "cmd [\"a\\\n"
+                             "b\"]\n");
+    CHECK(r != NULL);
+    if (!r) {
+        fprintf(stderr, "%s\n", last_err.msg);
+        return;
+    }
+    CHECK(r->nentrypoint == 3);
+    CHECK_STR(r->entrypoint[1], "--listen");
+    CHECK_STR(r->entrypoint[2], ":8080");
+    CHECK(r->ncmd == 1);
+    CHECK_STR(r->cmd[0], "ab");
+    recipe_free(r);
+    CHECK_ERR("name app\nentrypoint [\"/app\", \\\n   \"x\" \"y\"]\n",
+              "t/app.recipe:3:10: entrypoint: bad JSON exec form: ']' expected");
+    CHECK_ERR("name app\nentrypoint [\"/app\", \\\n   \"x\",]\n",
+              "t/app.recipe:3:8: entrypoint: bad JSON exec form");
+    CHECK_ERR("name app\ncmd [\"/app\" \\\n\n", "t/app.recipe:2:");
+    CHECK_ERR("name app\ncmd [\"/app\" \\\n\n", "expected [\"PROGRAM\", \"ARG\", ...]");
+}
+
+/* Text that goes into the image config must be UTF-8: an error with file:line:col of
+ * the bad byte, for each directive that carries text there. */
+static void test_non_utf8_text_is_an_error_with_its_place(void)
+{
+    CHECK_ERR(MIN "label a=b\xff\n", "t/app.recipe:3:10: label: text is not UTF-8 (byte 0xff)");
+    CHECK_ERR(MIN "env A=\xc3\n", "t/app.recipe:3:7: env: text is not UTF-8 (byte 0xc3)");
+    CHECK_ERR("name app\ncmd x \xe9t\xe9\n", "t/app.recipe:2:7: cmd: text is not UTF-8 (byte 0xe9)");
+    CHECK_ERR("name app\nentrypoint /app-\xc0\xaf\n", "t/app.recipe:2:17: entrypoint: text is not UTF-8 (byte 0xc0)");
+    CHECK_ERR(MIN "workdir /w\xed\xa0\x80\n", "t/app.recipe:3:11: workdir: text is not UTF-8 (byte 0xed)");
+    CHECK_ERR(MIN "health http://h/\xf5\x80\x80\x80\n", "t/app.recipe:3:17: health: text is not UTF-8 (byte 0xf5)");
+    CHECK_ERR("name app\nentrypoint [\"/app\xff\"]\n", "t/app.recipe:2:18: entrypoint: text is not UTF-8");
+    CHECK_ERR(MIN "init seccomp=p\xff\n", "t/app.recipe:3:15: init: text is not UTF-8");
+    /* valid multi-byte text is fine, and file names may be any bytes */
+    struct recipe *r = parse(MIN "label t=caf\xc3\xa9 e=\xf0\x9f\x93\xa6 k=\xe2\x82\xac\n"
+                             "file /data-\xff src\n");
+    CHECK(r && r->nlabels == 3);
+    recipe_free(r);
+}
+
+/* Duplicates are found through a hash: 100,000 keys parse, the 100,001st repeats one. */
+static void test_many_keys_and_a_late_duplicate(void)
+{
+    size_t n = 100000, cap = n * 24 + 64, len = 0;
+    char *text = malloc(cap);
+    if (!text)
+        return;
+    len += (size_t)snprintf(text, cap, "name app\nentrypoint /app\n");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(text + len, cap - len, "env K%zu=v\n", i);
+    struct recipe *r = NULL;
+    struct err e;
+    CHECK(recipe_parse_buffer("t/app.recipe", text, len, &r, &e) == 0);
+    CHECK(r && r->nenv == n);
+    recipe_free(r);
+    len += (size_t)snprintf(text + len, cap - len, "env K4242=again\n");
+    CHECK(recipe_parse_buffer("t/app.recipe", text, len, &r, &e) == ERR);
+    CHECK(strstr(e.msg, "t/app.recipe:100003:5: env: \"K4242\" already set on line 4245") != NULL);
+    free(text);
+}
+
 static void test_parse_file_reads_and_names_the_file(void)
 {
     char dir[64];
@@ -629,6 +766,10 @@ int main(void)
     RUN(test_errors_name_file_line_and_column);
     RUN(test_nul_byte_is_an_error);
     RUN(test_expand_per_platform);
+    RUN(test_for_platform_expands_every_value);
+    RUN(test_json_exec_form_continuation_lines);
+    RUN(test_non_utf8_text_is_an_error_with_its_place);
+    RUN(test_many_keys_and_a_late_duplicate);
     RUN(test_parse_file_reads_and_names_the_file);
     return unit_done();
 }

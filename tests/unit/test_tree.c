@@ -178,7 +178,12 @@ static void test_archive_unpacks_with_owners_modes_and_hardlinks(void)
     const struct tree_node *nd = tree_get(t, "/opt/tool/bin");
     CHECK(nd && nd->kind == TREE_DIR && nd->mode == 0711 && nd->uid == 7 && nd->gid == 8);
     nd = tree_get(t, "/opt/tool/bin/tool");
-    CHECK(nd && nd->kind == TREE_FILE && nd->size == 7 && memcmp(nd->data, "#!tool\n", 7) == 0);
+    /* archive entries are spooled to a file (bounded memory), not held in the node */
+    CHECK(nd && nd->kind == TREE_FILE && nd->size == 7 && nd->src && !nd->data);
+    size_t len = 0;
+    unsigned char *got = nd && nd->src ? unit_read_file(nd->src, &len) : NULL;
+    CHECK(got && len == 7 && memcmp(got, "#!tool\n", 7) == 0);
+    free(got);
     CHECK(nd && nd->mode == 0640);
     nd = tree_get(t, "/opt/tool/bin/tool-alias");
     CHECK(nd && nd->kind == TREE_HARDLINK);
@@ -223,6 +228,53 @@ static void test_archive_entries_escaping_dest_are_refused(void)
     expect_archive_refused(via_link, 2, "symlink", "symlink");
     const struct ent hl_out[] = {{'h', "x", "../../etc/shadow"}};
     expect_archive_refused(hl_out, 1, "hardlink", "..");
+}
+
+static void test_whiteout_names_are_refused_everywhere(void)
+{
+    struct err e = {0};
+    struct tree *t = tree_new();
+    const char *bad[] = {"/etc/.wh.passwd", "/.wh..wh..opq", "/a/.wh.b/c", ".wh."};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK(tree_add_data(t, bad[i], "1", 1, 0644, 0, 0, &e) < 0);
+        CHECK(strstr(e.msg, "is an OCI whiteout name") != NULL);
+        CHECK(tree_add_dir(t, bad[i], 0755, 0, 0, &e) < 0);
+        CHECK(tree_add_symlink(t, bad[i], "x", 0, 0, &e) < 0);
+    }
+    /* only a name that starts with ".wh." */
+    CHECK(tree_add_data(t, "/etc/x.wh.y", "1", 1, 0644, 0, 0, &e) == 0);
+    CHECK(tree_add_data(t, "/etc/.whx", "1", 1, 0644, 0, 0, &e) == 0);
+    tree_free(t);
+    const struct ent opq[] = {{'d', "etc/", NULL}, {'f', "etc/.wh..wh..opq", ""}};
+    expect_archive_refused(opq, 2, "opaque", "entry \"etc/.wh..wh..opq\": path");
+    const struct ent wh[] = {{'f', ".wh.passwd", "x"}};
+    expect_archive_refused(wh, 1, "whiteout", "\".wh.passwd\" is an OCI whiteout name");
+    const struct ent hl[] = {{'f', "a", "x"}, {'h', "b", ".wh.a"}};
+    expect_archive_refused(hl, 2, "hardlink", "OCI whiteout");
+}
+
+/* Archive entries go through a spool folder under $TMPDIR; tree_free removes it. */
+static void test_archive_spool_is_removed_with_the_tree(void)
+{
+    struct err e = {0};
+    const char *spool_tmp = tmp_path("spooltmp");
+    mkdir(spool_tmp, 0700);
+    char *old = getenv("TMPDIR") ? strdup(getenv("TMPDIR")) : NULL;
+    setenv("TMPDIR", spool_tmp, 1);
+    const struct ent ents[] = {{'f', "a", "aaaa"}, {'f', "b", "bb"}, {'f', "a", "again"}};
+    const char *arch = tmp_path("spool.tar.gz");
+    make_archive(arch, ents, 3, 0);
+    struct tree *t = tree_new();
+    CHECK(tree_add_archive(t, "/x", arch, &e) == 0);
+    const struct tree_node *nd = tree_get(t, "/x/a");
+    CHECK(nd && nd->size == 5 && nd->src && strncmp(nd->src, spool_tmp, strlen(spool_tmp)) == 0);
+    tree_free(t);
+    CHECK(rmdir(spool_tmp) == 0);   /* empty again: every spool file and the folder gone */
+    if (old)
+        setenv("TMPDIR", old, 1);
+    else
+        unsetenv("TMPDIR");
+    free(old);
 }
 
 static void test_archive_missing_or_corrupt_names_the_file(void)
@@ -359,6 +411,8 @@ int main(void)
     RUN(test_archive_unpacks_with_owners_modes_and_hardlinks);
     RUN(test_archive_entries_escaping_dest_are_refused);
     RUN(test_archive_missing_or_corrupt_names_the_file);
+    RUN(test_whiteout_names_are_refused_everywhere);
+    RUN(test_archive_spool_is_removed_with_the_tree);
     RUN(test_hostdir_keeps_symlinks_modes_and_sets_owner);
     RUN(test_write_dir_exact_modes_owners_mtime_despite_umask);
     RUN(test_write_dir_never_writes_through_a_symlink_on_disk);
