@@ -49,11 +49,11 @@ struct ksigaction {
 };
 static struct ksigaction orig_chld; /* SIGCHLD's inherited disposition, for the child */
 
-static void chld_action(const struct ksigaction *set, struct ksigaction *old)
+static void sig_action(int sig, const struct ksigaction *set, struct ksigaction *old)
 {
-    syscall(SYS_rt_sigaction, SIGCHLD, set, old, 8);
+    syscall(SYS_rt_sigaction, sig, set, old, 8);
 }
-static pid_t child;
+static pid_t child, self;
 
 /* tcgetpgrp/tcsetpgrp as raw ioctls: musl's ioctl() wrapper carries a time64 conversion
  * table for 32-bit ARM that costs more than a kilobyte of the init's size. */
@@ -127,7 +127,15 @@ static noreturn void run_child(int tty)
     if (tty)
         tty_set_pgrp(getpid());
     setup_child(&opts);
-    chld_action(&orig_chld, NULL);
+    sig_action(SIGCHLD, &orig_chld, NULL);
+    /* A message written here to a stderr whose reader has gone left a SIGPIPE pending,
+     * which the unblocking below would deliver: the program would die before it ran.
+     * Setting SIG_IGN discards a pending signal; the inherited disposition then comes
+     * back (the init never changes SIGPIPE's). */
+    struct ksigaction pipe_old;
+    static const struct ksigaction ign = { SIG_IGN, 0, 0, {0, 0} };
+    sig_action(SIGPIPE, &ign, &pipe_old);
+    sig_action(SIGPIPE, &pipe_old, NULL);
     sigmask_set(&orig_mask, NULL);
     exec_path(opts.argv[0], opts.argv);
     /* Report from here, where errno is known; the exit code carries the verdict to the
@@ -202,7 +210,8 @@ int main(int argc, char **argv)
 
     /* An inherited SIG_IGN on SIGCHLD would make the kernel reap for us and we would
      * never learn the child's status. */
-    chld_action(&dfl, &orig_chld);
+    sig_action(SIGCHLD, &dfl, &orig_chld);
+    self = getpid();
 
     if (getpid() == 1) {
         verbose("running as PID 1", "");
@@ -260,6 +269,11 @@ int main(int argc, char **argv)
         if (sig == SIGCHLD) {
             if (reap(&status))
                 break;
+        } else if (sig > 0 && si.si_pid == self && si.si_code == SI_USER) {
+            /* Raised by the kernel on the init itself: SIGPIPE from a write to a stderr
+             * whose reader has gone, SIGXFSZ from one past RLIMIT_FSIZE (send_sig: the
+             * sender is the current process). Not the child's business, and forwarding
+             * it would kill the child; a message about it would raise another. */
         } else if (sig > 0) {
             int to = opts.rewrite[sig];
             if (sig == SIGTERM && opts.stop_delay_ns > 0) {

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -49,17 +50,36 @@ size_t join(char *buf, size_t cap, const char *s, ...)
     return n;
 }
 
-/* Build one line in a stack buffer (truncated at 512 bytes) so it goes out in one write. */
+/* Build one line on the stack (the text cut at 512 bytes) and write it once, only when
+ * stderr can take it now. PID 1 must never block on, spin on or die of its stderr: a
+ * pipe nobody reads would block the write once full, and one whose reader has gone
+ * answers EPIPE plus a SIGPIPE (which main.c drops as self-raised). So a zero-timeout
+ * ppoll first; a full, closed or broken stderr loses the message. Control bytes in the
+ * text (from a file name, a list, argv) go out as \xNN: the line cannot play tricks on
+ * a terminal or forge a second line. */
 static void vsay(const char *s, va_list ap, const char *tail)
 {
-    char line[512];
-    size_t n = sizeof PREFIX - 1;
-    memcpy(line, PREFIX, n);
-    n += vjoin(line + n, sizeof line - 1 - n, s, ap);
+    static const char hex[] = "0123456789abcdef";
+    char raw[512], line[sizeof raw * 4 + sizeof PREFIX];
+    size_t r = vjoin(raw, sizeof raw, s, ap), n = sizeof PREFIX - 1;
     if (tail)
-        n += JOIN(line + n, sizeof line - 1 - n, ": ", tail);
+        r += JOIN(raw + r, sizeof raw - r, ": ", tail);
+    memcpy(line, PREFIX, n);
+    for (size_t i = 0; i < r; i++) {
+        unsigned char c = (unsigned char)raw[i];
+        if (c < ' ' || c == 0x7f) {
+            line[n++] = '\\';
+            line[n++] = 'x';
+            line[n++] = hex[c >> 4];
+            c = (unsigned char)hex[c & 15];
+        }
+        line[n++] = (char)c;
+    }
     line[n++] = '\n';
-    (void)write_all(2, line, n);
+    struct { int fd; short events, revents; } pf = { 2, POLLOUT, 0 };
+    struct { long sec, nsec; } now = { 0, 0 };
+    if (syscall(SYS_ppoll, &pf, 1, &now, NULL, 0) == 1 && pf.revents == POLLOUT)
+        (void)write(2, line, n);
 }
 
 void say(const char *s, ...)
@@ -173,6 +193,25 @@ void *memset(void *dst, int c, size_t n)
     while (n--)
         *d++ = (unsigned char)c;
     return dst;
+}
+
+/* And strlen/strncmp: musl's go a word at a time, several times the code of a byte loop
+ * for the init's short strings. */
+__attribute__((used, optimize("no-tree-loop-distribute-patterns")))
+size_t strlen(const char *s)
+{
+    const char *p = s;
+    while (*p)
+        p++;
+    return (size_t)(p - s);
+}
+
+__attribute__((used))
+int strncmp(const char *a, const char *b, size_t n)
+{
+    for (; n && *a && *a == *b; n--, a++, b++)
+        ;
+    return n ? (unsigned char)*a - (unsigned char)*b : 0;
 }
 #endif
 
