@@ -266,7 +266,7 @@ void die(int code, const char *s, ...)
     va_start(ap, s);
     vsay(s, ap, NULL);
     va_end(ap);
-    exit(code);
+    _exit(code);
 }
 
 char *fmt_i64(char buf[21], int64_t v)

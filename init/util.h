@@ -21,7 +21,7 @@ size_t join(char *buf, size_t cap, const char *s, ...);
 void say(const char *s, ...);
 /* As say(), then ": <strerror(errno)>". errno is read first. Keeps errno. */
 void say_errno(const char *s, ...);
-/* say() then exit(code). */
+/* say() then _exit(code): nothing is buffered, nothing registered with atexit. */
 noreturn void die(int code, const char *s, ...);
 #define SAY(...) say(__VA_ARGS__, (const char *)0)
 #define SAY_ERRNO(...) say_errno(__VA_ARGS__, (const char *)0)
