@@ -137,9 +137,7 @@ static void apply_one(struct options *o, int id, const char *where, const char *
     } else if (id == O_EXIT_ZERO) {
         if (parse_u64(v, 255, &n) != 0)
             expect(where, "an exit status 0-255", v);
-        if (o->n_exit_zero >= OPT_MAX_EXIT_ZERO)
-            bad(where, "too many codes at", v);
-        o->exit_zero[o->n_exit_zero++] = (int)n;
+        o->exit_zero[n >> 5] |= 1u << (n & 31);
     } else {
         apply_cpu_env(o, where, v);
     }

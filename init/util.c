@@ -59,7 +59,6 @@ size_t join(char *buf, size_t cap, const char *s, ...)
  * a terminal or forge a second line. */
 static void vsay(const char *s, va_list ap, const char *tail)
 {
-    static const char hex[] = "0123456789abcdef";
     char raw[512], line[sizeof raw * 4 + sizeof PREFIX];
     size_t r = vjoin(raw, sizeof raw, s, ap), n = sizeof PREFIX - 1;
     if (tail)
@@ -70,8 +69,9 @@ static void vsay(const char *s, va_list ap, const char *tail)
         if (c < ' ' || c == 0x7f) {
             line[n++] = '\\';
             line[n++] = 'x';
-            line[n++] = hex[c >> 4];
-            c = (unsigned char)hex[c & 15];
+            line[n++] = (char)('0' + (c >> 4)); /* 0, 1 or 7 */
+            c &= 15;
+            c = (unsigned char)(c < 10 ? '0' + c : 'a' - 10 + c);
         }
         line[n++] = (char)c;
     }
@@ -356,6 +356,8 @@ _Static_assert(SIGHUP == 1 && SIGBUS == 7 && SIGUSR1 == 10 && SIGTERM == 15 && S
                    SIGCHLD == 17 && SIGSTOP == 19 && SIGURG == 23 && SIGIO == 29 && SIGSYS == 31,
                "the generic Linux signal numbers");
 #define N_SIG_NAMES 32
+#define RT_MIN 34 /* glibc's SIGRTMIN: the kernel's 32 and 33 are its threading signals */
+#define RT_MAX 64
 
 /* Case does not matter: names are compared upper-cased. */
 int sig_parse(const char *s)
@@ -379,18 +381,19 @@ int sig_parse(const char *s)
     for (int k = 1; k < N_SIG_NAMES; k++, name += strlen(name) + 1)
         if (!strcmp(u, name))
             return k;
-    /* Real-time signals: RTMIN, RTMIN+n, RTMAX, RTMAX-n (their numbers are libc's). */
+    /* Real-time signals: RTMIN, RTMIN+n, RTMAX, RTMAX-n, numbered as glibc, bash, systemd
+     * and Docker's --stop-signal do (RTMIN = 34; musl's own SIGRTMIN is 35). */
     int base, dir;
     if (!strncmp(u, "RTMIN", 5))
-        base = SIGRTMIN, dir = 1;
+        base = RT_MIN, dir = 1;
     else if (!strncmp(u, "RTMAX", 5))
-        base = SIGRTMAX, dir = -1;
+        base = RT_MAX, dir = -1;
     else
         return -1;
     u += 5;
     if (!*u)
         return base;
-    if (*u != (dir > 0 ? '+' : '-') || parse_u64(u + 1, (uint64_t)(SIGRTMAX - SIGRTMIN), &n) != 0)
+    if (*u != (dir > 0 ? '+' : '-') || parse_u64(u + 1, RT_MAX - RT_MIN, &n) != 0)
         return -1;
     return base + dir * (int)n;
 }
@@ -404,9 +407,9 @@ char *sig_name(char buf[16], int sig)
         for (int k = 1; k < sig; k++)
             name += strlen(name) + 1;
     }
-    if (!name && sig >= SIGRTMIN && sig <= SIGRTMAX) {
+    if (!name && sig >= RT_MIN && sig <= RT_MAX) {
         name = "RTMIN+";
-        tail = fmt_i64(num, sig - SIGRTMIN);
+        tail = fmt_i64(num, sig - RT_MIN);
     } else if (!name) {
         name = fmt_i64(num, sig);
     }
