@@ -52,4 +52,50 @@ __attribute__((used)) int __libc_start_main(int (*main_fn)(int, char **, char **
     __init_tls(aux);
     _exit(main_fn(argc, argv, envp));
 }
+
+#if defined(__arm__) && __ARM_ARCH >= 7
+/* The arm/v7 init's entry point (the Makefile links it with -e armlet_v7_entry). Some
+ * runtimes offer the linux/arm/v7 image to an ARMv6 CPU (Raspberry Pi Zero/1), where the
+ * first Thumb-2 instruction -- musl's _start has one -- would die of SIGILL with no word
+ * said. So this runs first, in ARM state with ARMv5 instructions only: it finds
+ * AT_PLATFORM ("v6l", "v7l", "v8l") in the auxiliary vector above argv and envp, and on a
+ * digit below 7 writes why and exits 126 (the program cannot be executed here); else, or
+ * without AT_PLATFORM, it goes on to musl's _start with the stack untouched. */
+__asm__(
+    ".pushsection .text.armlet_v7_entry, \"ax\", %progbits\n"
+    ".arm\n"
+    ".globl armlet_v7_entry\n"
+    ".type armlet_v7_entry, %function\n"
+    "armlet_v7_entry:\n"
+    "    ldr r0, [sp]\n"              /* argc */
+    "    add r1, sp, r0, lsl #2\n"
+    "    add r1, r1, #4\n"            /* &argv[argc], the NULL */
+    "1:  ldr r2, [r1, #4]!\n"         /* the environment, up to its NULL */
+    "    cmp r2, #0\n"
+    "    bne 1b\n"
+    "2:  ldr r2, [r1, #4]!\n"         /* auxv: type ... */
+    "    cmp r2, #0\n"
+    "    beq 3f\n"                    /* AT_NULL: nothing known, go on */
+    "    ldr r3, [r1, #4]!\n"         /* ... value */
+    "    cmp r2, #15\n"               /* AT_PLATFORM */
+    "    bne 2b\n"
+    "    ldrb r3, [r3, #1]\n"         /* the digit of \"v6l\" */
+    "    cmp r3, #'7'\n"
+    "    blo 4f\n"
+    "3:  ldr r12, =_start\n"
+    "    bx r12\n"
+    "4:  mov r0, #2\n"
+    "    adr r1, 5f\n"
+    "    mov r2, #(6f - 5f)\n"
+    "    mov r7, #4\n"                /* write */
+    "    svc #0\n"
+    "    mov r0, #126\n"
+    "    mov r7, #248\n"              /* exit_group */
+    "    svc #0\n"
+    "5:  .ascii \"armlet-init: this CPU is ARMv6: use the linux/arm/v6 image\\n\"\n"
+    "6:  .align 2\n"
+    "    .ltorg\n"
+    ".thumb\n"
+    ".popsection\n");
 #endif
+#endif /* __GLIBC__ */
