@@ -49,11 +49,11 @@ struct ksigaction {
 };
 static struct ksigaction orig_chld; /* SIGCHLD's inherited disposition, for the child */
 
-static void chld_action(const struct ksigaction *set, struct ksigaction *old)
+static void sig_action(int sig, const struct ksigaction *set, struct ksigaction *old)
 {
-    syscall(SYS_rt_sigaction, SIGCHLD, set, old, 8);
+    syscall(SYS_rt_sigaction, sig, set, old, 8);
 }
-static pid_t child;
+static pid_t child, self;
 
 /* tcgetpgrp/tcsetpgrp as raw ioctls: musl's ioctl() wrapper carries a time64 conversion
  * table for 32-bit ARM that costs more than a kilobyte of the init's size. */
@@ -75,7 +75,7 @@ static void verbose(const char *what, const char *arg)
 }
 
 /* execvp(): a name with a '/' is run as it is, any other is looked up in $PATH (musl's
- * default path when unset); EACCES from any candidate wins over ENOENT at the end, as
+ * default path when unset; an empty entry is "."); EACCES from any candidate wins over ENOENT at the end, as
  * in musl. Smaller than musl's, which copies through a variable-length array.
  * Returns only on failure, with errno set. */
 static void exec_path(const char *file, char **argv)
@@ -98,8 +98,11 @@ static void exec_path(const char *file, char **argv)
     for (const char *p = path;; p++) {
         const char *end = str_chr(p, ':');
         size_t dl = end ? (size_t)(end - p) : strlen(p);
+        /* An empty entry is the current folder, as in musl, glibc and every shell. */
+        const char *dir = dl ? p : ".";
+        dl += !dl;
         if (dl + fl + 2 <= sizeof buf) {
-            memcpy(buf, p, dl);
+            memcpy(buf, dir, dl);
             buf[dl] = '/';
             memcpy(buf + dl + 1, file, fl + 1);
             execve(buf, argv, environ);
@@ -127,7 +130,15 @@ static noreturn void run_child(int tty)
     if (tty)
         tty_set_pgrp(getpid());
     setup_child(&opts);
-    chld_action(&orig_chld, NULL);
+    sig_action(SIGCHLD, &orig_chld, NULL);
+    /* A message written here to a stderr whose reader has gone left a SIGPIPE pending,
+     * which the unblocking below would deliver: the program would die before it ran.
+     * Setting SIG_IGN discards a pending signal; the inherited disposition then comes
+     * back (the init never changes SIGPIPE's). */
+    struct ksigaction pipe_old;
+    static const struct ksigaction ign = { SIG_IGN, 0, 0, {0, 0} };
+    sig_action(SIGPIPE, &ign, &pipe_old);
+    sig_action(SIGPIPE, &pipe_old, NULL);
     sigmask_set(&orig_mask, NULL);
     exec_path(opts.argv[0], opts.argv);
     /* Report from here, where errno is known; the exit code carries the verdict to the
@@ -149,8 +160,16 @@ static int reap(int *status)
     int st, found = 0;
     pid_t p;
     char num[21];
-    while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
-        if (p == child) {
+    while ((p = waitpid(-1, &st, WNOHANG | WUNTRACED)) > 0) {
+        if (WIFSTOPPED(st)) {
+            /* Job control, as dumb-init: the child stopped (Ctrl-Z, or a read of the
+             * terminal from the background), so the init stops too, and the shell that
+             * started it sees its job stop and takes the terminal back. Its `fg` sends
+             * SIGCONT, which main() passes on. Only with a terminal: PID 1 of a container
+             * cannot be stopped from inside, and without one nobody waits for a prompt. */
+            if (p == child && tty_pgrp() >= 0)
+                kill(self, SIGSTOP);
+        } else if (p == child) {
             *status = st;
             found = 1;
         } else {
@@ -160,8 +179,8 @@ static int reap(int *status)
     return found;
 }
 
-/* Forward sig (after --rewrite: to) to the child, or drop it when to is 0; a forwarded
- * TERM/INT starts the --grace clock. what prefixes the verbose line. Returns the new
+/* Forward sig (after --rewrite: to) to the child, or drop it when to is 0; a TERM/INT
+ * forwarded (after the rewrite) starts the --grace clock. what prefixes the verbose line. Returns the new
  * kill_at. */
 static int64_t forward(const char *what, int sig, int to, int64_t kill_at)
 {
@@ -175,7 +194,8 @@ static int64_t forward(const char *what, int sig, int to, int64_t kill_at)
         SAY(what, "forwarding ", sig_name(name, to));
     /* ESRCH just means the child has exited and SIGCHLD is on its way. */
     kill(opts.pgroup ? -child : child, to);
-    if ((sig == SIGINT || sig == SIGTERM) && opts.grace_ns > 0 && kill_at < 0)
+    /* What the child got decides: a USR1 rewritten to TERM asks it to stop. */
+    if ((to == SIGINT || to == SIGTERM) && opts.grace_ns > 0 && kill_at < 0)
         kill_at = mono_ns() + opts.grace_ns;
     return kill_at;
 }
@@ -202,7 +222,8 @@ int main(int argc, char **argv)
 
     /* An inherited SIG_IGN on SIGCHLD would make the kernel reap for us and we would
      * never learn the child's status. */
-    chld_action(&dfl, &orig_chld);
+    sig_action(SIGCHLD, &dfl, &orig_chld);
+    self = getpid();
 
     if (getpid() == 1) {
         verbose("running as PID 1", "");
@@ -260,8 +281,17 @@ int main(int argc, char **argv)
         if (sig == SIGCHLD) {
             if (reap(&status))
                 break;
+        } else if (sig > 0 && si.si_pid == self && si.si_code == SI_USER) {
+            /* Raised by the kernel on the init itself: SIGPIPE from a write to a stderr
+             * whose reader has gone, SIGXFSZ from one past RLIMIT_FSIZE (send_sig: the
+             * sender is the current process). Not the child's business, and forwarding
+             * it would kill the child; a message about it would raise another. */
         } else if (sig > 0) {
             int to = opts.rewrite[sig];
+            /* Continued in the terminal's foreground (`fg`): the child's group gets it back
+             * for the SIGCONT below. Continued in the background (`bg`): it stays. */
+            if (sig == SIGCONT && tty_pgrp() == getpgrp())
+                tty_set_pgrp(child);
             if (sig == SIGTERM && opts.stop_delay_ns > 0) {
                 /* Hold TERM while a load balancer drains; a second TERM changes nothing. */
                 if (hold_until < 0) {
@@ -298,12 +328,9 @@ int main(int argc, char **argv)
         else
             SAY(opts.argv[0], " killed by ", sig_name(name, WTERMSIG(status)), ", exit status ", fmt_i64(num, code));
     }
-    for (int i = 0; i < opts.n_exit_zero; i++) {
-        if (code == opts.exit_zero[i]) {
-            verbose("--exit-zero: reporting 0 for ", fmt_i64(num, code));
-            code = 0;
-            break;
-        }
+    if (opts.exit_zero[code >> 5] >> (code & 31) & 1) {
+        verbose("--exit-zero: reporting 0 for ", fmt_i64(num, code));
+        code = 0;
     }
     return code;
 }

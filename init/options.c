@@ -39,29 +39,24 @@ static const struct { char name[11]; unsigned char kind, cli_only; } opt_table[]
 static const char usage_text[] =
     "usage: armlet-init [OPTIONS] [--] PROGRAM [ARGS...]\n"
     "Runs PROGRAM, reaps zombies, forwards signals. Options also as ARMLET_INIT_<NAME>\n"
-    "(lists comma-separated); flags win. D: 10s, 500ms, 1m, 2.5s, 1h, plain = s.\n"
+    "(lists with ,); flags win. D: 10s, 500ms, 2.5s, 1m, 1h. *: repeatable\n"
     "  --pgroup            signal the child's process group\n"
-    "  --grace D           SIGKILL the group D after forwarding TERM/INT\n"
+    "  --grace D           SIGKILL it D after TERM/INT\n"
     "  --stop-delay D      hold TERM back for D\n"
-    "  --rewrite SIG:SIG   forward as; :0 drops (TERM:QUIT, 15:3)*\n"
-    "  --exit-zero CODE    report CODE as 0*\n"
-    "  --cpu floor|ceil|off  GOMAXPROCS from the cgroup CPU limit\n"
-    "  --cpu-env NAME      export it as NAME too*\n"
-    "  --memory RATIO|off  GOMEMLIMIT = RATIO x cgroup memory limit\n"
-    "  --nofile N|max|off  raise the soft RLIMIT_NOFILE\n"
+    "  --rewrite SIG:SIG*  forward as (:0 drops)\n"
+    "  --exit-zero CODE*   report CODE as 0\n"
+    "  --cpu floor|ceil|off  GOMAXPROCS from the cgroups\n"
+    "  --cpu-env NAME*     export that as NAME too\n"
+    "  --memory RATIO|off  GOMEMLIMIT = RATIO x cgroup limit\n"
+    "  --nofile N|max|off  raise the soft FD limit\n"
     "  --user UID[:GID]    run as (or root, nonroot)\n"
-    "  --seccomp FILE      raw BPF filter to install before exec\n"
+    "  --seccomp FILE|off  BPF filter (ARMLET_INIT_SECCOMP=off wins)\n"
     "  --preload FILE      read ahead the files listed\n"
-    "  --verbose, --version, --help       (* repeatable)\n"
-    "Exit status:\n"
-    "  0-125  the child's\n"
-    "  126    cannot execute PROGRAM, or --user/--seccomp failed\n"
-    "  127    PROGRAM not found\n"
-    "  128+N  child killed by signal N\n"
-    "  2      usage error\n"
-    "  111    system error\n"
-    "armlet-init probe URL [--timeout D=5s]: exit 0 healthy, 1 not. URL:\n"
-    "  http://HOST[:PORT]/PATH (2xx/3xx) or tcp://HOST:PORT; HOST: IPv4, [IPv6], localhost\n";
+    "  --verbose, --version, --help\n"
+    "Exit:  0-125 the child's,  126 cannot execute,  127 not found,\n"
+    "  128+N killed by signal N,  2 usage,  111 system error\n"
+    "armlet-init probe URL [--timeout D]: 0 healthy, 1 not. URL: http://HOST[:PORT]/PATH\n"
+    "  or tcp://HOST:PORT; HOST: IPv4, [IPv6], localhost\n";
 
 void options_usage(void)
 {
@@ -142,9 +137,7 @@ static void apply_one(struct options *o, int id, const char *where, const char *
     } else if (id == O_EXIT_ZERO) {
         if (parse_u64(v, 255, &n) != 0)
             expect(where, "an exit status 0-255", v);
-        if (o->n_exit_zero >= OPT_MAX_EXIT_ZERO)
-            bad(where, "too many codes at", v);
-        o->exit_zero[o->n_exit_zero++] = (int)n;
+        o->exit_zero[n >> 5] |= 1u << (n & 31);
     } else {
         apply_cpu_env(o, where, v);
     }
@@ -294,10 +287,10 @@ static void apply(struct options *o, int id, const char *where, const char *v)
         break;
     case O_VERSION:
         (void)write_all(1, "armlet-init " ARMLET_VERSION "\n", sizeof "armlet-init " ARMLET_VERSION "\n" - 1);
-        exit(0);
+        _exit(0);
     default: /* O_HELP */
         options_usage();
-        exit(0);
+        _exit(0);
     }
 }
 
@@ -393,5 +386,14 @@ void options_parse(struct options *o, int argc, char **argv)
     }
     if (i >= argc)
         DIE(EXIT_USAGE, "no PROGRAM given (see --help)");
+    /* The one variable that wins over its flag: an operator's opt-out for one run
+     * (`docker run -e ARMLET_INIT_SECCOMP=off`, as `--security-opt seccomp=unconfined`)
+     * of the filter the image's Entrypoint names. `--seccomp off` is no filter too. */
+    const char *e = env_get(ARMLET_INIT_ENV_PREFIX "SECCOMP");
+    if (o->seccomp && (!strcmp(o->seccomp, "off") || (e && !strcmp(e, "off")))) {
+        if (strcmp(o->seccomp, "off"))
+            SAY("ARMLET_INIT_SECCOMP=off: running WITHOUT the filter ", o->seccomp);
+        o->seccomp = NULL;
+    }
     o->argv = argv + i;
 }

@@ -10,7 +10,6 @@
 #include <signal.h>
 #include <stdint.h>
 
-#define OPT_MAX_EXIT_ZERO 16
 #define OPT_MAX_CPU_ENV   8
 
 enum cpu_mode { CPU_FLOOR, CPU_CEIL, CPU_OFF };
@@ -20,8 +19,7 @@ struct options {
     int64_t grace_ns;                 /* --grace: SIGKILL the group this long after a forwarded TERM/INT; 0 = never */
     int64_t stop_delay_ns;            /* --stop-delay: hold TERM back this long */
     int rewrite[NSIG];                /* --rewrite FROM:TO; rewrite[s] = signal to send, 0 = drop; init: identity */
-    int exit_zero[OPT_MAX_EXIT_ZERO]; /* --exit-zero CODE (repeatable) */
-    int n_exit_zero;
+    uint32_t exit_zero[8];            /* --exit-zero CODE (repeatable): a bit per status 0-255 */
     enum cpu_mode cpu;                /* --cpu floor|ceil|off */
     const char *cpu_env[OPT_MAX_CPU_ENV]; /* --cpu-env NAME (repeatable), besides GOMAXPROCS */
     int n_cpu_env;

@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -104,25 +105,55 @@ static char *word(char **s)
     return w;
 }
 
-/* One line "PATH [OFFSET:LENGTH ...]", NUL-terminated, modified in place. Returns 1 when
- * the file was read ahead, 0 when skipped. Sizes come from lseek, not fstat: fstat drags
- * 1 KiB of time64 conversion into the 32-bit ARM inits. A listed folder or device is
- * harmless: fadvise fails on it. */
-static int preload_line(char *line)
+/* The size of fd when it is a regular file, else -1: a device (/dev/zero, a disk), FIFO
+ * or folder in the list is skipped, never read ahead nor read from. statx rather than
+ * fstat, whose time64 conversion costs 1 KiB in the 32-bit ARM inits; its layout is the
+ * same on every arch. */
+static int64_t regular_size(int fd)
 {
-    char *path = word(&line), *tok;
-    if (!path || path[0] == '#')
-        return 0;
+    struct {
+        uint32_t mask, blksize;
+        uint64_t attributes;
+        uint32_t nlink, uid, gid;
+        uint16_t mode, spare;
+        uint64_t ino, size, rest[26];
+    } st;
+    if (syscall(SYS_statx, fd, "", AT_EMPTY_PATH, 0x201u /* TYPE, SIZE */, &st) != 0 ||
+        (st.mode & S_IFMT) != S_IFREG)
+        return -1;
+    return (int64_t)st.size;
+}
+
+/* Open path for reading; -1 (said with --verbose) when it cannot be or is not a regular
+ * file. Sets *size. */
+static int open_regular(const char *path, int64_t *size)
+{
     int fd = open_ro(path, O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         if (verbose)
             SAY_ERRNO("preload: ", path);
+    } else if ((*size = regular_size(fd)) < 0) {
+        if (verbose)
+            SAY("preload: ", path, ": not a regular file, skipped");
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* One line "PATH [OFFSET:LENGTH ...]", NUL-terminated, modified in place. Returns 1 when
+ * the file was read ahead, 0 when skipped. */
+static int preload_line(char *line)
+{
+    char *path = word(&line), *tok;
+    int64_t size;
+    if (!path || path[0] == '#')
         return 0;
-    }
-    if (!(tok = word(&line))) {
-        off_t end = lseek(fd, 0, SEEK_END);
-        read_ahead(fd, 0, end > 0 ? (uint64_t)end : 0);
-    }
+    int fd = open_regular(path, &size);
+    if (fd < 0)
+        return 0;
+    if (!(tok = word(&line)))
+        read_ahead(fd, 0, (uint64_t)size);
     for (; tok; tok = word(&line)) {
         char *colon = str_chr(tok, ':');
         uint64_t off, len;
@@ -150,14 +181,12 @@ static int preload_run(const char *path, int verb)
     int files = 0, skipping = 0;
     ssize_t n;
 
+    int64_t size;
     verbose = verb;
     bytes_asked = 0;
-    int fd = open_ro(path, O_CLOEXEC);
-    if (fd < 0) {
-        if (verbose)
-            SAY_ERRNO("preload: ", path);
+    int fd = open_regular(path, &size); /* /dev/zero as the list would never end */
+    if (fd < 0)
         return 0;
-    }
     /* Take whole lines from each read; seek back over a partial last line so the next
      * read starts with it (no memmove). A line that does not fit is skipped. */
     while ((n = read(fd, buf, sizeof buf - 1)) > 0) {
@@ -178,7 +207,7 @@ static int preload_run(const char *path, int verb)
         if (p == buf && n == (ssize_t)sizeof buf - 1)
             skipping = 1;                   /* no newline in a full buffer */
         else if (p < end && n == (ssize_t)sizeof buf - 1)
-            lseek(fd, p - end, SEEK_CUR);
+            syscall(SYS_lseek, fd, (long)(p - end), SEEK_CUR); /* musl's is _llseek on arm */
         else if (p < end && !skipping) {    /* last line without a newline */
             *end = '\0';
             files += preload_line(p);
@@ -212,7 +241,7 @@ void preload_start(const struct options *o)
     /* Low CPU priority, so a child that needs a contended core gets it between ranges. */
     if (PRELOAD_NICE)
         setpriority(PRIO_PROCESS, 0, PRELOAD_NICE);
-    static const sigset_t none; /* all zero: the empty set */
+    static sigset_t none; /* all zero: the empty set (BSS: no bytes in the file) */
     sigmask_set(&none, NULL);
     preload_run(o->preload, o->verbose);
     _exit(0);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -13,42 +14,77 @@
 #include "armlet_shared.h"
 #include "util.h"
 
-struct sock_filter_ { /* struct sock_filter */
-    uint16_t code;
-    uint8_t jt, jf;
-    uint32_t k;
-};
 struct sock_fprog_ { /* struct sock_fprog */
     unsigned short len;
-    struct sock_filter_ *filter;
+    struct bpf_ins *filter;
 };
 #define SECCOMP_SET_MODE_FILTER_ 1
 #define SECCOMP_MODE_FILTER_ 2
-#define SECCOMP_DATA_SIZE 64 /* sizeof(struct seccomp_data) */
 
-static struct sock_filter_ prog[ARMLET_BPF_MAX_INSNS];
+/* The AUDIT_ARCH_* value the kernel puts in seccomp_data.arch for this init's own
+ * system calls (an arm init on an arm64 kernel is AUDIT_ARCH_ARM too). */
+#if defined(__x86_64__)
+#define ARCH_NATIVE 0xc000003eu
+#define ARCH_NAME "x86_64"
+#elif defined(__aarch64__)
+#define ARCH_NATIVE 0xc00000b7u
+#define ARCH_NAME "aarch64"
+#else
+#define ARCH_NATIVE 0x40000028u
+#define ARCH_NAME "arm"
+#endif
+
+static struct bpf_ins prog[ARMLET_BPF_MAX_INSNS];
 static size_t prog_len;
 
-const char *bpf_check(const unsigned char *raw, size_t n)
+/* The opcodes seccomp accepts, a bit each: LD/LDX IMM, MEM and W LEN, LD W ABS, ST, STX,
+ * ALU ADD SUB MUL DIV OR AND LSH RSH XOR (K and X) and NEG, JA, JEQ JGT JGE JSET (K and
+ * X), RET K and A, TAX, TXA. No MOD, no byte/half or indirect loads. */
+static const uint32_t ok_codes[8] = {
+    0x307010ff, 0x30303031, 0x10103030, 0x10101013, 0x00000093, 0x00001010, 0, 0,
+};
+
+const char *bpf_check(const struct bpf_ins *p, size_t n)
 {
+    unsigned loads = 0;
     if (n == 0)
         return "empty";
     for (size_t pc = 0; pc < n; pc++) {
-        const unsigned char *r = raw + pc * ARMLET_BPF_INSN_SIZE;
-        unsigned code = (unsigned)(r[0] | r[1] << 8), cls = code & 7;
-        uint32_t k = (uint32_t)r[4] | (uint32_t)r[5] << 8 | (uint32_t)r[6] << 16 | (uint32_t)r[7] << 24;
-        size_t left = n - pc - 1;
-        if (cls == 5) { /* JMP: JA jumps k, the rest jt/jf */
-            if ((code & 0xf0) == 0 ? k >= left : (r[2] >= left || r[3] >= left))
-                return "a jump leaves the program";
-        } else if (cls <= 1 && (code & 0xe0) == 0x20) { /* LD/LDX ABS */
-            if (k % 4 || k + 4 > SECCOMP_DATA_SIZE)
+        unsigned c = p[pc].code;
+        uint32_t k = p[pc].k;
+        size_t left = n - pc - 1, t = p[pc].jt, f = p[pc].jf;
+        if (c > 0xff || !(ok_codes[c >> 5] >> (c & 31) & 1))
+            return "an opcode seccomp refuses";
+        if (c == 0x20) { /* LD W ABS */
+            loads = 1;
+            if (k & 3 || k >= 64)
                 return "a load outside seccomp_data";
         }
+        /* ST, STX, LD MEM, LDX MEM. (The kernel also refuses a read of a cell not
+         * written on every path before; compilers of seccomp filters use no M[].) */
+        if ((c < 4 && c > 1) || (c | 1) == 0x61) {
+            if (k >= 16)
+                return "M[k] out of range";
+        }
+        if (c == 0x34 && !k)
+            return "a division by zero";
+        if ((c == 0x64 || c == 0x74) && k >= 32)
+            return "a shift over 31";
+        if (c == 5) /* JA jumps k, the other jumps jt or jf */
+            t = f = k;
+        if ((c & 7) == 5 && (t >= left || f >= left))
+            return "a jump out of it";
     }
-    if ((raw[(n - 1) * ARMLET_BPF_INSN_SIZE] & 7) != 6)
-        return "the last instruction is not a return";
-    return NULL;
+    if ((p[n - 1].code & 7) != 6)
+        return "no return at its end";
+    if (!loads)
+        return NULL; /* decides without looking at the call: same on every arch */
+    if (p[0].code != 0x20 || p[0].k != 4)
+        return "no architecture check first";
+    for (size_t pc = 1; p[pc].code == 0x15; pc += 1u + p[pc].jf)
+        if (p[pc].k == ARCH_NATIVE)
+            return NULL;
+    return "for another architecture (not " ARCH_NAME ")";
 }
 
 static void bad_file(const char *path, const char *why)
@@ -63,7 +99,7 @@ size_t bpf_file_read(const char *path)
     ssize_t k;
     if (fd < 0) {
         SAY_ERRNO("--seccomp ", path);
-        exit(2);
+        _exit(2);
     }
     char *buf = (char *)prog, extra;
     k = 0;
@@ -74,13 +110,13 @@ size_t bpf_file_read(const char *path)
     close(fd);
     if (k < 0) {
         SAY_ERRNO("--seccomp ", path);
-        exit(2);
+        _exit(2);
     }
     if (k > 0)
-        bad_file(path, "over 4096 instructions (the kernel's limit)");
+        bad_file(path, "over 4096 instructions");
     if (len == 0 || len % ARMLET_BPF_INSN_SIZE)
-        bad_file(path, "not raw BPF (size not a multiple of 8)");
-    const char *why = bpf_check((const unsigned char *)prog, len / ARMLET_BPF_INSN_SIZE);
+        bad_file(path, "not raw BPF (size)");
+    const char *why = bpf_check(prog, len / ARMLET_BPF_INSN_SIZE);
     if (why)
         bad_file(path, why);
     prog_len = len / ARMLET_BPF_INSN_SIZE;
@@ -103,12 +139,15 @@ void bpf_install(void)
     /* Kernels before 3.17 have only the prctl. */
     if (syscall(SYS_prctl, PR_SET_SECCOMP, SECCOMP_MODE_FILTER_, &fp, 0, 0) == 0)
         return;
-    if (errno == EINVAL) {
-        /* Neither call exists: a kernel built without seccomp filters, or qemu-user,
-         * which refuses guest filters. Like Docker on such a kernel, run unfiltered —
-         * but say so: an emulated foreign-arch container must still start. */
-        SAY("--seccomp: no seccomp filters here (kernel without CONFIG_SECCOMP_FILTER, "
-            "or qemu-user): running WITHOUT the filter");
+    /* EINVAL: either there are no seccomp filters here at all, or the kernel refused
+     * this program (and seccomp(2) answered ENOSYS because an outer filter says so).
+     * The first must run, the second must not: a kernel with seccomp answers
+     * PR_GET_SECCOMP (0, or 2 under an outer filter); one without it, and qemu-user,
+     * which refuses guest filters, answer EINVAL there too. Then, as Docker on such a
+     * kernel, run unfiltered -- but say so: an emulated foreign-arch container must
+     * still start. */
+    if (errno == EINVAL && syscall(SYS_prctl, PR_GET_SECCOMP, 0, 0, 0, 0) < 0 && errno == EINVAL) {
+        SAY("--seccomp: no seccomp here (kernel without it, or qemu-user): running WITHOUT the filter");
         return;
     }
 fail:

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -49,17 +50,36 @@ size_t join(char *buf, size_t cap, const char *s, ...)
     return n;
 }
 
-/* Build one line in a stack buffer (truncated at 512 bytes) so it goes out in one write. */
+/* Build one line on the stack (the text cut at 512 bytes) and write it once, only when
+ * stderr can take it now. PID 1 must never block on, spin on or die of its stderr: a
+ * pipe nobody reads would block the write once full, and one whose reader has gone
+ * answers EPIPE plus a SIGPIPE (which main.c drops as self-raised). So a zero-timeout
+ * ppoll first; a full, closed or broken stderr loses the message. Control bytes in the
+ * text (from a file name, a list, argv) go out as \xNN: the line cannot play tricks on
+ * a terminal or forge a second line. */
 static void vsay(const char *s, va_list ap, const char *tail)
 {
-    char line[512];
-    size_t n = sizeof PREFIX - 1;
-    memcpy(line, PREFIX, n);
-    n += vjoin(line + n, sizeof line - 1 - n, s, ap);
+    char raw[512], line[sizeof raw * 4 + sizeof PREFIX];
+    size_t r = vjoin(raw, sizeof raw, s, ap), n = sizeof PREFIX - 1;
     if (tail)
-        n += JOIN(line + n, sizeof line - 1 - n, ": ", tail);
+        r += JOIN(raw + r, sizeof raw - r, ": ", tail);
+    memcpy(line, PREFIX, n);
+    for (size_t i = 0; i < r; i++) {
+        unsigned char c = (unsigned char)raw[i];
+        if (c < ' ' || c == 0x7f) {
+            line[n++] = '\\';
+            line[n++] = 'x';
+            line[n++] = (char)('0' + (c >> 4)); /* 0, 1 or 7 */
+            c &= 15;
+            c = (unsigned char)(c < 10 ? '0' + c : 'a' - 10 + c);
+        }
+        line[n++] = (char)c;
+    }
     line[n++] = '\n';
-    (void)write_all(2, line, n);
+    struct { int fd; short events, revents; } pf = { 2, POLLOUT, 0 };
+    struct { long sec, nsec; } now = { 0, 0 };
+    if (syscall(SYS_ppoll, &pf, 1, &now, NULL, 0) == 1 && pf.revents == POLLOUT)
+        (void)write(2, line, n);
 }
 
 void say(const char *s, ...)
@@ -174,6 +194,25 @@ void *memset(void *dst, int c, size_t n)
         *d++ = (unsigned char)c;
     return dst;
 }
+
+/* And strlen/strncmp: musl's go a word at a time, several times the code of a byte loop
+ * for the init's short strings. */
+__attribute__((used, optimize("no-tree-loop-distribute-patterns")))
+size_t strlen(const char *s)
+{
+    const char *p = s;
+    while (*p)
+        p++;
+    return (size_t)(p - s);
+}
+
+__attribute__((used))
+int strncmp(const char *a, const char *b, size_t n)
+{
+    for (; n && *a && *a == *b; n--, a++, b++)
+        ;
+    return n ? (unsigned char)*a - (unsigned char)*b : 0;
+}
 #endif
 
 #ifdef __arm__
@@ -227,7 +266,7 @@ void die(int code, const char *s, ...)
     va_start(ap, s);
     vsay(s, ap, NULL);
     va_end(ap);
-    exit(code);
+    _exit(code);
 }
 
 char *fmt_i64(char buf[21], int64_t v)
@@ -317,6 +356,8 @@ _Static_assert(SIGHUP == 1 && SIGBUS == 7 && SIGUSR1 == 10 && SIGTERM == 15 && S
                    SIGCHLD == 17 && SIGSTOP == 19 && SIGURG == 23 && SIGIO == 29 && SIGSYS == 31,
                "the generic Linux signal numbers");
 #define N_SIG_NAMES 32
+#define RT_MIN 34 /* glibc's SIGRTMIN: the kernel's 32 and 33 are its threading signals */
+#define RT_MAX 64
 
 /* Case does not matter: names are compared upper-cased. */
 int sig_parse(const char *s)
@@ -340,18 +381,19 @@ int sig_parse(const char *s)
     for (int k = 1; k < N_SIG_NAMES; k++, name += strlen(name) + 1)
         if (!strcmp(u, name))
             return k;
-    /* Real-time signals: RTMIN, RTMIN+n, RTMAX, RTMAX-n (their numbers are libc's). */
+    /* Real-time signals: RTMIN, RTMIN+n, RTMAX, RTMAX-n, numbered as glibc, bash, systemd
+     * and Docker's --stop-signal do (RTMIN = 34; musl's own SIGRTMIN is 35). */
     int base, dir;
     if (!strncmp(u, "RTMIN", 5))
-        base = SIGRTMIN, dir = 1;
+        base = RT_MIN, dir = 1;
     else if (!strncmp(u, "RTMAX", 5))
-        base = SIGRTMAX, dir = -1;
+        base = RT_MAX, dir = -1;
     else
         return -1;
     u += 5;
     if (!*u)
         return base;
-    if (*u != (dir > 0 ? '+' : '-') || parse_u64(u + 1, (uint64_t)(SIGRTMAX - SIGRTMIN), &n) != 0)
+    if (*u != (dir > 0 ? '+' : '-') || parse_u64(u + 1, RT_MAX - RT_MIN, &n) != 0)
         return -1;
     return base + dir * (int)n;
 }
@@ -365,9 +407,9 @@ char *sig_name(char buf[16], int sig)
         for (int k = 1; k < sig; k++)
             name += strlen(name) + 1;
     }
-    if (!name && sig >= SIGRTMIN && sig <= SIGRTMAX) {
+    if (!name && sig >= RT_MIN && sig <= RT_MAX) {
         name = "RTMIN+";
-        tail = fmt_i64(num, sig - SIGRTMIN);
+        tail = fmt_i64(num, sig - RT_MIN);
     } else if (!name) {
         name = fmt_i64(num, sig);
     }

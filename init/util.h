@@ -21,7 +21,7 @@ size_t join(char *buf, size_t cap, const char *s, ...);
 void say(const char *s, ...);
 /* As say(), then ": <strerror(errno)>". errno is read first. Keeps errno. */
 void say_errno(const char *s, ...);
-/* say() then exit(code). */
+/* say() then _exit(code): nothing is buffered, nothing registered with atexit. */
 noreturn void die(int code, const char *s, ...);
 #define SAY(...) say(__VA_ARGS__, (const char *)0)
 #define SAY_ERRNO(...) say_errno(__VA_ARGS__, (const char *)0)
@@ -68,7 +68,7 @@ int parse_u64(const char *s, uint64_t max, uint64_t *v);
 int parse_duration(const char *s, int64_t *ns);
 
 /* Signal number of "TERM", "SIGTERM", "sigterm", "15", "RTMIN+2", "0" (0 is allowed and
- * means "no signal"). Returns the number (0..NSIG-1) or -1 when s is not a signal. */
+ * means "no signal"). RTMIN is 34 and RTMAX 64, as glibc, bash and systemd count. Returns the number (0..NSIG-1) or -1 when s is not a signal. */
 int sig_parse(const char *s);
 /* "SIGTERM", "SIGRTMIN+2" or "SIG<n>" for sig, written into buf. Returns buf. */
 char *sig_name(char buf[16], int sig);

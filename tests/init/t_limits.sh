@@ -86,4 +86,23 @@ test_user_that_cannot_be_become_exits_126_before_exec() {
   assert_eq 65532 "$out"
 }
 
+platforms_test_nofile_never_lowers_the_soft_limit() { :; }
+test_nofile_never_lowers_the_soft_limit() {
+  capture sh -c 'ulimit -Sn 1024; exec "$@"' sh "$INIT" --verbose --nofile 3 -- sh -c 'ulimit -Sn'
+  assert_eq 0 "$rc" "$err"
+  assert_eq 1024 "$out"
+  assert_contains "$err" "nofile: soft limit 1024 -> 1024"
+}
+
+platforms_test_nofile_above_nr_open_uses_nr_open_and_says_so() { :; }
+test_nofile_above_nr_open_uses_nr_open_and_says_so() {
+  local nr; nr=$(cat /proc/sys/fs/nr_open)
+  capture sh -c 'ulimit -Sn 1024; exec "$@"' sh "$INIT" --nofile $((nr + 1)) -- sh -c 'ulimit -Sn'
+  assert_eq 0 "$rc" "$err"
+  assert_contains "$err" "nofile: $((nr + 1)) is above fs.nr_open: using $nr"
+  if [ "$out" = "$nr" ]; then return 0; fi   # this root may raise the hard limit
+  assert_eq "$HARD" "$out"
+  assert_contains "$err" "nofile: $nr is above the hard limit $HARD (raising it needs CAP_SYS_RESOURCE)"
+}
+
 run_tests

@@ -125,4 +125,27 @@ test_echo_child_starts_no_later_with_a_cold_list() {
   rm -rf "$d"
 }
 
+# A child that waits (30 s at most) until the init's stderr file $1 has a line matching $2.
+WAIT_MSG='i=0; while ! grep -q -- "$1" "$0" && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done'
+
+# Every platform: /dev/zero as the list never ends (the helper read it forever on main);
+# as an entry it is no file to read ahead. Both are skipped, said with --verbose, and the
+# bytes of a bad line come out escaped.
+platforms_test_devices_are_skipped_and_bad_bytes_escaped() { :; }
+test_devices_are_skipped_and_bad_bytes_escaped() {
+  local d; d=$(tmpdir)
+  rc=0; "$INIT" --verbose --preload /dev/zero -- sh -c "$WAIT_MSG" "$d/err" "not a regular file" 2>"$d/err" || rc=$?
+  err=$(cat "$d/err")
+  assert_eq 0 "$rc"
+  assert_contains "$err" "armlet-init: preload: /dev/zero: not a regular file, skipped"
+  printf '/dev/zero 0:4096\n/bin/sh\n/tmp/\033]0;owned\007x 1:2\n' >"$d/list"
+  rc=0; "$INIT" --verbose --preload "$d/list" -- sh -c "$WAIT_MSG" "$d/err" "preload: 1 files" 2>"$d/err" || rc=$?
+  err=$(cat "$d/err")
+  assert_eq 0 "$rc"
+  assert_contains "$err" "preload: /dev/zero: not a regular file, skipped"
+  assert_contains "$err" "preload: 1 files"
+  assert_contains "$err" 'preload: /tmp/\x1b]0;owned\x07x: No such file or directory'
+  case "$err" in *$'\033'*|*$'\007'*) fail "raw control bytes on stderr: $err";; esac
+}
+
 run_tests

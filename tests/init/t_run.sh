@@ -80,4 +80,15 @@ test_not_executable_exits_126_naming_the_program() {
   assert_eq "should not run" "$out"
 }
 
+platforms_test_empty_path_entry_is_the_current_folder() { :; }
+test_empty_path_entry_is_the_current_folder() {
+  local d; d=$(tmpdir)
+  printf '#!/bin/sh\necho ran-here\n' >"$d/armlet-here"
+  chmod +x "$d/armlet-here"
+  for path in "/nonexistent:" ":/nonexistent" "/nonexistent::/also-not"; do
+    capture sh -c 'cd "$1" && PATH=$2 exec "$3" -- armlet-here' sh "$d" "$path" "$INIT"
+    assert_eq "0 ran-here" "$rc $out" "PATH=$path: $err"
+  done
+}
+
 run_tests
