@@ -29,9 +29,10 @@
 #                             60); fails at once on unhealthy or when the container exits,
 #                             with the health log
 #   dk_wait_log NAME TEXT [S] until the container's output contains TEXT
-#   dk_stop_ok NAME           docker stop with the default 10 s grace: exit status 0 and
-#                             gone in less than 5 s (the server exits on SIGTERM; a kill
-#                             after the grace would show 137)
+#   dk_stop_ok NAME [CODE]    docker stop with the default 10 s grace: exit status CODE
+#                             (default 0: the server exits 0 on SIGTERM; 143 for one that
+#                             dies of it) and gone in less than 5 s (a kill after the
+#                             grace would show 137)
 #   hello_oci                 recipes/hello.recipe built once per file, four platforms,
 #                             as $DOCKER_DIR/oci:hello (the Go binaries first if missing)
 #   oci_plat P / plat_arch P  linux-arm-v7 -> linux/arm/v7; linux/arm/v7 -> armv7 (the
@@ -160,12 +161,12 @@ dk_wait_log() {
 }
 
 dk_stop_ok() {
-  local name=$1 t0 ms code
+  local name=$1 want=${2:-0} t0 ms code
   t0=$(date +%s%N)
   dk stop "$name" >/dev/null || fail "docker stop $name failed"
   ms=$(( ($(date +%s%N) - t0) / 1000000 ))
   code=$(dk inspect -f '{{.State.ExitCode}}' "$name")
-  assert_eq 0 "$code" "$name: exit status after docker stop (${ms} ms):"
+  assert_eq "$want" "$code" "$name: exit status after docker stop (${ms} ms):"
   [ "$ms" -lt 5000 ] || fail "$name: docker stop took ${ms} ms (grace 10 s)"
 }
 
