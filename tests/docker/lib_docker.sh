@@ -24,7 +24,8 @@
 #   dk_run_bg NAME ARGS...    docker run -d --name NAME ARGS; prints nothing, fails with
 #                             the engine's message
 #   dk_app_pid NAME [ARGV0]   host PID of the container's process whose argv[0] is ARGV0
-#                             (default /app), once it has exec'd (bounded poll, 30 s)
+#                             (default /app; under qemu binfmt the program after qemu's
+#                             path), once it has exec'd (bounded poll, 30 s)
 #   dk_wait_healthy NAME [S]  until .State.Health.Status is healthy (S seconds, default
 #                             60); fails at once on unhealthy or when the container exits,
 #                             with the health log
@@ -47,7 +48,8 @@ source "$_dk_here/../push/lib_registry.sh"
 # on the shared test machine) would hide the folder, and with it the PIDs the teardown
 # needs. /tmp only when $OUT is too deep for a unix socket path (108 bytes).
 docker_init() {
-  local base=$OUT/docker-tests
+  local base
+  mkdir -p "$OUT"; base=$(cd "$OUT" && pwd)/docker-tests
   [ ${#base} -le 60 ] || base=${TMPDIR:-/tmp}
   mkdir -p "$base"
   DOCKER_DIR=$(mktemp -d "$base/run.XXXXXX")
@@ -122,7 +124,10 @@ dk_app_pid() {
       local todo=("$pid")
       while [ ${#todo[@]} -gt 0 ]; do
         c=${todo[0]}; todo=("${todo[@]:1}")
-        [ "$(tr '\0' '\n' <"/proc/$c/cmdline" 2>/dev/null | head -1)" = "$argv0" ] && { echo "$c"; return 0; }
+        # Under qemu binfmt (P flag) argv is: interpreter, the program's path, argv[0]...
+        tr '\0' '\n' <"/proc/$c/cmdline" 2>/dev/null | awk -v a="$argv0" \
+          'NR == 1 && $0 == a {f = 1} NR == 1 && /-binfmt-P$/ {q = 1} NR == 2 && q && $0 == a {f = 1} END {exit !f}' \
+          && { echo "$c"; return 0; }
         todo+=($(cat /proc/"$c"/task/*/children 2>/dev/null))
       done
     fi
