@@ -48,4 +48,19 @@ test_docker_load_and_run_answers_under_armlet_init_as_65532_and_stops_with_0() {
   dk rm "$name" >/dev/null
 }
 
+# `make demo-docker` (ci/demo --docker), against this file's engine through DOCKER_HOST,
+# into a temp OUT: the amd64 and arm64 servers answer, stop with 0, and nothing is left.
+test_the_docker_demo_answers_from_amd64_and_arm64_and_leaves_no_container() {
+  docker_need
+  binfmt_ready qemu-aarch64 || skip "qemu-aarch64 binfmt is not enabled (bash ci/install-deps)"
+  d=$(tmpdir); trap 'rm -rf "$d"' EXIT
+  capture env OUT="$d" ARMLET="$ARMLET" DOCKER_HOST="unix://$DK_SOCK" \
+    DEMO_PLATFORMS="linux/amd64 linux/arm64" bash "$TOP/ci/demo" --docker
+  [ "$rc" = 0 ] || fail "ci/demo --docker exited $rc: $(tail -5 <<<"$out") $err"
+  [[ "$out" =~ "hello from amd64 pid="[0-9]+" uid=65532" ]] || fail "no amd64 answer in: $out"
+  [[ "$out" =~ "hello from arm64 pid="[0-9]+" uid=65532" ]] || fail "no arm64 answer in: $out"
+  assert_eq 2 "$(grep -c '^exit status: 0$' <<<"$out")" "exit statuses after docker stop in: $out"
+  assert_eq "" "$(dk ps -aq --filter name=demo-hello-)" "containers left:"
+}
+
 run_tests
