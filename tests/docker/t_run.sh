@@ -27,8 +27,8 @@ test_docker_load_and_run_answers_under_armlet_init_as_65532_and_stops_with_0() {
   [ "$rc" = 0 ] || fail "docker load exited $rc: $err"
   ref=hello:$PLATFORM
   assert_eq "Loaded image: $ref" "$out"
-  assert_eq "$arch" "$(dk image inspect -f '{{.Architecture}}{{.Variant}}' "$ref")" "docker image inspect:"
-  assert_eq "65532:65532" "$(dk image inspect -f '{{.Config.User}}' "$ref")" "User:"
+  assert_eq "$arch 65532:65532" "$(dk image inspect -f '{{.Architecture}}{{.Variant}} {{.Config.User}}' "$ref")" \
+    "docker image inspect: architecture, User:"
 
   port=$(free_port); name=run-$PLATFORM
   dk_run_bg "$name" --network host $(qemu_cpu_env "$plat") "$ref" --listen "127.0.0.1:$port"
