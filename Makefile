@@ -157,6 +157,11 @@ test-kernel: install-deps all
 .PHONY: demo
 demo: install-deps all
 	@bash ci/demo
+# The same image run by the Docker engine (docker load, run, curl, stop); a private
+# dockerd when none answers (docs/README-multistage.md, "Docker").
+.PHONY: demo-docker
+demo-docker: install-deps all
+	@bash ci/demo --docker
 
 lint:
 	cppcheck --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
