@@ -15,27 +15,25 @@
 
 #include "auth.h"
 #include "cleanup.h"
+#include "digest.h"
 #include "layout.h"
+#include "media_type.h"
 #include "reference.h"
 #include "registry.h"
 #include "safetext.h"
 
-#define MT_OCI_INDEX    "application/vnd.oci.image.index.v1+json"
-#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define MT_DOCKER_LIST  "application/vnd.docker.distribution.manifest.list.v2+json"
-#define MT_DOCKER_MAN   "application/vnd.docker.distribution.manifest.v2+json"
-#define ACCEPT_ALL      MT_OCI_INDEX ", " MT_OCI_MANIFEST ", " MT_DOCKER_LIST ", " MT_DOCKER_MAN
+#define ACCEPT_ALL      OCI_MT_INDEX ", " OCI_MT_MANIFEST ", " DOCKER_MT_LIST ", " DOCKER_MT_MANIFEST
 #define DEFAULT_CHUNK   (8LL << 20)
 
 struct blob {
-    char digest[80];
+    char digest[DIGEST_PREFIXED_LEN + 1];
     long long size;
     char where[96];          /* "config of linux/arm64", for messages */
     int fd;                  /* verified when the plan was read; uploads read this fd */
 };
 
 struct manifest {
-    char digest[80];
+    char digest[DIGEST_PREFIXED_LEN + 1];
     char media[128];
     char platform[64];
     char *bytes;
@@ -76,7 +74,7 @@ static void cleanup_layoutp(struct layout **l) { layout_close(*l); }
 static int read_json_blob(const struct layout *l, const char *digest, long long size,
                           struct manifest *m, struct err *e)
 {
-    if (!ref_digest_valid(digest))
+    if (!digest_valid(digest))
         return err_set(e, "digest \"%s\" is not sha256:<64 hex>", digest);
     if (size < 0 || size > (16 << 20))
         return err_set(e, "%s/%s: size %lld out of range for a manifest", layout_blobs_dir(l),
@@ -93,7 +91,7 @@ static int add_blob(struct plan *pl, const struct layout *l, json_t *desc, const
 {
     const char *digest = json_string_value(json_object_get(desc, "digest"));
     json_t *size = json_object_get(desc, "size");
-    if (!digest || !ref_digest_valid(digest) || !json_is_integer(size) || json_integer_value(size) < 0)
+    if (!digest || !digest_valid(digest) || !json_is_integer(size) || json_integer_value(size) < 0)
         return err_set(e, "%s: descriptor without a valid digest and size", where);
     for (size_t i = 0; i < pl->nblob; i++)
         if (!strcmp(pl->blobs[i].digest, digest))
@@ -152,7 +150,7 @@ static void platform_name(json_t *desc, char *out, size_t cap)
 
 static bool is_index_type(const char *mt)
 {
-    return !strcmp(mt, MT_OCI_INDEX) || !strcmp(mt, MT_DOCKER_LIST);
+    return !strcmp(mt, OCI_MT_INDEX) || !strcmp(mt, DOCKER_MT_LIST);
 }
 
 /* The index.json entry for tag (or the only entry when tag is NULL). */
@@ -320,7 +318,7 @@ static int upload_chunked(struct pusher *p, CURL *h, const struct blob *b, int f
         char range[64];
         snprintf(range, sizeof range, "%lld-%lld", off, off + n - 1);
         struct reg_body body = {.fd = fd, .off = off, .len = n, .on_read = on_read, .arg = p};
-        struct reg_req req = {.content_type = "application/octet-stream", .content_range = range, .body = &body};
+        struct reg_req req = {.content_type = MT_OCTET_STREAM, .content_range = range, .body = &body};
         if (registry_do(p->reg, h, "PATCH", loc, &req, resp, e) < 0 || resp->status != 202)
             return step_failed(resp, "chunk upload (PATCH)", b, e);
         if (resp->location[0])
@@ -374,7 +372,7 @@ static int try_blob(struct pusher *p, CURL *h, const struct blob *b, bool *chunk
     }
     url_with_digest(loc, b->digest, url, sizeof url);
     struct reg_body body = {.fd = fd, .off = 0, .len = b->size, .on_read = on_read, .arg = p};
-    struct reg_req req = {.content_type = "application/octet-stream", .body = &body};
+    struct reg_req req = {.content_type = MT_OCTET_STREAM, .body = &body};
     if (registry_do(p->reg, h, "PUT", url, &req, resp, e) < 0)
         return step_failed(resp, "upload (PUT)", b, e);
     if (resp->status == 413) {
