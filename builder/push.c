@@ -240,7 +240,7 @@ struct pusher {
     const char *repo;
     const char *from;
     long long chunk_size;
-    bool tty;
+    struct err_out progress;   /* say NULL: no progress line */
 
     pthread_mutex_t mu;      /* guards next, failed, err, the progress line */
     size_t next;
@@ -262,7 +262,7 @@ static void progress_print(struct pusher *p, bool final)
 {
     double el = since(&p->started);
     long long s = atomic_load(&p->sent);
-    fprintf(stderr, "\rarmlet: push: %.1f / %.1f MiB sent, %.1f MiB/s%s", (double)s / 1048576.0,
+    err_say(&p->progress, "\rarmlet: push: %.1f / %.1f MiB sent, %.1f MiB/s%s", (double)s / 1048576.0,
             (double)p->pl->total / 1048576.0, el > 0 ? (double)s / 1048576.0 / el : 0.0, final ? "\n" : "   ");
 }
 
@@ -270,7 +270,7 @@ static void on_read(void *arg, size_t n)
 {
     struct pusher *p = arg;
     atomic_fetch_add(&p->sent, (long long)n);
-    if (!p->tty || pthread_mutex_trylock(&p->mu) != 0)
+    if (!p->progress.say || pthread_mutex_trylock(&p->mu) != 0)
         return;
     if (since(&p->last_print) >= 0.2) {
         clock_gettime(CLOCK_MONOTONIC, &p->last_print);
@@ -455,7 +455,7 @@ static int push_blobs(struct pusher *p, int jobs, struct err *e)
         worker(p);
     for (size_t i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
-    if (p->tty && p->pl->total > 0)
+    if (p->progress.say && p->pl->total > 0)
         progress_print(p, true);
     if (p->failed) {
         *e = p->err;
@@ -505,7 +505,7 @@ out:
 /* ---------------------------------------------------------------- the whole push */
 
 static int push_plan(struct pusher *p, const struct push_opts *o, const char *dest_tag, const struct ref *r,
-                     struct err *e)
+                     struct push_result *res, struct err *e)
 {
     clock_gettime(CLOCK_MONOTONIC, &p->started);
     if (push_blobs(p, o->jobs > 0 ? o->jobs : 4, e) < 0)
@@ -526,22 +526,25 @@ static int push_plan(struct pusher *p, const struct push_opts *o, const char *de
     curl_easy_cleanup(h);
     if (rc < 0)
         return ERR;
-    printf("pushed %s/%s:%s@%s\n", r->domain, r->repo, dest_tag, p->pl->top.digest);
-    fprintf(stderr,
-            "armlet: push: blobs %u uploaded, %u mounted, %u already present (%.1f MiB sent in %.2f s); "
-            "manifests %u sent, %zu present; tag %s\n",
-            atomic_load(&p->uploaded), atomic_load(&p->mounted), atomic_load(&p->present),
-            (double)atomic_load(&p->sent) / 1048576.0, since(&p->started), mans_sent, p->pl->nman - mans_sent,
-            tag_sent ? "updated" : "already up to date");
+    snprintf(res->pushed, sizeof res->pushed, "%s/%s:%s@%s", r->domain, r->repo, dest_tag, p->pl->top.digest);
+    res->uploaded = atomic_load(&p->uploaded);
+    res->mounted = atomic_load(&p->mounted);
+    res->present = atomic_load(&p->present);
+    res->sent = atomic_load(&p->sent);
+    res->seconds = since(&p->started);
+    res->mans_sent = mans_sent;
+    res->mans_present = p->pl->nman - mans_sent;
+    res->tag_sent = tag_sent;
     return 0;
 }
 
 int push_layout(const char *oci_dir, const char *tag, const char *refstr, const struct push_opts *o,
-                struct err *e)
+                struct push_result *res, struct err *e)
 {
     static const struct push_opts defaults = {0};
     if (!o)
         o = &defaults;
+    memset(res, 0, sizeof *res);
     struct ref r;
     if (ref_parse(refstr, &r, e) < 0)
         return ERR;
@@ -609,10 +612,10 @@ int push_layout(const char *oci_dir, const char *tag, const char *refstr, const 
     if (opened) {
         struct pusher p = {
             .reg = reg, .pl = &pl, .dir = oci_dir, .repo = r.repo, .from = o->from,
-            .chunk_size = o->chunk_size, .tty = isatty(STDERR_FILENO) == 1,
+            .chunk_size = o->chunk_size, .progress = o->progress,
         };
         pthread_mutex_init(&p.mu, NULL);
-        rc = push_plan(&p, o, dest_tag, &r, e);
+        rc = push_plan(&p, o, dest_tag, &r, res, e);
         pthread_mutex_destroy(&p.mu);
     }
     registry_close(reg);
