@@ -105,7 +105,9 @@ int cmd_build(int argc, char **argv)
         return 1;
     }
     struct build_result res;
-    if (build_run(&o, &res, &e) < 0) {
+    int rc = build_run(&o, &res, &e);
+    err_print_warnings(&e);   /* e.g. a seccomp filter left uncompacted */
+    if (rc < 0) {
         err_print(&e);
         return 1;
     }
@@ -122,7 +124,7 @@ int cmd_build(int argc, char **argv)
     if (o.rootfs)
         printf("rootfs %s\n", o.rootfs);
     fflush(stdout);
-    if (push && push_layout(o.oci_dir, o.tag, push, NULL, &e) < 0) {
+    if (push && cmd_push_layout(o.oci_dir, o.tag, push, NULL, &e) < 0) {
         err_ctx(&e, "built %s:%s, but push to %s failed", o.oci_dir, o.tag, push);
         err_print(&e);
         return 1;

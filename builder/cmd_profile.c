@@ -71,11 +71,18 @@ struct pfile {
     size_t nranges;
 };
 
-/* nftw has no user pointer: the walk fills these. */
-static struct pfile *walk_files;
-static size_t walk_n, walk_cap;
-static size_t walk_rootlen;
-static int walk_failed;
+/* Every regular file of the image root, as the walk found it; owned by cmd_profile,
+ * passed to each step, freed by walk_free. */
+struct pwalk {
+    struct pfile *files;
+    size_t n, cap;
+    size_t rootlen;          /* strlen(root): host path = root + image path */
+    int failed;              /* errno that stopped the walk, or 0 */
+};
+
+/* nftw has no user pointer: walk_root points this at its struct pwalk for the length of
+ * the nftw call only (one walk at a time; the builder walks from one thread). */
+static struct pwalk *walk_into;
 
 static const char usage_text[] =
     "usage: armlet profile ROOTFS [--url URL] [--seconds N] [-o FILE] [--drop-caches]\n"
@@ -112,51 +119,56 @@ static int64_t now_ns(clockid_t c)
 static int walk_cb(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
     (void)ftw;
+    struct pwalk *w = walk_into;
     if (type != FTW_F || !S_ISREG(st->st_mode))
         return 0;
-    if (walk_n == walk_cap) {
-        size_t ncap = walk_cap ? walk_cap * 2 : 256;
-        struct pfile *p = realloc(walk_files, ncap * sizeof *p);
+    if (w->n == w->cap) {
+        size_t ncap = w->cap ? w->cap * 2 : 256;
+        struct pfile *p = realloc(w->files, ncap * sizeof *p);
         if (!p) {
-            walk_failed = ENOMEM;
+            w->failed = ENOMEM;
             return 1;
         }
-        walk_files = p;
-        walk_cap = ncap;
+        w->files = p;
+        w->cap = ncap;
     }
-    struct pfile *f = &walk_files[walk_n];
+    struct pfile *f = &w->files[w->n];
     memset(f, 0, sizeof *f);
-    const char *rel = path + walk_rootlen;
+    const char *rel = path + w->rootlen;
     if (!(f->path = *rel == '/' ? strdup(rel) : NULL)) {
-        walk_failed = ENOMEM;
+        w->failed = ENOMEM;
         return 1;
     }
     f->dev = st->st_dev;
     f->ino = st->st_ino;
     f->size = (uint64_t)st->st_size;
-    walk_n++;
+    w->n++;
     return 0;
 }
 
-static void walk_free(void)
+static void walk_free(struct pwalk *w)
 {
-    for (size_t i = 0; i < walk_n; i++) {
-        free(walk_files[i].path);
-        free(walk_files[i].ranges);
+    for (size_t i = 0; i < w->n; i++) {
+        free(w->files[i].path);
+        free(w->files[i].ranges);
     }
-    free(walk_files);
-    walk_files = NULL;
-    walk_n = walk_cap = 0;
+    free(w->files);
+    w->files = NULL;
+    w->n = w->cap = 0;
 }
 
-/* Every regular file under root (not crossing mounts), into walk_files. */
-static int walk_root(const char *root, struct err *e)
+/* Every regular file under root (not crossing mounts), into w->files. */
+static int walk_root(struct pwalk *w, const char *root, struct err *e)
 {
     /* root has no trailing '/' ("" for the host's "/"): host path = root + image path */
-    walk_rootlen = strlen(root);
-    walk_failed = 0;
-    if (nftw(*root ? root : "/", walk_cb, 32, FTW_PHYS | FTW_MOUNT) != 0 || walk_failed)
-        return err_sys(e, walk_failed ? walk_failed : errno, "%s", root);
+    w->rootlen = strlen(root);
+    w->failed = 0;
+    walk_into = w;
+    int rc = nftw(*root ? root : "/", walk_cb, 32, FTW_PHYS | FTW_MOUNT);
+    int saved = errno;
+    walk_into = NULL;
+    if (rc != 0 || w->failed)
+        return err_sys(e, w->failed ? w->failed : saved, "%s", root);
     return 0;
 }
 
@@ -212,12 +224,12 @@ static long resident(const char *root, struct pfile *f, int record)
 
 /* Sync, drop from the cache and set atime to 0 (mtime kept) for every file. Returns the
  * pages still resident afterwards (mapped by running programs, or a tmpfs). */
-static long evict(const char *root, int drop_caches)
+static long evict(const struct pwalk *w, const char *root, int drop_caches)
 {
     char host[PATH_MAX * 2];
     long left = 0;
-    for (size_t i = 0; i < walk_n; i++) {
-        snprintf(host, sizeof host, "%s%s", root, walk_files[i].path);
+    for (size_t i = 0; i < w->n; i++) {
+        snprintf(host, sizeof host, "%s%s", root, w->files[i].path);
         int fd = open(host, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
         if (fd < 0)
             continue;
@@ -237,8 +249,8 @@ static long evict(const char *root, int drop_caches)
         if (fd >= 0)
             close(fd);
     }
-    for (size_t i = 0; i < walk_n; i++) {
-        long n = resident(root, &walk_files[i], 0);
+    for (size_t i = 0; i < w->n; i++) {
+        long n = resident(root, &w->files[i], 0);
         if (n > 0)
             left += n;
     }
@@ -246,8 +258,8 @@ static long evict(const char *root, int drop_caches)
 }
 
 /* The file the program path resolves to inside root (symlinks followed as the chroot
- * would), as an index into walk_files, or -1. Bare names are looked up in a default PATH. */
-static long find_program(const char *root, const char *prog)
+ * would), as an index into w->files, or -1. Bare names are looked up in a default PATH. */
+static long find_program(const struct pwalk *w, const char *root, const char *prog)
 {
     static const char *const dirs[] = {"", "/usr/local/sbin/", "/usr/local/bin/", "/usr/sbin/",
                                        "/usr/bin/", "/sbin/", "/bin/"};
@@ -266,8 +278,8 @@ static long find_program(const char *root, const char *prog)
         struct stat st;
         int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
         close(fd);
-        for (size_t i = 0; ok && i < walk_n; i++)
-            if (walk_files[i].dev == st.st_dev && walk_files[i].ino == st.st_ino)
+        for (size_t i = 0; ok && i < w->n; i++)
+            if (w->files[i].dev == st.st_dev && w->files[i].ino == st.st_ino)
                 return (long)i;
     }
     return -1;
@@ -327,13 +339,13 @@ static int write_list(const char *out, const char *text, size_t len, struct err 
 }
 
 /* Resident ranges of the files, in first-use order, as list text. */
-static int build_list(const char *root, long entry, char **text, size_t *len,
+static int build_list(struct pwalk *w, const char *root, long entry, char **text, size_t *len,
                       uint64_t *files, uint64_t *bytes, struct err *e)
 {
     struct preload_list l = {0};
     int rc = 0;
-    for (size_t i = 0; i < walk_n; i++) {
-        struct pfile *f = &walk_files[i];
+    for (size_t i = 0; i < w->n; i++) {
+        struct pfile *f = &w->files[i];
         char host[PATH_MAX * 2];
         struct stat st;
         snprintf(host, sizeof host, "%s%s", root, f->path);
@@ -342,9 +354,9 @@ static int build_list(const char *root, long entry, char **text, size_t *len,
         f->first = (long)i == entry;
         (void)resident(root, f, 1);
     }
-    qsort(walk_files, walk_n, sizeof *walk_files, order_cmp);
-    for (size_t i = 0; i < walk_n && rc == 0; i++) {
-        const struct pfile *f = &walk_files[i];
+    qsort(w->files, w->n, sizeof *w->files, order_cmp);
+    for (size_t i = 0; i < w->n && rc == 0; i++) {
+        const struct pfile *f = &w->files[i];
         if (f->nranges && strpbrk(f->path, " \t\r\n")) {
             fprintf(stderr, "armlet: profile: %s: a path with spaces cannot be listed, skipped\n",
                     f->path);
@@ -364,7 +376,10 @@ static int build_list(const char *root, long entry, char **text, size_t *len,
 }
 
 /* What an interrupted run (SIGINT, SIGTERM, SIGHUP) must undo: the device's
- * read_ahead_kb and the program's process group. on_signal only makes syscalls. */
+ * read_ahead_kb and the program's process group. These stay file-scope globals on
+ * purpose, unlike the walk's state: a signal handler gets no user pointer, so they are
+ * its only way to reach them, and it reads them in async-signal context (set before the
+ * handler can fire, pid as sig_atomic_t). on_signal only makes syscalls. */
 static char undo_ra_path[128], undo_ra_value[24];
 static size_t undo_ra_len;
 static volatile sig_atomic_t undo_pid;
@@ -433,22 +448,23 @@ static long readahead_swap(const char *path, long kb)
     return old;
 }
 
-static int profile(const char *root, char **prog, const struct profile_opts *o, struct err *e)
+static int profile(struct pwalk *w, const char *root, char **prog, const struct profile_opts *o,
+                   struct err *e)
 {
     cleanup_free char *text = NULL;
     size_t len = 0;
     uint64_t files = 0, bytes = 0;
-    if (walk_root(root, e) < 0)
+    if (walk_root(w, root, e) < 0)
         return ERR;
-    long entry = find_program(root, prog[0]);
+    long entry = find_program(w, root, prog[0]);
     if (entry < 0)
         return err_set(e, "%s: no program %s in it", root, prog[0]);
 
     if (o->entry_only) {
         struct preload_list l = {0};
         char host[PATH_MAX * 2];
-        snprintf(host, sizeof host, "%s%s", root, walk_files[entry].path);
-        int rc = preload_entrypoint(&l, walk_files[entry].path, host, e);
+        snprintf(host, sizeof host, "%s%s", root, w->files[entry].path);
+        int rc = preload_entrypoint(&l, w->files[entry].path, host, e);
         if (rc == 0)
             rc = preload_list_format(&l, &text, &len, e);
         preload_list_free(&l);
@@ -481,7 +497,7 @@ static int profile(const char *root, char **prog, const struct profile_opts *o, 
             fprintf(stderr, "armlet: profile: cannot set the device's read_ahead_kb: the "
                     "list also holds what the kernel read ahead\n");
     }
-    long left = evict(root, o->drop_caches);
+    long left = evict(w, root, o->drop_caches);
     if (left > 0)
         fprintf(stderr, "armlet: profile: %ld pages of %s stay resident after eviction "
                 "(mapped by a running program, or not a disk filesystem)\n", left, root);
@@ -527,7 +543,7 @@ static int profile(const char *root, char **prog, const struct profile_opts *o, 
     sandbox_leave_net(host_net);
     int64_t t_ready = now_ns(CLOCK_MONOTONIC);
 
-    int rc = build_list(root, entry, &text, &len, &files, &bytes, e);
+    int rc = build_list(w, root, entry, &text, &len, &files, &bytes, e);
     if (!exited)
         stop_program(pid);
     undo_pid = 0;
@@ -630,8 +646,9 @@ int cmd_profile(int argc, char **argv)
     snprintf(rootp, sizeof rootp, "%s", root);
     for (size_t n = strlen(rootp); n > 0 && rootp[n - 1] == '/';)
         rootp[--n] = '\0';
-    int rc = profile(rootp, argv + i, &o, &e);
-    walk_free();
+    struct pwalk w = {0};
+    int rc = profile(&w, rootp, argv + i, &o, &e);
+    walk_free(&w);
     strlist_free(&o.env);
     if (o.url)
         curl_global_cleanup();

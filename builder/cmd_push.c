@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "error.h"
@@ -38,6 +39,27 @@ static void usage(FILE *f)
           f);
 }
 
+int cmd_push_layout(const char *dir, const char *tag, const char *ref, const struct push_opts *o,
+                    struct err *e)
+{
+    struct push_opts po = {0};
+    if (o)
+        po = *o;
+    if (isatty(STDERR_FILENO) == 1)
+        po.progress = (struct err_out){.say = err_out_stderr};
+    struct push_result res;
+    if (push_layout(dir, tag, ref, &po, &res, e) < 0)
+        return ERR;
+    printf("pushed %s\n", res.pushed);
+    fflush(stdout);
+    fprintf(stderr,
+            "armlet: push: blobs %u uploaded, %u mounted, %u already present (%.1f MiB sent in %.2f s); "
+            "manifests %u sent, %zu present; tag %s\n",
+            res.uploaded, res.mounted, res.present, (double)res.sent / 1048576.0, res.seconds, res.mans_sent,
+            res.mans_present, res.tag_sent ? "updated" : "already up to date");
+    return 0;
+}
+
 static int parse_num(const char *s, long long min, long long *out)
 {
     char *end;
@@ -68,7 +90,7 @@ int cmd_push(int argc, char **argv)
         case 'C': o.ca_cert = optarg; break;
         case 'k': o.insecure = true; break;
         case 'f': o.from = optarg; break;
-        case 'v': o.verbose = true; break;
+        case 'v': o.verbose = (struct err_out){.say = err_out_stderr}; break;
         case 'j':
             if (parse_num(optarg, 1, &n) < 0 || n > 64)
                 goto bad_num;
@@ -113,7 +135,7 @@ int cmd_push(int argc, char **argv)
     }
     struct err e;
     err_clear(&e);
-    if (push_layout(dir, tag, argv[optind + 1], &o, &e) < 0) {
+    if (cmd_push_layout(dir, tag, argv[optind + 1], &o, &e) < 0) {
         err_print(&e);
         return 1;
     }

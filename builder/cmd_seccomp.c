@@ -87,10 +87,12 @@ int cmd_seccomp(int argc, char **argv)
         return 2;
     }
     struct err e;
+    err_clear(&e);
     cleanup_free unsigned char *bpf = NULL;
     size_t len = 0;
-    if (seccomp_compile_mem(profile, p, flags, &bpf, &len, &e) < 0 ||
-        seccomp_write_bpf(out, bpf, len, &e) < 0) {
+    int rc = seccomp_compile_mem(profile, p, flags, &bpf, &len, &e);
+    err_print_warnings(&e);
+    if (rc < 0 || seccomp_write_bpf(out, bpf, len, &e) < 0) {
         err_ctx(&e, "seccomp compile");
         err_print(&e);
         return 1;

@@ -11,4 +11,13 @@ int cmd_inspect(int argc, char **argv);
 int cmd_seccomp(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 
+/* push_layout (push.h) with the commands' output, for `push` and `build --push`: the
+ * progress line on stderr when it is a terminal, then "pushed HOST/REPO:TAG@DIGEST" on
+ * stdout and the counts on stderr. o may be NULL. Returns 0 or ERR with e set (not
+ * printed). */
+struct err;
+struct push_opts;
+int cmd_push_layout(const char *dir, const char *tag, const char *ref, const struct push_opts *o,
+                    struct err *e);
+
 #endif

@@ -54,3 +54,18 @@ int digest_buffer(const void *buf, size_t n, char out[DIGEST_PREFIXED_LEN + 1], 
     digest_final_hex(&d, out + 7);
     return 0;
 }
+
+bool digest_hex_valid(const char *hex)
+{
+    if (!hex || strlen(hex) != DIGEST_HEX_LEN)
+        return false;
+    for (const char *c = hex; *c; c++)
+        if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f')))
+            return false;
+    return true;
+}
+
+bool digest_valid(const char *s)
+{
+    return s && strncmp(s, "sha256:", 7) == 0 && digest_hex_valid(s + 7);
+}

@@ -6,11 +6,13 @@
  *     char hex[DIGEST_HEX_LEN + 1];
  *     digest_final_hex(&d, hex);          // frees the context: call exactly once
  *
- * or in one call: digest_buffer(buf, n, "sha256:<hex>" out, e). No errno is set; the
- * only failure is libcrypto running out of memory, reported through e.
+ * or in one call: digest_buffer(buf, n, "sha256:<hex>" out, e); digest_valid(s) checks
+ * that form. No errno is set; the only failure is libcrypto running out of memory,
+ * reported through e.
  */
 #ifndef ARMLET_DIGEST_H
 #define ARMLET_DIGEST_H
+#include <stdbool.h>
 #include <stddef.h>
 #include "error.h"
 
@@ -30,5 +32,10 @@ void digest_final_hex(struct digest *d, char hex[DIGEST_HEX_LEN + 1]);
 void digest_abort(struct digest *d);
 /* "sha256:<hex>" of buf into out (DIGEST_PREFIXED_LEN + 1 bytes). */
 int digest_buffer(const void *buf, size_t n, char out[DIGEST_PREFIXED_LEN + 1], struct err *e);
+/* True when s is "sha256:" followed by exactly 64 lowercase hex digits (the only digest
+ * form armlet writes or accepts: layouts, references, registry answers). NULL is false. */
+bool digest_valid(const char *s);
+/* The same for the 64 hex digits alone (a blob's file name under blobs/sha256/). */
+bool digest_hex_valid(const char *hex);
 
 #endif

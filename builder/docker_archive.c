@@ -99,7 +99,7 @@ static int64_t inflate_blob(int fd, const char *blob, const char *diff_id, FILE 
             return err_sys(e, errno, "writing temporary layer copy"), -1;
         total += n;
     }
-    char got[OCI_DIGEST_LEN + 1] = "sha256:";
+    char got[DIGEST_PREFIXED_LEN + 1] = "sha256:";
     digest_final_hex(&md, got + 7);
     if (strcmp(got, diff_id) != 0)
         return err_set(e, "layer %s: uncompressed content is %s, expected diff_id %s", blob,

@@ -61,4 +61,51 @@ void err_clear(struct err *e)
 {
     e->errnum = 0;
     e->msg[0] = '\0';
+    e->warnings[0] = '\0';
+}
+
+void err_warn(struct err *e, const char *fmt, ...)
+{
+    size_t at = strnlen(e->warnings, sizeof e->warnings);
+    if (at + 2 >= sizeof e->warnings)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(e->warnings + at, sizeof e->warnings - at - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        e->warnings[at] = '\0';
+        return;
+    }
+    at += strlen(e->warnings + at);
+    e->warnings[at] = '\n';
+    e->warnings[at + 1] = '\0';
+}
+
+void err_print_warnings(struct err *e)
+{
+    for (char *l = e->warnings, *nl; *l; l = nl + 1) {
+        nl = strchr(l, '\n');
+        fprintf(stderr, "armlet: warning: %.*s\n", (int)(nl - l), l);
+    }
+    e->warnings[0] = '\0';
+}
+
+void err_say(const struct err_out *o, const char *fmt, ...)
+{
+    if (!o || !o->say)
+        return;
+    char text[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    o->say(o->arg, text);
+}
+
+void err_out_stderr(void *arg, const char *text)
+{
+    (void)arg;
+    fputs(text, stderr);
+    fflush(stderr);
 }

@@ -43,6 +43,7 @@
 #include "cleanup.h"
 #include "digest.h"
 #include "fdio.h"
+#include "media_type.h"
 
 #define OUT_BUF (1u << 20)    /* streamed output gathered before a write(2) */
 #define READ_BUF (1u << 20)   /* host file content read per call */
@@ -51,10 +52,6 @@
 #define GZIP_HEAD 10          /* member header bytes */
 #define GZIP_TAIL 8           /* member trailer: crc32, length */
 #define MAX_WORKERS 8
-
-static const char MT_TAR[] = "application/vnd.oci.image.layer.v1.tar";
-static const char MT_GZIP[] = "application/vnd.oci.image.layer.v1.tar+gzip";
-static const char MT_ZSTD[] = "application/vnd.oci.image.layer.v1.tar+zstd";
 
 int layer_compress_parse(const char *s, enum compress *c, struct err *e)
 {
@@ -677,7 +674,7 @@ int layer_write(struct tree *t, enum compress c, int64_t epoch, const char *blob
         snprintf(out->digest, sizeof out->digest, "sha256:%s", hex);
         snprintf(final, dl + DIGEST_HEX_LEN + 2, "%s/%s", blobs_dir, hex);
         out->size = s.blob_size;
-        out->media_type = c == COMPRESS_GZIP ? MT_GZIP : c == COMPRESS_ZSTD ? MT_ZSTD : MT_TAR;
+        out->media_type = c == COMPRESS_GZIP ? OCI_MT_LAYER_GZIP : c == COMPRESS_ZSTD ? OCI_MT_LAYER_ZSTD : OCI_MT_LAYER_TAR;
         if (rename(tmp, final) < 0)
             rc = err_sys(e, errno, "%s", final);
     }

@@ -374,7 +374,7 @@ json_t *layout_find_tag(const struct layout *l, const char *tag, struct err *e)
 /* Open blob digest as a regular file (no symlink, FIFO, device). fd or -1 with e set. */
 static int blob_fd(const struct layout *l, const char *digest, struct stat *st, struct err *e)
 {
-    if (!oci_digest_valid(digest))
+    if (!digest_valid(digest))
         return err_set(e, "%s: invalid digest \"%s\"", l->dir, digest ? digest : "(none)");
     const char *hex = digest + 7;
     int fd = l->blobsfd >= 0 ? fdio_open_regular_at(l->blobsfd, hex, st) : -1;
@@ -506,12 +506,6 @@ long long layout_blob_size(const struct layout *l, const char *digest, struct er
 
 /* ------------------------------------------------------------------ commit */
 
-static int is_hex_name(const char *s)
-{
-    char d[DIGEST_PREFIXED_LEN + 1];
-    return snprintf(d, sizeof d, "sha256:%s", s) == DIGEST_PREFIXED_LEN && oci_digest_valid(d);
-}
-
 /* Names of the staged blobs (64 hex), malloc'd array of n; NULL with e set on failure. */
 static char (*staged_names(struct layout *l, size_t *n, struct err *e))[DIGEST_HEX_LEN + 1]
 {
@@ -525,7 +519,7 @@ static char (*staged_names(struct layout *l, size_t *n, struct err *e))[DIGEST_H
     size_t cap = 1;
     struct dirent *de;
     while (v && (de = readdir(d))) {
-        if (!is_hex_name(de->d_name))
+        if (!digest_hex_valid(de->d_name))
             continue;   /* "index.json", a layer writer's leftover temp file */
         if (*n == cap) {
             void *nv = realloc(v, (cap *= 2) * sizeof *v);

@@ -43,26 +43,26 @@ static int has_prefix(const char *s, const char *p) { return !strncmp(s, p, strl
 /* Types whose blobs reference nothing and need not be read: layers and image configs. */
 static int leaf_type(const char *mt)
 {
-    return mt && (has_prefix(mt, "application/vnd.oci.image.layer.") ||
-                  has_prefix(mt, "application/vnd.docker.image.rootfs.") ||
+    return mt && (has_prefix(mt, OCI_MT_LAYER_PREFIX) ||
+                  has_prefix(mt, DOCKER_MT_LAYER_PREFIX) ||
                   !strcmp(mt, OCI_MT_CONFIG) ||
-                  !strcmp(mt, "application/vnd.docker.container.image.v1+json"));
+                  !strcmp(mt, DOCKER_MT_CONFIG));
 }
 
 /* schema1 manifests: their digest covers the payload without the JWS signatures, so the
  * stored bytes need not hash to the name. */
 static int schema1_type(const char *mt)
 {
-    return mt && has_prefix(mt, "application/vnd.docker.distribution.manifest.v1+");
+    return mt && has_prefix(mt, DOCKER_MT_SCHEMA1_PREFIX);
 }
 
 /* Types that are documents referencing blobs: they must be walked. */
 static int manifest_type(const char *mt)
 {
     return mt && (!strcmp(mt, OCI_MT_INDEX) || !strcmp(mt, OCI_MT_MANIFEST) ||
-                  !strcmp(mt, "application/vnd.oci.artifact.manifest.v1+json") ||
-                  !strcmp(mt, "application/vnd.docker.distribution.manifest.v2+json") ||
-                  !strcmp(mt, "application/vnd.docker.distribution.manifest.list.v2+json") ||
+                  !strcmp(mt, OCI_MT_ARTIFACT) ||
+                  !strcmp(mt, DOCKER_MT_MANIFEST) ||
+                  !strcmp(mt, DOCKER_MT_LIST) ||
                   schema1_type(mt));
 }
 
@@ -134,7 +134,7 @@ static char *read_doc(struct gc *g, const char *digest, const char *mt, size_t *
 
 static void mark(struct gc *g, const char *digest, const char *mt, int leaf, int depth)
 {
-    if (!oci_digest_valid(digest))
+    if (!digest_valid(digest))
         return;   /* other algorithms (or garbage) name no file we would ever remove */
     const char *hex = digest + 7;
     if (json_object_get(g->keep, hex))
@@ -167,16 +167,6 @@ struct referrer {
     int kept;
 };
 
-static int hex_name(const char *s)
-{
-    if (strlen(s) != DIGEST_HEX_LEN)
-        return 0;
-    for (; *s; s++)
-        if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-            return 0;
-    return 1;
-}
-
 /* The referrer candidates: blobs not kept yet whose JSON has subject.digest (sha256). */
 static struct referrer *find_referrers(struct gc *g, size_t *count)
 {
@@ -190,7 +180,7 @@ static struct referrer *find_referrers(struct gc *g, size_t *count)
     size_t n = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
-        if (!hex_name(de->d_name) || json_object_get(g->keep, de->d_name))
+        if (!digest_hex_valid(de->d_name) || json_object_get(g->keep, de->d_name))
             continue;
         cleanup_close int bfd = fdio_open_regular_at(g->blobsfd, de->d_name, NULL);
         char first = 0;
@@ -203,7 +193,7 @@ static struct referrer *find_referrers(struct gc *g, size_t *count)
         cleanup_json json_t *doc = json_loadb(buf, len, 0, NULL);
         const char *subject = json_string_value(
             json_object_get(json_object_get(doc, "subject"), "digest"));
-        if (!oci_digest_valid(subject))
+        if (!digest_valid(subject))
             continue;
         struct referrer *nv = realloc(v, (n + 1) * sizeof *v);
         if (!nv) {
@@ -213,7 +203,7 @@ static struct referrer *find_referrers(struct gc *g, size_t *count)
         v = nv;
         struct referrer *r = &v[n++];
         memset(r, 0, sizeof *r);
-        memcpy(r->hex, de->d_name, sizeof r->hex);   /* hex_name: exactly 64 + NUL */
+        memcpy(r->hex, de->d_name, sizeof r->hex);   /* digest_hex_valid: exactly 64 + NUL */
         snprintf(r->subject, sizeof r->subject, "%s", subject + 7);
         const char *mt = json_string_value(json_object_get(doc, "mediaType"));
         snprintf(r->media, sizeof r->media, "%s", mt ? mt : OCI_MT_MANIFEST);

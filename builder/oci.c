@@ -13,16 +13,6 @@
 #include "digest.h"
 #include "fdio.h"
 
-int oci_digest_valid(const char *s)
-{
-    if (!s || strncmp(s, "sha256:", 7) != 0 || strlen(s) != OCI_DIGEST_LEN)
-        return 0;
-    for (const char *c = s + 7; *c; c++)
-        if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f')))
-            return 0;
-    return 1;
-}
-
 int oci_rfc3339(int64_t epoch, char *buf, size_t n, struct err *e)
 {
     struct tm tm;

@@ -17,21 +17,16 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
+#include "digest.h"
 #include "error.h"
+#include "media_type.h"
 #include "platform.h"
 
-#define OCI_MT_INDEX    "application/vnd.oci.image.index.v1+json"
-#define OCI_MT_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define OCI_MT_CONFIG   "application/vnd.oci.image.config.v1+json"
-#define OCI_MT_LAYER_TAR "application/vnd.oci.image.layer.v1.tar"
-#define OCI_MT_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
-#define OCI_MT_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
 #define OCI_REF_NAME    "org.opencontainers.image.ref.name"
-#define OCI_DIGEST_LEN  71   /* "sha256:" + 64 hex */
 
 /* A content descriptor: what a manifest or index says about a blob. */
 struct oci_desc {
-    char digest[OCI_DIGEST_LEN + 1];
+    char digest[DIGEST_PREFIXED_LEN + 1];
     uint64_t size;
     const char *media_type;     /* static string, not owned */
 };
@@ -57,8 +52,6 @@ struct oci_config {
     const char *const *history;                    /* created_by of each layer, nlayers */
 };
 
-/* 1 when s is "sha256:" followed by exactly 64 lowercase hex digits, else 0. */
-int oci_digest_valid(const char *s);
 /* RFC 3339 UTC ("1970-01-01T00:00:00Z") of epoch seconds into buf. Returns 0 or ERR. */
 int oci_rfc3339(int64_t epoch, char *buf, size_t n, struct err *e);
 

@@ -7,7 +7,7 @@
 /* Tag_CPU_arch values from the ARM ABI addenda: 6 = v6, 7 = v6KZ, 8 = v6T2, 9 = v6K,
  * 10 = v7, 13 = v7E-M... An arm/v6 image (ARM1176 = v6KZ) must refuse v6T2 and v7+
  * code, so its ceiling is 9 (v6K) with v6T2 (8) checked separately by the ELF module. */
-const struct platform platform_table[] = {
+const struct platform platform_table[PLATFORM_COUNT] = {
     {"linux/amd64", "linux", "amd64", "", "linux-amd64", EM_X86_64, ELFCLASS64, 0,
      "x86_64-linux-gnu", NULL},
     {"linux/arm64", "linux", "arm64", "", "linux-arm64", EM_AARCH64, ELFCLASS64, 0,
@@ -17,7 +17,7 @@ const struct platform platform_table[] = {
     {"linux/arm/v6", "linux", "arm", "v6", "linux-arm-v6", EM_ARM, ELFCLASS32, 9,
      "arm-linux-gnueabi", "qemu-arm"},
 };
-const size_t platform_count = sizeof platform_table / sizeof platform_table[0];
+const size_t platform_count = PLATFORM_COUNT;
 
 const struct platform *platform_lookup(const char *oci)
 {

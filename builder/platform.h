@@ -21,8 +21,12 @@ struct platform {
     const char *qemu;       /* binfmt name: "qemu-arm", or NULL for native amd64 */
 };
 
-extern const struct platform platform_table[];
-extern const size_t platform_count;
+/* How many platforms armlet builds for: the length of platform_table. For array sizes
+ * known at compile time; loops use platform_count. */
+#define PLATFORM_COUNT 4
+
+extern const struct platform platform_table[];   /* PLATFORM_COUNT entries */
+extern const size_t platform_count;   /* == PLATFORM_COUNT */
 
 /* Entry for an OCI platform string, or NULL. */
 const struct platform *platform_lookup(const char *oci);

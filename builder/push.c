@@ -15,27 +15,25 @@
 
 #include "auth.h"
 #include "cleanup.h"
+#include "digest.h"
 #include "layout.h"
+#include "media_type.h"
 #include "reference.h"
 #include "registry.h"
 #include "safetext.h"
 
-#define MT_OCI_INDEX    "application/vnd.oci.image.index.v1+json"
-#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define MT_DOCKER_LIST  "application/vnd.docker.distribution.manifest.list.v2+json"
-#define MT_DOCKER_MAN   "application/vnd.docker.distribution.manifest.v2+json"
-#define ACCEPT_ALL      MT_OCI_INDEX ", " MT_OCI_MANIFEST ", " MT_DOCKER_LIST ", " MT_DOCKER_MAN
+#define ACCEPT_ALL      OCI_MT_INDEX ", " OCI_MT_MANIFEST ", " DOCKER_MT_LIST ", " DOCKER_MT_MANIFEST
 #define DEFAULT_CHUNK   (8LL << 20)
 
 struct blob {
-    char digest[80];
+    char digest[DIGEST_PREFIXED_LEN + 1];
     long long size;
     char where[96];          /* "config of linux/arm64", for messages */
     int fd;                  /* verified when the plan was read; uploads read this fd */
 };
 
 struct manifest {
-    char digest[80];
+    char digest[DIGEST_PREFIXED_LEN + 1];
     char media[128];
     char platform[64];
     char *bytes;
@@ -76,7 +74,7 @@ static void cleanup_layoutp(struct layout **l) { layout_close(*l); }
 static int read_json_blob(const struct layout *l, const char *digest, long long size,
                           struct manifest *m, struct err *e)
 {
-    if (!ref_digest_valid(digest))
+    if (!digest_valid(digest))
         return err_set(e, "digest \"%s\" is not sha256:<64 hex>", digest);
     if (size < 0 || size > (16 << 20))
         return err_set(e, "%s/%s: size %lld out of range for a manifest", layout_blobs_dir(l),
@@ -93,7 +91,7 @@ static int add_blob(struct plan *pl, const struct layout *l, json_t *desc, const
 {
     const char *digest = json_string_value(json_object_get(desc, "digest"));
     json_t *size = json_object_get(desc, "size");
-    if (!digest || !ref_digest_valid(digest) || !json_is_integer(size) || json_integer_value(size) < 0)
+    if (!digest || !digest_valid(digest) || !json_is_integer(size) || json_integer_value(size) < 0)
         return err_set(e, "%s: descriptor without a valid digest and size", where);
     for (size_t i = 0; i < pl->nblob; i++)
         if (!strcmp(pl->blobs[i].digest, digest))
@@ -152,7 +150,7 @@ static void platform_name(json_t *desc, char *out, size_t cap)
 
 static bool is_index_type(const char *mt)
 {
-    return !strcmp(mt, MT_OCI_INDEX) || !strcmp(mt, MT_DOCKER_LIST);
+    return !strcmp(mt, OCI_MT_INDEX) || !strcmp(mt, DOCKER_MT_LIST);
 }
 
 /* The index.json entry for tag (or the only entry when tag is NULL). */
@@ -242,7 +240,7 @@ struct pusher {
     const char *repo;
     const char *from;
     long long chunk_size;
-    bool tty;
+    struct err_out progress;   /* say NULL: no progress line */
 
     pthread_mutex_t mu;      /* guards next, failed, err, the progress line */
     size_t next;
@@ -264,7 +262,7 @@ static void progress_print(struct pusher *p, bool final)
 {
     double el = since(&p->started);
     long long s = atomic_load(&p->sent);
-    fprintf(stderr, "\rarmlet: push: %.1f / %.1f MiB sent, %.1f MiB/s%s", (double)s / 1048576.0,
+    err_say(&p->progress, "\rarmlet: push: %.1f / %.1f MiB sent, %.1f MiB/s%s", (double)s / 1048576.0,
             (double)p->pl->total / 1048576.0, el > 0 ? (double)s / 1048576.0 / el : 0.0, final ? "\n" : "   ");
 }
 
@@ -272,7 +270,7 @@ static void on_read(void *arg, size_t n)
 {
     struct pusher *p = arg;
     atomic_fetch_add(&p->sent, (long long)n);
-    if (!p->tty || pthread_mutex_trylock(&p->mu) != 0)
+    if (!p->progress.say || pthread_mutex_trylock(&p->mu) != 0)
         return;
     if (since(&p->last_print) >= 0.2) {
         clock_gettime(CLOCK_MONOTONIC, &p->last_print);
@@ -320,7 +318,7 @@ static int upload_chunked(struct pusher *p, CURL *h, const struct blob *b, int f
         char range[64];
         snprintf(range, sizeof range, "%lld-%lld", off, off + n - 1);
         struct reg_body body = {.fd = fd, .off = off, .len = n, .on_read = on_read, .arg = p};
-        struct reg_req req = {.content_type = "application/octet-stream", .content_range = range, .body = &body};
+        struct reg_req req = {.content_type = MT_OCTET_STREAM, .content_range = range, .body = &body};
         if (registry_do(p->reg, h, "PATCH", loc, &req, resp, e) < 0 || resp->status != 202)
             return step_failed(resp, "chunk upload (PATCH)", b, e);
         if (resp->location[0])
@@ -374,7 +372,7 @@ static int try_blob(struct pusher *p, CURL *h, const struct blob *b, bool *chunk
     }
     url_with_digest(loc, b->digest, url, sizeof url);
     struct reg_body body = {.fd = fd, .off = 0, .len = b->size, .on_read = on_read, .arg = p};
-    struct reg_req req = {.content_type = "application/octet-stream", .body = &body};
+    struct reg_req req = {.content_type = MT_OCTET_STREAM, .body = &body};
     if (registry_do(p->reg, h, "PUT", url, &req, resp, e) < 0)
         return step_failed(resp, "upload (PUT)", b, e);
     if (resp->status == 413) {
@@ -457,7 +455,7 @@ static int push_blobs(struct pusher *p, int jobs, struct err *e)
         worker(p);
     for (size_t i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
-    if (p->tty && p->pl->total > 0)
+    if (p->progress.say && p->pl->total > 0)
         progress_print(p, true);
     if (p->failed) {
         *e = p->err;
@@ -507,7 +505,7 @@ out:
 /* ---------------------------------------------------------------- the whole push */
 
 static int push_plan(struct pusher *p, const struct push_opts *o, const char *dest_tag, const struct ref *r,
-                     struct err *e)
+                     struct push_result *res, struct err *e)
 {
     clock_gettime(CLOCK_MONOTONIC, &p->started);
     if (push_blobs(p, o->jobs > 0 ? o->jobs : 4, e) < 0)
@@ -528,22 +526,25 @@ static int push_plan(struct pusher *p, const struct push_opts *o, const char *de
     curl_easy_cleanup(h);
     if (rc < 0)
         return ERR;
-    printf("pushed %s/%s:%s@%s\n", r->domain, r->repo, dest_tag, p->pl->top.digest);
-    fprintf(stderr,
-            "armlet: push: blobs %u uploaded, %u mounted, %u already present (%.1f MiB sent in %.2f s); "
-            "manifests %u sent, %zu present; tag %s\n",
-            atomic_load(&p->uploaded), atomic_load(&p->mounted), atomic_load(&p->present),
-            (double)atomic_load(&p->sent) / 1048576.0, since(&p->started), mans_sent, p->pl->nman - mans_sent,
-            tag_sent ? "updated" : "already up to date");
+    snprintf(res->pushed, sizeof res->pushed, "%s/%s:%s@%s", r->domain, r->repo, dest_tag, p->pl->top.digest);
+    res->uploaded = atomic_load(&p->uploaded);
+    res->mounted = atomic_load(&p->mounted);
+    res->present = atomic_load(&p->present);
+    res->sent = atomic_load(&p->sent);
+    res->seconds = since(&p->started);
+    res->mans_sent = mans_sent;
+    res->mans_present = p->pl->nman - mans_sent;
+    res->tag_sent = tag_sent;
     return 0;
 }
 
 int push_layout(const char *oci_dir, const char *tag, const char *refstr, const struct push_opts *o,
-                struct err *e)
+                struct push_result *res, struct err *e)
 {
     static const struct push_opts defaults = {0};
     if (!o)
         o = &defaults;
+    memset(res, 0, sizeof *res);
     struct ref r;
     if (ref_parse(refstr, &r, e) < 0)
         return ERR;
@@ -611,10 +612,10 @@ int push_layout(const char *oci_dir, const char *tag, const char *refstr, const 
     if (opened) {
         struct pusher p = {
             .reg = reg, .pl = &pl, .dir = oci_dir, .repo = r.repo, .from = o->from,
-            .chunk_size = o->chunk_size, .tty = isatty(STDERR_FILENO) == 1,
+            .chunk_size = o->chunk_size, .progress = o->progress,
         };
         pthread_mutex_init(&p.mu, NULL);
-        rc = push_plan(&p, o, dest_tag, &r, e);
+        rc = push_plan(&p, o, dest_tag, &r, res, e);
         pthread_mutex_destroy(&p.mu);
     }
     registry_close(reg);

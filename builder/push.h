@@ -1,6 +1,6 @@
 /* builder/push.h — publish one tag of an OCI image layout to a registry.
  *
- * push_layout(dir, tag, ref, &opts, e) reads DIR/index.json, finds the entry whose
+ * push_layout(dir, tag, ref, &opts, &res, e) reads DIR/index.json, finds the entry whose
  * org.opencontainers.image.ref.name is TAG (an image index, or a single manifest),
  * and pushes, in this order, so the tag never names something incomplete:
  *   1. every blob (configs and layers) of every platform manifest, in parallel
@@ -15,8 +15,9 @@
  * Already-present manifests and an up-to-date tag are detected with HEAD and not sent
  * again, so a second push sends only HEAD requests.
  *
- * The destination tag is REF's tag, else TAG. A progress line goes to stderr when it is
- * a terminal; the result line "pushed HOST/REPO:TAG@sha256:..." goes to stdout. */
+ * The destination tag is REF's tag, else TAG. Nothing is printed: progress updates and
+ * --verbose lines go to the callbacks in opts (the command's), what was done is returned
+ * in struct push_result, and the command reports it. */
 #ifndef ARMLET_PUSH_H
 #define ARMLET_PUSH_H
 #include <stdbool.h>
@@ -25,7 +26,8 @@
 struct push_opts {
     const char *ca_cert;     /* --ca-cert FILE, or NULL for the system store */
     bool insecure;           /* --insecure: plain http */
-    bool verbose;            /* --verbose: one line per request (never secrets) */
+    struct err_out verbose;  /* --verbose: one line per request (never secrets); say NULL: none */
+    struct err_out progress; /* "\rarmlet: push: X / Y MiB sent ..." updates; say NULL: none */
     const char *creds;       /* --creds USER:PASS, or NULL: env / docker config */
     const char *from;        /* --from REPO: mount blobs from this repository, or NULL */
     int jobs;                /* parallel blob uploads (0 = 4) */
@@ -34,10 +36,22 @@ struct push_opts {
     long timeout;            /* seconds a request may make no progress (0 = 60) */
 };
 
+/* What a successful push did. */
+struct push_result {
+    char pushed[1024];                  /* "HOST/REPO:TAG@sha256:..." */
+    unsigned uploaded, mounted, present; /* blobs */
+    long long sent;                     /* bytes of blob bodies sent */
+    double seconds;                     /* from the first blob to the tag */
+    unsigned mans_sent;                 /* platform manifests sent ... */
+    size_t mans_present;                /* ... and found already there */
+    bool tag_sent;                      /* false: the tag was already up to date */
+};
+
 /* Push TAG of the layout at oci_dir (tag NULL: the layout's only tag) to ref.
- * o may be NULL for defaults. Returns 0, or ERR with e naming what failed. */
+ * o may be NULL for defaults. Returns 0 with *res filled, or ERR with e naming what
+ * failed (*res then zero). */
 __attribute__((warn_unused_result))
 int push_layout(const char *oci_dir, const char *tag, const char *ref, const struct push_opts *o,
-                struct err *e);
+                struct push_result *res, struct err *e);
 
 #endif

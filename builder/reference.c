@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "digest.h"
+
 bool ref_tag_valid(const char *t)
 {
     size_t n = strlen(t);
@@ -14,16 +16,6 @@ bool ref_tag_valid(const char *t)
         return false;
     for (size_t i = 1; i < n; i++)
         if (!(isalnum((unsigned char)t[i]) || t[i] == '_' || t[i] == '.' || t[i] == '-'))
-            return false;
-    return true;
-}
-
-bool ref_digest_valid(const char *d)
-{
-    if (strncmp(d, "sha256:", 7) != 0 || strlen(d) != 7 + 64)
-        return false;
-    for (const char *p = d + 7; *p; p++)
-        if (!(isdigit((unsigned char)*p) || (*p >= 'a' && *p <= 'f')))
             return false;
     return true;
 }
@@ -180,7 +172,7 @@ int ref_parse(const char *s, struct ref *r, struct err *e)
     const char *at = strchr(s, '@');
     size_t name_len = at ? (size_t)(at - s) : len;
     if (at) {
-        if (!ref_digest_valid(at + 1))
+        if (!digest_valid(at + 1))
             return err_set(e, "reference \"%s\": digest \"%s\" is not sha256:<64 hex digits>", s, at + 1);
         strcpy(r->digest, at + 1);
     }

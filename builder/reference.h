@@ -12,6 +12,7 @@
 #ifndef ARMLET_REFERENCE_H
 #define ARMLET_REFERENCE_H
 #include <stdbool.h>
+#include "digest.h"
 #include "error.h"
 
 struct ref {
@@ -19,7 +20,7 @@ struct ref {
     char host[256];     /* where the API lives: "registry-1.docker.io", "127.0.0.1:5000" */
     char repo[256];     /* "library/busybox", "team/app" */
     char tag[129];      /* "" when not given */
-    char digest[80];    /* "sha256:..." or "" */
+    char digest[DIGEST_PREFIXED_LEN + 1];   /* "sha256:..." or "" */
 };
 
 /* Parse s into *r. Returns 0, or ERR with e naming what is wrong. Sets no errno. */
@@ -31,8 +32,7 @@ int ref_parse(const char *s, struct ref *r, struct err *e);
  * "localhost.example.com" are not loopback. */
 bool ref_host_is_loopback(const char *host);
 
-/* True when t is a valid tag, d a valid sha256 digest. */
+/* True when t is a valid tag. Digests: digest_valid (digest.h). */
 bool ref_tag_valid(const char *t);
-bool ref_digest_valid(const char *d);
 
 #endif

@@ -29,7 +29,7 @@ struct registry {
     char repo[256];
     char ca_cert[4096];
     char extra_scope[1024];
-    bool verbose;
+    struct err_out verbose;   /* say NULL: quiet */
     bool insecure;             /* the user asked for plain http to this host */
     long timeout;              /* seconds without progress before a request fails */
     int retries;
@@ -377,14 +377,12 @@ static int perform(struct registry *reg, CURL *h, const char *method, const char
         resp->status = 0;
         resp->curl_code = (int)*code;
         resp->transient = !resp->refused[0] && curl_transient(*code);
-        if (reg->verbose)
-            fprintf(stderr, "armlet: %s %s -> %s\n", method, path, curl_easy_strerror(*code));
+        err_say(&reg->verbose, "armlet: %s %s -> %s\n", method, path, curl_easy_strerror(*code));
         return transport_error(reg, method, path, *code, errbuf, resp, e);
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
     resp->transient = resp->status >= 500 || resp->status == 429;
-    if (reg->verbose)
-        fprintf(stderr, "armlet: %s %s -> %ld\n", method, path, resp->status);
+    err_say(&reg->verbose, "armlet: %s %s -> %ld\n", method, path, resp->status);
     if (resp->location[0] && check_location(full, resp, e) < 0) {
         resp->transient = false;
         return err_ctx(e, "%s %s%s", method, reg->host, path);
@@ -736,8 +734,7 @@ int registry_open(const struct ref *r, const struct registry_opts *o, struct reg
     if (!plain && ref_host_is_loopback(r->host) && !speaks_tls(r->host, reg->timeout)) {
         /* A loopback registry that does not speak TLS: plain http, as crane does. */
         plain = true;
-        if (reg->verbose)
-            fprintf(stderr, "armlet: %s does not speak TLS; using plain http (loopback)\n", r->host);
+        err_say(&reg->verbose, "armlet: %s does not speak TLS; using plain http (loopback)\n", r->host);
     }
     snprintf(reg->base, sizeof reg->base, "%s://%s", plain ? "http" : "https", r->host);
     int code = 0;

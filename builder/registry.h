@@ -51,7 +51,7 @@
 struct registry_opts {
     const char *ca_cert;            /* PEM bundle to trust instead of the system store */
     bool insecure;                  /* plain http */
-    bool verbose;                   /* one line per request on stderr, secrets never */
+    struct err_out verbose;         /* one line per request, secrets never (say NULL: quiet) */
     int retries;                    /* for registry_do_retry and the initial ping */
     const struct auth_creds *creds; /* NULL or unset = anonymous */
     const char *extra_scope;        /* e.g. "repository:other:pull" for mounts, or NULL */

@@ -636,16 +636,16 @@ static int export_mem(scmp_filter_ctx c, unsigned char **bpf, size_t *len, const
 }
 
 /* Replace libseccomp's program by the compact equivalent (seccomp_compact.h). Should its
- * self-check ever fail, the build goes on with libseccomp's program and says so: a
- * slower start is better than a failed build. */
-static void compact(unsigned char **bpf, size_t *len, const char *name)
+ * self-check ever fail, the build goes on with libseccomp's program and says so (a
+ * warning collected in e): a slower start is better than a failed build. */
+static void compact(unsigned char **bpf, size_t *len, const char *name, struct err *e)
 {
     unsigned char *small = NULL;
     size_t n = 0;
     struct err ce;
     int r = seccomp_compact(*bpf, *len, &small, &n, &ce);
     if (r < 0)
-        fprintf(stderr, "armlet: warning: %s: %s; using libseccomp's filter as is\n", name, ce.msg);
+        err_warn(e, "%s: %s; using libseccomp's filter as is", name, ce.msg);
     if (r == 1) {
         free(*bpf);
         *bpf = small;
@@ -731,7 +731,7 @@ int seccomp_compile_json(const char *json, size_t n, const char *name, const str
         *len = 0;
     }
     if (rc == 0 && !(flags & (SECCOMP_COMPILE_NO_COMPACT | SECCOMP_COMPILE_NO_OPTIMIZE)))
-        compact(bpf, len, name);
+        compact(bpf, len, name, e);
     for (int k = 0; k < as.n; k++)
         if (ctx[k])
             seccomp_release(ctx[k]);

@@ -9,14 +9,19 @@
 
 static void test_digest_validation(void)
 {
-    char d[OCI_DIGEST_LEN + 1];
+    char d[DIGEST_PREFIXED_LEN + 1];
     struct err e;
     CHECK(digest_buffer("abc", 3, d, &e) == 0);
     CHECK_STR(d, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    CHECK(oci_digest_valid(d));
-    CHECK(!oci_digest_valid("sha256:BA7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
-    CHECK(!oci_digest_valid("sha256:abc"));
-    CHECK(!oci_digest_valid("sha512:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+    CHECK(digest_valid(d));
+    CHECK(!digest_valid("sha256:BA7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+    CHECK(!digest_valid("sha256:abc"));
+    CHECK(!digest_valid("sha512:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+    CHECK(!digest_valid(NULL));
+    CHECK(digest_hex_valid(d + 7));
+    CHECK(!digest_hex_valid(d));
+    CHECK(!digest_hex_valid("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015a"));
+    CHECK(!digest_hex_valid("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ag"));
 }
 
 static void test_rfc3339_of_epoch(void)
