@@ -20,8 +20,8 @@ command -v go >/dev/null || { echo "build.sh: go not found (apt-get install gola
 build() {   # build NAME GOARCH [GOARM]
   local name=$1 arch=$2 arm=${3:-}
   ( cd "$HERE" && GOARCH=$arch GOARM=$arm go build -trimpath -buildvcs=false -ldflags "-s -w -buildid=" \
-      -o "$DIST/$name.tmp" . )
-  mv -f "$DIST/$name.tmp" "$DIST/$name"
+      -o "$DIST/$name.tmp.$$" . )
+  mv -f "$DIST/$name.tmp.$$" "$DIST/$name"   # own temp name: test files may build at once (tests/run -j)
   echo "built recipes/dist/$name ($(stat -c %s "$DIST/$name") bytes)"
 }
 build hello-amd64 amd64
