@@ -19,9 +19,10 @@ make_rootfs() {
 }
 
 # The attack script, run inside the sandbox. $1: a host folder; $2: a host file; $3: a
-# host TCP port; $4: a host PID.
+# host TCP port; $4: a host PID; $5: where to try planting a file in the image's
+# root-owned / (the control run points it into $1, never at the host's /).
 ATTACK='
-h=$1 f=$2 port=$3 hpid=$4
+h=$1 f=$2 port=$3 hpid=$4 plant=${5:-/planted}
 try() { if eval "$2" >/dev/null 2>&1; then echo "ESCAPED:$1"; else echo "held:$1"; fi; }
 try write-host-file "echo pwned >>$f"
 try write-host-folder "echo pwned >$h/new"
@@ -36,7 +37,7 @@ try host-env "env | grep -q ARMLET_TEST_SECRET"
 try proc-environ "cat /proc/*/environ | grep -q ARMLET_TEST_SECRET"
 try caps "grep -q \"CapEff:.*[1-9a-f]\" /proc/self/status"
 try caps-bounding "grep -q \"CapBnd:.*[1-9a-f]\" /proc/self/status"
-try write-rootfs-root "echo x >/planted"
+try write-rootfs-root "echo x >$plant"
 echo "whoami:$(id -u):$(id -g)"
 echo ATTEMPTS-DONE
 '
@@ -105,8 +106,8 @@ test_nonroot_image_user_cannot_leave_the_sandbox() {
 test_control_the_attack_script_detects_an_unconfined_run() {
   with_host_targets
   capture env ARMLET_TEST_SECRET=hunter2 unshare --mount --propagation private -- \
-    "$BUSYBOX" sh -c 'mount -t tmpfs none /tmp && exec "$0" sh -c "$1" sh "$2" "$3" "$4" "$5"' \
-    "$BUSYBOX" "$ATTACK" "$H" "$H/secret.txt" "$PORT" "$$"
+    "$BUSYBOX" sh -c 'mount -t tmpfs none /tmp && exec "$0" sh -c "$1" sh "$2" "$3" "$4" "$5" "$6"' \
+    "$BUSYBOX" "$ATTACK" "$H" "$H/secret.txt" "$PORT" "$$" "$H/planted"
   assert_contains "$out" "ATTEMPTS-DONE"
   assert_contains "$out" "ESCAPED:write-host-file"
   assert_contains "$out" "ESCAPED:host-env"
