@@ -69,7 +69,11 @@ INIT_CFLAGS := $(WARN) -Os -static -s -ffunction-sections -fdata-sections \
 PLATFORMS := linux-amd64 linux-arm64 linux-arm-v7 linux-arm-v6
 CC_linux-amd64   := musl-gcc -nostartfiles /usr/lib/x86_64-linux-musl/crt1.o
 CC_linux-arm64   := aarch64-linux-gnu-gcc -specs /usr/lib/aarch64-linux-musl/musl-gcc.specs -Wl,-z,max-page-size=65536 -mcmodel=tiny -nostartfiles /usr/lib/aarch64-linux-musl/crt1.o
-CC_linux-arm-v7  := arm-linux-gnueabihf-gcc -specs /usr/lib/arm-linux-musleabihf/musl-gcc.specs -march=armv7-a+fp -mthumb -nostartfiles /usr/lib/arm-linux-musleabihf/crt1.o -Wl,-e,armlet_v7_entry
+CC_linux-arm-v7  := arm-linux-gnueabihf-gcc -specs /usr/lib/arm-linux-musleabihf/musl-gcc.specs -march=armv7-a+fp -mthumb -nostartfiles /usr/lib/arm-linux-musleabihf/crt1.o
+# The init's own entry on arm/v7 (init/start.c: says "use the linux/arm/v6 image" on an
+# ARMv6 CPU instead of dying of SIGILL). Only the init has that symbol: test programs
+# built with CC_<platform> (tests/kernel, tests/init) keep musl's _start.
+INIT_LDFLAGS_linux-arm-v7 := -Wl,-e,armlet_v7_entry
 CC_linux-arm-v6  := arm-linux-gnueabi-gcc -specs /usr/lib/arm-linux-musleabi/musl-gcc.specs -march=armv6 -mthumb -mfloat-abi=soft -nostartfiles /usr/lib/arm-linux-musleabi/crt1.o -Wl,--use-blx
 INITS := $(foreach p,$(PLATFORMS),$(OUT)/$(p)/armlet-init)
 
@@ -104,7 +108,7 @@ ALL_OBJS += $(call objs,rel,$(BUILDER_SRCS)) $(call objs,asan,$(BUILDER_SRCS))
 inits: $(INITS)
 $(OUT)/%/armlet-init: $(INIT_SRCS) $(INIT_HDRS)
 	@mkdir -p $(@D)
-	$(CC_$*) $(CPPFLAGS) $(INIT_CFLAGS) -o $@ $(INIT_SRCS)
+	$(CC_$*) $(CPPFLAGS) $(INIT_CFLAGS) $(INIT_LDFLAGS_$*) -o $@ $(INIT_SRCS)
 	@readelf -d $@ 2>/dev/null | grep -q NEEDED && { echo "$@ is not static" >&2; rm -f $@; exit 1; } || true
 
 $(OUT):
