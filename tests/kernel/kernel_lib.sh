@@ -46,11 +46,11 @@ goarch_env() {
 busybox_for() { case $1 in arm64) echo busybox-arm64;; armhf) echo busybox-armv7;; raspi0) echo busybox-armv6;; esac; }
 
 # build_programs PLATFORM DIR: ktest, gotest, default.bpf, native.bpf and the init into DIR.
-# ktest/gotest are rebuilt only when their source is newer. Returns non-zero with a message.
+# ktest/gotest are rebuilt only when their source (or the Makefile, whose CC_<platform> builds ktest) is newer. Returns non-zero with a message.
 build_programs() {
   local p=$1 d=$2 cc
   mkdir -p "$d"
-  if [ ! -x "$d/ktest" ] || [ "$TOP/tests/kernel/ktest.c" -nt "$d/ktest" ]; then
+  if [ ! -x "$d/ktest" ] || [ "$TOP/tests/kernel/ktest.c" -nt "$d/ktest" ] || [ "$TOP/Makefile" -nt "$d/ktest" ]; then
     # The init's own compiler line (CC_<platform> in the Makefile), read without editing it.
     cc=$(make -s -C "$TOP" --no-print-directory --eval 'print-cc-%: ; @echo $(CC_$*)' "print-cc-$p") || return 1
     $cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -static -s -o "$d/ktest" "$TOP/tests/kernel/ktest.c" || return 1
