@@ -89,6 +89,23 @@ int url_resolve(const char *base, const char *ref, const char *what, char *out, 
         return err_set(e, "%s \"%s\" carries a user name or password: refused", what, q);
     if (curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK || !full)
         return err_set(e, "%s \"%s\" is not a valid URL", what, q);
+    /* libcurl normalises a host in steps ("//8%38" -> "88" -> "0.0.0.88"): parse the
+     * result again until it stays the same, so what is checked is what gets requested. */
+    for (int round = 0;; round++) {
+        cleanup_url CURLU *v = curl_url();
+        char *again = NULL;
+        if (!v || curl_url_set(v, CURLUPART_URL, full, 0) != CURLUE_OK ||
+            curl_url_get(v, CURLUPART_URL, &again, 0) != CURLUE_OK || !again)
+            return err_set(e, "%s \"%s\" is not a valid URL", what, q);
+        if (!strcmp(again, full)) {
+            curl_free(again);
+            break;
+        }
+        curl_free(full);
+        full = again;
+        if (round == 2)
+            return err_set(e, "%s \"%s\" has no stable normal form", what, q);
+    }
     /* The normalised form is checked again: resolution must not bring anything back. */
     if (!url_bytes_ok(full))
         return err_set(e, "%s \"%s\" resolves to a URL with a control character", what, q);

@@ -220,8 +220,10 @@ test_the_arm_v6_images_programs_run_on_an_arm1176_and_the_arm_v7_ones_do_not() {
   # (sh, not exec: the shell reports 128+N without bash printing "Illegal instruction")
   capture sh -c 'ulimit -c 0; qemu-arm-static -cpu arm1176 "$1" --help; exit $?' sh "$b/v7/rootfs/app"
   assert_eq 132 "$rc" "arm/v7 /app on arm1176 (128 + SIGILL):"
+  # The arm/v7 init checks the CPU before its first ARMv7 instruction and says why.
   capture sh -c 'ulimit -c 0; qemu-arm-static -cpu arm1176 "$1" --version; exit $?' sh "$b/v7/rootfs/sbin/armlet-init"
-  assert_eq 132 "$rc" "arm/v7 /sbin/armlet-init on arm1176 (128 + SIGILL):"
+  assert_eq 126 "$rc" "arm/v7 /sbin/armlet-init on arm1176 (cannot run here):"
+  assert_contains "$err" "this CPU is ARMv6: use the linux/arm/v6 image"
 }
 
 test_runc_cpu_limit_of_one_cpu_gives_the_go_server_gomaxprocs_1() {
