@@ -90,40 +90,8 @@ test_preload_flag_also_read_from_environment() {
   rm -rf "$d"
 }
 
-# The child's exec is never held back: with a 32 MiB list that is not cached, a child
-# that only echoes prints as early as with no list. Measured from the start of the init
-# to the child's line arriving on a pipe; 21 runs each, interleaved; the medians may
-# differ by at most the noise: the interquartile range of the no-list runs (at least
-# 1 ms: this machine is shared).
-echo_time() {
-  local t0 t1 line
-  t0=${EPOCHREALTIME/./}
-  { read -r line; t1=${EPOCHREALTIME/./}; } < <("$@")
-  [ "$line" = hi ] || fail "child printed '$line'"
-  echo $((t1 - t0))
-}
-test_echo_child_starts_no_later_with_a_cold_list() {
-  local d i; d=$(disk_dir)
-  mkfile "$d/big.bin" 32
-  echo "$d/big.bin" >"$d/list"
-  local init; init=$(init_for linux-amd64)
-  local with=() without=()
-  for ((i = 0; i < 21; i++)); do
-    evict "$d/big.bin"
-    with+=("$(echo_time "$init" --preload "$d/list" -- /bin/echo hi)")
-    evict "$d/big.bin"
-    without+=("$(echo_time "$init" -- /bin/echo hi)")
-  done
-  local mw mo q1 q3 noise
-  mw=$(printf '%s\n' "${with[@]}" | sort -n | sed -n 11p)
-  mo=$(printf '%s\n' "${without[@]}" | sort -n | sed -n 11p)
-  q1=$(printf '%s\n' "${without[@]}" | sort -n | sed -n 6p)
-  q3=$(printf '%s\n' "${without[@]}" | sort -n | sed -n 16p)
-  noise=$(( q3 - q1 > 1000 ? q3 - q1 : 1000 ))
-  echo "    median: ${mw} us with the list, ${mo} us without (noise ${noise} us)" >&2
-  [ "$mw" -le $(( mo + noise )) ] || fail "echo child slower with the list: $mw us vs $mo us (noise $noise us)"
-  rm -rf "$d"
-}
+# How much sooner a cold start is with a list is a benchmark, not a unit test:
+# tests/bench/bench-coldstart compares preload none / entrypoint / profiled with tini.
 
 # A child that waits (30 s at most) until the init's stderr file $1 has a line matching $2.
 WAIT_MSG='i=0; while ! grep -q -- "$1" "$0" && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done'
