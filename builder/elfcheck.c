@@ -1,228 +1,30 @@
-/* builder/elfcheck.c — see elfcheck.h. Parses with <elf.h> structs by hand (no libelf).
- *
- * The file is never mapped or read whole: each structure (ELF header, program header
- * table, dynamic section, section header table, .ARM.attributes) is read with pread()
- * after checking that its range lies inside the file, and every size is capped, so a
- * hostile file costs at most a few MiB of memory and never reads out of bounds.
+/* builder/elfcheck.c — see elfcheck.h. Reads through elffile.h (bounds-checked pread of
+ * each structure, every table capped); this file interprets what it reads: the dynamic
+ * section, .ARM.attributes, .go.buildinfo, and the platform checks.
  */
 #include "elfcheck.h"
 
 #include <elf.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cleanup.h"
+#include "elffile.h"
 
-/* Caps for tables read into memory: far above anything a real program has. */
-#define ELF_MAX_TABLE (4u << 20)
+/* Cap for a section read into memory: far above anything a real program has. */
 #define ELF_MAX_ATTRS (1u << 20)
 
-struct elf_file {
-    const char *path;
-    int fd;
-    uint64_t size;
-    int cls;                      /* ELFCLASS32 / ELFCLASS64 */
-    /* The ELF header, widened to 64-bit fields. */
-    uint16_t type, machine;
-    uint32_t flags;
-    uint64_t phoff, shoff;
-    uint16_t phentsize, shentsize;
-    uint32_t phnum, shnum;
-    uint32_t shstrndx;            /* section holding section names, or 0 */
-};
-
-/* Read len bytes at off, which must lie inside the file. */
-static int read_range(const struct elf_file *f, uint64_t off, void *buf, uint64_t len,
-                      const char *what, struct err *e)
+/* Does the dynamic section p points at have a DT_NEEDED entry? */
+static int has_needed(const struct elf_file *f, const struct elf_phdr *p, struct err *e)
 {
-    if (off > f->size || len > f->size - off)
-        return err_set(e, "%s: not a valid ELF file: %s (%llu bytes at offset %llu) lies "
-                       "beyond the end of the file (%llu bytes; truncated?)", f->path, what,
-                       (unsigned long long)len, (unsigned long long)off,
-                       (unsigned long long)f->size);
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = pread(f->fd, (char *)buf + done, (size_t)len - done, (off_t)(off + done));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return err_sys(e, errno, "%s: cannot read", f->path);
-        if (n == 0)
-            return err_set(e, "%s: not a valid ELF file: file shrank while being read", f->path);
-        done += (size_t)n;
-    }
-    return 0;
-}
-
-/* Read a table of count entries of entsize bytes at off into a malloc'd buffer. */
-static int read_table(const struct elf_file *f, uint64_t off, uint64_t count, uint64_t entsize,
-                      const char *what, void **out, struct err *e)
-{
-    *out = NULL;
-    if (count == 0)
-        return 0;
-    if (entsize == 0 || count > ELF_MAX_TABLE / entsize)
-        return err_set(e, "%s: not a valid ELF file: %s too large (%llu entries of %llu bytes)",
-                       f->path, what, (unsigned long long)count, (unsigned long long)entsize);
-    void *buf = malloc((size_t)(count * entsize));
-    if (!buf) {
-        e->errnum = ENOMEM;
-        return err_set(e, "%s: out of memory", f->path);
-    }
-    if (read_range(f, off, buf, count * entsize, what, e) < 0) {
-        free(buf);
+    cleanup_free struct elf_dyn *dyn = NULL;
+    size_t n;
+    if (elf_file_dynamic(f, p, &dyn, &n, e) < 0)
         return ERR;
-    }
-    *out = buf;
-    return 0;
-}
-
-/* Open path and read its ELF header. Returns 1 for ELF, 0 when the file does not start
- * with the ELF magic (f->fd stays open either way), ERR on failure. */
-static int elf_open(struct elf_file *f, const char *path, struct err *e)
-{
-    memset(f, 0, sizeof *f);
-    f->path = path;
-    f->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (f->fd < 0)
-        return err_sys(e, errno, "%s: cannot open", path);
-    struct stat st;
-    if (fstat(f->fd, &st) < 0)
-        return err_sys(e, errno, "%s: cannot stat", path);
-    if (!S_ISREG(st.st_mode))
-        return err_set(e, "%s: not a regular file", path);
-    f->size = (uint64_t)st.st_size;
-    unsigned char ident[EI_NIDENT];
-    if (f->size < EI_NIDENT)
-        return 0;
-    if (read_range(f, 0, ident, EI_NIDENT, "ELF identification", e) < 0)
-        return ERR;
-    if (memcmp(ident, ELFMAG, SELFMAG) != 0)
-        return 0;
-    if (ident[EI_CLASS] != ELFCLASS32 && ident[EI_CLASS] != ELFCLASS64)
-        return err_set(e, "%s: not a valid ELF file: unknown class %u", path, ident[EI_CLASS]);
-    if (ident[EI_DATA] == ELFDATA2MSB)
-        return err_set(e, "%s: ELF is big-endian; every armlet platform is little-endian", path);
-    if (ident[EI_DATA] != ELFDATA2LSB)
-        return err_set(e, "%s: not a valid ELF file: unknown byte order %u", path, ident[EI_DATA]);
-    f->cls = ident[EI_CLASS];
-    /* The same fields from either header layout, widened. */
-#define ELF_TAKE_HEADER(T)                                                 \
-    do {                                                                   \
-        T h;                                                               \
-        if (read_range(f, 0, &h, sizeof h, "ELF header", e) < 0)           \
-            return ERR;                                                    \
-        f->type = h.e_type, f->machine = h.e_machine, f->flags = h.e_flags; \
-        f->phoff = h.e_phoff, f->shoff = h.e_shoff;                        \
-        f->phentsize = h.e_phentsize, f->shentsize = h.e_shentsize;        \
-        f->phnum = h.e_phnum, f->shnum = h.e_shnum;                        \
-        f->shstrndx = h.e_shstrndx;                                        \
-    } while (0)
-    if (f->cls == ELFCLASS64)
-        ELF_TAKE_HEADER(Elf64_Ehdr);
-    else
-        ELF_TAKE_HEADER(Elf32_Ehdr);
-#undef ELF_TAKE_HEADER
-    size_t need_ph = f->cls == ELFCLASS64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
-    size_t need_sh = f->cls == ELFCLASS64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr);
-    if (f->phnum && f->phentsize < need_ph)
-        return err_set(e, "%s: not a valid ELF file: program header entries of %u bytes",
-                       path, f->phentsize);
-    if (f->shoff && f->shentsize < need_sh)
-        return err_set(e, "%s: not a valid ELF file: section header entries of %u bytes",
-                       path, f->shentsize);
-    /* Over 0xfffe entries, the real counts live in section header 0. */
-    if (f->shoff && (f->shnum == 0 || f->phnum == PN_XNUM || f->shstrndx == SHN_XINDEX)) {
-        uint64_t sh0_size, sh0_info, sh0_link;
-        if (f->cls == ELFCLASS64) {
-            Elf64_Shdr s;
-            if (read_range(f, f->shoff, &s, sizeof s, "section header 0", e) < 0)
-                return ERR;
-            sh0_size = s.sh_size;
-            sh0_info = s.sh_info;
-            sh0_link = s.sh_link;
-        } else {
-            Elf32_Shdr s;
-            if (read_range(f, f->shoff, &s, sizeof s, "section header 0", e) < 0)
-                return ERR;
-            sh0_size = s.sh_size;
-            sh0_info = s.sh_info;
-            sh0_link = s.sh_link;
-        }
-        if (f->shnum == 0)
-            f->shnum = sh0_size > UINT32_MAX ? UINT32_MAX : (uint32_t)sh0_size;
-        if (f->phnum == PN_XNUM)
-            f->phnum = (uint32_t)sh0_info;
-        if (f->shstrndx == SHN_XINDEX)
-            f->shstrndx = (uint32_t)sh0_link;
-    }
-    return 1;
-}
-
-/* One program header, widened. */
-struct phdr { uint32_t type, flags; uint64_t offset, vaddr, filesz, memsz; };
-
-static struct phdr phdr_at(const struct elf_file *f, const unsigned char *table, uint32_t i)
-{
-    struct phdr p;
-    const unsigned char *at = table + (size_t)i * f->phentsize;
-    if (f->cls == ELFCLASS64) {
-        Elf64_Phdr h;
-        memcpy(&h, at, sizeof h);
-        p = (struct phdr){h.p_type, h.p_flags, h.p_offset, h.p_vaddr, h.p_filesz, h.p_memsz};
-    } else {
-        Elf32_Phdr h;
-        memcpy(&h, at, sizeof h);
-        p = (struct phdr){h.p_type, h.p_flags, h.p_offset, h.p_vaddr, h.p_filesz, h.p_memsz};
-    }
-    return p;
-}
-
-static int read_phdrs(const struct elf_file *f, unsigned char **table, struct err *e)
-{
-    return read_table(f, f->phoff, f->phnum, f->phentsize, "program header table",
-                      (void **)table, e);
-}
-
-/* A loadable segment's bytes must all be in the file: a truncated program fails here. */
-static int check_in_file(const struct elf_file *f, const struct phdr *p, uint32_t i, struct err *e)
-{
-    if (p->offset > f->size || p->filesz > f->size - p->offset)
-        return err_set(e, "%s: not a valid ELF file: segment %u (%llu bytes at offset %llu) lies "
-                       "beyond the end of the file (%llu bytes; truncated?)", f->path, i,
-                       (unsigned long long)p->filesz, (unsigned long long)p->offset,
-                       (unsigned long long)f->size);
-    return 0;
-}
-
-/* Does the dynamic section (file range off/size) have a DT_NEEDED entry? */
-static int has_needed(const struct elf_file *f, uint64_t off, uint64_t size, struct err *e)
-{
-    uint64_t ent = f->cls == ELFCLASS64 ? sizeof(Elf64_Dyn) : sizeof(Elf32_Dyn);
-    cleanup_free unsigned char *dyn = NULL;
-    if (read_table(f, off, size / ent, ent, "dynamic section", (void **)&dyn, e) < 0)
-        return ERR;
-    for (uint64_t i = 0; i < size / ent; i++) {
-        int64_t tag;
-        if (f->cls == ELFCLASS64) {
-            Elf64_Dyn d;
-            memcpy(&d, dyn + i * ent, sizeof d);
-            tag = d.d_tag;
-        } else {
-            Elf32_Dyn d;
-            memcpy(&d, dyn + i * ent, sizeof d);
-            tag = d.d_tag;
-        }
-        if (tag == DT_NULL)
-            break;
-        if (tag == DT_NEEDED)
+    for (size_t i = 0; i < n; i++)
+        if (dyn[i].tag == DT_NEEDED)
             return 1;
-    }
     return 0;
 }
 
@@ -340,33 +142,14 @@ static int go_arm_level(const unsigned char *buf, size_t len)
     return -1;
 }
 
-/* One section header, widened. */
-struct shdr { uint32_t name, type; uint64_t offset, size; };
-
-static struct shdr shdr_at(const struct elf_file *f, const unsigned char *table, uint32_t i)
-{
-    struct shdr r;
-    const unsigned char *at = table + (size_t)i * f->shentsize;
-    if (f->cls == ELFCLASS64) {
-        Elf64_Shdr s;
-        memcpy(&s, at, sizeof s);
-        r = (struct shdr){s.sh_name, s.sh_type, s.sh_offset, s.sh_size};
-    } else {
-        Elf32_Shdr s;
-        memcpy(&s, at, sizeof s);
-        r = (struct shdr){s.sh_name, s.sh_type, s.sh_offset, s.sh_size};
-    }
-    return r;
-}
-
 /* Read a section's bytes (at most ELF_MAX_ATTRS) into a malloc'd buffer. */
-static int read_section(const struct elf_file *f, const struct shdr *sh, const char *what,
+static int read_section(const struct elf_file *f, const struct elf_shdr *sh, const char *what,
                         unsigned char **out, struct err *e)
 {
     if (sh->size > ELF_MAX_ATTRS)
         return err_set(e, "%s: not a valid ELF file: %s of %llu bytes", f->path, what,
                        (unsigned long long)sh->size);
-    return read_table(f, sh->offset, sh->size, 1, what, (void **)out, e);
+    return elf_file_table(f, sh->offset, sh->size, 1, what, (void **)out, e);
 }
 
 /* ARM only: parse SHT_ARM_ATTRIBUTES into out; without one, take the level from a Go
@@ -378,17 +161,17 @@ static int read_arm_sections(const struct elf_file *f, struct elf_info *out, str
     cleanup_free unsigned char *sh = NULL;
     cleanup_free unsigned char *names = NULL;
     size_t names_len = 0;
-    if (read_table(f, f->shoff, f->shnum, f->shentsize, "section header table", (void **)&sh, e) < 0)
+    if (elf_file_table(f, f->shoff, f->shnum, f->shentsize, "section header table", (void **)&sh, e) < 0)
         return ERR;
     if (f->shstrndx && f->shstrndx < f->shnum) {
-        struct shdr ns = shdr_at(f, sh, f->shstrndx);
+        struct elf_shdr ns = elf_shdr_at(f, sh, f->shstrndx);
         if (read_section(f, &ns, "section name table", &names, e) < 0)
             return ERR;
         names_len = (size_t)ns.size;
     }
     int go_arm = -1;
     for (uint32_t i = 0; i < f->shnum; i++) {
-        struct shdr s = shdr_at(f, sh, i);
+        struct elf_shdr s = elf_shdr_at(f, sh, i);
         static const char go_name[] = ".go.buildinfo";
         cleanup_free unsigned char *buf = NULL;
         if (s.type == SHT_ARM_ATTRIBUTES) {
@@ -414,31 +197,33 @@ static int read_info(struct elf_file *f, const char *path, struct elf_info *out,
 {
     memset(out, 0, sizeof *out);
     out->arm_arch = out->arm_fp_arch = out->arm_simd_arch = out->arm_thumb = out->go_arm = -1;
-    int rc = elf_open(f, path, e);
+    int rc = elf_file_open(f, path, e);
+    if (rc == ELF_FOREIGN)
+        return ERR;
     if (rc <= 0)
         return rc;
     out->is_elf = 1;
     out->machine = f->machine;
     out->elf_class = f->cls;
     cleanup_free unsigned char *ph = NULL;
-    if (read_phdrs(f, &ph, e) < 0)
+    if (elf_file_phdrs(f, &ph, e) < 0)
         return ERR;
     for (uint32_t i = 0; i < f->phnum; i++) {
-        struct phdr p = phdr_at(f, ph, i);
-        if (p.type == PT_LOAD && check_in_file(f, &p, i, e) < 0)
+        struct elf_phdr p = elf_phdr_at(f, ph, i);
+        if (p.type == PT_LOAD && elf_phdr_in_file(f, &p, i, e) < 0)
             return ERR;
         if (p.type == PT_INTERP) {
             if (p.filesz == 0 || p.filesz > sizeof out->interp)
                 return err_set(e, "%s: not a valid ELF file: interpreter name of %llu bytes", path,
                                (unsigned long long)p.filesz);
-            if (read_range(f, p.offset, out->interp, p.filesz, "interpreter name", e) < 0)
+            if (elf_file_read(f, p.offset, out->interp, p.filesz, "interpreter name", e) < 0)
                 return ERR;
             out->interp[sizeof out->interp - 1] = '\0';
             if (memchr(out->interp, '\0', (size_t)p.filesz) == NULL)
                 return err_set(e, "%s: not a valid ELF file: interpreter name not terminated", path);
             out->is_dynamic = 1;
         } else if (p.type == PT_DYNAMIC && !out->is_dynamic) {
-            int needed = has_needed(f, p.offset, p.filesz, e);
+            int needed = has_needed(f, &p, e);
             if (needed < 0)
                 return ERR;
             out->is_dynamic = needed;
@@ -457,8 +242,7 @@ int elf_read(const char *path, struct elf_info *out, struct err *e)
 {
     struct elf_file f;
     int rc = read_info(&f, path, out, e);
-    if (f.fd >= 0)
-        close(f.fd);
+    elf_file_close(&f);
     if (rc == 0)
         return err_set(e, "%s: not an ELF file", path);
     return rc < 0 ? ERR : 0;
@@ -549,8 +333,7 @@ int elf_check(const char *path, const struct platform *p, int allow_dynamic,
     struct elf_info *in = out ? out : &local;
     struct elf_file f;
     int rc = read_info(&f, path, in, e);
-    if (f.fd >= 0)
-        close(f.fd);
+    elf_file_close(&f);
     if (rc <= 0)
         return rc;   /* 0: not ELF, passes */
     char what[128];
@@ -586,22 +369,23 @@ int elf_load_segments(const char *path, struct elf_segment *segs, size_t max, si
     struct elf_file f;
     cleanup_free unsigned char *ph = NULL;
     *n = 0;
-    int rc = elf_open(&f, path, e);
+    int rc = elf_file_open(&f, path, e);
     if (rc == 0)
         rc = err_set(e, "%s: not an ELF file", path);
+    else if (rc == ELF_FOREIGN)
+        rc = ERR;
     if (rc > 0)
-        rc = read_phdrs(&f, &ph, e);
+        rc = elf_file_phdrs(&f, &ph, e);
     for (uint32_t i = 0; rc >= 0 && i < f.phnum; i++) {
-        struct phdr p = phdr_at(&f, ph, i);
+        struct elf_phdr p = elf_phdr_at(&f, ph, i);
         if (p.type != PT_LOAD)
             continue;
-        if ((rc = check_in_file(&f, &p, i, e)) < 0)
+        if ((rc = elf_phdr_in_file(&f, &p, i, e)) < 0)
             break;
         if (*n < max)
             segs[*n] = (struct elf_segment){p.offset, p.filesz, p.vaddr, p.memsz, p.flags};
         (*n)++;
     }
-    if (f.fd >= 0)
-        close(f.fd);
+    elf_file_close(&f);
     return rc < 0 ? ERR : 0;
 }

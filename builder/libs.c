@@ -3,19 +3,19 @@
 
 #include <elf.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "elfcheck.h"
+#include "elffile.h"
 #include "fdio.h"
+#include "path.h"
 #include "strlist.h"
 
 #define MAX_SYMLINK_HOPS 40
@@ -69,144 +69,69 @@ static void dyn_free(struct dyn *d)
     free(d->rpath);
 }
 
-static uint64_t rd(const unsigned char *b, size_t n)
-{
-    uint64_t v = 0;
-    for (size_t i = n; i > 0; i--)
-        v = v << 8 | b[i - 1];
-    return v;
-}
-
-/* The mapped file, with every read bounds-checked. */
-struct image {
-    const unsigned char *b;
-    size_t size;
-    int is64;
-};
-
-static int in_file(const struct image *im, uint64_t off, uint64_t len)
-{
-    return off <= im->size && len <= im->size - off;
-}
-
-/* File offset of virtual address vaddr (inside a PT_LOAD's file range), or UINT64_MAX. */
-static uint64_t vaddr_to_off(const struct image *im, uint64_t phoff, uint64_t phnum,
-                             uint64_t phentsize, uint64_t vaddr)
-{
-    for (uint64_t i = 0; i < phnum; i++) {
-        const unsigned char *ph = im->b + phoff + i * phentsize;
-        uint64_t type = rd(ph, 4), off, va, filesz;
-        if (im->is64) {
-            off = rd(ph + 8, 8), va = rd(ph + 16, 8), filesz = rd(ph + 32, 8);
-        } else {
-            off = rd(ph + 4, 4), va = rd(ph + 8, 4), filesz = rd(ph + 16, 4);
-        }
-        if (type == PT_LOAD && vaddr >= va && vaddr - va < filesz)
-            return off + (vaddr - va);
-    }
-    return UINT64_MAX;
-}
-
-/* NUL-terminated string at strtab offset idx, bounded by the table and the file. */
-static const char *dyn_str(const struct image *im, uint64_t strtab, uint64_t strsz, uint64_t idx)
-{
-    if (strtab == UINT64_MAX || idx >= strsz || !in_file(im, strtab, strsz))
-        return NULL;
-    const char *s = (const char *)im->b + strtab + idx;
-    return memchr(s, '\0', strsz - idx) ? s : NULL;
-}
-
-static int parse_dynamic(const struct image *im, const char *path, struct dyn *d, struct err *e)
-{
-    const unsigned char *h = im->b;
-    size_t ehsize = im->is64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr);
-    if (im->size < ehsize)
-        return err_set(e, "%s: ELF header truncated", path);
-    d->machine = (int)rd(h + 18, 2);
-    uint64_t phoff = im->is64 ? rd(h + 32, 8) : rd(h + 28, 4);
-    uint64_t phentsize = im->is64 ? rd(h + 54, 2) : rd(h + 42, 2);
-    uint64_t phnum = im->is64 ? rd(h + 56, 2) : rd(h + 44, 2);
-    size_t want = im->is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
-    if (phnum && (phentsize < want || !in_file(im, phoff, phnum * phentsize)))
-        return err_set(e, "%s: program headers outside the file (truncated?)", path);
-    uint64_t dynoff = 0, dynsz = 0;
-    int have_dyn = 0;
-    for (uint64_t i = 0; i < phnum; i++) {
-        const unsigned char *ph = im->b + phoff + i * phentsize;
-        if (rd(ph, 4) != PT_DYNAMIC)
-            continue;
-        dynoff = im->is64 ? rd(ph + 8, 8) : rd(ph + 4, 4);
-        dynsz = im->is64 ? rd(ph + 32, 8) : rd(ph + 16, 4);
-        have_dyn = 1;
-    }
-    if (!have_dyn)
-        return 0;
-    if (!in_file(im, dynoff, dynsz))
-        return err_set(e, "%s: dynamic section outside the file (truncated?)", path);
-    size_t entsz = im->is64 ? 16 : 8, half = entsz / 2;
-    uint64_t strtab_va = UINT64_MAX, strsz = 0;
-    /* First pass: the string table; second: the names in it. */
-    for (uint64_t o = 0; o + entsz <= dynsz; o += entsz) {
-        uint64_t tag = rd(im->b + dynoff + o, half), val = rd(im->b + dynoff + o + half, half);
-        if (tag == DT_NULL)
-            break;
-        if (tag == DT_STRTAB)
-            strtab_va = val;
-        else if (tag == DT_STRSZ)
-            strsz = val;
-    }
-    uint64_t strtab = strtab_va == UINT64_MAX ? UINT64_MAX
-                                              : vaddr_to_off(im, phoff, phnum, phentsize, strtab_va);
-    for (uint64_t o = 0; o + entsz <= dynsz; o += entsz) {
-        uint64_t tag = rd(im->b + dynoff + o, half), val = rd(im->b + dynoff + o + half, half);
-        if (tag == DT_NULL)
-            break;
-        if (tag != DT_NEEDED && tag != DT_RUNPATH && tag != DT_RPATH)
-            continue;
-        const char *s = dyn_str(im, strtab, strsz, val);
-        if (!s)
-            return err_set(e, "%s: dynamic entry points outside its string table (corrupt?)", path);
-        if (tag == DT_NEEDED) {
-            if (strlist_add(&d->needed, s, e) < 0)
-                return ERR;
-        } else {
-            char **slot = tag == DT_RUNPATH ? &d->runpath : &d->rpath;
-            free(*slot);
-            if (!(*slot = strdup(s)))
-                return err_set(e, "out of memory");
-        }
-    }
-    return 0;
-}
-
 /* Read the dynamic information of the ELF file at host path `path`. Returns 0, 1 when the
  * file is not a little-endian ELF object (a candidate to skip), or ERR. */
 static int dyn_read(const char *path, struct dyn *d, struct err *e)
 {
     memset(d, 0, sizeof *d);
-    cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return err_sys(e, errno, "%s", path);
-    struct stat st;
-    if (fstat(fd, &st) < 0)
-        return err_sys(e, errno, "%s", path);
-    if (!S_ISREG(st.st_mode) || st.st_size < EI_NIDENT)
-        return 1;
-    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (map == MAP_FAILED)
-        return err_sys(e, errno, "%s: mmap", path);
-    struct image im = {.b = map, .size = (size_t)st.st_size};
-    int rc = 1;
-    if (!memcmp(im.b, ELFMAG, SELFMAG) && im.b[EI_DATA] == ELFDATA2LSB &&
-        (im.b[EI_CLASS] == ELFCLASS64 || im.b[EI_CLASS] == ELFCLASS32)) {
-        im.is64 = im.b[EI_CLASS] == ELFCLASS64;
-        d->elf_class = im.b[EI_CLASS];
-        rc = parse_dynamic(&im, path, d, e);
+    struct elf_file f;
+    cleanup_free unsigned char *ph = NULL;
+    cleanup_free struct elf_dyn *dyn = NULL;
+    size_t ndyn = 0;
+    int rc = elf_file_open(&f, path, e);
+    if (rc == ELF_FOREIGN) {
+        err_clear(e);
+        rc = 0;
     }
-    munmap(map, (size_t)st.st_size);
+    if (rc <= 0) {
+        elf_file_close(&f);
+        return rc < 0 ? ERR : 1;
+    }
+    d->machine = f.machine;
+    d->elf_class = f.cls;
+    rc = elf_file_phdrs(&f, &ph, e);
+    for (uint32_t i = 0; rc == 0 && i < f.phnum; i++) {
+        struct elf_phdr p = elf_phdr_at(&f, ph, i);
+        if (p.type == PT_DYNAMIC) {   /* the last one counts, as before */
+            free(dyn);
+            dyn = NULL;
+            rc = elf_file_dynamic(&f, &p, &dyn, &ndyn, e);
+        }
+    }
+    /* First the string table; then the names in it. */
+    uint64_t strtab_va = UINT64_MAX, strsz = 0;
+    for (size_t i = 0; rc == 0 && i < ndyn; i++) {
+        if (dyn[i].tag == DT_STRTAB)
+            strtab_va = dyn[i].val;
+        else if (dyn[i].tag == DT_STRSZ)
+            strsz = dyn[i].val;
+    }
+    uint64_t strtab = strtab_va == UINT64_MAX ? UINT64_MAX
+                                              : elf_vaddr_offset(&f, ph, strtab_va);
+    for (size_t i = 0; rc == 0 && i < ndyn; i++) {
+        int64_t tag = dyn[i].tag;
+        if (tag != DT_NEEDED && tag != DT_RUNPATH && tag != DT_RPATH)
+            continue;
+        char s[PATH_MAX];
+        int got = strtab == UINT64_MAX || dyn[i].val >= strsz ? 1
+                  : elf_file_string(&f, strtab + dyn[i].val, strsz - dyn[i].val, s, sizeof s, e);
+        if (got != 0) {
+            rc = got < 0 ? ERR
+                         : err_set(e, "%s: dynamic entry points outside its string table "
+                                      "(corrupt?)", path);
+        } else if (tag == DT_NEEDED) {
+            rc = strlist_add(&d->needed, s, e);
+        } else {
+            char **slot = tag == DT_RUNPATH ? &d->runpath : &d->rpath;
+            free(*slot);
+            if (!(*slot = strdup(s)))
+                rc = err_set(e, "out of memory");
+        }
+    }
+    elf_file_close(&f);
     if (rc != 0)
         dyn_free(d);
-    return rc;
+    return rc < 0 ? ERR : 0;
 }
 
 /* ------------------------------------------------------------------ copying paths */
@@ -587,15 +512,14 @@ static void obj_free(struct obj *o)
     free(o->shown);
 }
 
-/* Folder part of path ("/a/b" -> "/a", "b" -> "."), malloc'd. */
-static char *dir_of(const char *path)
+/* An object's folder as $ORIGIN stands for it, malloc'd: "/a/b" -> "/a", "b" -> ".", and
+ * the root as "" (so "$ORIGIN/x" is "/x", and origin_walk's ".." stops there). */
+static char *origin_of(const char *path)
 {
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        return strdup(".");
-    if (slash == path)
-        return strdup("");
-    return strndup(path, (size_t)(slash - path));
+    char *d = path_dir(path);
+    if (d && !strcmp(d, "/"))
+        d[0] = '\0';
+    return d;
 }
 
 static int queue_push(struct obj **q, size_t *n, size_t *cap, struct obj o, struct err *e)
@@ -646,9 +570,9 @@ static int closure(struct ctx *c, struct obj **q, size_t *nq, size_t *cap, struc
                     rc = ERR;
                 else   /* a library from outside the sysroot finds its $ORIGIN beside it */
                     rc = queue_push(q, nq, cap,
-                                    (struct obj){.host = strdup(nd->src), .origin = dir_of(img),
+                                    (struct obj){.host = strdup(nd->src), .origin = origin_of(img),
                                                  .origin_host = strcmp(nd->src, in_root)
-                                                                    ? dir_of(nd->src) : NULL,
+                                                                    ? origin_of(nd->src) : NULL,
                                                  .shown = strdup(img)},
                                     e);
             }
@@ -689,8 +613,8 @@ int libs_add(struct tree *t, const char *src, const char *dest, const struct pla
     size_t nq = 0, cap = 0;
     struct strlist seen = {0};
     cleanup_free char *real_src = realpath(src, NULL);
-    struct obj prog = {.host = strdup(src), .origin = dir_of(dest),
-                       .origin_host = real_src ? dir_of(real_src) : dir_of(src),
+    struct obj prog = {.host = strdup(src), .origin = origin_of(dest),
+                       .origin_host = real_src ? origin_of(real_src) : origin_of(src),
                        .shown = strdup(src)};
     int rc = queue_push(&q, &nq, &cap, prog, e);
     if (rc == 0)
