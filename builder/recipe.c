@@ -10,7 +10,6 @@
 #include "recipe.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -19,11 +18,12 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
 #include "armlet_shared.h"
+#include "fdio.h"
+#include "path.h"
 
 /* A recipe bigger than this is certainly not a recipe. */
 #define RECIPE_MAX_BYTES (4u << 20)
@@ -1355,16 +1355,6 @@ void recipe_free(struct recipe *r)
     free(r);
 }
 
-static char *dir_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        return strdup(".");
-    if (slash == path)
-        return strdup("/");
-    return strndup(path, (size_t)(slash - path));
-}
-
 static int parse_all(struct parser *p)
 {
     struct line ln = {0};
@@ -1403,7 +1393,7 @@ static int parse(const char *path, const char *buf, size_t len, const struct pla
     if (len > RECIPE_MAX_BYTES)   /* also keeps line and column numbers in an int */
         return err_set(e, "%s: not a recipe (bigger than 4 MiB)", path);
     struct recipe *r = calloc(1, sizeof *r);
-    if (!r || !(r->path = strdup(path)) || !(r->dir = dir_of(path)) ||
+    if (!r || !(r->path = strdup(path)) || !(r->dir = path_dir(path)) ||
         !(r->text = malloc(len ? len : 1))) {
         recipe_free(r);
         e->errnum = ENOMEM;
@@ -1472,48 +1462,18 @@ int recipe_for_platform(const struct recipe *r, const struct platform *p, struct
 int recipe_parse_file(const char *path, struct recipe **out, struct err *e)
 {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return err_sys(e, errno, "%s: cannot open recipe", path);
-    struct stat st;
-    if (fstat(fd, &st) < 0) {
-        int en = errno;
-        close(fd);
-        return err_sys(e, en, "%s: cannot read recipe", path);
-    }
-    if (!S_ISREG(st.st_mode) || st.st_size > (off_t)RECIPE_MAX_BYTES) {
-        close(fd);
+    char *buf;
+    size_t n;
+    int rc = fdio_read_file(path, RECIPE_MAX_BYTES, &buf, &n);
+    if (rc == FDIO_NOT_REGULAR) {
+        struct stat st;
         return err_set(e, "%s: not a recipe (%s)", path,
-                       S_ISREG(st.st_mode) ? "bigger than 4 MiB" : "not a regular file");
+                       stat(path, &st) == 0 && S_ISREG(st.st_mode) ? "bigger than 4 MiB"
+                                                                   : "not a regular file");
     }
-    size_t cap = (size_t)st.st_size + 1, n = 0;
-    char *buf = malloc(cap);
-    if (!buf) {
-        close(fd);
-        e->errnum = ENOMEM;
-        return err_set(e, "%s: out of memory", path);
-    }
-    for (;;) {
-        ssize_t got = read(fd, buf + n, cap - n);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            int en = errno;
-            free(buf);
-            close(fd);
-            return err_sys(e, en, "%s: cannot read recipe", path);
-        }
-        if (got == 0)
-            break;
-        n += (size_t)got;
-        if (n == cap) {   /* the file grew while we read it */
-            free(buf);
-            close(fd);
-            return err_set(e, "%s: recipe changed while being read", path);
-        }
-    }
-    close(fd);
-    int rc = recipe_parse_buffer(path, buf, n, out, e);
+    if (rc < 0)   /* EIO: the file shrank while being read */
+        return err_sys(e, errno, "%s: cannot %s recipe", path, errno == EIO ? "read" : "open");
+    rc = recipe_parse_buffer(path, buf, n, out, e);
     free(buf);
     return rc;
 }
