@@ -59,7 +59,7 @@ int build_epoch_from_env(const char *value, int64_t *epoch, struct err *e)
 static int pick_platforms(const struct recipe *r, const char *list,
                           const struct platform **out, size_t *n, struct err *e)
 {
-    int want[8] = {0};
+    int want[PLATFORM_COUNT] = {0};
     if (list) {
         cleanup_free char *copy = strdup(list);
         if (!copy)
@@ -68,8 +68,8 @@ static int pick_platforms(const struct recipe *r, const char *list,
         for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
             const struct platform *p = platform_lookup(tok);
             if (!p)
-                return err_set(e, "--platform: unknown platform \"%s\" (known: linux/amd64, "
-                                  "linux/arm64, linux/arm/v7, linux/arm/v6)", tok);
+                return err_set(e, "--platform: unknown platform \"%s\" (known: "
+                                  PLATFORM_NAMES ")", tok);
             int in_recipe = 0;
             for (size_t i = 0; i < r->nplatforms; i++)
                 in_recipe |= r->platforms[i] == p;
@@ -107,7 +107,8 @@ static char *entry_source(const struct recipe *r, const char *src, struct err *e
 }
 
 static int add_file_entry(struct tree *t, const struct recipe *r, const struct recipe_entry *en,
-                          const struct platform *p, const char *dest, struct err *e)
+                          const struct platform *p, const char *sysroot, const char *dest,
+                          struct err *e)
 {
     const char *shown = en->src;
     cleanup_free char *src = entry_source(r, en->src, e);
@@ -126,7 +127,7 @@ static int add_file_entry(struct tree *t, const struct recipe *r, const struct r
     if (tree_add_file(t, dest, src, mode, en->has_owner ? en->uid : 0,
                       en->has_owner ? en->gid : 0, e) < 0)
         return ERR;
-    return en->libs && libs_add(t, src, dest, p, e) < 0 ? ERR : 0;
+    return en->libs && libs_add(t, src, dest, p, sysroot, e) < 0 ? ERR : 0;
 }
 
 static const char *entry_kind_name(enum recipe_entry_kind k)
@@ -141,13 +142,13 @@ static const char *entry_kind_name(enum recipe_entry_kind k)
 }
 
 static int add_entry(struct tree *t, const struct recipe *r, const struct recipe_entry *en,
-                     const struct platform *p, struct err *e)
+                     const struct platform *p, const char *sysroot, struct err *e)
 {
     const char *dest = en->dest;
     unsigned uid = en->has_owner ? en->uid : 0, gid = en->has_owner ? en->gid : 0;
     switch (en->kind) {
     case ENTRY_FILE:
-        return add_file_entry(t, r, en, p, dest, e);
+        return add_file_entry(t, r, en, p, sysroot, dest, e);
     case ENTRY_DIR:
         return tree_add_dir(t, dest, en->has_mode ? en->mode : 0755, uid, gid, e);
     case ENTRY_SYMLINK:
@@ -165,13 +166,14 @@ static int add_entry(struct tree *t, const struct recipe *r, const struct recipe
     return err_set(e, "unknown entry kind");
 }
 
-/* The recipe's entries for p into t; errors carry "recipe:line:col: kind: ". */
+/* The recipe's entries for p into t (`libs` from sysroot); errors carry
+ * "recipe:line:col: kind: ". */
 static int add_app(struct tree *t, const struct recipe *r, const struct platform *p,
-                   struct err *e)
+                   const char *sysroot, struct err *e)
 {
     for (size_t i = 0; i < r->nentries; i++) {
         const struct recipe_entry *en = &r->entries[i];
-        if (add_entry(t, r, en, p, e) < 0)
+        if (add_entry(t, r, en, p, sysroot, e) < 0)
             return err_ctx(e, "%s:%d:%d: %s", en->loc.file, en->loc.line, en->loc.col,
                            entry_kind_name(en->kind));
     }
@@ -352,7 +354,8 @@ out:
 
 /* Base and app trees for p (app may come out empty); side files go into app. */
 static int make_trees(const struct recipe *r, const struct platform *p, const char *init,
-                      struct tree **base, struct tree **app, struct side *sd, struct err *e)
+                      const char *sysroot, struct tree **base, struct tree **app,
+                      struct side *sd, struct err *e)
 {
     *base = tree_new();
     *app = tree_new();
@@ -360,7 +363,7 @@ static int make_trees(const struct recipe *r, const struct platform *p, const ch
         return err_set(e, "out of memory");
     if (base_add(*base, r->base, p, init, e) < 0)
         return err_ctx(e, "%s: base", p->oci);
-    if (add_app(*app, r, p, e) < 0)
+    if (add_app(*app, r, p, sysroot, e) < 0)
         return ERR;
     return add_side_files(r, p, *app, sd, e);
 }
@@ -396,7 +399,8 @@ static int build_image(const struct build_opts *o, const struct recipe *recipe,
         return ERR;
     cleanup_tree struct tree *base = NULL;
     cleanup_tree struct tree *app = NULL;
-    if (make_trees(r, p, init, &base, &app, &pb->side, e) < 0)
+    if (make_trees(r, p, init, libs_sysroot(&o->sysroots, p), &base, &app, &pb->side,
+                   e) < 0)
         return ERR;
     pb->nlayers = 0;
     if (layer_write(base, o->compress, o->epoch, blobs, &pb->layers[0], e) < 0)
@@ -456,7 +460,8 @@ static int write_rootfs(const struct build_opts *o, const struct recipe *recipe,
     if (base_add(t, r->base, p, init, e) < 0)
         return err_ctx(e, "%s: base", p->oci);
     struct side sd;
-    if (add_app(t, r, p, e) < 0 || add_side_files(r, p, t, &sd, e) < 0)
+    if (add_app(t, r, p, libs_sysroot(&o->sysroots, p), e) < 0 ||
+        add_side_files(r, p, t, &sd, e) < 0)
         return ERR;
     if (fdio_pending_dir(out, o->rootfs) < 0)
         return err_sys(e, errno, "--rootfs %s", o->rootfs);
@@ -568,8 +573,8 @@ static int commit(const struct build_opts *o, struct layout *l, struct outputs *
 int build_run(const struct build_opts *o, struct build_result *res, struct err *e)
 {
     cleanup_recipe struct recipe *r = NULL;
-    const struct platform *plats[8];
-    char *inits[8] = {0};
+    const struct platform *plats[PLATFORM_COUNT];
+    char *inits[PLATFORM_COUNT] = {0};
     size_t nplat = 0;
     int rc = ERR;
     struct outputs out = {.archive = {.dirfd = -1}, .rootfs = {.dirfd = -1}};

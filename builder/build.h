@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include "error.h"
 #include "layer.h"
+#include "libs.h"
 #include "oci.h"
 #include "platform.h"
 
@@ -32,6 +33,7 @@ struct build_opts {
     const char *docker_archive;  /* docker-save tar (one platform), or NULL */
     enum compress compress;
     const char *init_dir;        /* --init-dir, or NULL (see initdir.h) */
+    struct libs_sysroots sysroots;  /* --sysroot: where `libs` finds each platform's */
     int64_t epoch;               /* SOURCE_DATE_EPOCH or 0 */
 };
 
@@ -42,7 +44,7 @@ struct build_platform_result {
 
 struct build_result {
     struct oci_desc index;                   /* the tag's image index */
-    struct build_platform_result plat[8];
+    struct build_platform_result plat[PLATFORM_COUNT];
     size_t nplat;
     size_t gc_removed;                       /* blobs the layout GC removed */
     char gc_note[600];                       /* why the GC removed nothing, or "" */

@@ -72,7 +72,7 @@ int cmd_build(int argc, char **argv)
         case 'i': o.init_dir = optarg; break;
         case 'P': push = optarg; break;
         case 'S':
-            if (libs_sysroot_set(optarg, &e) < 0) {
+            if (libs_sysroot_set(&o.sysroots, optarg, &e) < 0) {
                 err_print(&e);
                 return 2;
             }

@@ -18,7 +18,7 @@ static void usage(FILE *f)
           "\n"
           "Compiles a Docker/OCI seccomp profile into the raw BPF program armlet-init\n"
           "installs with --seccomp (the image's /etc/armlet/seccomp.bpf), for platform P\n"
-          "(linux/amd64, linux/arm64, linux/arm/v7, linux/arm/v6) and its compat arches.\n"
+          "(" PLATFORM_NAMES ") and its compat arches.\n"
           "'default' is Docker's default profile for a process without capabilities.\n"
           "Syscall numbers libseccomp has no name for answer ENOSYS (unless the default\n"
           "action allows, logs or traces), so programs fall back on newer kernels.\n"

@@ -19,18 +19,15 @@
 #include "strlist.h"
 
 #define MAX_SYMLINK_HOPS 40
-#define MAX_PLATFORMS 8
 
-static const char *sysroots[MAX_PLATFORMS];
-
-int libs_sysroot_set(const char *spec, struct err *e)
+int libs_sysroot_set(struct libs_sysroots *s, const char *spec, struct err *e)
 {
     const char *eq = strchr(spec, '=');
     if (!eq || eq == spec || !eq[1])
         return err_set(e, "--sysroot \"%s\": expected PLATFORM=DIR (e.g. linux/arm64=/srv/arm64)",
                        spec);
     size_t n = (size_t)(eq - spec);
-    for (size_t i = 0; i < platform_count && i < MAX_PLATFORMS; i++) {
+    for (size_t i = 0; i < PLATFORM_COUNT; i++) {
         const struct platform *p = &platform_table[i];
         if ((strlen(p->oci) == n && !strncmp(p->oci, spec, n)) ||
             (strlen(p->dir) == n && !strncmp(p->dir, spec, n))) {
@@ -39,18 +36,18 @@ int libs_sysroot_set(const char *spec, struct err *e)
                 return err_sys(e, errno, "--sysroot %s: \"%s\"", p->oci, eq + 1);
             if (!S_ISDIR(st.st_mode))
                 return err_set(e, "--sysroot %s: \"%s\" is not a folder", p->oci, eq + 1);
-            sysroots[i] = eq + 1;
+            s->dir[i] = eq + 1;
             return 0;
         }
     }
-    return err_set(e, "--sysroot \"%s\": unknown platform \"%.*s\" (known: linux/amd64, "
-                      "linux/arm64, linux/arm/v7, linux/arm/v6)", spec, (int)n, spec);
+    return err_set(e, "--sysroot \"%s\": unknown platform \"%.*s\" (known: "
+                      PLATFORM_NAMES ")", spec, (int)n, spec);
 }
 
-const char *libs_sysroot(const struct platform *p)
+const char *libs_sysroot(const struct libs_sysroots *s, const struct platform *p)
 {
     size_t i = (size_t)(p - platform_table);
-    return i < MAX_PLATFORMS && sysroots[i] ? sysroots[i] : "/";
+    return s && i < PLATFORM_COUNT && s->dir[i] ? s->dir[i] : "/";
 }
 
 /* ------------------------------------------------------------------ ELF dynamic section */
@@ -585,10 +582,9 @@ static int closure(struct ctx *c, struct obj **q, size_t *nq, size_t *cap, struc
 }
 
 int libs_add(struct tree *t, const char *src, const char *dest, const struct platform *p,
-             struct err *e)
+             const char *sysroot, struct err *e)
 {
-    const char *sr = libs_sysroot(p);
-    cleanup_free char *root = strdup(sr);
+    cleanup_free char *root = strdup(sysroot);
     if (!root)
         return err_set(e, "out of memory");
     for (size_t n = strlen(root); n > 0 && root[n - 1] == '/';)

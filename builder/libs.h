@@ -1,10 +1,12 @@
 /* builder/libs.h — a dynamic program's shared-library closure, carried into an image.
  *
  * Lifecycle:
- *     libs_sysroot_set("linux/arm64=/srv/arm64-root", e);    // --sysroot, optional
+ *     struct libs_sysroots roots = {0};                             // every platform: "/"
+ *     libs_sysroot_set(&roots, "linux/arm64=/srv/arm64-root", e);   // --sysroot, optional
  *     ...
+ *     const struct platform *p = platform_lookup("linux/arm64");
  *     tree_add_file(t, "/usr/bin/jq", "dist/jq-arm64", 0755, 0, 0, e);
- *     libs_add(t, "dist/jq-arm64", "/usr/bin/jq", platform_lookup("linux/arm64"), e);
+ *     libs_add(t, "dist/jq-arm64", "/usr/bin/jq", p, libs_sysroot(&roots, p), e);
  *
  * libs_add reads the program's PT_INTERP and DT_NEEDED (and DT_RUNPATH, or DT_RPATH when
  * there is no RUNPATH, with $ORIGIN), resolves every library recursively the way glibc's
@@ -30,18 +32,27 @@
 #include "platform.h"
 #include "tree.h"
 
-/* Parse "PLATFORM=DIR" (PLATFORM as linux/arm64 or linux-arm64) and remember DIR as that
- * platform's sysroot for the rest of the process. DIR must be a folder. The string is
- * kept by pointer (argv lives long enough). Returns 0 or ERR. */
-int libs_sysroot_set(const char *spec, struct err *e);
+/* Each platform's sysroot (the --sysroot options), indexed like platform_table; NULL
+ * stands for "/". Zero-initialised: every platform's is "/". */
+struct libs_sysroots {
+    const char *dir[PLATFORM_COUNT];
+};
 
-/* The sysroot for p: what libs_sysroot_set gave, else "/". Never NULL. */
-const char *libs_sysroot(const struct platform *p);
+/* Parse "PLATFORM=DIR" (PLATFORM as linux/arm64 or linux-arm64) and set DIR as that
+ * platform's sysroot in *s. DIR must be a folder. The string is kept by pointer (argv
+ * lives long enough). Returns 0 or ERR. */
+int libs_sysroot_set(struct libs_sysroots *s, const char *spec, struct err *e);
+
+/* The sysroot for p in s: what libs_sysroot_set gave, else "/" (also when s is NULL).
+ * Never NULL. */
+const char *libs_sysroot(const struct libs_sysroots *s, const struct platform *p);
 
 /* Carry the closure of the ELF program at host path src, which the image has at dest,
- * into t (see above). A static program adds nothing. Returns the number of nodes added
- * (files and symlinks), or ERR with e naming the missing/broken library and who needs it. */
+ * into t (see above), with the libraries and the loader taken from sysroot (a folder,
+ * "/" for the host's own). A static program adds nothing. Returns the number of nodes
+ * added (files and symlinks), or ERR with e naming the missing/broken library and who
+ * needs it. */
 int libs_add(struct tree *t, const char *src, const char *dest, const struct platform *p,
-             struct err *e);
+             const char *sysroot, struct err *e);
 
 #endif

@@ -25,6 +25,9 @@ struct platform {
  * known at compile time; loops use platform_count. */
 #define PLATFORM_COUNT 4
 
+/* platform_table's names, in its order, for messages ("known: " PLATFORM_NAMES). */
+#define PLATFORM_NAMES "linux/amd64, linux/arm64, linux/arm/v7, linux/arm/v6"
+
 extern const struct platform platform_table[];   /* PLATFORM_COUNT entries */
 extern const size_t platform_count;   /* == PLATFORM_COUNT */
 
