@@ -131,13 +131,13 @@ static int inspect(const char *arg, int as_json, struct err *e)
     if (layout_open(dir, 0, &l, e) < 0)
         return ERR;
     int rc = ERR;
-    json_t *entries = json_object_get(layout_index(l), "manifests");
-    if (!tag && json_array_size(entries) == 1)
-        tag = json_string_value(json_object_get(
-            json_object_get(json_array_get(entries, 0), "annotations"), OCI_REF_NAME));
-    if (!tag)
-        tag = "latest";
+    if (!tag && json_array_size(json_object_get(layout_index(l), "manifests")) != 1)
+        tag = "latest";   /* else the only image */
     json_t *entry = layout_find_tag(l, tag, e);
+    if (entry && !tag && !(tag = layout_entry_tag(entry))) {
+        err_set(e, "%s: its only image has no tag", dir);
+        entry = NULL;
+    }
     const char *digest = json_string_value(json_object_get(entry, "digest"));
     const char *mt = json_string_value(json_object_get(entry, "mediaType"));
     cleanup_json json_t *doc = entry ? layout_read_json_desc(l, entry, e) : NULL;

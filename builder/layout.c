@@ -352,20 +352,32 @@ int layout_set_tag(struct layout *l, const char *tag, const struct oci_desc *d, 
     return 0;
 }
 
+const char *layout_entry_tag(const json_t *entry)
+{
+    return entry_tag(entry);
+}
+
 json_t *layout_find_tag(const struct layout *l, const char *tag, struct err *e)
 {
     json_t *arr = json_object_get(l->index, "manifests");
+    size_t count = json_array_size(arr);
+    if (!tag && count == 1)
+        return json_array_get(arr, 0);
     char tags[1024] = "";
     size_t used = 0;
-    for (size_t i = 0; i < json_array_size(arr); i++) {
+    for (size_t i = 0; i < count; i++) {
         json_t *entry = json_array_get(arr, i);
         const char *t = entry_tag(entry);
-        if (t && strcmp(t, tag) == 0)
+        if (t && tag && strcmp(t, tag) == 0)
             return entry;
         if (t && used < sizeof tags)
             used += (size_t)snprintf(tags + used, sizeof tags - used, "%s%s", used ? ", " : "", t);
     }
-    err_set(e, "%s: tag \"%s\" not found (tags: %s)", l->dir, tag, used ? tags : "none");
+    if (!tag)
+        err_set(e, "%s holds %zu images (tags: %s): name one as %s:TAG", l->dir, count,
+                used ? tags : "none", l->dir);
+    else
+        err_set(e, "%s has no tag \"%s\" (tags: %s)", l->dir, tag, used ? tags : "none");
     return NULL;
 }
 

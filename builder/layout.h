@@ -66,8 +66,12 @@ int layout_tag_valid(const char *tag);
  * stay sorted by tag so index.json does not depend on build order. In memory only. */
 int layout_set_tag(struct layout *l, const char *tag, const struct oci_desc *d,
                    struct err *e);
-/* The index.json entry of tag (borrowed), or NULL with e set ("tag X not found; tags: ..."). */
+/* The index.json entry of tag (borrowed); with tag NULL, the only entry. NULL with e set:
+ * "DIR has no tag "X" (tags: a, b)", or for NULL "DIR holds 2 images (tags: a, b): name
+ * one as DIR:TAG". */
 json_t *layout_find_tag(const struct layout *l, const char *tag, struct err *e);
+/* The tag (ref name annotation) of an index.json entry (borrowed), or NULL. */
+const char *layout_entry_tag(const json_t *entry);
 
 /* Everything of the commit that can fail: the new index.json written (temp in the staging
  * folder, fsync), staged blobs moved into blobs/sha256, the garbage collector's marks

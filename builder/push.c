@@ -153,45 +153,16 @@ static bool is_index_type(const char *mt)
     return !strcmp(mt, OCI_MT_INDEX) || !strcmp(mt, DOCKER_MT_LIST);
 }
 
-/* The index.json entry for tag (or the only entry when tag is NULL). */
-static json_t *find_tag(json_t *entries, const char *dir, const char **tag, struct err *e)
-{
-    char names[1024] = "";
-    size_t i, count = json_array_size(entries);
-    json_t *d;
-    json_array_foreach(entries, i, d) {
-        const char *name = json_string_value(json_object_get(json_object_get(d, "annotations"),
-                                                             "org.opencontainers.image.ref.name"));
-        if (!name)
-            continue;
-        if (*tag && !strcmp(name, *tag))
-            return d;
-        size_t len = strlen(names);
-        snprintf(names + len, sizeof names - len, "%s%s", len ? ", " : "", name);
-    }
-    if (!*tag && count == 1) {
-        d = json_array_get(entries, 0);
-        *tag = json_string_value(json_object_get(json_object_get(d, "annotations"),
-                                                 "org.opencontainers.image.ref.name"));
-        return d;
-    }
-    if (!*tag) {
-        err_set(e, "%s holds %zu images (tags: %s): name one as %s:TAG", dir, count, names[0] ? names : "none", dir);
-        return NULL;
-    }
-    err_set(e, "%s has no tag \"%s\" (tags: %s)", dir, *tag, names[0] ? names : "none");
-    return NULL;
-}
-
 static int plan_read(const struct layout *l, const char **tag, struct plan *pl, struct err *e)
 {
     const char *dir = layout_dir(l);
     char path[4200];
     snprintf(path, sizeof path, "%s/index.json", dir);
     json_error_t je;
-    json_t *entry = find_tag(json_object_get(layout_index(l), "manifests"), dir, tag, e);
+    json_t *entry = layout_find_tag(l, *tag, e);
     if (!entry)
         return ERR;
+    *tag = layout_entry_tag(entry);
     const char *digest = json_string_value(json_object_get(entry, "digest"));
     const char *mt = json_string_value(json_object_get(entry, "mediaType"));
     json_t *size = json_object_get(entry, "size");

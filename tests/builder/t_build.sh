@@ -407,7 +407,7 @@ test_inspect_shows_digests_config_and_layers() {
   assert_eq "$(cat "$(blob "$oci" "$idx")")" "$out" "--json is the index blob"
   capture "$ARMLET" inspect "$oci:nope"
   assert_eq 1 "$rc"
-  assert_contains "$err" 'tag "nope" not found (tags: latest)'
+  assert_contains "$err" 'has no tag "nope" (tags: latest)'
   capture "$ARMLET" inspect "$WORK/i1"
   assert_eq 1 "$rc"
   assert_contains "$err" "not an OCI layout"
