@@ -1,7 +1,7 @@
 /* builder/elfcheck.h — what an ELF file is built for, and whether it fits an image platform.
  *
- * Lifecycle: none; each call opens the file, reads what it needs with bounds checks on
- * every offset (files may be truncated, corrupt or hostile), and closes it.
+ * Lifecycle: none; each call opens the file, reads what it needs through elffile.h (bounds
+ * checks on every offset: files may be truncated, corrupt or hostile), and closes it.
  *
  *     struct elf_info info;
  *     if (elf_check("dist/hello-arm64", platform_lookup("linux/arm/v7"), 0, &info, e) < 0)
@@ -45,9 +45,10 @@ struct elf_info {
 int elf_read(const char *path, struct elf_info *out, struct err *e);
 
 /* Check that path fits platform p: machine, class, and for 32-bit ARM the architecture
- * level (arm/v6 is an ARM1176, ARMv6KZ: v6T2 and v7+ code, VFPv3 and NEON are refused), and that it is static unless allow_dynamic. A file that is not ELF
- * (script, data) passes: returns 0 with out->is_elf = 0. An ELF file that cannot be
- * parsed is an error. Error text names the file and both platforms. out may be NULL. */
+ * level (arm/v6 is an ARM1176, ARMv6KZ: v6T2 and v7+ code, VFPv3 and NEON are refused),
+ * and that it is static unless allow_dynamic. A file that is not ELF (script, data)
+ * passes: returns 0 with out->is_elf = 0. An ELF file that cannot be parsed is an error.
+ * Error text names the file and both platforms. out may be NULL. */
 int elf_check(const char *path, const struct platform *p, int allow_dynamic,
               struct elf_info *out, struct err *e);
 

@@ -11,10 +11,11 @@
  *
  * Deterministic: the same tree and first paths give the same bytes; mtimes = epoch
  * (SOURCE_DATE_EPOCH or 0), numeric owners only (no uname/gname), no atime/ctime, no
- * xattrs, pax where needed, gzip with no name and no timestamp, fixed levels (gzip 6, zstd 3 with a fixed 2 workers).
- * gzip is one member per 1 MiB of tar (RFC 1952 multi-member; gunzip readers take all). Digest and
- * diff_id are computed in the one pass that writes the blob. The blob is written to a
- * temporary file in blobs_dir and renamed into place, so a failed write leaves nothing.
+ * xattrs, pax where needed, gzip with no name and no timestamp, fixed levels (gzip 6 by
+ * libdeflate, zstd 3 with a fixed 2 workers). gzip is one member per 1 MiB of tar (RFC
+ * 1952 multi-member; gunzip readers take all). Digest and diff_id are computed in the one
+ * pass that writes the blob. The blob is written to a temporary file in blobs_dir and
+ * renamed into place, so a failed write leaves nothing.
  */
 #ifndef ARMLET_LAYER_H
 #define ARMLET_LAYER_H

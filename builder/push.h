@@ -1,8 +1,9 @@
 /* builder/push.h — publish one tag of an OCI image layout to a registry.
  *
  * push_layout(dir, tag, ref, &opts, &res, e) reads DIR/index.json, finds the entry whose
- * org.opencontainers.image.ref.name is TAG (an image index, or a single manifest),
- * and pushes, in this order, so the tag never names something incomplete:
+ * org.opencontainers.image.ref.name is TAG, or with TAG NULL the layout's only entry
+ * (layout_find_tag; an image index, or a single manifest), and pushes, in this order, so
+ * the tag never names something incomplete:
  *   1. every blob (configs and layers) of every platform manifest, in parallel
  *      (opts.jobs workers): HEAD -> skip when present; cross-repository mount from
  *      opts.from when given; else POST + monolithic PUT, or chunked PATCHes with

@@ -76,7 +76,9 @@ struct recipe {
     struct recipe_kv *init; size_t ninit;
 };
 
-/* Parse a file. Returns 0 and *out, or ERR with e = "PATH:LINE:COL: what was expected". */
+/* Parse a file (a regular file of at most 4 MiB, read with fdio_read_file: a FIFO is
+ * refused, never waited on). Returns 0 and *out, or ERR with e = "PATH:LINE:COL: what was
+ * expected" ("PATH: cannot open recipe: ...", "PATH: not a recipe (...)"). */
 int recipe_parse_file(const char *path, struct recipe **out, struct err *e);
 /* Parse a buffer (len bytes, need not be NUL-terminated); `path` names it in errors and
  * its folder becomes r->dir. Same contract as recipe_parse_file. Used by the fuzzer. */
