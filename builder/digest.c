@@ -38,6 +38,12 @@ void digest_final_hex(struct digest *d, char hex[DIGEST_HEX_LEN + 1])
     digest_abort(d);
 }
 
+void digest_final(struct digest *d, char out[DIGEST_PREFIXED_LEN + 1])
+{
+    memcpy(out, "sha256:", 7);
+    digest_final_hex(d, out + 7);
+}
+
 void digest_abort(struct digest *d)
 {
     EVP_MD_CTX_free(d->ctx);
@@ -50,8 +56,7 @@ int digest_buffer(const void *buf, size_t n, char out[DIGEST_PREFIXED_LEN + 1], 
     if (digest_init(&d, e) < 0)
         return ERR;
     digest_update(&d, buf, n);
-    memcpy(out, "sha256:", 7);
-    digest_final_hex(&d, out + 7);
+    digest_final(&d, out);
     return 0;
 }
 

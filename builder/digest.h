@@ -5,6 +5,7 @@
  *     digest_update(&d, buf, n);  ...
  *     char hex[DIGEST_HEX_LEN + 1];
  *     digest_final_hex(&d, hex);          // frees the context: call exactly once
+ *                                         // (or digest_final: "sha256:<hex>")
  *
  * or in one call: digest_buffer(buf, n, "sha256:<hex>" out, e); digest_valid(s) checks
  * that form. No errno is set; the only failure is libcrypto running out of memory,
@@ -28,6 +29,8 @@ int digest_init(struct digest *d, struct err *e);
 void digest_update(struct digest *d, const void *buf, size_t n);
 /* Writes 64 lowercase hex digits and a NUL to hex, and frees the context. */
 void digest_final_hex(struct digest *d, char hex[DIGEST_HEX_LEN + 1]);
+/* The same as "sha256:<hex>" into out (DIGEST_PREFIXED_LEN + 1 bytes). */
+void digest_final(struct digest *d, char out[DIGEST_PREFIXED_LEN + 1]);
 /* Frees the context without a result (error paths). Safe on an unused or final digest. */
 void digest_abort(struct digest *d);
 /* "sha256:<hex>" of buf into out (DIGEST_PREFIXED_LEN + 1 bytes). */

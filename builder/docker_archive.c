@@ -99,8 +99,8 @@ static int64_t inflate_blob(int fd, const char *blob, const char *diff_id, FILE 
             return err_sys(e, errno, "writing temporary layer copy"), -1;
         total += n;
     }
-    char got[DIGEST_PREFIXED_LEN + 1] = "sha256:";
-    digest_final_hex(&md, got + 7);
+    char got[DIGEST_PREFIXED_LEN + 1];
+    digest_final(&md, got);
     if (strcmp(got, diff_id) != 0)
         return err_set(e, "layer %s: uncompressed content is %s, expected diff_id %s", blob,
                        got, diff_id), -1;

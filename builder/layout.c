@@ -442,8 +442,8 @@ int layout_blob_open(const struct layout *l, const char *digest, long long size,
         digest_update(&d, buf, (size_t)r);
         off += r;
     }
-    char got[DIGEST_PREFIXED_LEN + 1] = "sha256:";
-    digest_final_hex(&d, got + 7);
+    char got[DIGEST_PREFIXED_LEN + 1];
+    digest_final(&d, got);
     if (off != st.st_size)   /* changed while being read: not the file we checked */
         return size_mismatch(l, digest, (long long)off, (long long)st.st_size, e);
     if (strcmp(got, digest) != 0)
