@@ -89,7 +89,7 @@ static int dyn_read(const char *path, struct dyn *d, struct err *e)
     rc = elf_file_phdrs(&f, &ph, e);
     for (uint32_t i = 0; rc == 0 && i < f.phnum; i++) {
         struct elf_phdr p = elf_phdr_at(&f, ph, i);
-        if (p.type == PT_DYNAMIC) {   /* the last one counts, as before */
+        if (p.type == PT_DYNAMIC) {   /* one per object; should there be more, the last */
             free(dyn);
             dyn = NULL;
             rc = elf_file_dynamic(&f, &p, &dyn, &ndyn, e);
@@ -253,15 +253,6 @@ struct obj {
     char *shown;      /* name in messages */
 };
 
-static const char *deb_arch(const struct platform *p)
-{
-    if (!strcmp(p->oci, "linux/arm/v7"))
-        return "armhf";
-    if (!strcmp(p->oci, "linux/arm/v6"))
-        return "armel";
-    return p->arch;
-}
-
 /* Try image folder dir (already $ORIGIN-free, in the sysroot) for name. Returns 0 found
  * (carried), 1 not there, ERR. */
 static int try_sysroot_dir(struct ctx *c, const char *dir, const char *name, char out[PATH_MAX],
@@ -325,17 +316,6 @@ static int try_origin_dir(struct ctx *c, const char *host_dir, const char *img_d
     return 0;
 }
 
-/* $PLATFORM as the loader sees it: the kernel's AT_PLATFORM on the platform's CPU
- * (an ARMv7 or ARMv6 kernel; under a 64-bit ARM kernel 32-bit programs see "v8l"). */
-static const char *dst_platform(const struct platform *p)
-{
-    if (!strcmp(p->oci, "linux/amd64"))
-        return "x86_64";
-    if (!strcmp(p->oci, "linux/arm64"))
-        return "aarch64";
-    return !strcmp(p->oci, "linux/arm/v6") ? "v6l" : "v7l";
-}
-
 /* If s starts with the dynamic string token name ($NAME or ${NAME}), its length. */
 static size_t dst_len(const char *s, const char *name)
 {
@@ -360,7 +340,7 @@ static int dst_expand(const char *in, const char *origin, const struct platform 
     char lib[64];
     snprintf(lib, sizeof lib, "lib/%s", p->multiarch);
     const char *names[] = {"ORIGIN", "LIB", "PLATFORM"};
-    const char *values[] = {origin, lib, dst_platform(p)};
+    const char *values[] = {origin, lib, p->at_platform};
     size_t n = 0;
     while (*in) {
         size_t k, tl = 0;
@@ -490,11 +470,11 @@ static int resolve(struct ctx *c, const struct obj *o, const struct dyn *d, cons
         if (!strcmp(o->host, c->program))
             err_set(e, "%s: shared library \"%s\" not found in sysroot %s for %s (searched %s); "
                        "install its :%s package or pass --sysroot %s=DIR",
-                    c->program, name, root, c->p->oci, list, deb_arch(c->p), c->p->oci);
+                    c->program, name, root, c->p->oci, list, c->p->deb_arch, c->p->oci);
         else
             err_set(e, "%s: shared library \"%s\" (needed by %s) not found in sysroot %s for %s "
                        "(searched %s); install its :%s package or pass --sysroot %s=DIR",
-                    c->program, name, o->shown, root, c->p->oci, list, deb_arch(c->p), c->p->oci);
+                    c->program, name, o->shown, root, c->p->oci, list, c->p->deb_arch, c->p->oci);
         rc = ERR;
     }
     strlist_free(&searched);
@@ -602,7 +582,7 @@ int libs_add(struct tree *t, const char *src, const char *dest, const struct pla
         if (rc > 0)
             return err_set(e, "%s: loader %s not found in sysroot %s for %s; install libc6:%s "
                               "or pass --sysroot %s=DIR", src, info.interp, root[0] ? root : "/",
-                           p->oci, deb_arch(p), p->oci);
+                           p->oci, p->deb_arch, p->oci);
     }
 
     struct obj *q = NULL;

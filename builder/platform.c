@@ -9,13 +9,13 @@
  * code, so its ceiling is 9 (v6K) with v6T2 (8) checked separately by the ELF module. */
 const struct platform platform_table[PLATFORM_COUNT] = {
     {"linux/amd64", "linux", "amd64", "", "linux-amd64", EM_X86_64, ELFCLASS64, 0,
-     "x86_64-linux-gnu", NULL},
+     "x86_64-linux-gnu", NULL, "amd64", "x86_64"},
     {"linux/arm64", "linux", "arm64", "", "linux-arm64", EM_AARCH64, ELFCLASS64, 0,
-     "aarch64-linux-gnu", "qemu-aarch64"},
+     "aarch64-linux-gnu", "qemu-aarch64", "arm64", "aarch64"},
     {"linux/arm/v7", "linux", "arm", "v7", "linux-arm-v7", EM_ARM, ELFCLASS32, 10,
-     "arm-linux-gnueabihf", "qemu-arm"},
+     "arm-linux-gnueabihf", "qemu-arm", "armhf", "v7l"},
     {"linux/arm/v6", "linux", "arm", "v6", "linux-arm-v6", EM_ARM, ELFCLASS32, 9,
-     "arm-linux-gnueabi", "qemu-arm"},
+     "arm-linux-gnueabi", "qemu-arm", "armel", "v6l"},
 };
 const size_t platform_count = PLATFORM_COUNT;
 

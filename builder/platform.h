@@ -19,6 +19,10 @@ struct platform {
     int arm_arch_max;       /* highest Tag_CPU_arch allowed (ARM only; 0 = n/a) */
     const char *multiarch;  /* Debian triplet: "arm-linux-gnueabihf" */
     const char *qemu;       /* binfmt name: "qemu-arm", or NULL for native amd64 */
+    const char *deb_arch;   /* Debian architecture: "armhf" (packages libc6:armhf) */
+    const char *at_platform;/* the kernel's AT_PLATFORM on the platform's CPU, the loader's
+                             * $PLATFORM: "v7l" (an ARMv7 kernel; a 64-bit ARM kernel shows
+                             * 32-bit programs "v8l") */
 };
 
 /* How many platforms armlet builds for: the length of platform_table. For array sizes
