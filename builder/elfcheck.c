@@ -161,7 +161,8 @@ static int read_arm_sections(const struct elf_file *f, struct elf_info *out, str
     cleanup_free unsigned char *sh = NULL;
     cleanup_free unsigned char *names = NULL;
     size_t names_len = 0;
-    if (elf_file_table(f, f->shoff, f->shnum, f->shentsize, "section header table", (void **)&sh, e) < 0)
+    if (elf_file_table(f, f->shoff, f->shnum, f->shentsize, "section header table",
+                       (void **)&sh, e) < 0)
         return ERR;
     if (f->shstrndx && f->shstrndx < f->shnum) {
         struct elf_shdr ns = elf_shdr_at(f, sh, f->shstrndx);
