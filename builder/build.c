@@ -226,7 +226,7 @@ static int side_preload(const struct recipe *r, const struct platform *p, struct
         return 0;
     cleanup_free char *text = NULL;
     size_t len = 0;
-    if (preload_for_build(r, t, kv->value, &text, &len, e) < 0 ||
+    if (preload_for_build(r, p, t, kv->value, &text, &len, e) < 0 ||
         (text && (tree_add_data(t, ARMLET_PRELOAD_PATH, text, len, 0644, 0, 0, e) < 0 ||
                   preload_layer_order(t, text, len, e) < 0)))
         return err_ctx(e, "%s:%d:%d: %s", kv->loc.file, kv->loc.line, kv->loc.col, p->oci);

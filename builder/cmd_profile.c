@@ -30,7 +30,8 @@
  * neighbour) by path.
  *
  * --entrypoint-only runs nothing: it writes the list `armlet build` makes for
- * `init preload=entrypoint` (the program's loadable segments).
+ * `init preload=entrypoint` (the program's loadable segments, in ranges of at most
+ * PRELOAD_CHUNK_BYTES; without the recipe it cannot know of `libs`, so no libraries).
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -465,6 +466,10 @@ static int profile(struct pwalk *w, const char *root, char **prog, const struct 
         char host[PATH_MAX * 2];
         snprintf(host, sizeof host, "%s%s", root, w->files[entry].path);
         int rc = preload_entrypoint(&l, w->files[entry].path, host, e);
+        if (rc == 0) {
+            preload_list_merge(&l);
+            rc = preload_list_split(&l, PRELOAD_CHUNK_BYTES, e);
+        }
         if (rc == 0)
             rc = preload_list_format(&l, &text, &len, e);
         preload_list_free(&l);

@@ -217,6 +217,7 @@ struct ctx {
     const char *root;         /* sysroot without trailing '/': "" for "/" */
     const char *program;      /* host path of the program, for messages */
     int added;
+    struct strlist *order;    /* when set: each library's image path, in closure order */
 };
 
 /* Host path of image path img (absolute) in the sysroot. */
@@ -635,6 +636,8 @@ static int closure(struct ctx *c, struct obj **q, size_t *nq, size_t *cap, struc
             rc = resolve(c, &(*q)[i], &d, name, img, e);
             if (rc == 0)
                 rc = strlist_add(seen, name, e);
+            if (rc == 0 && c->order)
+                rc = strlist_add(c->order, img, e);
             if (rc == 0) {
                 /* Read it from where the tree copies it: the sysroot, or beside the
                  * program for a $ORIGIN library, or the recipe's own file at that path. */
@@ -663,13 +666,19 @@ static int closure(struct ctx *c, struct obj **q, size_t *nq, size_t *cap, struc
 int libs_add(struct tree *t, const char *src, const char *dest, const struct platform *p,
              struct err *e)
 {
+    return libs_add_ordered(t, src, dest, p, NULL, e);
+}
+
+int libs_add_ordered(struct tree *t, const char *src, const char *dest,
+                     const struct platform *p, struct strlist *order, struct err *e)
+{
     const char *sr = libs_sysroot(p);
     cleanup_free char *root = strdup(sr);
     if (!root)
         return err_set(e, "out of memory");
     for (size_t n = strlen(root); n > 0 && root[n - 1] == '/';)
         root[--n] = '\0';
-    struct ctx c = {.t = t, .p = p, .root = root, .program = src};
+    struct ctx c = {.t = t, .p = p, .root = root, .program = src, .order = order};
 
     struct elf_info info;
     if (elf_read(src, &info, e) < 0)

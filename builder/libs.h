@@ -43,5 +43,11 @@ const char *libs_sysroot(const struct platform *p);
  * (files and symlinks), or ERR with e naming the missing/broken library and who needs it. */
 int libs_add(struct tree *t, const char *src, const char *dest, const struct platform *p,
              struct err *e);
+/* libs_add, and appends to order (when not NULL) each library's image path in the order
+ * the loader maps them (breadth-first over DT_NEEDED). Run again on a tree that already
+ * holds the closure, it adds nothing: the preload list uses it that way. */
+struct strlist;
+int libs_add_ordered(struct tree *t, const char *src, const char *dest,
+                     const struct platform *p, struct strlist *order, struct err *e);
 
 #endif
