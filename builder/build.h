@@ -33,6 +33,7 @@ struct build_opts {
     enum compress compress;
     const char *init_dir;        /* --init-dir, or NULL (see initdir.h) */
     int64_t epoch;               /* SOURCE_DATE_EPOCH or 0 */
+    int no_profile;              /* --no-profile: never run the entrypoint for a preload list */
 };
 
 struct build_platform_result {

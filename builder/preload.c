@@ -403,6 +403,38 @@ static int add_tree_program(struct preload_list *l, struct tree *t, const char *
     return rc;
 }
 
+/* What every list written into an image goes through: a file listed whole gets its size
+ * as a range, so that it is split too (files the tree does not hold, e.g. the base
+ * layer's small /etc files, stay whole); merged; split into PRELOAD_CHUNK_BYTES; text. */
+static int finish(struct preload_list *l, struct tree *t, char **text, size_t *len,
+                  struct err *e)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < l->nfiles; i++) {
+        const struct tree_node *nd = l->files[i].whole ? tree_resolve(t, l->files[i].path) : NULL;
+        if (nd && nd->size > PRELOAD_CHUNK_BYTES) {
+            l->files[i].whole = 0;
+            rc = preload_list_add(l, l->files[i].path, 0, nd->size, e);
+        }
+    }
+    if (rc == 0) {
+        preload_list_merge(l);
+        rc = preload_list_split(l, PRELOAD_CHUNK_BYTES, e);
+    }
+    return rc == 0 ? preload_list_format(l, text, len, e) : ERR;
+}
+
+int preload_normalize(struct tree *t, const char *name, const char *data, size_t n,
+                      char **text, size_t *len, struct err *e)
+{
+    struct preload_list l = {0};
+    int rc = preload_list_parse(name, data, n, &l, e);
+    if (rc == 0)
+        rc = finish(&l, t, text, len, e);
+    preload_list_free(&l);
+    return rc;
+}
+
 /* The shared libraries of the entrypoint prog when the recipe carried them (`file DEST
  * SRC libs` whose DEST is the tree's file at prog), each listed as a program (PT_LOAD
  * ranges), in the loader's order. libs_add_ordered finds them in the tree, which already
@@ -462,21 +494,8 @@ int preload_for_build(const struct recipe *r, const struct platform *p, struct t
         if (rc == 0)
             rc = preload_list_parse(path, data, n, &l, e);
     }
-    /* A file listed whole gets its size as a range, so that it is split too (files the
-     * tree does not hold, e.g. the base layer's small /etc files, stay whole). */
-    for (size_t i = 0; rc == 0 && i < l.nfiles; i++) {
-        const struct tree_node *nd = l.files[i].whole ? tree_resolve(t, l.files[i].path) : NULL;
-        if (nd && nd->size > PRELOAD_CHUNK_BYTES) {
-            l.files[i].whole = 0;
-            rc = preload_list_add(&l, l.files[i].path, 0, nd->size, e);
-        }
-    }
-    if (rc == 0) {
-        preload_list_merge(&l);
-        rc = preload_list_split(&l, PRELOAD_CHUNK_BYTES, e);
-    }
     if (rc == 0)
-        rc = preload_list_format(&l, text, len, e);
+        rc = finish(&l, t, text, len, e);
     preload_list_free(&l);
     return rc < 0 ? err_ctx(e, "init preload=%s", value) : 0;
 }

@@ -82,6 +82,10 @@ uint64_t preload_list_bytes(const struct preload_list *l);
  * adds "--preload=" ARMLET_PRELOAD_PATH to the init flags. *text is malloc'd. */
 int preload_for_build(const struct recipe *r, const struct platform *p, struct tree *t,
                       const char *value, char **text, size_t *len, struct err *e);
+/* List text data (n bytes, `name` in errors) as preload_for_build writes a PATH list:
+ * checked, whole files of t given their size, merged, split. *text malloc'd. */
+int preload_normalize(struct tree *t, const char *name, const char *data, size_t n,
+                      char **text, size_t *len, struct err *e);
 /* Make the files of list text (len bytes, as preload_for_build gives it) go first in
  * t's layer, in list order (tree_set_first): each path is looked up in t following
  * symlinks in the tree, so a listed link puts the file it names first; paths that name

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Profiled preload lists by default: a recipe with a `health` URL (and the default init
+# line) gets the list of what its entrypoint read until the URL answered, recorded by
+# `armlet build` itself in the sandbox; `--no-profile`, `preload=entrypoint|none|PATH`
+# and recipes without a readiness signal do not run anything.
+. "$(dirname "$0")/../lib.sh"
+export SOURCE_DATE_EPOCH=1700000000
+export ARMLET_INIT_DIR=${ARMLET_INIT_DIR:-$OUT}   # the ASan builder has no inits beside it
+
+# Busybox httpd as a server that reads a file of its own to answer the health URL, so a
+# profiled list is told from an entrypoint list by that file.
+workdir() { mkdir -p "$OUT/test-tmp"; mktemp -d "$OUT/test-tmp/profile-default.XXXXXX"; }
+# write_recipe DIR PLATFORMS [INIT LINE] [HEALTH LINE]
+write_recipe() {
+  local bb=$TOP/recipes/dist/busybox-amd64
+  [ -x "$bb" ] || fail "need $bb (recipes/dist, built by make)"
+  echo ok >"$1/healthz"
+  cat >"$1/app.recipe" <<EOF
+name        hc
+platforms   $2
+base        static
+file        /bin/busybox  $TOP/recipes/dist/busybox-\${arch}  mode=0755
+dir         /www owner=65532:65532
+file        /www/healthz  healthz  owner=65532:65532
+user        nonroot
+entrypoint  ["/bin/busybox", "httpd", "-f", "-p", "${EP_ADDR:-127.0.0.1:8080}", "-h", "/www"]
+${4-health      http://127.0.0.1:8080/healthz interval=30s timeout=30s retries=1}
+${3:-}
+EOF
+}
+# The device setting profiling changes for its run, to check it is put back.
+ra_of() {
+  local st; st=$(stat -c '%D' "$1")
+  cat "/sys/dev/block/$((0x$st >> 8)):$((0x$st & 0xff))/queue/read_ahead_kb" 2>/dev/null ||
+    cat "/sys/dev/block/$((0x$st >> 8)):$((0x$st & 0xff))/../queue/read_ahead_kb" 2>/dev/null || echo none
+}
+build_rootfs() { capture "$ARMLET" build "$1/app.recipe" --platform "${3:-linux/amd64}" --rootfs "$1/$2" "${@:4}"; }
+
+test_a_recipe_with_a_health_url_gets_the_list_of_what_its_entrypoint_read() {
+  local d; d=$(workdir)
+  write_recipe "$d" linux/amd64
+  local ra; ra=$(ra_of "$d")
+  build_rootfs "$d" rootfs
+  assert_eq 0 "$rc" "build: $err"
+  assert_contains "$err" "resident when the URL answered"
+  local list=$d/rootfs/etc/armlet/preload
+  # the server first, then what it read to answer: only a recorded list has healthz
+  assert_eq /bin/busybox "$(head -1 "$list" | cut -d' ' -f1)"
+  assert_contains "$(cat "$list")" "/www/healthz"
+  # the ranges were quantised to 64 KiB (a range starts on a quantum; the file's end may
+  # end one), then split into the init's 128 KiB calls
+  awk '$1 == "/bin/busybox" { for (i = 2; i <= NF; i++) { split($i, a, ":");
+        if (a[1] % 65536 || a[2] > 131072) { print "bad range " $i; exit 1 } } }' "$list" ||
+    fail "busybox's ranges are not quantised: $(head -1 "$list")"
+  # and less than the whole binary: the list is what it touched, not the file
+  local listed size
+  listed=$(awk '$1 == "/bin/busybox" { for (i = 2; i <= NF; i++) { split($i, a, ":"); n += a[2] } } END { print n }' "$list")
+  size=$(stat -c %s "$d/rootfs/bin/busybox")
+  [ "$listed" -lt "$size" ] || fail "listed $listed bytes of a $size-byte binary"
+  # nothing left behind: the temporary image folder is gone, read_ahead_kb as before
+  assert_eq "" "$(find "$d" -maxdepth 1 -name '.armlet-profile.*')" "temporary folders:"
+  assert_eq "$ra" "$(ra_of "$d")" "read_ahead_kb after the build:"
+  # the image's config runs the init with that list
+  capture "$ARMLET" build "$d/app.recipe" --platform linux/amd64 --oci "$d/oci" --tag t
+  assert_eq 0 "$rc" "build --oci: $err"
+  assert_contains "$("$ARMLET" inspect "$d/oci:t")" "--preload=/etc/armlet/preload"
+}
+
+test_no_profile_and_explicit_lists_run_nothing() {
+  local d; d=$(workdir)
+  write_recipe "$d" linux/amd64
+  build_rootfs "$d" noprof linux/amd64 --no-profile
+  assert_eq 0 "$rc" "build --no-profile: $err"
+  assert_not_contains "$err" "armlet: profile:"
+  local want; want=$("$ARMLET" profile "$d/noprof" --entrypoint-only -- /bin/busybox)
+  assert_eq "$want" "$(cat "$d/noprof/etc/armlet/preload")" "--no-profile list:"
+  # an explicit preload= is kept as it is, health or not
+  write_recipe "$d" linux/amd64 "init preload=entrypoint"
+  build_rootfs "$d" explicit
+  assert_eq 0 "$rc" "build preload=entrypoint: $err"
+  assert_not_contains "$err" "armlet: profile:"
+  assert_eq "$want" "$(cat "$d/explicit/etc/armlet/preload")" "preload=entrypoint list:"
+  write_recipe "$d" linux/amd64 "init preload=none"
+  build_rootfs "$d" none
+  assert_eq 0 "$rc" "build preload=none: $err"
+  [ ! -e "$d/none/etc/armlet/preload" ] || fail "preload=none wrote a list"
+  # no readiness signal: nothing runs; the fallback list
+  write_recipe "$d" linux/amd64 "" ""
+  build_rootfs "$d" nohealth
+  assert_eq 0 "$rc" "build without health: $err"
+  assert_not_contains "$err" "armlet: profile:"
+  assert_eq "$want" "$(cat "$d/nohealth/etc/armlet/preload")" "list without a health URL:"
+}
+
+# A default that cannot be recorded (the server exits at once: a port it cannot take)
+# does not fail the build: a warning names the reason, and the image gets the fallback.
+test_a_default_profile_that_fails_warns_and_falls_back() {
+  local d; d=$(workdir)
+  local EP_ADDR=127.0.0.1:99999
+  write_recipe "$d" linux/amd64
+  build_rootfs "$d" rootfs
+  assert_eq 0 "$rc" "build: $err"
+  assert_contains "$err" "warning: linux/amd64: no profiled preload list"
+  assert_contains "$err" "using preload=entrypoint"
+  assert_eq "$("$ARMLET" profile "$d/rootfs" --entrypoint-only -- /bin/busybox)" \
+    "$(cat "$d/rootfs/etc/armlet/preload")" "fallback list:"
+  # asked for explicitly, the same failure is an error
+  write_recipe "$d" linux/amd64 "init preload=profile"
+  build_rootfs "$d" explicit
+  assert_eq 1 "$rc" "build preload=profile that cannot record"
+  assert_contains "$err" "exited before http://127.0.0.1:8080/healthz answered"
+  [ ! -e "$d/explicit" ] || fail "a failed build left its rootfs"
+}
+
+# A foreign platform's server runs through qemu-user binfmt: the list names the image's
+# files only (qemu and its libraries are the host's) and what the server read.
+test_a_foreign_platform_is_profiled_through_binfmt() {
+  [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || skip "no qemu-aarch64 binfmt on this host"
+  local d; d=$(workdir)
+  write_recipe "$d" linux/arm64
+  build_rootfs "$d" rootfs linux/arm64
+  assert_eq 0 "$rc" "build: $err"
+  assert_contains "$err" "resident when the URL answered"
+  local paths; paths=$(cut -d' ' -f1 "$d/rootfs/etc/armlet/preload" | uniq | tr '\n' ' ')
+  assert_eq "/bin/busybox /www/healthz " "$paths" "files listed for arm64:"
+}
+
+run_tests
