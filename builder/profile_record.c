@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -517,7 +518,22 @@ int profile_record(const char *root, char **prog, const struct profile_opts *o, 
     *len = 0;
     if (o->url)
         curl_global_init(CURL_GLOBAL_DEFAULT);
+    /* One run at a time on this host: each saves the device's read_ahead_kb, sets it, and
+     * puts back what it saved, so two overlapping runs would leave the second's saved
+     * value (the first's 0) for good. The lock dies with the process. */
+    int lock = -1;
+    if (!o->entry_only && o->readahead_kb >= 0) {
+        lock = open(access("/run/lock", W_OK) == 0 ? "/run/lock/armlet-profile.lock"
+                                                   : "/tmp/armlet-profile.lock",
+                    O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) < 0) {
+            fprintf(stderr, "armlet: profile: waiting for another profile run to finish\n");
+            (void)flock(lock, LOCK_EX);
+        }
+    }
     int rc = record(&w, rootp, prog, o, text, len, e);
+    if (lock >= 0)
+        close(lock);
     walk_free(&w);
     if (o->url)
         curl_global_cleanup();

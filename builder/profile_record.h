@@ -23,6 +23,8 @@
  *    program, then files in order of first read (atime; ties by path), then files with
  *    resident pages but no new atime, by path. Within a file, offset order.
  *
+ * Runs are serialised host-wide (flock on /run/lock/armlet-profile.lock, else /tmp): each
+ * saves and restores read_ahead_kb, which overlapping runs would leave at 0.
  * SIGINT, SIGTERM and SIGHUP during a run restore read_ahead_kb, kill the program and
  * exit 128+N (handlers stay installed afterwards). entry_only: run nothing, list the
  * entrypoint's loadable segments. ROOT may not be the host's /. Needs root.

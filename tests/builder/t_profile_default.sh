@@ -112,6 +112,21 @@ test_a_default_profile_that_fails_warns_and_falls_back() {
   [ ! -e "$d/explicit" ] || fail "a failed build left its rootfs"
 }
 
+# Builds that profile at once (tests/run -j, a CI matrix) take turns: each sets the disk's
+# read_ahead_kb to 0 and puts back what it found, so overlapping runs would leave 0.
+test_concurrent_builds_leave_read_ahead_kb_as_it_was() {
+  local d; d=$(workdir)
+  write_recipe "$d" linux/amd64
+  local ra; ra=$(ra_of "$d")
+  local pids=() i
+  for i in 1 2 3; do
+    "$ARMLET" build "$d/app.recipe" --platform linux/amd64 --rootfs "$d/r$i" 2>"$d/log$i" & pids+=($!)
+  done
+  for i in 0 1 2; do wait "${pids[$i]}" || fail "build $((i + 1)): $(cat "$d/log$((i + 1))")"; done
+  assert_eq "$ra" "$(ra_of "$d")" "read_ahead_kb after three concurrent builds:"
+  for i in 1 2 3; do assert_contains "$(cat "$d/log$i")" "resident when the URL answered"; done
+}
+
 # A foreign platform's server runs through qemu-user binfmt: the list names the image's
 # files only (qemu and its libraries are the host's) and what the server read.
 test_a_foreign_platform_is_profiled_through_binfmt() {
