@@ -217,9 +217,11 @@ static int side_seccomp(const struct recipe *r, const struct platform *p, struct
     return 0;
 }
 
-/* The default list when the recipe gives no way to tell that the program is up, and for
- * `preload=profile` with --no-profile (docs/README-coldstart.md, "Measured"). */
-#define PRELOAD_FALLBACK "entrypoint"
+/* The default when the recipe gives no way to tell that the program is up, and for
+ * `preload=profile` with --no-profile: none, because the entrypoint list (every loadable
+ * byte of the program and its libraries) was slower than no list on the SD model for all
+ * three servers of bench-coldstart (docs/README-coldstart.md, "Measured"). */
+#define PRELOAD_FALLBACK "none"
 
 /* Profiled lists recorded in this build, by platform, so that the image and --rootfs of
  * one build carry the same list (a second run could differ). Emptied by build_run. */

@@ -21,7 +21,9 @@
 #include "strlist.h"
 #include "tree.h"
 
+#ifndef PRELOAD_PROFILE_QUANTUM   /* -D for measurements (docs/README-coldstart.md) */
 #define PRELOAD_PROFILE_QUANTUM (64u * 1024)
+#endif
 
 struct recipe;
 

@@ -301,7 +301,7 @@ test_rootfs_has_files_with_owners_and_modes() {
 }
 
 test_side_files_follow_the_init_line() {
-  project "$WORK/s1"
+  project "$WORK/s1" "init preload=entrypoint"
   build "$WORK/s1/app.recipe" --rootfs "$WORK/s1/rootfs" --platform linux/arm64 >/dev/null
   local bpf=$WORK/s1/rootfs/etc/armlet/seccomp.bpf
   assert_file "$bpf"

@@ -28,7 +28,8 @@ EOF
 # Debian's dynamic /usr/bin/true carried with its libraries, as recipe file $1.
 write_dyn_recipe() {
   printf '%s\n' 'name dyn' 'platforms linux/amd64' 'base static' \
-    'file /usr/bin/true /usr/bin/true mode=0755 libs' 'entrypoint ["/usr/bin/true"]' >"$1"
+    'file /usr/bin/true /usr/bin/true mode=0755 libs' 'entrypoint ["/usr/bin/true"]' \
+    'init preload=entrypoint' >"$1"
 }
 workdir() { mkdir -p "$OUT/test-tmp"; mktemp -d "$OUT/test-tmp/profile-build.XXXXXX"; }
 # "blobs/sha256/<hex>" of layer N (0 base, 1 app) of the image $1:$2 for linux/amd64.
@@ -41,9 +42,9 @@ layer_blob() {
 tree_listing() { (cd "$1" && find . -mindepth 1 -printf '%P %y %m %U:%G %s %l\n' | LC_ALL=C sort); }
 entrypoint_of() { "$ARMLET" inspect "$1" | sed -n 's/^ *entrypoint: //p'; }
 
-test_default_recipe_lists_the_entrypoints_load_segments_and_passes_the_flag() {
+test_entrypoint_recipe_lists_the_entrypoints_load_segments_and_passes_the_flag() {
   local d; d=$(workdir)
-  write_recipe "$d" ""
+  write_recipe "$d" "init preload=entrypoint"
   capture "$ARMLET" build "$d/app.recipe" --oci "$d/oci" --tag t
   assert_eq 0 "$rc" "build: $err"
   capture "$ARMLET" build "$d/app.recipe" --rootfs "$d/rootfs"
