@@ -10,8 +10,11 @@
  * entrypoint and cmd run there through profile_record (profile_record.h: sandbox, as the
  * recipe's user, with env, the device's readahead off, files evicted first) until the
  * recipe's `health` URL answers (limit 30 s) or, without one, for 10 s; the folder is
- * removed afterwards, whatever happened. Ranges are quantised to PRELOAD_PROFILE_QUANTUM
- * so that a page more or less between runs does not change the list (nor the digest).
+ * removed afterwards, whatever happened. Ranges are rounded out to PRELOAD_PROFILE_QUANTUM,
+ * 4 KiB: coarser quanta were measured to buy no digest stability (a C server gave the same
+ * digest 10 times in 10 at 4 and 16 KiB; a Go server a new one every build at 4, 16 and
+ * 64 KiB) while 64 KiB doubled a Go server's list, which the SD-card model pays for
+ * (docs/README-coldstart.md, "Measured").
  * A foreign platform's program runs through qemu-user binfmt. Needs root.
  */
 #ifndef ARMLET_PRELOAD_PROFILE_H
@@ -22,7 +25,7 @@
 #include "tree.h"
 
 #ifndef PRELOAD_PROFILE_QUANTUM   /* -D for measurements (docs/README-coldstart.md) */
-#define PRELOAD_PROFILE_QUANTUM (64u * 1024)
+#define PRELOAD_PROFILE_QUANTUM 4096u   /* a page: see the header comment */
 #endif
 
 struct recipe;

@@ -52,11 +52,11 @@ test_a_recipe_with_a_health_url_gets_the_list_of_what_its_entrypoint_read() {
   # the server first, then what it read to answer: only a recorded list has healthz
   assert_eq /bin/busybox "$(head -1 "$list" | cut -d' ' -f1)"
   assert_contains "$(cat "$list")" "/www/healthz"
-  # the ranges were quantised to 64 KiB (a range starts on a quantum; the file's end may
-  # end one), then split into the init's 128 KiB calls
+  # whole pages (a range starts on a 4 KiB quantum; the file's end may end one), split
+  # into the init's 128 KiB calls
   awk '$1 == "/bin/busybox" { for (i = 2; i <= NF; i++) { split($i, a, ":");
-        if (a[1] % 65536 || a[2] > 131072) { print "bad range " $i; exit 1 } } }' "$list" ||
-    fail "busybox's ranges are not quantised: $(head -1 "$list")"
+        if (a[1] % 4096 || a[2] > 131072) { print "bad range " $i; exit 1 } } }' "$list" ||
+    fail "busybox's ranges are not whole pages: $(head -1 "$list")"
   # and less than the whole binary: the list is what it touched, not the file
   local listed size
   listed=$(awk '$1 == "/bin/busybox" { for (i = 2; i <= NF; i++) { split($i, a, ":"); n += a[2] } } END { print n }' "$list")
