@@ -87,7 +87,7 @@ test_source_date_epoch_sets_created_and_changes_digest() {
 }
 
 test_config_wraps_entrypoint_in_init_with_recipe_flags() {
-  project "$WORK/r3"
+  project "$WORK/r3" "init preload=entrypoint"   # the default without health: no list
   build "$WORK/r3/app.recipe" --oci "$WORK/r3/oci" --platform linux/arm/v7 >/dev/null
   local idx; idx=$(blob "$WORK/r3/oci" "$(tag_digest "$WORK/r3/oci")")
   assert_eq '{"architecture":"arm","os":"linux","variant":"v7"}' "$(jq -c '.manifests[0].platform' "$idx")"

@@ -103,7 +103,8 @@ test_entrypoint_list_of_a_libs_program_has_its_loader_and_libraries() {
   [ -x "$prog" ] || fail "need $prog (ci/install-deps)"
   D=$(workdir)
   printf '%s\n' 'name dyn' 'platforms linux/amd64' 'base static' \
-    "file /usr/bin/curl $prog mode=0755 libs" 'entrypoint ["/usr/bin/curl"]' >"$D/app.recipe"
+    "file /usr/bin/curl $prog mode=0755 libs" 'entrypoint ["/usr/bin/curl"]' \
+    'init preload=entrypoint' >"$D/app.recipe"
   capture "$ARMLET" build "$D/app.recipe" --rootfs "$D/rootfs"
   assert_eq 0 "$rc" "build --rootfs: $err"
   local list=$D/rootfs/etc/armlet/preload paths
