@@ -21,6 +21,7 @@
 #include "layout.h"
 #include "libs.h"
 #include "preload.h"
+#include "preload_profile.h"
 #include "recipe.h"
 #include "seccomp_compile.h"
 #include "strlist.h"
@@ -218,17 +219,84 @@ static int side_seccomp(const struct recipe *r, const struct platform *p, struct
     return 0;
 }
 
-/* init preload=entrypoint|none|PATH -> /etc/armlet/preload (see preload_for_build), and
- * the listed files first in the layer (preload_layer_order). */
-static int side_preload(const struct recipe *r, const struct platform *p, struct tree *t,
+/* What `preload=profile` becomes with --no-profile: none, because the entrypoint list
+ * (every loadable byte of the program and its libraries) was slower than no list on the
+ * SD model for all three servers of bench-coldstart (docs/README-coldstart.md,
+ * "Measured"). none is also the recipe's default: a recorded list is opt-in because it
+ * is not reproducible for every program (a Go server touches other pages on each start,
+ * so its image digest changed on each of 10 builds). */
+#define PRELOAD_FALLBACK "none"
+
+/* Profiled lists recorded in this build, by platform, so that the image and --rootfs of
+ * one build carry the same list (a second run could differ). Emptied by build_run. */
+static struct profiled {
+    const struct platform *p;
+    char *text;
+    size_t len;
+} profiled[PLATFORM_COUNT];
+
+static void profiled_clear(void)
+{
+    for (size_t i = 0; i < sizeof profiled / sizeof profiled[0]; i++)
+        free(profiled[i].text);
+    memset(profiled, 0, sizeof profiled);
+}
+
+static int config_env(const struct recipe *r, struct strlist *env, struct err *e);
+
+/* The profiled list for p: recorded once (preload_profile.h), then from the cache. */
+static int profiled_list(const struct build_opts *o, const struct recipe *r,
+                         const struct platform *p, struct tree *base, struct tree *app,
+                         const char **text, size_t *len, struct err *e)
+{
+    size_t i = 0;
+    while (i < sizeof profiled / sizeof profiled[0] && profiled[i].p && profiled[i].p != p)
+        i++;
+    if (i == sizeof profiled / sizeof profiled[0])
+        return err_set(e, "profile: too many platforms");
+    if (!profiled[i].p) {
+        struct strlist env = {0};
+        const char *near = o->oci_dir ? o->oci_dir : o->rootfs ? o->rootfs : o->docker_archive;
+        int rc = config_env(r, &env, e);
+        if (rc == 0)
+            rc = preload_profile(r, base, app, &env, near, &profiled[i].text, &profiled[i].len, e);
+        strlist_free(&env);
+        if (rc < 0)
+            return ERR;
+        profiled[i].p = p;
+    }
+    *text = profiled[i].text;
+    *len = profiled[i].len;
+    return 0;
+}
+
+/* init preload=entrypoint|none|PATH|profile -> /etc/armlet/preload (see preload_for_build),
+ * and the listed files first in the layer (preload_layer_order). profile records the list
+ * by running the program (preload_profile.h) and fails the build when it cannot;
+ * --no-profile makes it PRELOAD_FALLBACK without running anything. base is NULL when t
+ * holds the whole image (--rootfs). */
+static int side_preload(const struct build_opts *o, const struct recipe *r,
+                        const struct platform *p, struct tree *base, struct tree *t,
                         struct side *sd, struct err *e)
 {
     const struct recipe_kv *kv = init_kv(r, "preload");
     if (!kv)
         return 0;
+    const char *value = kv->value;
     cleanup_free char *text = NULL;
     size_t len = 0;
-    if (preload_for_build(r, t, kv->value, &text, &len, e) < 0 ||
+    int rc = 0;
+    if (!strcmp(value, "profile")) {
+        const char *rec = NULL;
+        size_t reclen = 0;
+        value = PRELOAD_FALLBACK;
+        if (!o->no_profile &&
+            (rc = profiled_list(o, r, p, base, t, &rec, &reclen, e)) == 0)
+            rc = preload_normalize(t, "profiled list", rec, reclen, &text, &len, e);
+    }
+    if (rc == 0 && !text)
+        rc = preload_for_build(r, p, libs_sysroot(&o->sysroots, p), t, value, &text, &len, e);
+    if (rc < 0 ||
         (text && (tree_add_data(t, ARMLET_PRELOAD_PATH, text, len, 0644, 0, 0, e) < 0 ||
                   preload_layer_order(t, text, len, e) < 0)))
         return err_ctx(e, "%s:%d:%d: %s", kv->loc.file, kv->loc.line, kv->loc.col, p->oci);
@@ -236,11 +304,12 @@ static int side_preload(const struct recipe *r, const struct platform *p, struct
     return 0;
 }
 
-static int add_side_files(const struct recipe *r, const struct platform *p, struct tree *t,
+static int add_side_files(const struct build_opts *o, const struct recipe *r,
+                          const struct platform *p, struct tree *base, struct tree *t,
                           struct side *sd, struct err *e)
 {
     memset(sd, 0, sizeof *sd);
-    if (side_seccomp(r, p, t, sd, e) < 0 || side_preload(r, p, t, sd, e) < 0)
+    if (side_seccomp(r, p, t, sd, e) < 0 || side_preload(o, r, p, base, t, sd, e) < 0)
         return ERR;
     return 0;
 }
@@ -285,6 +354,20 @@ static int has_env(const struct recipe *r, const char *key)
     return 0;
 }
 
+/* The config's Env: a default PATH and SSL_CERT_FILE unless the recipe sets them, then
+ * the recipe's env lines. */
+static int config_env(const struct recipe *r, struct strlist *env, struct err *e)
+{
+    if ((!has_env(r, "PATH") && strlist_add(env, DEFAULT_PATH, e) < 0) ||
+        (r->base == BASE_STATIC && !has_env(r, "SSL_CERT_FILE") &&
+         strlist_add(env, CA_BUNDLE_ENV, e) < 0))
+        return ERR;
+    for (size_t i = 0; i < r->nenv; i++)
+        if (strlist_addf(env, e, "%s=%s", r->env[i].key, r->env[i].value) < 0)
+            return ERR;
+    return 0;
+}
+
 static int write_config(const struct recipe *r, const struct platform *p, int64_t epoch,
                         const char *blobs, struct plat_build *pb, struct err *e)
 {
@@ -299,13 +382,8 @@ static int write_config(const struct recipe *r, const struct platform *p, int64_
     for (size_t i = 0; i < r->nentrypoint; i++)
         if (strlist_add(&ep, r->entrypoint[i], e) < 0)
             goto out;
-    if ((!has_env(r, "PATH") && strlist_add(&env, DEFAULT_PATH, e) < 0) ||
-        (r->base == BASE_STATIC && !has_env(r, "SSL_CERT_FILE") &&
-         strlist_add(&env, CA_BUNDLE_ENV, e) < 0))
+    if (config_env(r, &env, e) < 0)
         goto out;
-    for (size_t i = 0; i < r->nenv; i++)
-        if (strlist_addf(&env, e, "%s=%s", r->env[i].key, r->env[i].value) < 0)
-            goto out;
     for (size_t i = 0; i < r->nlabels; i++)
         if (strlist_add(&labk, r->labels[i].key, e) < 0 ||
             strlist_add(&labv, r->labels[i].value, e) < 0)
@@ -353,9 +431,9 @@ out:
 }
 
 /* Base and app trees for p (app may come out empty); side files go into app. */
-static int make_trees(const struct recipe *r, const struct platform *p, const char *init,
-                      const char *sysroot, struct tree **base, struct tree **app,
-                      struct side *sd, struct err *e)
+static int make_trees(const struct build_opts *o, const struct recipe *r,
+                      const struct platform *p, const char *init, struct tree **base,
+                      struct tree **app, struct side *sd, struct err *e)
 {
     *base = tree_new();
     *app = tree_new();
@@ -363,9 +441,9 @@ static int make_trees(const struct recipe *r, const struct platform *p, const ch
         return err_set(e, "out of memory");
     if (base_add(*base, r->base, p, init, e) < 0)
         return err_ctx(e, "%s: base", p->oci);
-    if (add_app(*app, r, p, sysroot, e) < 0)
+    if (add_app(*app, r, p, libs_sysroot(&o->sysroots, p), e) < 0)
         return ERR;
-    return add_side_files(r, p, *app, sd, e);
+    return add_side_files(o, r, p, *base, *app, sd, e);
 }
 
 static int tree_empty(struct tree *t, struct err *e)
@@ -399,8 +477,7 @@ static int build_image(const struct build_opts *o, const struct recipe *recipe,
         return ERR;
     cleanup_tree struct tree *base = NULL;
     cleanup_tree struct tree *app = NULL;
-    if (make_trees(r, p, init, libs_sysroot(&o->sysroots, p), &base, &app, &pb->side,
-                   e) < 0)
+    if (make_trees(o, r, p, init, &base, &app, &pb->side, e) < 0)
         return ERR;
     pb->nlayers = 0;
     if (layer_write(base, o->compress, o->epoch, blobs, &pb->layers[0], e) < 0)
@@ -461,7 +538,7 @@ static int write_rootfs(const struct build_opts *o, const struct recipe *recipe,
         return err_ctx(e, "%s: base", p->oci);
     struct side sd;
     if (add_app(t, r, p, libs_sysroot(&o->sysroots, p), e) < 0 ||
-        add_side_files(r, p, t, &sd, e) < 0)
+        add_side_files(o, r, p, NULL, t, &sd, e) < 0)
         return ERR;
     if (fdio_pending_dir(out, o->rootfs) < 0)
         return err_sys(e, errno, "--rootfs %s", o->rootfs);
@@ -581,6 +658,7 @@ int build_run(const struct build_opts *o, struct build_result *res, struct err *
     struct layout *l = NULL;
     cleanup_free char *scratch = NULL;
     memset(res, 0, sizeof *res);
+    profiled_clear();
     if (recipe_parse_file(o->recipe, &r, e) < 0)
         return ERR;
     if (pick_platforms(r, o->platforms, plats, &nplat, e) < 0 || check_outputs(o, nplat, e) < 0)
@@ -608,5 +686,6 @@ out:
         fdio_remove_tree_at(AT_FDCWD, scratch);
     for (size_t i = 0; i < nplat; i++)
         free(inits[i]);
+    profiled_clear();
     return rc;
 }

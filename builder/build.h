@@ -35,6 +35,7 @@ struct build_opts {
     const char *init_dir;        /* --init-dir, or NULL (see initdir.h) */
     struct libs_sysroots sysroots;  /* --sysroot: where `libs` finds each platform's */
     int64_t epoch;               /* SOURCE_DATE_EPOCH or 0 */
+    int no_profile;              /* --no-profile: never run the entrypoint for a preload list */
 };
 
 struct build_platform_result {

@@ -32,6 +32,8 @@ static void usage(FILE *f)
           "                         (default: $ARMLET_INIT_DIR, beside armlet, ../lib/armlet)\n"
           "  --sysroot P=DIR        where `file ... libs` finds platform P's shared libraries\n"
           "                         and loader (default /, Debian multiarch folders)\n"
+          "  --no-profile           never run the entrypoint to record a preload list (the\n"
+          "                         default with a `health` URL, or `init preload=profile`)\n"
           "  --push REF             then push the tag to a registry (as `armlet push DIR:TAG REF`;\n"
           "                         the layout is --oci DIR, default ./oci)\n"
           "\n"
@@ -52,6 +54,7 @@ int cmd_build(int argc, char **argv)
         {"init-dir", required_argument, NULL, 'i'},
         {"push", required_argument, NULL, 'P'},
         {"sysroot", required_argument, NULL, 'S'},
+        {"no-profile", no_argument, NULL, 'N'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -71,6 +74,7 @@ int cmd_build(int argc, char **argv)
         case 'd': o.docker_archive = optarg; break;
         case 'i': o.init_dir = optarg; break;
         case 'P': push = optarg; break;
+        case 'N': o.no_profile = 1; break;
         case 'S':
             if (libs_sysroot_set(&o.sysroots, optarg, &e) < 0) {
                 err_print(&e);

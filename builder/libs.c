@@ -139,6 +139,7 @@ struct ctx {
     const char *root;         /* sysroot without trailing '/': "" for "/" */
     const char *program;      /* host path of the program, for messages */
     int added;
+    struct strlist *order;    /* when set: each library's image path, in closure order */
 };
 
 /* Host path of image path img (absolute) in the sysroot. */
@@ -536,6 +537,8 @@ static int closure(struct ctx *c, struct obj **q, size_t *nq, size_t *cap, struc
             rc = resolve(c, &(*q)[i], &d, name, img, e);
             if (rc == 0)
                 rc = strlist_add(seen, name, e);
+            if (rc == 0 && c->order)
+                rc = strlist_add(c->order, img, e);
             if (rc == 0) {
                 /* Read it from where the tree copies it: the sysroot, or beside the
                  * program for a $ORIGIN library, or the recipe's own file at that path. */
@@ -564,12 +567,19 @@ static int closure(struct ctx *c, struct obj **q, size_t *nq, size_t *cap, struc
 int libs_add(struct tree *t, const char *src, const char *dest, const struct platform *p,
              const char *sysroot, struct err *e)
 {
+    return libs_add_ordered(t, src, dest, p, sysroot, NULL, e);
+}
+
+int libs_add_ordered(struct tree *t, const char *src, const char *dest,
+                     const struct platform *p, const char *sysroot, struct strlist *order,
+                     struct err *e)
+{
     cleanup_free char *root = strdup(sysroot);
     if (!root)
         return err_set(e, "out of memory");
     for (size_t n = strlen(root); n > 0 && root[n - 1] == '/';)
         root[--n] = '\0';
-    struct ctx c = {.t = t, .p = p, .root = root, .program = src};
+    struct ctx c = {.t = t, .p = p, .root = root, .program = src, .order = order};
 
     struct elf_info info;
     if (elf_read(src, &info, e) < 0)

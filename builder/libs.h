@@ -54,5 +54,12 @@ const char *libs_sysroot(const struct libs_sysroots *s, const struct platform *p
  * needs it. */
 int libs_add(struct tree *t, const char *src, const char *dest, const struct platform *p,
              const char *sysroot, struct err *e);
+/* libs_add, and appends to order (when not NULL) each library's image path in the order
+ * the loader maps them (breadth-first over DT_NEEDED). Run again on a tree that already
+ * holds the closure, it adds nothing: the preload list uses it that way. */
+struct strlist;
+int libs_add_ordered(struct tree *t, const char *src, const char *dest,
+                     const struct platform *p, const char *sysroot, struct strlist *order,
+                     struct err *e);
 
 #endif

@@ -14,7 +14,9 @@
 #include "cleanup.h"
 #include "elfcheck.h"
 #include "fdio.h"
+#include "libs.h"
 #include "recipe.h"
+#include "strlist.h"
 #include "tree.h"
 
 /* The end of a range (OFFSET + LENGTH) may not pass the largest off_t: then no sum or
@@ -119,6 +121,32 @@ void preload_list_merge(struct preload_list *l)
         }
         f->nranges = out + 1;
     }
+}
+
+int preload_list_split(struct preload_list *l, uint64_t chunk, struct err *e)
+{
+    for (size_t i = 0; chunk > 0 && i < l->nfiles; i++) {
+        struct preload_file *f = &l->files[i];
+        size_t need = 0;
+        for (size_t j = 0; j < f->nranges; j++)
+            need += (size_t)((f->ranges[j].len + chunk - 1) / chunk);
+        if (need == f->nranges)
+            continue;
+        struct preload_range *out = calloc(need, sizeof *out);
+        if (!out)
+            return err_sys(e, ENOMEM, "preload");
+        size_t k = 0;
+        for (size_t j = 0; j < f->nranges; j++)
+            for (uint64_t off = 0; off < f->ranges[j].len; off += chunk) {
+                uint64_t left = f->ranges[j].len - off;
+                out[k++] = (struct preload_range){f->ranges[j].off + off,
+                                                  left < chunk ? left : chunk};
+            }
+        free(f->ranges);
+        f->ranges = out;
+        f->nranges = f->cap = need;
+    }
+    return 0;
 }
 
 uint64_t preload_list_bytes(const struct preload_list *l)
@@ -375,8 +403,67 @@ static int add_tree_program(struct preload_list *l, struct tree *t, const char *
     return rc;
 }
 
-int preload_for_build(const struct recipe *r, struct tree *t, const char *value, char **text,
-                      size_t *len, struct err *e)
+/* What every list written into an image goes through: a file listed whole gets its size
+ * as a range, so that it is split too (files the tree does not hold, e.g. the base
+ * layer's small /etc files, stay whole); merged; split into PRELOAD_CHUNK_BYTES; text. */
+static int finish(struct preload_list *l, struct tree *t, char **text, size_t *len,
+                  struct err *e)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < l->nfiles; i++) {
+        const struct tree_node *nd = l->files[i].whole ? tree_resolve(t, l->files[i].path) : NULL;
+        if (nd && nd->size > PRELOAD_CHUNK_BYTES) {
+            l->files[i].whole = 0;
+            rc = preload_list_add(l, l->files[i].path, 0, nd->size, e);
+        }
+    }
+    if (rc == 0) {
+        preload_list_merge(l);
+        rc = preload_list_split(l, PRELOAD_CHUNK_BYTES, e);
+    }
+    return rc == 0 ? preload_list_format(l, text, len, e) : ERR;
+}
+
+int preload_normalize(struct tree *t, const char *name, const char *data, size_t n,
+                      char **text, size_t *len, struct err *e)
+{
+    struct preload_list l = {0};
+    int rc = preload_list_parse(name, data, n, &l, e);
+    if (rc == 0)
+        rc = finish(&l, t, text, len, e);
+    preload_list_free(&l);
+    return rc;
+}
+
+/* The shared libraries of the entrypoint prog when the recipe carried them (`file DEST
+ * SRC libs` whose DEST is the tree's file at prog), each listed as a program (PT_LOAD
+ * ranges), in the loader's order. libs_add_ordered finds them in the tree, which already
+ * holds them, so it adds nothing. Nothing without p (unit tests) or without `libs`. */
+static int add_tree_libs(struct preload_list *l, const struct recipe *r, struct tree *t,
+                         const struct platform *p, const char *sysroot, const char *prog,
+                         struct err *e)
+{
+    const struct tree_node *n = tree_resolve(t, prog);
+    const struct recipe_entry *en = NULL;
+    for (size_t i = 0; p && n && n->src && !en && i < r->nentries; i++)
+        if (r->entries[i].kind == ENTRY_FILE && r->entries[i].libs &&
+            tree_resolve(t, r->entries[i].dest) == n)
+            en = &r->entries[i];
+    if (!en)
+        return 0;
+    struct strlist order = {0};
+    char dest[PATH_MAX];
+    snprintf(dest, sizeof dest, "/%s", n->path);
+    int rc = libs_add_ordered(t, n->src, dest, p, sysroot ? sysroot : "/", &order, e) < 0 ? ERR : 0;
+    for (size_t i = 0; rc == 0 && i < order.n; i++)
+        rc = add_tree_program(l, t, order.v[i], NULL, e);
+    strlist_free(&order);
+    return rc;
+}
+
+int preload_for_build(const struct recipe *r, const struct platform *p, const char *sysroot,
+                      struct tree *t,
+                      const char *value, char **text, size_t *len, struct err *e)
 {
     struct preload_list l = {0};
     int rc = 0;
@@ -385,13 +472,15 @@ int preload_for_build(const struct recipe *r, struct tree *t, const char *value,
     if (!value || !strcmp(value, "none"))
         return 0;
     if (!strcmp(value, "entrypoint")) {
-        /* The program, then its loader when the image carries one (`file ... libs`).
-         * Its shared libraries are not listed yet. */
+        /* The program, then its loader when the image carries one (`file ... libs`),
+         * then its shared libraries in the order the loader maps them. */
         char interp[256] = "";
         if (r->nentrypoint > 0 && r->entrypoint[0][0] == '/')
             rc = add_tree_program(&l, t, r->entrypoint[0], interp, e);
         if (rc == 0 && interp[0])
             rc = add_tree_program(&l, t, interp, NULL, e);
+        if (rc == 0 && interp[0])
+            rc = add_tree_libs(&l, r, t, p, sysroot, r->entrypoint[0], e);
         if (rc == 0 && l.nfiles == 0)
             return 0;                 /* no program file in this layer: no list */
     } else {
@@ -407,10 +496,8 @@ int preload_for_build(const struct recipe *r, struct tree *t, const char *value,
         if (rc == 0)
             rc = preload_list_parse(path, data, n, &l, e);
     }
-    if (rc == 0) {
-        preload_list_merge(&l);
-        rc = preload_list_format(&l, text, len, e);
-    }
+    if (rc == 0)
+        rc = finish(&l, t, text, len, e);
     preload_list_free(&l);
     return rc < 0 ? err_ctx(e, "init preload=%s", value) : 0;
 }

@@ -21,6 +21,7 @@
 
 struct tree;
 struct recipe;
+struct platform;
 
 struct preload_range { uint64_t off, len; };
 
@@ -56,19 +57,37 @@ int preload_list_parse(const char *name, const char *buf, size_t len, struct pre
  * listed under image_path. */
 int preload_entrypoint(struct preload_list *l, const char *image_path, const char *host_path,
                        struct err *e);
+/* The largest range the builder writes into an image's list: one
+ * posix_fadvise(WILLNEED) reads at most max(read_ahead_kb, max_sectors_kb) of the
+ * file's device (the kernel's force_page_cache_ra caps it there; 128 KiB is an SD card's
+ * read_ahead_kb), so a longer range would be read only in part. */
+#define PRELOAD_CHUNK_BYTES (128u * 1024)
+/* Split every range longer than chunk into ranges of chunk bytes (the last shorter), in
+ * offset order. Call after preload_list_merge, which would join them again. */
+int preload_list_split(struct preload_list *l, uint64_t chunk, struct err *e);
 /* Total bytes listed (whole-file entries count as 0). */
 uint64_t preload_list_bytes(const struct preload_list *l);
 
 /* For `armlet build`: the list for the recipe's `init preload=` value, for one platform.
  *   "none"        -> 0, *text = NULL (no list, no flag)
  *   "entrypoint"  -> the entrypoint program's PT_LOAD ranges (the program is looked up in
- *                    tree t, following symlinks in the tree)
+ *                    tree t, following symlinks in the tree), then its loader's and, when
+ *                    the recipe carries them (`libs`), its shared libraries' for platform
+ *                    p (p NULL: no libraries)
  *   PATH          -> a list recorded earlier (`armlet profile -o PATH`), relative to the
  *                    recipe's folder, checked and normalised
+ * Whole-file entries naming a file of t get the range of its size, and every range is
+ * split into PRELOAD_CHUNK_BYTES pieces (preload_list_split), so the init reads all of it.
  * On success with *text set, the caller adds *text at ARMLET_PRELOAD_PATH to the tree and
- * adds "--preload=" ARMLET_PRELOAD_PATH to the init flags. *text is malloc'd. */
-int preload_for_build(const struct recipe *r, struct tree *t, const char *value, char **text,
-                      size_t *len, struct err *e);
+ * adds "--preload=" ARMLET_PRELOAD_PATH to the init flags. *text is malloc'd. sysroot
+ * (NULL: "/") is where a `libs` entrypoint's libraries came from. */
+int preload_for_build(const struct recipe *r, const struct platform *p, const char *sysroot,
+                      struct tree *t, const char *value, char **text, size_t *len,
+                      struct err *e);
+/* List text data (n bytes, `name` in errors) as preload_for_build writes a PATH list:
+ * checked, whole files of t given their size, merged, split. *text malloc'd. */
+int preload_normalize(struct tree *t, const char *name, const char *data, size_t n,
+                      char **text, size_t *len, struct err *e);
 /* Make the files of list text (len bytes, as preload_for_build gives it) go first in
  * t's layer, in list order (tree_set_first): each path is looked up in t following
  * symlinks in the tree, so a listed link puts the file it names first; paths that name

@@ -1082,7 +1082,7 @@ _Static_assert(N_INIT_KEYS <= sizeof ((struct parser *)0)->init_set / sizeof(int
 
 static const struct { const char *key, *value; } init_defaults[] = {
     {"cpu", "floor"}, {"memory", "0.9"}, {"nofile", "max"}, {"seccomp", "default"},
-    {"preload", "entrypoint"},
+    {"preload", "none"},
 };
 #define N_INIT_DEFAULTS (sizeof init_defaults / sizeof init_defaults[0])
 

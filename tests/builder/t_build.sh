@@ -87,7 +87,7 @@ test_source_date_epoch_sets_created_and_changes_digest() {
 }
 
 test_config_wraps_entrypoint_in_init_with_recipe_flags() {
-  project "$WORK/r3"
+  project "$WORK/r3" "init preload=entrypoint"   # the default without health: no list
   build "$WORK/r3/app.recipe" --oci "$WORK/r3/oci" --platform linux/arm/v7 >/dev/null
   local idx; idx=$(blob "$WORK/r3/oci" "$(tag_digest "$WORK/r3/oci")")
   assert_eq '{"architecture":"arm","os":"linux","variant":"v7"}' "$(jq -c '.manifests[0].platform' "$idx")"
@@ -301,7 +301,7 @@ test_rootfs_has_files_with_owners_and_modes() {
 }
 
 test_side_files_follow_the_init_line() {
-  project "$WORK/s1"
+  project "$WORK/s1" "init preload=entrypoint"
   build "$WORK/s1/app.recipe" --rootfs "$WORK/s1/rootfs" --platform linux/arm64 >/dev/null
   local bpf=$WORK/s1/rootfs/etc/armlet/seccomp.bpf
   assert_file "$bpf"

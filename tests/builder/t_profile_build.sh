@@ -28,7 +28,8 @@ EOF
 # Debian's dynamic /usr/bin/true carried with its libraries, as recipe file $1.
 write_dyn_recipe() {
   printf '%s\n' 'name dyn' 'platforms linux/amd64' 'base static' \
-    'file /usr/bin/true /usr/bin/true mode=0755 libs' 'entrypoint ["/usr/bin/true"]' >"$1"
+    'file /usr/bin/true /usr/bin/true mode=0755 libs' 'entrypoint ["/usr/bin/true"]' \
+    'init preload=entrypoint' >"$1"
 }
 workdir() { mkdir -p "$OUT/test-tmp"; mktemp -d "$OUT/test-tmp/profile-build.XXXXXX"; }
 # "blobs/sha256/<hex>" of layer N (0 base, 1 app) of the image $1:$2 for linux/amd64.
@@ -41,9 +42,9 @@ layer_blob() {
 tree_listing() { (cd "$1" && find . -mindepth 1 -printf '%P %y %m %U:%G %s %l\n' | LC_ALL=C sort); }
 entrypoint_of() { "$ARMLET" inspect "$1" | sed -n 's/^ *entrypoint: //p'; }
 
-test_default_recipe_lists_the_entrypoints_load_segments_and_passes_the_flag() {
+test_entrypoint_recipe_lists_the_entrypoints_load_segments_and_passes_the_flag() {
   local d; d=$(workdir)
-  write_recipe "$d" ""
+  write_recipe "$d" "init preload=entrypoint"
   capture "$ARMLET" build "$d/app.recipe" --oci "$d/oci" --tag t
   assert_eq 0 "$rc" "build: $err"
   capture "$ARMLET" build "$d/app.recipe" --rootfs "$d/rootfs"
@@ -153,7 +154,7 @@ test_listed_files_lead_the_app_layer_in_list_order() {
 
 # The default list (preload=entrypoint) orders the layer too: the program, then its
 # loader, ahead of etc/ and lib/ that sort before them.
-test_entrypoint_program_and_its_loader_lead_the_app_layer() {
+test_entrypoint_program_its_loader_and_libc_lead_the_app_layer() {
   local d; d=$(workdir)
   write_dyn_recipe "$d/app.recipe"
   capture "$ARMLET" build "$d/app.recipe" --oci "$d/oci" --tag t
@@ -161,7 +162,8 @@ test_entrypoint_program_and_its_loader_lead_the_app_layer() {
   local names; names=$(tar -tzf "$(layer_blob "$d/oci" t 1)")
   assert_eq "usr/ usr/bin/ usr/bin/true" "$(echo "$names" | head -3 | tr '\n' ' ' | sed 's/ $//')"
   assert_contains "$(echo "$names" | sed -n 6p)" "/ld-linux-x86-64.so.2"
-  assert_eq "$(echo "$names" | tail -n +7 | LC_ALL=C sort)" "$(echo "$names" | tail -n +7)" "the rest is sorted:"
+  assert_contains "$(echo "$names" | sed -n 7p)" "/libc.so.6"   # its library (true's only one)
+  assert_eq "$(echo "$names" | tail -n +8 | LC_ALL=C sort)" "$(echo "$names" | tail -n +8)" "the rest is sorted:"
   rm -rf "$d"
 }
 

@@ -35,7 +35,7 @@ entrypoint  /app-${arch}${variant} --os ${os}
 cmd         ["--variant=${variant}", "--arch", "${arch}"]
 label       org.example.arch=${arch} org.example.${arch}=yes
 health      http://127.0.0.1:8080/health/${arch}${variant}
-init        seccomp=profile-${arch}.json grace=5s
+init        seccomp=profile-${arch}.json grace=5s preload=entrypoint
 R
 
 # The image for $PLATFORM (built once, then shared by that platform's tests) in $IMG;
@@ -93,7 +93,7 @@ test_init_expands() { image;
   assert_contains "$(app_layer)" " etc/armlet/seccomp.bpf"
 }
 test_preload_expands() { image;
-  # preload=entrypoint (the default) found the expanded program and listed it.
+  # preload=entrypoint found the expanded program and listed it.
   assert_contains "$(config .config.Entrypoint)" '"--preload=/etc/armlet/preload"'
   assert_contains "$(app_file etc/armlet/preload)" "/app-$A$V"
 }

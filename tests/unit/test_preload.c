@@ -4,8 +4,10 @@
  * the list's file, line and column; paths are looked up in the image's tree through its
  * symlinks, for the entrypoint list and for the layer order. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "armlet_shared.h"
 #include "preload.h"
@@ -263,12 +265,13 @@ static void test_entrypoint_behind_a_symlink_lists_the_file_it_names(void)
     struct recipe *r = recipe_with_entrypoint("/bin/httpd");
     char *text = NULL;
     size_t len = 0;
-    CHECK(r && preload_for_build(r, t, "entrypoint", &text, &len, &e) == 0);
+    CHECK(r && preload_for_build(r, NULL, NULL, t, "entrypoint", &text, &len, &e) == 0);
     /* the same as listing this (ELF) program's segments under the file's own path */
     struct preload_list l = {0};
     CHECK(preload_entrypoint(&l, "/bin/busybox", "/proc/self/exe", &e) == 0);
     preload_list_merge(&l);
     CHECK(l.nfiles == 1 && l.files[0].nranges > 0);
+    CHECK(preload_list_split(&l, PRELOAD_CHUNK_BYTES, &e) == 0);
     char *want = format(&l);
     CHECK_STR(text, want);
     CHECK(text && strncmp(text, "/bin/busybox 0:", 15) == 0);
@@ -277,16 +280,16 @@ static void test_entrypoint_behind_a_symlink_lists_the_file_it_names(void)
     preload_list_free(&l);
     /* none: no list */
     text = (char *)"x";
-    CHECK(preload_for_build(r, t, "none", &text, &len, &e) == 0 && text == NULL);
+    CHECK(preload_for_build(r, NULL, NULL, t, "none", &text, &len, &e) == 0 && text == NULL);
     recipe_free(r);
     /* a program that is not ELF is listed whole; one that is not in the tree gives none */
     r = recipe_with_entrypoint("/www/index.html");
-    CHECK(r && preload_for_build(r, t, "entrypoint", &text, &len, &e) == 0);
+    CHECK(r && preload_for_build(r, NULL, NULL, t, "entrypoint", &text, &len, &e) == 0);
     CHECK_STR(text, "/www/index.html\n");
     free(text);
     recipe_free(r);
     r = recipe_with_entrypoint("/loop");
-    CHECK(r && preload_for_build(r, t, "entrypoint", &text, &len, &e) == 0 && text == NULL);
+    CHECK(r && preload_for_build(r, NULL, NULL, t, "entrypoint", &text, &len, &e) == 0 && text == NULL);
     recipe_free(r);
     tree_free(t);
 }
@@ -302,11 +305,11 @@ static void test_a_list_file_is_checked_and_errors_name_it(void)
     unit_write_text(path, "/bin/httpd 0:4096\n/x 5\n");
     char *text = NULL;
     size_t len = 0;
-    CHECK(r && preload_for_build(r, t, path, &text, &len, &e) < 0);
+    CHECK(r && preload_for_build(r, NULL, NULL, t, path, &text, &len, &e) < 0);
     CHECK(strstr(e.msg, "bad.preload:2:4: expected OFFSET:LENGTH") != NULL);
     CHECK(strstr(e.msg, "init preload=") != NULL);
     unit_write_text(path, "/bin/httpd 4096:10 0:4096\n");
-    CHECK(preload_for_build(r, t, path, &text, &len, &e) == 0);
+    CHECK(preload_for_build(r, NULL, NULL, t, path, &text, &len, &e) == 0);
     CHECK_STR(text, "/bin/httpd 0:4106\n");   /* kept as listed, merged */
     free(text);
     remove(path);
@@ -315,8 +318,47 @@ static void test_a_list_file_is_checked_and_errors_name_it(void)
     tree_free(t);
 }
 
+/* Ranges longer than the chunk become chunks, in order, covering the same bytes; a file
+ * of the tree listed whole gets its size as ranges (a file of another layer stays whole). */
+static void test_build_splits_long_ranges_and_whole_files_into_chunks(void)
+{
+    struct err e = {0};
+    struct preload_list l = {0};
+    CHECK(preload_list_add(&l, "/a", 10, 300, &e) == 0);
+    CHECK(preload_list_add(&l, "/a", 1000, 100, &e) == 0);
+    CHECK(preload_list_add(&l, "/b", 0, 0, &e) == 0);
+    CHECK(preload_list_split(&l, 128, &e) == 0);
+    char *text = format(&l);
+    CHECK_STR(text, "/a 10:128 138:128 266:44 1000:100\n/b\n");
+    free(text);
+    preload_list_free(&l);
+
+    char dir[64], big[96], list[96];
+    CHECK(unit_tmpdir(dir, sizeof dir, "test_preload") != NULL);
+    snprintf(big, sizeof big, "%s/big", dir);
+    snprintf(list, sizeof list, "%s/big.preload", dir);
+    FILE *f = fopen(big, "w");
+    CHECK(f && ftruncate(fileno(f), 3 * PRELOAD_CHUNK_BYTES + 5) == 0);
+    fclose(f);
+    struct tree *t = tree_new();
+    CHECK(t && tree_add_file(t, "/data/big", big, 0644, 0, 0, &e) == 0);
+    struct recipe *r = recipe_with_entrypoint("/data/big");
+    unit_write_text(list, "/data/big\n/etc/passwd\n/data/big 0:1\n");
+    size_t len = 0;
+    text = NULL;
+    CHECK(r && preload_for_build(r, NULL, NULL, t, list, &text, &len, &e) == 0);
+    CHECK_STR(text, "/data/big 0:131072 131072:131072 262144:131072 393216:5\n/etc/passwd\n");
+    free(text);
+    remove(big);
+    remove(list);
+    remove(dir);
+    recipe_free(r);
+    tree_free(t);
+}
+
 int main(void)
 {
+    RUN(test_build_splits_long_ranges_and_whole_files_into_chunks);
     RUN(test_merge_sorts_and_joins_ranges_format_and_parse_round_trip);
     RUN(test_comments_blank_lines_tabs_crlf_and_repeated_paths);
     RUN(test_many_ranges_continue_on_lines_within_the_limit);

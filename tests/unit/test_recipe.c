@@ -134,7 +134,7 @@ static void test_defaults_without_optional_lines(void)
     CHECK(r->ncmd == 0 && r->nentries == 0);
     /* the init defaults, in this order */
     const char *want[][2] = {{"cpu", "floor"}, {"memory", "0.9"}, {"nofile", "max"},
-                             {"seccomp", "default"}, {"preload", "entrypoint"}};
+                             {"seccomp", "default"}, {"preload", "none"}};
     CHECK(r->ninit == 5);
     for (size_t i = 0; i < 5 && i < r->ninit; i++) {
         CHECK_STR(r->init[i].key, want[i][0]);

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Profiled preload lists on request: a recipe with `init preload=profile` and a `health`
+# URL gets the list of what its entrypoint read until the URL answered, recorded by
+# `armlet build` itself in the sandbox. The default (no preload=) runs nothing and gets
+# no list, health or not: a recorded list is not reproducible for every program (a Go
+# server's digest changed on each of 10 builds), and the entrypoint list was slower than
+# none on the SD model. `--no-profile` and `preload=entrypoint|none|PATH` run nothing.
+. "$(dirname "$0")/../lib.sh"
+export SOURCE_DATE_EPOCH=1700000000
+export ARMLET_INIT_DIR=${ARMLET_INIT_DIR:-$OUT}   # the ASan builder has no inits beside it
+
+# Busybox httpd as a server that reads a file of its own to answer the health URL, so a
+# profiled list is told from an entrypoint list by that file.
+workdir() { mkdir -p "$OUT/test-tmp"; mktemp -d "$OUT/test-tmp/profile-default.XXXXXX"; }
+# write_recipe DIR PLATFORMS [INIT LINE (default: preload=profile)] [HEALTH LINE]
+write_recipe() {
+  local bb=$TOP/recipes/dist/busybox-amd64
+  busybox_dist
+  [ -x "$bb" ] || fail "need $bb (recipes/dist, from recipes/busybox-httpd/fetch.sh)"
+  echo ok >"$1/healthz"
+  cat >"$1/app.recipe" <<EOF
+name        hc
+platforms   $2
+base        static
+file        /bin/busybox  $TOP/recipes/dist/busybox-\${arch}  mode=0755
+dir         /www owner=65532:65532
+file        /www/healthz  healthz  owner=65532:65532
+user        nonroot
+entrypoint  ["/bin/busybox", "httpd", "-f", "-p", "${EP_ADDR:-127.0.0.1:8080}", "-h", "/www"]
+${4-health      http://127.0.0.1:8080/healthz interval=30s timeout=30s retries=1}
+${3-init preload=profile}
+EOF
+}
+# The device setting profiling changes for its run, to check it is put back: read under
+# the lock profile runs take (profile_record.h), so never in the middle of someone's run.
+PROFILE_LOCK=/run/lock/armlet-profile.lock
+[ -w /run/lock ] || PROFILE_LOCK=/tmp/armlet-profile.lock
+ra_of() {
+  local st q; st=$(stat -c '%D' "$1")
+  q=/sys/dev/block/$((0x$st >> 8)):$((0x$st & 0xff))
+  [ -e "$q/queue/read_ahead_kb" ] || q=$q/..
+  flock "$PROFILE_LOCK" cat "$q/queue/read_ahead_kb" 2>/dev/null || echo none
+}
+build_rootfs() { capture "$ARMLET" build "$1/app.recipe" --platform "${3:-linux/amd64}" --rootfs "$1/$2" "${@:4}"; }
+
+test_a_recipe_with_a_health_url_gets_the_list_of_what_its_entrypoint_read() {
+  local d; d=$(workdir)
+  write_recipe "$d" linux/amd64
+  local ra; ra=$(ra_of "$d")
+  build_rootfs "$d" rootfs
+  assert_eq 0 "$rc" "build: $err"
+  assert_contains "$err" "resident when the URL answered"
+  local list=$d/rootfs/etc/armlet/preload
+  # the server first, then what it read to answer: only a recorded list has healthz
+  assert_eq /bin/busybox "$(head -1 "$list" | cut -d' ' -f1)"
+  assert_contains "$(cat "$list")" "/www/healthz"
+  # whole pages (a range starts on a 4 KiB quantum; the file's end may end one), split
+  # into the init's 128 KiB calls
+  awk '$1 == "/bin/busybox" { for (i = 2; i <= NF; i++) { split($i, a, ":");
+        if (a[1] % 4096 || a[2] > 131072) { print "bad range " $i; exit 1 } } }' "$list" ||
+    fail "busybox's ranges are not whole pages: $(head -1 "$list")"
+  # and less than the whole binary: the list is what it touched, not the file
+  local listed size
+  listed=$(awk '$1 == "/bin/busybox" { for (i = 2; i <= NF; i++) { split($i, a, ":"); n += a[2] } } END { print n }' "$list")
+  size=$(stat -c %s "$d/rootfs/bin/busybox")
+  [ "$listed" -lt "$size" ] || fail "listed $listed bytes of a $size-byte binary"
+  # nothing left behind: the temporary image folder is gone, read_ahead_kb as before
+  assert_eq "" "$(find "$d" -maxdepth 1 -name '.armlet-profile.*')" "temporary folders:"
+  assert_eq "$ra" "$(ra_of "$d")" "read_ahead_kb after the build:"
+  # the image's config runs the init with that list
+  capture "$ARMLET" build "$d/app.recipe" --platform linux/amd64 --oci "$d/oci" --tag t
+  assert_eq 0 "$rc" "build --oci: $err"
+  assert_contains "$("$ARMLET" inspect "$d/oci:t")" "--preload=/etc/armlet/preload"
+}
+
+test_no_profile_and_explicit_lists_run_nothing() {
+  local d; d=$(workdir)
+  write_recipe "$d" linux/amd64
+  build_rootfs "$d" noprof linux/amd64 --no-profile
+  assert_eq 0 "$rc" "build --no-profile: $err"
+  assert_not_contains "$err" "armlet: profile:"
+  # the fallback is no list (the entrypoint list was slower than none on the SD model)
+  [ ! -e "$d/noprof/etc/armlet/preload" ] || fail "--no-profile wrote a list: $(head -c 300 "$d/noprof/etc/armlet/preload")"
+  capture "$ARMLET" build "$d/app.recipe" --platform linux/amd64 --oci "$d/oci" --tag t --no-profile
+  assert_eq 0 "$rc" "build --oci --no-profile: $err"
+  assert_not_contains "$("$ARMLET" inspect "$d/oci:t")" "--preload"
+  local want; want=$("$ARMLET" profile "$d/noprof" --entrypoint-only -- /bin/busybox)
+  # an explicit preload= is kept as it is, health or not
+  write_recipe "$d" linux/amd64 "init preload=entrypoint"
+  build_rootfs "$d" explicit
+  assert_eq 0 "$rc" "build preload=entrypoint: $err"
+  assert_not_contains "$err" "armlet: profile:"
+  assert_eq "$want" "$(cat "$d/explicit/etc/armlet/preload")" "preload=entrypoint list:"
+  write_recipe "$d" linux/amd64 "init preload=none"
+  build_rootfs "$d" none
+  assert_eq 0 "$rc" "build preload=none: $err"
+  [ ! -e "$d/none/etc/armlet/preload" ] || fail "preload=none wrote a list"
+  # the default, with a health URL: nothing runs; no list
+  write_recipe "$d" linux/amd64 ""
+  build_rootfs "$d" default
+  assert_eq 0 "$rc" "build with the default preload: $err"
+  assert_not_contains "$err" "armlet: profile:"
+  [ ! -e "$d/default/etc/armlet/preload" ] || fail "the default wrote a list"
+  # no readiness signal: nothing runs; no list
+  write_recipe "$d" linux/amd64 "" ""
+  build_rootfs "$d" nohealth
+  assert_eq 0 "$rc" "build without health: $err"
+  assert_not_contains "$err" "armlet: profile:"
+  [ ! -e "$d/nohealth/etc/armlet/preload" ] || fail "a recipe without health got a list"
+}
+
+# A server that cannot be recorded (it exits at once: a port it cannot take) fails a build
+# that asked for preload=profile, naming why, and leaves nothing; the default never runs it.
+test_a_profile_that_cannot_be_recorded_fails_the_build_and_the_default_runs_nothing() {
+  local d; d=$(workdir)
+  local EP_ADDR=127.0.0.1:99999
+  write_recipe "$d" linux/amd64 ""
+  build_rootfs "$d" rootfs
+  assert_eq 0 "$rc" "build: $err"
+  assert_not_contains "$err" "profile"
+  [ ! -e "$d/rootfs/etc/armlet/preload" ] || fail "the default wrote a list"
+  write_recipe "$d" linux/amd64 "init preload=profile"
+  build_rootfs "$d" explicit
+  assert_eq 1 "$rc" "build preload=profile that cannot record"
+  assert_contains "$err" "exited before http://127.0.0.1:8080/healthz answered"
+  [ ! -e "$d/explicit" ] || fail "a failed build left its rootfs"
+}
+
+# Builds that profile at once (tests/run -j, a CI matrix) take turns: each sets the disk's
+# read_ahead_kb to 0 and puts back what it found, so overlapping runs would leave 0.
+test_concurrent_builds_leave_read_ahead_kb_as_it_was() {
+  local d; d=$(workdir)
+  write_recipe "$d" linux/amd64
+  local ra; ra=$(ra_of "$d")
+  local pids=() i
+  for i in 1 2 3; do
+    "$ARMLET" build "$d/app.recipe" --platform linux/amd64 --rootfs "$d/r$i" 2>"$d/log$i" & pids+=($!)
+  done
+  for i in 0 1 2; do wait "${pids[$i]}" || fail "build $((i + 1)): $(cat "$d/log$((i + 1))")"; done
+  assert_eq "$ra" "$(ra_of "$d")" "read_ahead_kb after three concurrent builds:"
+  for i in 1 2 3; do assert_contains "$(cat "$d/log$i")" "resident when the URL answered"; done
+}
+
+# A foreign platform's server runs through qemu-user binfmt: the list names the image's
+# files only (qemu and its libraries are the host's) and what the server read.
+test_a_foreign_platform_is_profiled_through_binfmt() {
+  [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || skip "no qemu-aarch64 binfmt on this host"
+  local d; d=$(workdir)
+  write_recipe "$d" linux/arm64
+  build_rootfs "$d" rootfs linux/arm64
+  assert_eq 0 "$rc" "build: $err"
+  assert_contains "$err" "resident when the URL answered"
+  local paths; paths=$(cut -d' ' -f1 "$d/rootfs/etc/armlet/preload" | uniq | tr '\n' ' ')
+  assert_eq "/bin/busybox /www/healthz " "$paths" "files listed for arm64:"
+}
+
+run_tests
