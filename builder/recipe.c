@@ -1068,7 +1068,7 @@ static const struct init_key {
     {"stop-delay", IV_DURATION, 0, "a duration (10s, 500ms)"},
     {"rewrite", IV_REWRITE, 1, "FROM:TO signals (e.g. TERM:QUIT, HUP:0; not KILL, STOP or CHLD)"},
     {"exit-zero", IV_EXITCODE, 1, "an exit code 0-255"},
-    {"cpu", IV_CPU, 0, "floor, ceil or off"},
+    {"cpu", IV_CPU, 0, "floor, ceil, off, force or force-ceil"},
     {"cpu-env", IV_ENVNAME, 1, "an environment variable name"},
     {"memory", IV_RATIO, 0, "a ratio 0 < R <= 1, or off"},
     {"nofile", IV_NOFILE, 0, "a number, max or off"},
@@ -1130,7 +1130,8 @@ static int check_init_value(const struct init_key *k, const char *v, char *buf, 
         return v && parse_uint(v, 255, &n) == 0 ? 0 : ERR;
     }
     case IV_CPU:
-        return v && (!strcmp(v, "floor") || !strcmp(v, "ceil") || !strcmp(v, "off")) ? 0 : ERR;
+        return v && (!strcmp(v, "floor") || !strcmp(v, "ceil") || !strcmp(v, "off") ||
+                     !strcmp(v, "force") || !strcmp(v, "force-ceil")) ? 0 : ERR;
     case IV_ENVNAME:
         return v && check_env_name(v) == 0 ? 0 : ERR;
     case IV_RATIO:

@@ -45,7 +45,7 @@ static const char usage_text[] =
     "  --stop-delay D      hold TERM back for D\n"
     "  --rewrite SIG:SIG*  forward as (:0 drops)\n"
     "  --exit-zero CODE*   report CODE as 0\n"
-    "  --cpu floor|ceil|off  GOMAXPROCS from the cgroups\n"
+    "  --cpu [go-]floor|ceil|off  GOMAXPROCS from the cgroups\n"
     "  --cpu-env NAME*     export that as NAME too\n"
     "  --memory RATIO|off  GOMEMLIMIT = RATIO x cgroup limit\n"
     "  --nofile N|max|off  raise the soft FD limit\n"
@@ -248,16 +248,20 @@ static void apply(struct options *o, int id, const char *where, const char *v)
     case O_CPU_ENV:
         apply_list(o, id, where, v);
         break;
-    case O_CPU:
-        if (strcmp(v, "floor") == 0)
+    case O_CPU: {
+        /* "go-floor": the builder's choice for a Go >= 1.25 program (docs/README-limits.md) */
+        o->cpu_go = !strncmp(v, "go-", 3);
+        const char *m = v + o->cpu_go * 3;
+        if (strcmp(m, "floor") == 0)
             o->cpu = CPU_FLOOR;
-        else if (strcmp(v, "ceil") == 0)
+        else if (strcmp(m, "ceil") == 0)
             o->cpu = CPU_CEIL;
-        else if (strcmp(v, "off") == 0)
+        else if (strcmp(m, "off") == 0)
             o->cpu = CPU_OFF;
         else
-            expect(where, "floor, ceil or off", v);
+            expect(where, "[go-]floor, ceil or off", v);
         break;
+    }
     case O_MEMORY:
         o->memory_off = strcmp(v, "off") == 0;
         o->memory_ppm = 0;
