@@ -115,10 +115,11 @@ ALL_OBJS += $(call objs,rel,$(BUILDER_SRCS)) $(call objs,asan,$(BUILDER_SRCS))
 inits: $(INITS)
 $(OUT)/%/armlet-init: $(INIT_SRCS) $(INIT_HDRS) init/drop-sections.sh
 	@mkdir -p $(@D)
-	$(CC_$*) $(CPPFLAGS) $(INIT_CFLAGS) $(INIT_LDFLAGS_$*) -o $@ $(INIT_SRCS)
-	$(OBJCOPY_$*) -R .comment $@
-	$(if $(filter linux-amd64 linux-arm64,$*),sh init/drop-sections.sh $@)
-	@readelf -d $@ 2>/dev/null | grep -q NEEDED && { echo "$@ is not static" >&2; rm -f $@; exit 1; } || true
+	$(CC_$*) $(CPPFLAGS) $(INIT_CFLAGS) $(INIT_LDFLAGS_$*) -o $@.tmp $(INIT_SRCS)
+	$(OBJCOPY_$*) -R .comment $@.tmp
+	$(if $(filter linux-amd64 linux-arm64,$*),sh init/drop-sections.sh $@.tmp)
+	@readelf -d $@.tmp 2>/dev/null | grep -q NEEDED && { echo "$@ is not static" >&2; rm -f $@.tmp; exit 1; } || true
+	@mv -f $@.tmp $@
 
 $(OUT):
 	@mkdir -p $@

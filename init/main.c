@@ -26,13 +26,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exit_codes.h"
 #include "options.h"
 #include "preload.h"
 #include "probe.h"
 #include "setup.h"
 #include "util.h"
 
-enum { EXIT_NOEXEC = 126, EXIT_NOTFOUND = 127, EXIT_SYSTEM = 111 };
 
 /* Static rather than on main's stack: struct options holds an NSIG-sized table, and the
  * child needs it after fork. */
@@ -321,7 +321,7 @@ int main(int argc, char **argv)
         }
     }
 
-    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_SIGNALED + WTERMSIG(status);
     if (opts.verbose) {
         if (WIFEXITED(status))
             SAY(opts.argv[0], " exited with status ", fmt_i64(num, code));

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "armlet_shared.h"
+#include "exit_codes.h"
 #include "util.h"
 
 struct sock_fprog_ { /* struct sock_fprog */
@@ -89,7 +90,7 @@ const char *bpf_check(const struct bpf_ins *p, size_t n)
 
 static void bad_file(const char *path, const char *why)
 {
-    DIE(2, "--seccomp ", path, ": ", why);
+    DIE(EXIT_USAGE, "--seccomp ", path, ": ", why);
 }
 
 size_t bpf_file_read(const char *path)
@@ -99,7 +100,7 @@ size_t bpf_file_read(const char *path)
     ssize_t k;
     if (fd < 0) {
         SAY_ERRNO("--seccomp ", path);
-        _exit(2);
+        _exit(EXIT_USAGE);
     }
     char *buf = (char *)prog, extra;
     k = 0;
@@ -110,7 +111,7 @@ size_t bpf_file_read(const char *path)
     close(fd);
     if (k < 0) {
         SAY_ERRNO("--seccomp ", path);
-        _exit(2);
+        _exit(EXIT_USAGE);
     }
     if (k > 0)
         bad_file(path, "over 4096 instructions");
@@ -152,5 +153,5 @@ void bpf_install(void)
     }
 fail:
     SAY_ERRNO("--seccomp: installing the filter");
-    _exit(126);
+    _exit(EXIT_NOEXEC);
 }

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "exit_codes.h"
 #include "privs.h"
 #include "rlimit.h"
 #include "seccomp_load.h"
@@ -238,7 +239,7 @@ void setup_child(const struct options *o)
         } else if (errno != EINTR) {
             /* The filter is already in force: a profile that denies read ends here. */
             SAY_ERRNO("--seccomp: cannot receive the environment from the init (the profile must allow read): read");
-            _exit(126);
+            _exit(EXIT_NOEXEC);
         }
     }
     if (fd >= 0)
