@@ -15,9 +15,11 @@
 #include "exit_codes.h"
 #include "util.h"
 
+_Static_assert(sizeof(struct bpf_eval_insn) == ARMLET_BPF_INSN_SIZE, "struct sock_filter");
+
 struct sock_fprog_ { /* struct sock_fprog */
     unsigned short len;
-    struct bpf_ins *filter;
+    struct bpf_eval_insn *filter;
 };
 #define SECCOMP_SET_MODE_FILTER_ 1
 #define SECCOMP_MODE_FILTER_ 2
@@ -35,7 +37,7 @@ struct sock_fprog_ { /* struct sock_fprog */
 #define ARCH_NAME "arm"
 #endif
 
-static struct bpf_ins prog[ARMLET_BPF_MAX_INSNS];
+static struct bpf_eval_insn prog[ARMLET_BPF_MAX_INSNS];
 static size_t prog_len;
 
 /* The opcodes seccomp accepts, a bit each: LD/LDX IMM, MEM and W LEN, LD W ABS, ST, STX,
@@ -45,7 +47,7 @@ static const uint32_t ok_codes[8] = {
     0x307010ff, 0x30303031, 0x10103030, 0x10101013, 0x00000093, 0x00001010, 0, 0,
 };
 
-const char *bpf_check(const struct bpf_ins *p, size_t n)
+const char *bpf_check(const struct bpf_eval_insn *p, size_t n)
 {
     unsigned loads = 0;
     if (n == 0)
@@ -117,6 +119,10 @@ size_t bpf_file_read(const char *path)
         bad_file(path, "over 4096 instructions");
     if (len == 0 || len % ARMLET_BPF_INSN_SIZE)
         bad_file(path, "not raw BPF (size)");
+    /* The file's records, decoded where they lie into the struct sock_filter the kernel
+     * takes (on these little-endian targets the same bytes: the codec is the shared one). */
+    for (size_t i = 0; i < len / ARMLET_BPF_INSN_SIZE; i++)
+        prog[i] = bpf_insn_decode((const unsigned char *)&prog[i]);
     const char *why = bpf_check(prog, len / ARMLET_BPF_INSN_SIZE);
     if (why)
         bad_file(path, why);
