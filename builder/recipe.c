@@ -1023,8 +1023,8 @@ static int check_init_value(const struct init_key *k, const char *v, char *buf, 
         return 0;
     }
     case IV_EXITCODE: {
-        unsigned long long n;
-        return v && parse_uint(v, 255, &n) == 0 ? 0 : ERR;
+        uint64_t n;
+        return v && armlet_parse_u64(v, 255, &n) == 0 ? 0 : ERR;
     }
     case IV_CPU:
         return v && (!strcmp(v, "floor") || !strcmp(v, "ceil") || !strcmp(v, "off") ||
