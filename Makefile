@@ -76,6 +76,13 @@ CC_linux-arm-v7  := arm-linux-gnueabihf-gcc -specs /usr/lib/arm-linux-musleabihf
 INIT_LDFLAGS_linux-arm-v7 := -Wl,-e,armlet_v7_entry
 CC_linux-arm-v6  := arm-linux-gnueabi-gcc -specs /usr/lib/arm-linux-musleabi/musl-gcc.specs -march=armv6 -mthumb -mfloat-abi=soft -nostartfiles /usr/lib/arm-linux-musleabi/crt1.o -Wl,--use-blx
 INITS := $(foreach p,$(PLATFORMS),$(OUT)/$(p)/armlet-init)
+# musl's crt1.o and libc.a bring a .comment ("GCC: (Debian ...)") that -fno-ident cannot
+# remove: objcopy drops it after the link (-48 B gzip). The 64-bit inits lose their section
+# headers too (init/drop-sections.sh, -120 B); the 32-bit ARM ones keep .ARM.attributes.
+OBJCOPY_linux-amd64  := objcopy
+OBJCOPY_linux-arm64  := aarch64-linux-gnu-objcopy
+OBJCOPY_linux-arm-v7 := arm-linux-gnueabihf-objcopy
+OBJCOPY_linux-arm-v6 := arm-linux-gnueabi-objcopy
 
 .PHONY: print-builder-libs all builder inits install install-deps deps-build test unit check lint clean fuzz \
         bench bench-init bench-build asan
@@ -106,10 +113,13 @@ $(OUT)/asan/armlet: $(call objs,asan,$(BUILDER_SRCS))
 ALL_OBJS += $(call objs,rel,$(BUILDER_SRCS)) $(call objs,asan,$(BUILDER_SRCS))
 
 inits: $(INITS)
-$(OUT)/%/armlet-init: $(INIT_SRCS) $(INIT_HDRS)
+$(OUT)/%/armlet-init: $(INIT_SRCS) $(INIT_HDRS) init/drop-sections.sh
 	@mkdir -p $(@D)
-	$(CC_$*) $(CPPFLAGS) $(INIT_CFLAGS) $(INIT_LDFLAGS_$*) -o $@ $(INIT_SRCS)
-	@readelf -d $@ 2>/dev/null | grep -q NEEDED && { echo "$@ is not static" >&2; rm -f $@; exit 1; } || true
+	$(CC_$*) $(CPPFLAGS) $(INIT_CFLAGS) $(INIT_LDFLAGS_$*) -o $@.tmp $(INIT_SRCS)
+	$(OBJCOPY_$*) -R .comment $@.tmp
+	$(if $(filter linux-amd64 linux-arm64,$*),sh init/drop-sections.sh $@.tmp)
+	@readelf -d $@.tmp 2>/dev/null | grep -q NEEDED && { echo "$@ is not static" >&2; rm -f $@.tmp; exit 1; } || true
+	@mv -f $@.tmp $@
 
 $(OUT):
 	@mkdir -p $@

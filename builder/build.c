@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -184,6 +185,8 @@ static int add_app(struct tree *t, const struct recipe *r, const struct platform
 /* Side files of the init for one platform (docs/DESIGN.md: /etc/armlet/). */
 struct side {
     int seccomp, preload;    /* the file is in the tree: emit its flag */
+    int go_minor;            /* the entrypoint is a Go 1.<go_minor> program; -1: not Go
+                              * (or older than 1.18, or not in the image's app layer) */
 };
 
 /* The recipe's init key `key` (its loc for errors), or NULL. */
@@ -304,18 +307,68 @@ static int side_preload(const struct build_opts *o, const struct recipe *r,
     return 0;
 }
 
+/* The Go minor version of the entrypoint in tree t (symlinks followed), or -1. Inline
+ * bytes (unpacked from an archive) are read through a memfd. Unreadable is "not Go":
+ * the init then sets GOMAXPROCS as for any program. */
+static int entrypoint_go_minor(const struct recipe *r, struct tree *t)
+{
+    if (r->nentrypoint == 0 || r->entrypoint[0][0] != '/')
+        return -1;
+    const struct tree_node *n = tree_resolve(t, r->entrypoint[0]);
+    if (!n || n->kind != TREE_FILE)
+        return -1;
+    char fdpath[40];
+    const char *src = n->src;
+    int fd = -1;
+    if (!src) {
+        fd = memfd_create("armlet-entrypoint", MFD_CLOEXEC);
+        if (fd < 0 || write(fd, n->data, (size_t)n->size) != (ssize_t)n->size) {
+            if (fd >= 0)
+                close(fd);
+            return -1;
+        }
+        snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
+        src = fdpath;
+    }
+    struct elf_info info;
+    struct err ignored = {0};
+    int minor = elf_read(src, &info, &ignored) == 0 ? info.go_minor : -1;
+    if (fd >= 0)
+        close(fd);
+    return minor;
+}
+
 static int add_side_files(const struct build_opts *o, const struct recipe *r,
                           const struct platform *p, struct tree *base, struct tree *t,
                           struct side *sd, struct err *e)
 {
     memset(sd, 0, sizeof *sd);
+    sd->go_minor = entrypoint_go_minor(r, t);
     if (side_seccomp(r, p, t, sd, e) < 0 || side_preload(o, r, p, base, t, sd, e) < 0)
         return ERR;
     return 0;
 }
 
+/* The init's --cpu value for the recipe's cpu=: Go >= 1.25 sets GOMAXPROCS from the
+ * cgroup itself, and follows the limit as it changes unless GOMAXPROCS is set, so for
+ * such an entrypoint floor/ceil become go-floor/go-ceil (the init sets GOMAXPROCS only
+ * where its number differs from the runtime's own); force/force-ceil always set it. */
+static const char *build_init_cpu(const char *value, int go_minor)
+{
+    if (!strcmp(value, "force"))
+        return "floor";
+    if (!strcmp(value, "force-ceil"))
+        return "ceil";
+    if (go_minor >= 25 && !strcmp(value, "floor"))
+        return "go-floor";
+    if (go_minor >= 25 && !strcmp(value, "ceil"))
+        return "go-ceil";
+    return value;
+}
+
 /* Init flags from the recipe's init line ("--cpu=floor", "--pgroup"), in its order;
- * seccomp and preload become the paths of their side files when those were made. */
+ * seccomp and preload become the paths of their side files when those were made, cpu
+ * follows the entrypoint's Go version (build_init_cpu). */
 static int init_flags(const struct recipe *r, const struct side *sd, struct strlist *argv,
                       struct err *e)
 {
@@ -326,6 +379,8 @@ static int init_flags(const struct recipe *r, const struct side *sd, struct strl
             rc = sd->seccomp ? strlist_addf(argv, e, "--seccomp=%s", ARMLET_SECCOMP_PATH) : 0;
         else if (!strcmp(kv->key, "preload"))
             rc = sd->preload ? strlist_addf(argv, e, "--preload=%s", ARMLET_PRELOAD_PATH) : 0;
+        else if (!strcmp(kv->key, "cpu") && kv->value)
+            rc = strlist_addf(argv, e, "--cpu=%s", build_init_cpu(kv->value, sd->go_minor));
         else if (kv->value && *kv->value)
             rc = strlist_addf(argv, e, "--%s=%s", kv->key, kv->value);
         else

@@ -127,19 +127,33 @@ static int arm_attributes(const unsigned char *buf, size_t len, struct elf_info 
     return 0;
 }
 
-/* Go programs carry no .ARM.attributes, but since Go 1.18 their .go.buildinfo section
- * holds the build settings inline ("build\tGOARM=7\n"). Returns the GOARM digit, or -1. */
-static int go_arm_level(const unsigned char *buf, size_t len)
+/* .go.buildinfo (Go 1.18+, "inline" format: flag 0x2 at byte 15): a 32-byte header,
+ * then the Go version and the module info as varint-length strings; the build settings
+ * inside the latter ("build\tGOARM=7\n"). Go programs carry no .ARM.attributes, so their
+ * ARM level comes from GOARM. Sets out->go_version ("go1.25.0"; "" when not found),
+ * out->go_minor (25; -1) and out->go_arm (the GOARM digit; -1). Older formats (pointers
+ * into the data segment) are left unknown. */
+static void go_buildinfo(const unsigned char *buf, size_t len, struct elf_info *out)
 {
     static const char magic[] = "\xff Go buildinf:", key[] = "\tGOARM=";
-    if (len < 16 || memcmp(buf, magic, 14) != 0)
-        return -1;
-    for (size_t i = 16; i + sizeof key - 1 < len; i++)
+    if (len < 33 || memcmp(buf, magic, 14) != 0 || !(buf[15] & 2))
+        return;
+    size_t vlen = buf[32]; /* one varint byte: a version is shorter than 128 */
+    if (vlen < 128 && vlen < sizeof out->go_version && 33 + vlen <= len &&
+        !memchr(buf + 33, '\0', vlen)) {
+        memcpy(out->go_version, buf + 33, vlen);
+        out->go_version[vlen] = '\0';
+        /* "go1.25.0", "go1.26rc1", "devel go1.26-abcdef ...": the number after "go1." */
+        const char *g = strstr(out->go_version, "go1.");
+        if (g && g[4] >= '0' && g[4] <= '9')
+            out->go_minor = (int)strtol(g + 4, NULL, 10);
+    }
+    for (size_t i = 33; i + sizeof key - 1 < len; i++)
         if (!memcmp(buf + i, key, sizeof key - 1)) {
             unsigned char d = buf[i + sizeof key - 1];
-            return d >= '5' && d <= '9' ? d - '0' : -1;
+            out->go_arm = d >= '5' && d <= '9' ? d - '0' : -1;
+            return;
         }
-    return -1;
 }
 
 /* Read a section's bytes (at most ELF_MAX_ATTRS) into a malloc'd buffer. */
@@ -152,9 +166,10 @@ static int read_section(const struct elf_file *f, const struct elf_shdr *sh, con
     return elf_file_table(f, sh->offset, sh->size, 1, what, (void **)out, e);
 }
 
-/* ARM only: parse SHT_ARM_ATTRIBUTES into out; without one, take the level from a Go
- * program's GOARM (5 -> ARMv5TE, 6 -> ARMv6, 7 -> ARMv7). Missing sections are no error. */
-static int read_arm_sections(const struct elf_file *f, struct elf_info *out, struct err *e)
+/* A Go program's .go.buildinfo (any machine), and on ARM SHT_ARM_ATTRIBUTES; without
+ * those, an ARM level from a Go program's GOARM (5 -> ARMv5TE, 6 -> ARMv6, 7 -> ARMv7).
+ * Missing sections are no error. */
+static int read_sections(const struct elf_file *f, struct elf_info *out, struct err *e)
 {
     if (!f->shoff || !f->shnum)
         return 0;
@@ -170,12 +185,11 @@ static int read_arm_sections(const struct elf_file *f, struct elf_info *out, str
             return ERR;
         names_len = (size_t)ns.size;
     }
-    int go_arm = -1;
     for (uint32_t i = 0; i < f->shnum; i++) {
         struct elf_shdr s = elf_shdr_at(f, sh, i);
         static const char go_name[] = ".go.buildinfo";
         cleanup_free unsigned char *buf = NULL;
-        if (s.type == SHT_ARM_ATTRIBUTES) {
+        if (s.type == SHT_ARM_ATTRIBUTES && f->machine == EM_ARM) {
             if (read_section(f, &s, ".ARM.attributes", &buf, e) < 0)
                 return ERR;
             if (s.size && arm_attributes(buf, (size_t)s.size, out) < 0)
@@ -185,12 +199,11 @@ static int read_arm_sections(const struct elf_file *f, struct elf_info *out, str
                    !memcmp(names + s.name, go_name, sizeof go_name)) {
             if (read_section(f, &s, go_name, &buf, e) < 0)
                 return ERR;
-            go_arm = go_arm_level(buf, (size_t)s.size);
+            go_buildinfo(buf, (size_t)s.size, out);
         }
     }
-    out->go_arm = go_arm;
-    if (out->arm_arch < 0 && go_arm >= 5)
-        out->arm_arch = go_arm == 5 ? 4 : go_arm == 6 ? 6 : 10;
+    if (f->machine == EM_ARM && out->arm_arch < 0 && out->go_arm >= 5)
+        out->arm_arch = out->go_arm == 5 ? 4 : out->go_arm == 6 ? 6 : 10;
     return 0;
 }
 
@@ -198,6 +211,7 @@ static int read_info(struct elf_file *f, const char *path, struct elf_info *out,
 {
     memset(out, 0, sizeof *out);
     out->arm_arch = out->arm_fp_arch = out->arm_simd_arch = out->arm_thumb = out->go_arm = -1;
+    out->go_minor = -1;
     int rc = elf_file_open(f, path, e);
     if (rc == ELF_FOREIGN)
         return ERR;
@@ -234,7 +248,7 @@ static int read_info(struct elf_file *f, const char *path, struct elf_info *out,
         (f->shoff > f->size || (uint64_t)f->shnum * f->shentsize > f->size - f->shoff))
         return err_set(e, "%s: not a valid ELF file: section header table lies beyond the end "
                        "of the file (%llu bytes; truncated?)", path, (unsigned long long)f->size);
-    if (f->machine == EM_ARM && read_arm_sections(f, out, e) < 0)
+    if (read_sections(f, out, e) < 0)
         return ERR;
     return 1;
 }

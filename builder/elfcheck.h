@@ -35,11 +35,14 @@ struct elf_info {
     int go_arm;          /* a Go program's GOARM (5, 6, 7) from .go.buildinfo, or -1; Go
                           * emits no .ARM.attributes, so arm_arch is derived from it
                           * (5 -> 4 ARMv5TE, 6 -> 6 ARMv6, 7 -> 10 ARMv7) */
+    char go_version[32]; /* a Go program's version from .go.buildinfo ("go1.25.0"), or "" */
+    int go_minor;        /* its minor number (25 for go1.25.0), or -1: not Go, or a Go
+                          * older than 1.18 (whose build info has no inline version) */
     char interp[256];    /* PT_INTERP, or "" */
 };
 
-/* Read the ELF header, program headers, dynamic section and (ARM) .ARM.attributes of
- * path into *out. Returns 0 for an ELF file (out->is_elf = 1), or ERR when it is not a
+/* Read the ELF header, program headers, dynamic section, a Go program's .go.buildinfo
+ * and (ARM) .ARM.attributes of path into *out. Returns 0 for an ELF file (out->is_elf = 1), or ERR when it is not a
  * readable ELF file (cannot open, no ELF magic, truncated, corrupt, big-endian), with e
  * naming the path and what is wrong. */
 int elf_read(const char *path, struct elf_info *out, struct err *e);

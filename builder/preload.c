@@ -327,7 +327,7 @@ static void normalize(char *p)
 
 /* The FILE node that path names in the tree, following symlinks (and hardlinks) in any
  * component, as the kernel would in the image (at most 40 links). NULL if none. */
-static const struct tree_node *tree_resolve(struct tree *t, const char *path)
+const struct tree_node *tree_resolve(struct tree *t, const char *path)
 {
     char cur[PATH_MAX], next[PATH_MAX];
     snprintf(cur, sizeof cur, "/%s", path);

@@ -95,4 +95,9 @@ int preload_normalize(struct tree *t, const char *name, const char *data, size_t
  * out of memory. */
 int preload_layer_order(struct tree *t, const char *text, size_t len, struct err *e);
 
+/* The FILE node that path names in tree t, following symlinks (and hardlinks) in any
+ * component, as the kernel would in the image (at most 40 links). NULL if none. */
+struct tree;
+const struct tree_node *tree_resolve(struct tree *t, const char *path);
+
 #endif

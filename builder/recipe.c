@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "armlet_parse.h"
 #include "armlet_shared.h"
 #include "fdio.h"
 #include "path.h"
@@ -372,37 +373,15 @@ static int parse_uint(const char *s, unsigned long long max, unsigned long long 
     return 0;
 }
 
-/* "root", "nonroot", "UID" or "UID:GID" (numeric; a lone UID gives GID = UID). */
+/* "root", "nonroot", "UID" or "UID:GID" (numeric; a lone UID gives GID = UID): the
+ * init's --user grammar (common/armlet_parse.h). */
 int recipe_parse_ids(const char *s, unsigned *uid, unsigned *gid)
 {
-    if (!strcmp(s, "root")) {
-        *uid = *gid = 0;
-        return 0;
-    }
-    if (!strcmp(s, "nonroot")) {
-        *uid = ARMLET_NONROOT_UID;
-        *gid = ARMLET_NONROOT_GID;
-        return 0;
-    }
-    char tmp[64];
-    if (strlen(s) >= sizeof tmp)
+    uint32_t u, g;
+    if (armlet_parse_ids(s, &u, &g) != 0)
         return ERR;
-    strcpy(tmp, s);
-    char *colon = strchr(tmp, ':');
-    if (colon)
-        *colon = '\0';
-    unsigned long long u, g;
-    /* 4294967295 is (uid_t)-1, "no change" to the kernel: refused. */
-    if (parse_uint(tmp, 4294967294ull, &u) < 0)
-        return ERR;
-    if (colon) {
-        if (parse_uint(colon + 1, 4294967294ull, &g) < 0)
-            return ERR;
-    } else {
-        g = u;
-    }
-    *uid = (unsigned)u;
-    *gid = (unsigned)g;
+    *uid = u;
+    *gid = g;
     return 0;
 }
 
@@ -423,88 +402,30 @@ static int parse_mode(const char *s, unsigned *mode)
     return 0;
 }
 
-/* Duration as armlet-init reads it: a number with an optional fraction and one unit
- * (ns us ms s m h; none = seconds): "10s", "500ms", "2.5s", "1m", "30". At most 10^6 s. */
+/* Durations, ratios and signals are read by armlet-init's own parsers
+ * (common/armlet_parse.h): the recipe accepts exactly what the init does. */
 static int parse_duration(const char *s, long long *ns)
 {
-    static const struct { const char *u; long long mul; } units[] = {
-        {"ns", 1}, {"us", 1000}, {"ms", 1000000}, {"s", 1000000000LL},
-        {"m", 60000000000LL}, {"h", 3600000000000LL}, {"", 1000000000LL},
-    };
-    const long long max_ns = 1000000LL * 1000000000LL;
-    long long whole = 0, frac = 0, scale = 1;
-    int digits = 0;
-    for (; *s >= '0' && *s <= '9'; s++, digits++) {
-        whole = whole * 10 + (*s - '0');
-        if (whole > max_ns)
-            return ERR;
-    }
-    if (*s == '.')
-        for (s++; *s >= '0' && *s <= '9'; s++, digits++) {
-            if (scale >= 1000000000LL)
-                return ERR;      /* more than 9 fraction digits */
-            frac = frac * 10 + (*s - '0');
-            scale *= 10;
-        }
-    if (!digits)
+    int64_t v;
+    if (armlet_parse_duration(s, &v) != 0)
         return ERR;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (strcmp(s, units[i].u) != 0)
-            continue;
-        long long mul = units[i].mul;
-        if (whole > max_ns / mul)
-            return ERR;
-        /* frac < scale <= 10^9, mul <= 3.6e12: split so nothing overflows */
-        long long r = whole * mul + (mul / scale) * frac + (mul % scale) * frac / scale;
-        if (r > max_ns)
-            return ERR;
-        *ns = r;
-        return 0;
-    }
-    return ERR;
-}
-
-/* A ratio in (0, 1] written as digits with an optional fraction: "0.9", "1", ".5".
- * Counted in millionths (further digits dropped) as armlet-init does, so a value the
- * recipe accepts is one the init accepts. */
-static int check_ratio(const char *s)
-{
-    long long ppm = 0, scale = 1000000;
-    int digits = 0;
-    for (; *s >= '0' && *s <= '9'; s++, digits++)
-        if ((ppm = ppm * 10 + (*s - '0') * scale) > scale)
-            return ERR;
-    if (*s == '.')
-        for (s++; *s >= '0' && *s <= '9'; s++, digits++)
-            ppm += (*s - '0') * (scale /= 10);
-    return *s || !digits || ppm == 0 || ppm > 1000000 ? ERR : 0;
-}
-
-/* Linux signal numbers, identical on x86-64, arm and arm64. */
-static const char *const signal_names[32] = {
-    NULL, "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1",
-    "SEGV", "USR2", "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP",
-    "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
-};
-
-/* "SIGTERM", "TERM", "term" or "15" -> 15; 0 when unknown. */
-static int parse_signal(const char *s)
-{
-    unsigned long long n;
-    if (parse_uint(s, 31, &n) == 0)
-        return (int)n;
-    if (!strncasecmp(s, "SIG", 3))
-        s += 3;
-    for (int i = 1; i < 32; i++)
-        if (!strcasecmp(s, signal_names[i]))
-            return i;
-    if (!strcasecmp(s, "IOT"))
-        return 6;
-    if (!strcasecmp(s, "CLD"))
-        return 17;
-    if (!strcasecmp(s, "POLL"))
-        return 29;
+    *ns = v;
     return 0;
+}
+
+/* A signal for stop-signal: the init's names and numbers, and the aliases Docker also
+ * knows (IOT, CLD, POLL); 0 and the kernel's 32 and 33 are no stop signal. Returns 0
+ * when unknown. */
+static int parse_stop_signal(const char *s)
+{
+    static const struct { const char *name; int sig; } aliases[] = {
+        {"IOT", 6}, {"SIGIOT", 6}, {"CLD", 17}, {"SIGCLD", 17}, {"POLL", 29}, {"SIGPOLL", 29},
+    };
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+        if (!strcasecmp(s, aliases[i].name))
+            return aliases[i].sig;
+    int sig = armlet_parse_signal(s);
+    return sig < 1 || (sig > 31 && sig < ARMLET_SIG_RTMIN) ? 0 : sig;
 }
 
 /* Absolute path in the image without a ".." component. */
@@ -533,13 +454,7 @@ static int check_dest(struct parser *p, const struct word *w, int may_be_root)
 
 static int check_env_name(const char *s)
 {
-    if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_'))
-        return ERR;
-    for (s++; *s; s++)
-        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_' ||
-              (*s >= '0' && *s <= '9')))
-            return ERR;
-    return 0;
+    return armlet_env_name_ok(s) == 0 ? 0 : ERR;
 }
 
 /* ------------------------------------------------------------------ storage helpers */
@@ -987,30 +902,20 @@ static int d_stop_signal(struct parser *p, const struct line *ln)
     if (need_args(p, ln, 1, 1, "a signal (SIGTERM, TERM or 15)") < 0 ||
         once(p, &ln->w[0], &p->seen_stop_signal) < 0)
         return ERR;
-    int sig = parse_signal(ln->w[1].s);
+    int sig = parse_stop_signal(ln->w[1].s);
     if (sig <= 0)
-        return perr(p, &ln->w[1], "unknown signal \"%s\": expected a name like SIGTERM or TERM, or 1-31",
-                    ln->w[1].s);
+        return perr(p, &ln->w[1], "unknown signal \"%s\": expected a name like SIGTERM, TERM or "
+                    "RTMIN+3, or 1-31, 34-64", ln->w[1].s);
     char canon[16];
-    snprintf(canon, sizeof canon, "SIG%s", signal_names[sig]);
-    return (p->r->stop_signal = xstrdup(p, canon)) ? 0 : ERR;
+    return (p->r->stop_signal = xstrdup(p, armlet_signal_name(canon, sig))) ? 0 : ERR;
 }
 
-/* The URLs armlet-init's probe takes: http://HOST... (its own checks run in the image)
- * and tcp://HOST:PORT, where a port 1-65535 is required. */
-static int health_url_ok(const char *url)
+/* The URLs armlet-init's probe takes, by its own parser: http://HOST[:PORT][/PATH] and
+ * tcp://HOST:PORT (the HOST is checked when the probe connects). */
+static int health_url_ok(const char *url, const char **why)
 {
-    if (!strncmp(url, "http://", 7))
-        return url[7] != '\0';
-    if (strncmp(url, "tcp://", 6) != 0)
-        return 0;
-    const char *host = url + 6, *colon = strrchr(host, ':');
-    unsigned long long port;
-    if (!colon || colon == host || parse_uint(colon + 1, 65535, &port) < 0 || port == 0)
-        return 0;
-    if (host[0] == '[')   /* [IPv6]:PORT */
-        return colon - host > 2 && colon[-1] == ']' && !memchr(host + 1, ']', (size_t)(colon - host - 2));
-    return strcspn(host, ":/?#") == (size_t)(colon - host);
+    struct armlet_url t;
+    return armlet_parse_probe_url(url, &t, why) == 0;
 }
 
 static int d_health(struct parser *p, const struct line *ln)
@@ -1020,9 +925,10 @@ static int d_health(struct parser *p, const struct line *ln)
         return ERR;
     struct recipe_health *h = &p->r->health;
     const struct word *u = &ln->w[1];
-    if (!health_url_ok(u->s))
-        return perr(p, u, "bad URL \"%s\": expected http://HOST[:PORT]/PATH or tcp://HOST:PORT",
-                    u->s);
+    const char *why = "";
+    if (!health_url_ok(u->s, &why))
+        return perr(p, u, "bad URL \"%s\": expected http://HOST[:PORT]/PATH or tcp://HOST:PORT (%s)",
+                    u->s, why);
     if (check_vars(p, u->s, u->line, u->col) < 0)
         return ERR;
     int got[3] = {0, 0, 0};
@@ -1068,7 +974,7 @@ static const struct init_key {
     {"stop-delay", IV_DURATION, 0, "a duration (10s, 500ms)"},
     {"rewrite", IV_REWRITE, 1, "FROM:TO signals (e.g. TERM:QUIT, HUP:0; not KILL, STOP or CHLD)"},
     {"exit-zero", IV_EXITCODE, 1, "an exit code 0-255"},
-    {"cpu", IV_CPU, 0, "floor, ceil or off"},
+    {"cpu", IV_CPU, 0, "floor, ceil, off, force or force-ceil"},
     {"cpu-env", IV_ENVNAME, 1, "an environment variable name"},
     {"memory", IV_RATIO, 0, "a ratio 0 < R <= 1, or off"},
     {"nofile", IV_NOFILE, 0, "a number, max or off"},
@@ -1108,40 +1014,34 @@ static int check_init_value(const struct init_key *k, const char *v, char *buf, 
         return v && parse_duration(v, &ns) == 0 ? 0 : ERR;
     }
     case IV_REWRITE: {
-        const char *colon = v ? strchr(v, ':') : NULL;
-        char from[32];
-        if (!colon || (size_t)(colon - v) >= sizeof from)
+        int a, b;
+        char from[16], to[16];
+        if (!v || armlet_parse_rewrite(v, &a, &b) != 0)
             return ERR;
-        memcpy(from, v, (size_t)(colon - v));
-        from[colon - v] = '\0';
-        int a = parse_signal(from), b = parse_signal(colon + 1);
-        if (a <= 0 || a > 31 || b < 0 || b > 31 || (b == 0 && strcmp(colon + 1, "0") != 0))
-            return ERR;
-        /* KILL and STOP never reach a process; the init keeps CHLD for itself. */
-        if (a == 9 || a == 19 || a == 17)
-            return ERR;
-        snprintf(buf, bufsz, "SIG%s:%s%s", signal_names[a], b ? "SIG" : "",
-                 b ? signal_names[b] : "0");
+        snprintf(buf, bufsz, "%s:%s", armlet_signal_name(from, a), b ? armlet_signal_name(to, b) : "0");
         *store = buf;
         return 0;
     }
     case IV_EXITCODE: {
-        unsigned long long n;
-        return v && parse_uint(v, 255, &n) == 0 ? 0 : ERR;
+        uint64_t n;
+        return v && armlet_parse_u64(v, 255, &n) == 0 ? 0 : ERR;
     }
     case IV_CPU:
-        return v && (!strcmp(v, "floor") || !strcmp(v, "ceil") || !strcmp(v, "off")) ? 0 : ERR;
+        return v && (!strcmp(v, "floor") || !strcmp(v, "ceil") || !strcmp(v, "off") ||
+                     !strcmp(v, "force") || !strcmp(v, "force-ceil")) ? 0 : ERR;
     case IV_ENVNAME:
         return v && check_env_name(v) == 0 ? 0 : ERR;
     case IV_RATIO:
-        return v && (!strcmp(v, "off") || check_ratio(v) == 0) ? 0 : ERR;
+        uint32_t ppm;
+        return v && (!strcmp(v, "off") || armlet_parse_ratio_ppm(v, &ppm) == 0) ? 0 : ERR;
     case IV_NOFILE: {
-        unsigned long long n;
         if (!v)
             return ERR;
         if (!strcmp(v, "max") || !strcmp(v, "off"))
             return 0;
-        return parse_uint(v, 1ull << 30, &n) == 0 && n > 0 ? 0 : ERR;
+        /* as the init: any count (above fs.nr_open it uses nr_open and says so) */
+        uint64_t n;
+        return armlet_parse_u64(v, UINT64_MAX, &n) == 0 && n > 0 ? 0 : ERR;
     }
     case IV_SECCOMP:
     case IV_PRELOAD:

@@ -129,6 +129,7 @@ struct hier {
     int mounted;         /* a mount reaching its cgroup was found */
     char path[CG_PATH];  /* cgroup path, then the directory on disk */
     size_t top;          /* length of the mount point part of the directory */
+    int up;              /* walk() has left the leaf */
 };
 
 /* Record where cgroup path `cg` lives on disk, if mount (root, mnt) reaches it. */
@@ -218,6 +219,9 @@ static void consider_quota(struct cgroup_limits *l, uint64_t q, uint64_t p, cons
     /* Compare in milli-CPUs: quota <= 2^44 us and period <= 1 s, so no overflow. */
     if (q == 0 || p == 0 || q > ((uint64_t)1 << 50) || p > 100000000)
         return;
+    /* walk() starts at the leaf (v1 before v2): Go >= 1.25 reads that one alone. */
+    if (!l->leaf_cpus && !h->up)
+        l->leaf_cpus = (unsigned)((q + p - 1) / p);
     if (l->quota == 0 || q * 1000 / p < l->quota * 1000 / l->period) {
         l->quota = q;
         l->period = p;
@@ -265,6 +269,7 @@ static void walk(struct hier *h, int ctl, unsigned what, struct cgroup_limits *l
         while (len > h->top && dir[len] != '/')
             len--;
         dir[len] = '\0'; /* up one level, never above the mount's top */
+        h->up = 1;
     }
 }
 

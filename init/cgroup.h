@@ -27,6 +27,8 @@
 
 struct cgroup_limits {
     uint64_t quota, period;        /* tightest CPU quota on the path; quota 0 = none */
+    unsigned leaf_cpus;            /* the leaf cgroup's own quota in CPUs, rounded up (what
+                                    * Go >= 1.25 reads: the leaf only); 0 = none */
     char quota_at[CGROUP_WHERE];   /* where: "/a/b cpu.max" (cgroup path, file) */
     unsigned cpuset;               /* CPUs of the leaf's effective cpuset; 0 = unknown */
     uint64_t memory;               /* tightest memory limit in bytes; 0 = none */

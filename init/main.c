@@ -10,9 +10,12 @@
  *   4. fork the child: own process group, terminal foreground if we have one, the
  *      original signal mask back, setup_child() (user, seccomp), exec; the parent reads
  *      the cgroups meanwhile when a filter is loaded (setup.h);
- *   5. loop: SIGCHLD -> reap everything that has exited; any other signal -> forward
- *      (after --rewrite and --stop-delay); timeouts serve --stop-delay and --grace;
- *   6. when the main child has exited, exit with its status (128+N for signal N).
+ *   5. loop, as tini's: wait for one signal, at most until the nearer clock
+ *      (time_to_next_deadline); SIGCHLD -> reap() everything that has exited; any other
+ *      signal -> handle_signal() (--rewrite, --stop-delay, forward); then
+ *      run_due_timers() (the held TERM, the --grace kill);
+ *   6. when the main child has exited, exit_code(): its status (128+N for signal N,
+ *      --exit-zero).
  * Nothing is allocated after option parsing; there is no heap use at all.
  */
 #include <errno.h>
@@ -26,13 +29,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exit_codes.h"
 #include "options.h"
 #include "preload.h"
 #include "probe.h"
 #include "setup.h"
 #include "util.h"
 
-enum { EXIT_NOEXEC = 126, EXIT_NOTFOUND = 127, EXIT_SYSTEM = 111 };
 
 /* Static rather than on main's stack: struct options holds an NSIG-sized table, and the
  * child needs it after fork. */
@@ -179,16 +182,19 @@ static int reap(int *status)
     return found;
 }
 
+/* The main loop's two clocks (CLOCK_MONOTONIC ns), -1 while not running. */
+static int64_t hold_until = -1; /* --stop-delay: a held TERM goes out at this time */
+static int64_t kill_at = -1;    /* --grace: the child's group gets SIGKILL at this time */
+
 /* Forward sig (after --rewrite: to) to the child, or drop it when to is 0; a TERM/INT
- * forwarded (after the rewrite) starts the --grace clock. what prefixes the verbose line. Returns the new
- * kill_at. */
-static int64_t forward(const char *what, int sig, int to, int64_t kill_at)
+ * forwarded (after the rewrite) starts the --grace clock. what prefixes the verbose line. */
+static void forward(const char *what, int sig, int to)
 {
     char name[16];
     if (!to) {
         if (opts.verbose)
             SAY(what, "dropped ", sig_name(name, sig), " (--rewrite)");
-        return kill_at;
+        return;
     }
     if (opts.verbose)
         SAY(what, "forwarding ", sig_name(name, to));
@@ -197,14 +203,103 @@ static int64_t forward(const char *what, int sig, int to, int64_t kill_at)
     /* What the child got decides: a USR1 rewritten to TERM asks it to stop. */
     if ((to == SIGINT || to == SIGTERM) && opts.grace_ns > 0 && kill_at < 0)
         kill_at = mono_ns() + opts.grace_ns;
-    return kill_at;
+}
+
+/* The kernel's timespec (two longs) for the raw rt_sigtimedwait: musl's sigtimedwait
+ * carries a time64 fallback on 32-bit ARM. */
+struct ktimespec {
+    long sec, nsec;
+};
+
+/* How long to wait for a signal: until the nearer running clock (into *ts), or forever
+ * (NULL) when neither runs. */
+static struct ktimespec *time_to_next_deadline(struct ktimespec *ts)
+{
+    int64_t next = hold_until;
+    if (kill_at >= 0 && (next < 0 || kill_at < next))
+        next = kill_at;
+    if (next < 0)
+        return NULL;
+    int64_t left = next - mono_ns();
+    uint64_t d = left > 0 ? (uint64_t)left : 0; /* unsigned: see parse_duration */
+    ts->sec = (long)(d / 1000000000);
+    ts->nsec = (long)(d % 1000000000);
+    return ts;
+}
+
+/* Raised by the kernel on the init itself: SIGPIPE from a write to a stderr whose reader
+ * has gone, SIGXFSZ from one past RLIMIT_FSIZE (send_sig: the sender is the current
+ * process). Not the child's business, and forwarding it would kill the child; a message
+ * about it would raise another. */
+static int self_raised(const siginfo_t *si)
+{
+    return si->si_pid == self && si->si_code == SI_USER;
+}
+
+/* A signal for the child: the terminal's foreground back on `fg`, TERM held for
+ * --stop-delay, anything else forwarded after --rewrite. */
+static void handle_signal(int sig)
+{
+    char name[16];
+    /* Continued in the terminal's foreground (`fg`): the child's group gets it back for
+     * the SIGCONT below. Continued in the background (`bg`): it stays. */
+    if (sig == SIGCONT && tty_pgrp() == getpgrp())
+        tty_set_pgrp(child);
+    if (sig == SIGTERM && opts.stop_delay_ns > 0) {
+        /* Hold TERM while a load balancer drains; a second TERM changes nothing. */
+        if (hold_until < 0) {
+            hold_until = mono_ns() + opts.stop_delay_ns;
+            if (opts.verbose)
+                SAY("holding ", sig_name(name, sig), " (--stop-delay)");
+        }
+    } else {
+        forward("", sig, opts.rewrite[sig]);
+    }
+}
+
+/* Fire the clocks that are due: the held TERM goes out (and may start the grace clock),
+ * then the grace kill. */
+static void run_due_timers(void)
+{
+    char num[21];
+    int64_t now = mono_ns();
+    if (hold_until >= 0 && now >= hold_until) {
+        hold_until = -1;
+        forward("stop delay over, ", SIGTERM, opts.rewrite[SIGTERM]);
+    }
+    if (kill_at >= 0 && now >= kill_at) {
+        kill_at = -1;
+        verbose("grace over: SIGKILL to group ", fmt_i64(num, child));
+        /* The group gets the child's helpers; the pid catches a child that left it. */
+        kill(-child, SIGKILL);
+        kill(child, SIGKILL);
+    }
+}
+
+/* The init's exit code for the child's wait status: its exit code, or EXIT_SIGNALED + N
+ * for signal N; a code --exit-zero names is reported as 0. */
+static int exit_code(int status)
+{
+    char num[21], name[16];
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_SIGNALED + WTERMSIG(status);
+    if (opts.verbose) {
+        if (WIFEXITED(status))
+            SAY(opts.argv[0], " exited with status ", fmt_i64(num, code));
+        else
+            SAY(opts.argv[0], " killed by ", sig_name(name, WTERMSIG(status)), ", exit status ", fmt_i64(num, code));
+    }
+    if (opts.exit_zero[code >> 5] >> (code & 31) & 1) {
+        verbose("--exit-zero: reporting 0 for ", fmt_i64(num, code));
+        code = 0;
+    }
+    return code;
 }
 
 int main(int argc, char **argv)
 {
     sigset_t all;
     static const struct ksigaction dfl; /* all zero: SIG_DFL */
-    char num[21], name[16];
+    char num[21];
 
     /* `armlet-init probe URL`: the image's HEALTHCHECK, not an init run (probe.h). */
     if (argc > 1 && !strcmp(argv[1], "probe"))
@@ -258,79 +353,22 @@ int main(int argc, char **argv)
     if (opts.verbose)
         SAY("started ", opts.argv[0], " as pid ", fmt_i64(num, child), tty ? " (terminal foreground)" : "");
 
-    int64_t hold_until = -1; /* --stop-delay: a held TERM goes out at this time */
-    int64_t kill_at = -1;    /* --grace: the child's group gets SIGKILL at this time */
+    /* The loop: one signal at a time, each wait bounded by the nearer clock. */
     int status = 0;
     for (;;) {
-        /* The kernel's timespec (two longs) for the raw rt_sigtimedwait: musl's
-         * sigtimedwait carries a time64 fallback on 32-bit ARM. */
-        struct { long sec, nsec; } ts, *timeout = NULL;
-        int64_t next = hold_until;
-        if (kill_at >= 0 && (next < 0 || kill_at < next))
-            next = kill_at;
-        if (next >= 0) {
-            int64_t left = next - mono_ns();
-            uint64_t d = left > 0 ? (uint64_t)left : 0; /* unsigned: see parse_duration */
-            ts.sec = (long)(d / 1000000000);
-            ts.nsec = (long)(d % 1000000000);
-            timeout = &ts;
-        }
-
+        struct ktimespec ts;
         siginfo_t si;
-        int sig = (int)syscall(SYS_rt_sigtimedwait, &all, &si, timeout, 8);
+        int sig = (int)syscall(SYS_rt_sigtimedwait, &all, &si, time_to_next_deadline(&ts), 8);
         if (sig == SIGCHLD) {
             if (reap(&status))
                 break;
-        } else if (sig > 0 && si.si_pid == self && si.si_code == SI_USER) {
-            /* Raised by the kernel on the init itself: SIGPIPE from a write to a stderr
-             * whose reader has gone, SIGXFSZ from one past RLIMIT_FSIZE (send_sig: the
-             * sender is the current process). Not the child's business, and forwarding
-             * it would kill the child; a message about it would raise another. */
-        } else if (sig > 0) {
-            int to = opts.rewrite[sig];
-            /* Continued in the terminal's foreground (`fg`): the child's group gets it back
-             * for the SIGCONT below. Continued in the background (`bg`): it stays. */
-            if (sig == SIGCONT && tty_pgrp() == getpgrp())
-                tty_set_pgrp(child);
-            if (sig == SIGTERM && opts.stop_delay_ns > 0) {
-                /* Hold TERM while a load balancer drains; a second TERM changes nothing. */
-                if (hold_until < 0) {
-                    hold_until = mono_ns() + opts.stop_delay_ns;
-                    if (opts.verbose)
-                        SAY("holding ", sig_name(name, sig), " (--stop-delay)");
-                }
-            } else {
-                kill_at = forward("", sig, to, kill_at);
-            }
-        } else if (errno != EAGAIN && errno != EINTR) {
+        } else if (sig > 0 && !self_raised(&si)) {
+            handle_signal(sig);
+        } else if (sig < 0 && errno != EAGAIN && errno != EINTR) {
             SAY_ERRNO("sigtimedwait");
             return EXIT_SYSTEM;
         }
-
-        int64_t now = mono_ns();
-        if (hold_until >= 0 && now >= hold_until) {
-            hold_until = -1;
-            kill_at = forward("stop delay over, ", SIGTERM, opts.rewrite[SIGTERM], kill_at);
-        }
-        if (kill_at >= 0 && now >= kill_at) {
-            kill_at = -1;
-            verbose("grace over: SIGKILL to group ", fmt_i64(num, child));
-            /* The group gets the child's helpers; the pid catches a child that left it. */
-            kill(-child, SIGKILL);
-            kill(child, SIGKILL);
-        }
+        run_due_timers();
     }
-
-    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    if (opts.verbose) {
-        if (WIFEXITED(status))
-            SAY(opts.argv[0], " exited with status ", fmt_i64(num, code));
-        else
-            SAY(opts.argv[0], " killed by ", sig_name(name, WTERMSIG(status)), ", exit status ", fmt_i64(num, code));
-    }
-    if (opts.exit_zero[code >> 5] >> (code & 31) & 1) {
-        verbose("--exit-zero: reporting 0 for ", fmt_i64(num, code));
-        code = 0;
-    }
-    return code;
+    return exit_code(status);
 }

@@ -14,9 +14,9 @@
 #include <unistd.h>
 
 #include "armlet_shared.h"
+#include "exit_codes.h"
 #include "util.h"
 
-enum { EXIT_USAGE = 2 };
 
 enum opt_id {
     O_PGROUP, O_GRACE, O_STOP_DELAY, O_REWRITE, O_EXIT_ZERO, O_CPU, O_CPU_ENV, O_MEMORY,
@@ -45,7 +45,7 @@ static const char usage_text[] =
     "  --stop-delay D      hold TERM back for D\n"
     "  --rewrite SIG:SIG*  forward as (:0 drops)\n"
     "  --exit-zero CODE*   report CODE as 0\n"
-    "  --cpu floor|ceil|off  GOMAXPROCS from the cgroups\n"
+    "  --cpu [go-]floor|ceil|off  GOMAXPROCS from the cgroups\n"
     "  --cpu-env NAME*     export that as NAME too\n"
     "  --memory RATIO|off  GOMEMLIMIT = RATIO x cgroup limit\n"
     "  --nofile N|max|off  raise the soft FD limit\n"
@@ -86,44 +86,24 @@ static int parse_bool(const char *v)
     return -1;
 }
 
-/* Copy v up to its first ':' into head (size bytes). Returns what follows the ':' (""
- * when there is no ':'), or NULL when the head is empty or does not fit. */
-static const char *split_colon(const char *v, char *head, size_t size)
-{
-    const char *colon = str_chr(v, ':');
-    size_t n = colon ? (size_t)(colon - v) : strlen(v);
-    if (n == 0 || n >= size)
-        return NULL;
-    memcpy(head, v, n);
-    head[n] = '\0';
-    return colon ? colon + 1 : v + n;
-}
-
 static void apply_rewrite(struct options *o, const char *where, const char *v)
 {
-    char from_txt[24];
-    const char *to_txt = split_colon(v, from_txt, sizeof from_txt);
-    if (!to_txt || !*to_txt)
+    int from, to, rc = parse_rewrite(v, &from, &to);
+    if (rc == -1)
         expect(where, "SIG:SIG", v);
-    int from = sig_parse(from_txt), to = sig_parse(to_txt);
-    if (from < 0 || to < 0)
+    if (rc == -2)
         bad(where, "unknown signal in", v);
-    /* KILL and STOP never reach a process and the init keeps CHLD for itself. */
-    if (from == 0 || from == SIGKILL || from == SIGSTOP || from == SIGCHLD)
+    if (rc == -3)
         bad(where, "cannot rewrite that signal:", v);
     o->rewrite[from] = to;
 }
 
 static void apply_cpu_env(struct options *o, const char *where, const char *v)
 {
-    const char *p = v;
     if (o->n_cpu_env >= OPT_MAX_CPU_ENV)
         bad(where, "too many names at", v);
-    if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || *p == '_'))
+    if (env_name_ok(v) != 0)
         bad(where, "not a variable name:", v);
-    for (; *p; p++)
-        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || *p == '_' || (*p >= '0' && *p <= '9')))
-            bad(where, "not a variable name:", v);
     o->cpu_env[o->n_cpu_env++] = v;
 }
 
@@ -169,61 +149,6 @@ static void apply_list(struct options *o, int id, const char *where, const char 
     }
 }
 
-/* Parse a ratio "0.9", "1", ".5" in (0, 1] into parts per million, with integers only:
- * strtod, and on arm/v6 the soft-float add and divide, would cost a few KiB. */
-static int parse_ratio_ppm(const char *v, uint32_t *ppm)
-{
-    /* Digits are collected as an integer and scaled up by multiplying: no division,
-     * which on arm/v6 (Thumb-1) would be a call into a 500-byte libgcc routine. */
-    uint32_t x = 0;
-    int digits = 0, frac = -1; /* fraction digits kept; -1 before the '.' */
-    for (;; v++) {
-        if (*v == '.' && frac < 0) {
-            frac = 0;
-            continue;
-        }
-        if (*v < '0' || *v > '9')
-            break;
-        digits++;
-        if (frac >= 6)
-            continue; /* past millionths: no effect */
-        x = x * 10 + (uint32_t)(*v - '0');
-        if (frac >= 0)
-            frac++;
-        else if (x > 1)
-            return -1;
-    }
-    for (frac = frac < 0 ? 0 : frac; frac < 6; frac++)
-        x *= 10;
-    if (*v || !digits || x == 0 || x > 1000000)
-        return -1;
-    *ppm = x;
-    return 0;
-}
-
-static void apply_user(struct options *o, const char *where, const char *v)
-{
-    uint64_t uid, gid;
-    char uid_txt[24];
-    if (strcmp(v, "root") == 0) {
-        uid = gid = 0;
-    } else if (strcmp(v, "nonroot") == 0) {
-        uid = ARMLET_NONROOT_UID;
-        gid = ARMLET_NONROOT_GID;
-    } else {
-        const char *gid_txt = split_colon(v, uid_txt, sizeof uid_txt);
-        /* (uid_t)-1 means "unchanged" to setuid(): refuse it. */
-        if (!gid_txt || parse_u64(uid_txt, 0xfffffffe, &uid) != 0 ||
-            (*gid_txt && parse_u64(gid_txt, 0xfffffffe, &gid) != 0))
-            expect(where, "root, nonroot or UID[:GID]", v);
-        else if (!*gid_txt)
-            gid = uid;
-    }
-    o->has_user = 1;
-    o->uid = (uint32_t)uid;
-    o->gid = (uint32_t)gid;
-}
-
 /* Apply option id with value v (NULL for a flag without value); where names the source
  * for messages. */
 static void apply(struct options *o, int id, const char *where, const char *v)
@@ -248,16 +173,20 @@ static void apply(struct options *o, int id, const char *where, const char *v)
     case O_CPU_ENV:
         apply_list(o, id, where, v);
         break;
-    case O_CPU:
-        if (strcmp(v, "floor") == 0)
+    case O_CPU: {
+        /* "go-floor": the builder's choice for a Go >= 1.25 program (docs/README-limits.md) */
+        o->cpu_go = !strncmp(v, "go-", 3);
+        const char *m = v + o->cpu_go * 3;
+        if (strcmp(m, "floor") == 0)
             o->cpu = CPU_FLOOR;
-        else if (strcmp(v, "ceil") == 0)
+        else if (strcmp(m, "ceil") == 0)
             o->cpu = CPU_CEIL;
-        else if (strcmp(v, "off") == 0)
+        else if (strcmp(m, "off") == 0)
             o->cpu = CPU_OFF;
         else
-            expect(where, "floor, ceil or off", v);
+            expect(where, "[go-]floor, ceil or off", v);
         break;
+    }
     case O_MEMORY:
         o->memory_off = strcmp(v, "off") == 0;
         o->memory_ppm = 0;
@@ -277,7 +206,9 @@ static void apply(struct options *o, int id, const char *where, const char *v)
         }
         break;
     case O_USER:
-        apply_user(o, where, v);
+        if (parse_ids(v, &o->uid, &o->gid) != 0)
+            expect(where, "root, nonroot or UID[:GID]", v);
+        o->has_user = 1;
         break;
     case O_SECCOMP:
     case O_PRELOAD:

@@ -20,7 +20,9 @@ struct options {
     int64_t stop_delay_ns;            /* --stop-delay: hold TERM back this long */
     int rewrite[NSIG];                /* --rewrite FROM:TO; rewrite[s] = signal to send, 0 = drop; init: identity */
     uint32_t exit_zero[8];            /* --exit-zero CODE (repeatable): a bit per status 0-255 */
-    enum cpu_mode cpu;                /* --cpu floor|ceil|off */
+    enum cpu_mode cpu;                /* --cpu [go-]floor|ceil|off */
+    int cpu_go;                       /* --cpu go-...: GOMAXPROCS only where Go >= 1.25's own
+                                       * default differs (setup.c fit_cpu) */
     const char *cpu_env[OPT_MAX_CPU_ENV]; /* --cpu-env NAME (repeatable), besides GOMAXPROCS */
     int n_cpu_env;
     int memory_off;                   /* --memory off */

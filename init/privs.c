@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "exit_codes.h"
 #include "util.h"
 
 /* 32-bit ARM has 16-bit id syscalls under the plain names; the 32 variants take uid_t. */
@@ -27,6 +28,6 @@ void privs_drop(uint32_t uid, uint32_t gid)
         (step = "setresgid", syscall(SYS_SETRESGID, gid, gid, gid)) != 0 ||
         (step = "setresuid", syscall(SYS_SETRESUID, uid, uid, uid)) != 0) {
         SAY_ERRNO("--user ", fmt_i64(a, uid), ":", fmt_i64(b, gid), ": ", step);
-        _exit(126);
+        _exit(EXIT_NOEXEC);
     }
 }

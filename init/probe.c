@@ -17,95 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exit_codes.h"
 #include "options.h"
 #include "util.h"
 
 #define DEFAULT_TIMEOUT_NS 5000000000LL
-
-struct target {
-    int http;               /* 1 http://, 0 tcp:// */
-    char host[64];          /* as written, without brackets */
-    unsigned port;
-    const char *path;       /* http: "/..." (points into the URL), "/" when absent */
-};
-
-/* Length of s's start without any character of stop (strcspn, which musl builds with a
- * 32-byte table per call site's worth of code). */
-static size_t span_to(const char *s, const char *stop)
-{
-    size_t n = 0;
-    while (s[n] && !str_chr(stop, s[n]))
-        n++;
-    return n;
-}
-
-/* Split URL into t. Returns 0, or -1 with *why set. */
-static int parse_url(const char *url, struct target *t, const char **why)
-{
-    const char *s;
-    if (!strncmp(url, "http://", 7)) {
-        t->http = 1, s = url + 7, t->port = 80;
-    } else if (!strncmp(url, "tcp://", 6)) {
-        t->http = 0, s = url + 6, t->port = 0;
-    } else {
-        *why = "expected http://HOST:PORT/PATH or tcp://HOST:PORT";
-        return -1;
-    }
-    const char *host = s, *end;
-    if (*s == '[') {
-        host = s + 1;
-        end = str_chr(host, ']');
-        if (!end) {
-            *why = "unclosed [ in the IPv6 address";
-            return -1;
-        }
-        s = end + 1;
-    } else {
-        end = s + span_to(s, ":/?#");
-        s = end;
-    }
-    size_t hl = (size_t)(end - host);
-    if (hl == 0 || hl >= sizeof t->host) {
-        *why = "missing or overlong host";
-        return -1;
-    }
-    memcpy(t->host, host, hl);
-    t->host[hl] = '\0';
-    if (*s == ':') {
-        char num[8];
-        size_t pl = span_to(s + 1, "/?#");
-        uint64_t port;
-        if (pl == 0 || pl >= sizeof num) {
-            *why = "bad port";
-            return -1;
-        }
-        memcpy(num, s + 1, pl);
-        num[pl] = '\0';
-        if (parse_u64(num, 65535, &port) < 0 || port == 0) {
-            *why = "bad port";
-            return -1;
-        }
-        t->port = (unsigned)port;
-        s += 1 + pl;
-    }
-    if (!t->port) {
-        *why = "tcp:// needs a port";
-        return -1;
-    }
-    t->path = *s == '/' ? s : "/";
-    if (*s && *s != '/') {
-        *why = "expected /PATH after the port";
-        return -1;
-    }
-    /* The request line carries PATH verbatim: no spaces or control characters. */
-    for (const char *p = t->path; *p; p++) {
-        if ((unsigned char)*p <= ' ' || *p == 0x7f) {
-            *why = "the path has a space or control character";
-            return -1;
-        }
-    }
-    return 0;
-}
 
 /* Wait for events on fd until the deadline. Returns 1 ready, 0 timed out, -1 error. */
 static int wait_fd(int fd, short events, int64_t deadline)
@@ -225,7 +141,7 @@ static int parse_ipv6(const char *s, unsigned char a[16])
 }
 
 /* Connect to t's host: a numeric address, or localhost as 127.0.0.1 then ::1. */
-static int open_conn(const struct target *t, int64_t deadline, int *timed_out, int *err,
+static int open_conn(const struct armlet_url *t, int64_t deadline, int *timed_out, int *err,
                      const char **why)
 {
     struct sockaddr_in v4 = {.sin_family = AF_INET, .sin_port = htons((uint16_t)t->port)};
@@ -266,7 +182,7 @@ static int send_all(int fd, const char *buf, size_t n, int64_t deadline, int *ti
 
 /* Send the GET and read the status line into line. Returns the status code, or -1
  * (*timed_out, or errno / *why). */
-static int http_status(int fd, const struct target *t, int64_t deadline, char *line, size_t cap,
+static int http_status(int fd, const struct armlet_url *t, int64_t deadline, char *line, size_t cap,
                        int *timed_out, const char **why)
 {
     char req[1024], port[21];
@@ -328,10 +244,10 @@ static int report(int healthy, const char *url, const char *a, const char *b)
     if (healthy) {
         char buf[512];
         write_all(1, buf, JOIN(buf, sizeof buf, "probe: ", url, ": ", a, b, "\n"));
-        return 0;
+        return PROBE_HEALTHY;
     }
     SAY("probe: ", url, ": ", a, b);
-    return 1;
+    return PROBE_UNHEALTHY;
 }
 
 int probe_main(int argc, char **argv)
@@ -347,26 +263,26 @@ int probe_main(int argc, char **argv)
             timeout_text = a + 10;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             options_usage(); /* one help text, the init's: it documents probe too */
-            return 0;
+            return PROBE_HEALTHY;
         } else if (a[0] == '-' || url) {
             SAY("probe: unexpected argument '", a, "' (see --help)");
-            return 1;
+            return PROBE_UNHEALTHY;
         } else {
             url = a;
         }
     }
     if (timeout_text != default_timeout && (parse_duration(timeout_text, &timeout) < 0 || timeout <= 0)) {
         SAY("probe: --timeout '", timeout_text, "': expected a duration like 2s or 500ms");
-        return 1;
+        return PROBE_UNHEALTHY;
     }
     if (!url) {
         SAY("probe: missing URL (see --help)");
-        return 1;
+        return PROBE_UNHEALTHY;
     }
-    struct target t;
+    struct armlet_url t;
     const char *why = NULL;
     char ebuf[32];
-    if (parse_url(url, &t, &why) < 0)
+    if (probe_url_parse(url, &t, &why) < 0)
         return report(0, url, why, "");
 
     int64_t deadline = mono_ns() + timeout;

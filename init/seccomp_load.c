@@ -12,11 +12,14 @@
 #include <unistd.h>
 
 #include "armlet_shared.h"
+#include "exit_codes.h"
 #include "util.h"
+
+_Static_assert(sizeof(struct bpf_eval_insn) == ARMLET_BPF_INSN_SIZE, "struct sock_filter");
 
 struct sock_fprog_ { /* struct sock_fprog */
     unsigned short len;
-    struct bpf_ins *filter;
+    struct bpf_eval_insn *filter;
 };
 #define SECCOMP_SET_MODE_FILTER_ 1
 #define SECCOMP_MODE_FILTER_ 2
@@ -34,7 +37,7 @@ struct sock_fprog_ { /* struct sock_fprog */
 #define ARCH_NAME "arm"
 #endif
 
-static struct bpf_ins prog[ARMLET_BPF_MAX_INSNS];
+static struct bpf_eval_insn prog[ARMLET_BPF_MAX_INSNS];
 static size_t prog_len;
 
 /* The opcodes seccomp accepts, a bit each: LD/LDX IMM, MEM and W LEN, LD W ABS, ST, STX,
@@ -44,7 +47,7 @@ static const uint32_t ok_codes[8] = {
     0x307010ff, 0x30303031, 0x10103030, 0x10101013, 0x00000093, 0x00001010, 0, 0,
 };
 
-const char *bpf_check(const struct bpf_ins *p, size_t n)
+const char *bpf_check(const struct bpf_eval_insn *p, size_t n)
 {
     unsigned loads = 0;
     if (n == 0)
@@ -89,7 +92,7 @@ const char *bpf_check(const struct bpf_ins *p, size_t n)
 
 static void bad_file(const char *path, const char *why)
 {
-    DIE(2, "--seccomp ", path, ": ", why);
+    DIE(EXIT_USAGE, "--seccomp ", path, ": ", why);
 }
 
 size_t bpf_file_read(const char *path)
@@ -99,7 +102,7 @@ size_t bpf_file_read(const char *path)
     ssize_t k;
     if (fd < 0) {
         SAY_ERRNO("--seccomp ", path);
-        _exit(2);
+        _exit(EXIT_USAGE);
     }
     char *buf = (char *)prog, extra;
     k = 0;
@@ -110,12 +113,16 @@ size_t bpf_file_read(const char *path)
     close(fd);
     if (k < 0) {
         SAY_ERRNO("--seccomp ", path);
-        _exit(2);
+        _exit(EXIT_USAGE);
     }
     if (k > 0)
         bad_file(path, "over 4096 instructions");
     if (len == 0 || len % ARMLET_BPF_INSN_SIZE)
         bad_file(path, "not raw BPF (size)");
+    /* The file's records, decoded where they lie into the struct sock_filter the kernel
+     * takes (on these little-endian targets the same bytes: the codec is the shared one). */
+    for (size_t i = 0; i < len / ARMLET_BPF_INSN_SIZE; i++)
+        prog[i] = bpf_insn_decode((const unsigned char *)&prog[i]);
     const char *why = bpf_check(prog, len / ARMLET_BPF_INSN_SIZE);
     if (why)
         bad_file(path, why);
@@ -152,5 +159,5 @@ void bpf_install(void)
     }
 fail:
     SAY_ERRNO("--seccomp: installing the filter");
-    _exit(126);
+    _exit(EXIT_NOEXEC);
 }

@@ -20,13 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* struct sock_filter (spelled out: the musl cross sysroots carry no linux uapi headers);
- * every armlet platform is little-endian, so the file's records are these as they are. */
-struct bpf_ins {
-    uint16_t code;
-    uint8_t jt, jf;
-    uint32_t k;
-};
+#include "bpf_eval.h" /* struct bpf_eval_insn: struct sock_filter, and its record codec */
 
 /* Check n instructions as the kernel will before loading them (bpf_check_classic and
  * seccomp's own list): every opcode one seccomp accepts, loads inside seccomp_data,
@@ -35,7 +29,7 @@ struct bpf_ins {
  * a program that reads seccomp_data at all, an architecture check at its head (load of
  * the arch, then a chain of jeq) that names this init's own architecture.
  * Returns NULL when sound, else what is wrong. */
-const char *bpf_check(const struct bpf_ins *prog, size_t n);
+const char *bpf_check(const struct bpf_eval_insn *prog, size_t n);
 /* Returns the number of instructions read. Exits 2 on any problem. */
 size_t bpf_file_read(const char *path);
 void bpf_install(void);

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "exit_codes.h"
 #include "privs.h"
 #include "rlimit.h"
 #include "seccomp_load.h"
@@ -120,14 +121,21 @@ static void fit_cpu(const struct options *o, const struct cgroup_limits *l)
 {
     unsigned aff = affinity_count();
     unsigned n = cgroup_cpus(l, aff, o->cpu == CPU_CEIL);
+    /* Go >= 1.25 picks min(affinity, max(2, leaf quota rounded up)) itself and follows
+     * the limit as it changes, unless GOMAXPROCS is set: so with --cpu go-..., set it
+     * only where that number is not ours. */
+    unsigned go = l->leaf_cpus < 2 ? 2 : l->leaf_cpus;
+    int own = o->cpu_go && n == (go < aff && l->leaf_cpus ? go : aff);
     char num[21], a[21], c[21], q[32];
     const char *val = fmt_i64(num, n);
     if (o->verbose)
         SAY("cpu: affinity ", fmt_i64(a, aff), ", cpuset ", l->cpuset ? fmt_i64(c, l->cpuset) : "none",
             ", quota ", l->quota ? fmt_ratio(q, l->quota, l->period) : "none",
             l->quota ? " (cgroup " : "", l->quota ? l->quota_at : "", l->quota ? ")" : "",
-            " -> GOMAXPROCS=", val, o->cpu == CPU_CEIL ? " (ceil)" : " (floor)");
-    export_var("GOMAXPROCS", val, o->verbose);
+            " -> GOMAXPROCS=", val, o->cpu == CPU_CEIL ? " (ceil" : " (floor",
+            own ? "; Go's own: not set)" : ")");
+    if (!own)
+        export_var("GOMAXPROCS", val, o->verbose);
     for (int i = 0; i < o->n_cpu_env; i++)
         export_var(o->cpu_env[i], val, o->verbose);
 }
@@ -231,7 +239,7 @@ void setup_child(const struct options *o)
         } else if (errno != EINTR) {
             /* The filter is already in force: a profile that denies read ends here. */
             SAY_ERRNO("--seccomp: cannot receive the environment from the init (the profile must allow read): read");
-            _exit(126);
+            _exit(EXIT_NOEXEC);
         }
     }
     if (fd >= 0)

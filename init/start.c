@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <unistd.h>
 
+#include "exit_codes.h"
+
 #define AUX_CNT 38 /* as musl's start-up */
 
 extern char **__environ;
@@ -89,7 +91,7 @@ __asm__(
     "    mov r2, #(6f - 5f)\n"
     "    mov r7, #4\n"                /* write */
     "    svc #0\n"
-    "    mov r0, #126\n"
+    "    mov r0, #" EXIT_NOEXEC_STR "\n"
     "    mov r7, #248\n"              /* exit_group */
     "    svc #0\n"
     "5:  .ascii \"armlet-init: this CPU is ARMv6: use the linux/arm/v6 image\\n\"\n"

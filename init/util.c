@@ -284,138 +284,54 @@ char *fmt_i64(char buf[21], int64_t v)
     return p;
 }
 
+/* The shared value parsers (common/armlet_parse.h), instantiated here once for the
+ * whole init: the other files call these, never the armlet_* functions themselves. */
 int parse_u64(const char *s, uint64_t max, uint64_t *v)
 {
-    uint64_t r = 0;
-    if (!s || !*s)
-        return -1;
-    for (; *s; s++) {
-        unsigned d = (unsigned)(*s - '0');
-        if (d > 9 || r > (max - d) / 10)
-            return -1;
-        r = r * 10 + d;
-    }
-    *v = r;
-    return 0;
+    return armlet_parse_u64(s, max, v);
 }
 
 int parse_duration(const char *s, int64_t *ns)
 {
-    static const struct { char unit[3]; uint64_t ns; } units[] = {
-        { "ns", 1 }, { "us", 1000 }, { "ms", 1000000 }, { "s", 1000000000 },
-        { "m", 60000000000 }, { "h", 3600000000000 }, { "", 1000000000 },
-    };
-    const uint64_t max_ns = (uint64_t)1000000 * 1000000000; /* 10^6 s: ~11.5 days */
-    /* Unsigned throughout: signed 64-bit division pulls another libgcc routine into the
-     * 32-bit ARM inits. */
-    uint64_t whole = 0, frac = 0, frac_scale = 1;
-    int digits = 0;
-    if (!s)
-        return -1;
-    for (; *s >= '0' && *s <= '9'; s++, digits++) {
-        whole = whole * 10 + (uint64_t)(*s - '0');
-        if (whole > max_ns)
-            return -1;
-    }
-    if (*s == '.') {
-        s++;
-        for (int k = 0; *s >= '0' && *s <= '9'; s++, k++, digits++) {
-            if (k >= 9)
-                return -1;
-            frac = frac * 10 + (uint64_t)(*s - '0');
-            frac_scale *= 10;
-        }
-    }
-    if (digits == 0)
-        return -1;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (strcmp(s, units[i].unit) != 0)
-            continue;
-        uint64_t u = units[i].ns;
-        if (whole > max_ns / u)
-            return -1;
-        /* frac < frac_scale <= 10^9 and u <= 3.6e12: do the fraction in two steps so the
-         * product never overflows. */
-        uint64_t r = whole * u + (u / frac_scale) * frac + (u % frac_scale) * frac / frac_scale;
-        if (r > max_ns)
-            return -1;
-        *ns = (int64_t)r;
-        return 0;
-    }
-    return -1;
+    return armlet_parse_duration(s, ns);
 }
 
-/* Names of signals 1..31 in number order, NUL-separated (a pointer table would cost
- * 4-8 bytes a name more). Every armlet arch (x86-64, arm, arm64) has the generic
- * numbering; the assert keeps that honest. */
-static const char sig_names[] =
-    "HUP\0INT\0QUIT\0ILL\0TRAP\0ABRT\0BUS\0FPE\0KILL\0USR1\0SEGV\0USR2\0PIPE\0ALRM\0TERM\0"
-    "STKFLT\0CHLD\0CONT\0STOP\0TSTP\0TTIN\0TTOU\0URG\0XCPU\0XFSZ\0VTALRM\0PROF\0WINCH\0IO\0"
-    "PWR\0SYS";
-_Static_assert(SIGHUP == 1 && SIGBUS == 7 && SIGUSR1 == 10 && SIGTERM == 15 && SIGSTKFLT == 16 &&
-                   SIGCHLD == 17 && SIGSTOP == 19 && SIGURG == 23 && SIGIO == 29 && SIGSYS == 31,
-               "the generic Linux signal numbers");
-#define N_SIG_NAMES 32
-#define RT_MIN 34 /* glibc's SIGRTMIN: the kernel's 32 and 33 are its threading signals */
-#define RT_MAX 64
-
-/* Case does not matter: names are compared upper-cased. */
 int sig_parse(const char *s)
 {
-    char up[16];
-    uint64_t n;
-    size_t i = 0;
-    if (!s)
-        return -1;
-    if (parse_u64(s, NSIG - 1, &n) == 0)
-        return (int)n;
-    for (; i < sizeof up - 1 && s[i]; i++)
-        up[i] = s[i] >= 'a' && s[i] <= 'z' ? (char)(s[i] - 32) : s[i];
-    if (s[i])
-        return -1;
-    up[i] = '\0';
-    const char *u = up;
-    if (!strncmp(u, "SIG", 3))
-        u += 3;
-    const char *name = sig_names;
-    for (int k = 1; k < N_SIG_NAMES; k++, name += strlen(name) + 1)
-        if (!strcmp(u, name))
-            return k;
-    /* Real-time signals: RTMIN, RTMIN+n, RTMAX, RTMAX-n, numbered as glibc, bash, systemd
-     * and Docker's --stop-signal do (RTMIN = 34; musl's own SIGRTMIN is 35). */
-    int base, dir;
-    if (!strncmp(u, "RTMIN", 5))
-        base = RT_MIN, dir = 1;
-    else if (!strncmp(u, "RTMAX", 5))
-        base = RT_MAX, dir = -1;
-    else
-        return -1;
-    u += 5;
-    if (!*u)
-        return base;
-    if (*u != (dir > 0 ? '+' : '-') || parse_u64(u + 1, RT_MAX - RT_MIN, &n) != 0)
-        return -1;
-    return base + dir * (int)n;
+    return armlet_parse_signal(s);
 }
 
 char *sig_name(char buf[16], int sig)
 {
-    char num[21];
-    const char *name = NULL, *tail = "";
-    if (sig > 0 && sig < N_SIG_NAMES) {
-        name = sig_names;
-        for (int k = 1; k < sig; k++)
-            name += strlen(name) + 1;
-    }
-    if (!name && sig >= RT_MIN && sig <= RT_MAX) {
-        name = "RTMIN+";
-        tail = fmt_i64(num, sig - RT_MIN);
-    } else if (!name) {
-        name = fmt_i64(num, sig);
-    }
-    size_t n = strlen(name);
-    memcpy(buf, "SIG", 3);
-    memcpy(buf + 3, name, n);
-    memcpy(buf + 3 + n, tail, strlen(tail) + 1);
-    return buf;
+    return armlet_signal_name(buf, sig);
+}
+
+int parse_rewrite(const char *v, int *from, int *to)
+{
+    return armlet_parse_rewrite(v, from, to);
+}
+
+int parse_ratio_ppm(const char *v, uint32_t *ppm)
+{
+    return armlet_parse_ratio_ppm(v, ppm);
+}
+
+int parse_ids(const char *v, uint32_t *uid, uint32_t *gid)
+{
+    return armlet_parse_ids(v, uid, gid);
+}
+
+int env_name_ok(const char *s)
+{
+    return armlet_env_name_ok(s);
+}
+
+int probe_url_parse(const char *url, struct armlet_url *t, const char **why)
+{
+    return armlet_parse_probe_url(url, t, why);
+}
+
+size_t span_to(const char *s, const char *stop)
+{
+    return armlet_span_to(s, stop);
 }

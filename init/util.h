@@ -1,5 +1,5 @@
 /* init/util.h — the init's few text helpers: messages on stderr, integers, signal names,
- * durations. No stdio, no heap: everything writes into the caller's or a stack buffer.
+ * and (util.c) the one instance of the value parsers shared with the recipe. No stdio, no heap: everything writes into the caller's or a stack buffer.
  *
  * Messages:  say("started ", prog, (char *)0) writes "armlet-init: started PROG\n" to
  * stderr in one write(2), so lines from the init never interleave mid-line with the
@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdnoreturn.h>
+
+#include "armlet_parse.h"
 
 /* Concatenate the strings up to a NULL into buf (cap >= 1 bytes): cut to fit, always
  * NUL-terminated. Returns the length written. The one string builder of the init. */
@@ -59,18 +61,18 @@ int write_all(int fd, const char *buf, unsigned long len);
 /* Decimal text of v in buf (at least 21 bytes). Returns a pointer into buf. */
 char *fmt_i64(char buf[21], int64_t v);
 
-/* Parse a whole decimal unsigned integer (no sign, no spaces) <= max.
- * Returns 0 and sets *v, or -1 (no errno). */
+/* The value parsers the recipe shares (common/armlet_parse.h has their contracts),
+ * instantiated once in util.c; the init calls these names, never the armlet_* ones.
+ * Each returns 0 (sig_parse: the signal) or -1 (parse_rewrite: -1/-2/-3, see there). */
 int parse_u64(const char *s, uint64_t max, uint64_t *v);
-
-/* Parse a duration: "10s", "500ms", "1m", "2.5s", "1h", "250us", "100ns"; a plain number
- * means seconds. At most 9 fraction digits, at most 10^6 s. Returns 0 and sets *ns, or -1. */
 int parse_duration(const char *s, int64_t *ns);
-
-/* Signal number of "TERM", "SIGTERM", "sigterm", "15", "RTMIN+2", "0" (0 is allowed and
- * means "no signal"). RTMIN is 34 and RTMAX 64, as glibc, bash and systemd count. Returns the number (0..NSIG-1) or -1 when s is not a signal. */
-int sig_parse(const char *s);
-/* "SIGTERM", "SIGRTMIN+2" or "SIG<n>" for sig, written into buf. Returns buf. */
-char *sig_name(char buf[16], int sig);
+int sig_parse(const char *s);          /* 0..64, RTMIN = 34 as glibc counts */
+char *sig_name(char buf[16], int sig); /* "SIGTERM", "SIGRTMIN+2", "SIG<n>"; returns buf */
+int parse_rewrite(const char *v, int *from, int *to);
+int parse_ratio_ppm(const char *v, uint32_t *ppm);
+int parse_ids(const char *v, uint32_t *uid, uint32_t *gid);
+int env_name_ok(const char *s);
+int probe_url_parse(const char *url, struct armlet_url *t, const char **why);
+size_t span_to(const char *s, const char *stop); /* strcspn, without musl's table */
 
 #endif

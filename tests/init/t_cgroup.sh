@@ -11,32 +11,7 @@
 # cgroup and /proc reads through to this kernel).
 source "$(dirname "$0")/../lib.sh"
 
-CPU_V1=/sys/fs/cgroup/cpu
-CPUSET_V1=/sys/fs/cgroup/cpuset
-MEM_V1=/sys/fs/cgroup/memory
-NCPU=$(nproc --all)
-NATIVE_INIT=$(init_for linux-amd64)
-
-# cg_make DIR...: create cgroup directories, removed (deepest first) when the test exits.
-_cgs=()
-cg_make() {
-  local d
-  for d in "$@"; do mkdir -p "$d"; _cgs=("$d" "${_cgs[@]}"); done
-  trap cg_cleanup EXIT
-}
-cg_cleanup() {
-  local d i
-  for d in "${_cgs[@]}"; do
-    for i in 1 2 3 4 5 6 7 8 9 10; do rmdir "$d" 2>/dev/null && break; [ -d "$d" ] || break; sleep 0.1; done
-  done
-}
-need_v1() { [ -w "$1/cgroup.procs" ] || skip "no writable cgroup v1 hierarchy at $1"; }
-
-# in_cgroups "DIR..." CMD...: run CMD in a shell first moved into each cgroup DIR.
-in_cgroups() {
-  local dirs=$1; shift
-  sh -c 'for d in $1; do echo $$ > "$d/cgroup.procs" || exit 99; done; shift; exec "$@"' sh "$dirs" "$@"
-}
+source "$(dirname "$0")/cgroup_lib.sh"
 
 platforms_test_v1_quota_1_5_gives_1_with_floor_and_2_with_ceil() { :; }
 test_v1_quota_1_5_gives_1_with_floor_and_2_with_ceil() {
@@ -137,21 +112,6 @@ test_v1_memory_limit_on_the_path_gives_gomemlimit() {
   if [ "$(cat "$MEM_V1${here%/}/memory.limit_in_bytes")" -gt 4611686018427387904 ]; then
     assert_eq unset "$out" "unlimited:"
   fi
-}
-
-# run_v2 TREE-SETUP CGROUP-PATH INIT-ARGS...: in a private mount namespace, mount a tmpfs
-# over /sys/fs/cgroup, let TREE-SETUP (a shell snippet, cwd = that mount) lay out the
-# cgroup2 files, make /proc/<pid>/cgroup say "0::CGROUP-PATH" and /proc/<pid>/mountinfo
-# list a cgroup2 mount at /sys/fs/cgroup, then exec the init with INIT-ARGS.
-run_v2() {
-  local setup=$1 path=$2; shift 2
-  local d; d=$(tmpdir)
-  printf '0::%s\n' "$path" >"$d/cgroup"
-  printf '40 30 0:99 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw,nsdelegate\n' >"$d/mountinfo"
-  unshare -m sh -c '
-    mount --make-rprivate / && mount -t tmpfs armlet-v2 /sys/fs/cgroup && cd /sys/fs/cgroup &&
-    eval "$1" && mount --bind "$2/cgroup" /proc/$$/cgroup && mount --bind "$2/mountinfo" /proc/$$/mountinfo &&
-    shift 2 && exec "$@"' sh "$setup" "$d" "$@"
 }
 
 test_v2_real_cgroup2_mount_without_cpu_controller_means_no_limit() {

@@ -338,6 +338,8 @@ static void test_go_goarm7_refused_for_arm_v6_and_goarm6_accepted(void)
     struct elf_info info;
     CHECK(elf_check(p6, platform_lookup("linux/arm/v6"), 0, &info, &e) == 0);
     CHECK(info.go_arm == 6 && info.arm_arch == 6);
+    /* the Go version from the same build info (Debian 12's golang-go is 1.19) */
+    CHECK(info.go_minor == 19 && !strncmp(info.go_version, "go1.19", 6));
     CHECK(elf_check(p7, platform_lookup("linux/arm/v7"), 0, &info, &e) == 0);
     CHECK(info.go_arm == 7);
     CHECK(elf_check(p7, platform_lookup("linux/arm/v6"), 0, &info, &e) == ERR);

@@ -100,6 +100,7 @@ static void test_v1_tightest_quota_on_the_path_wins(void)
     put("sys/fs/cgroup/cpu,cpuacct/a/cpu.cfs_quota_us", "25000\n");
     put("sys/fs/cgroup/cpu,cpuacct/a/cpu.cfs_period_us", "50000\n");
     expect_cpu(&l, 25000, 50000, "/a cpu.cfs_quota_us", 1, 1);
+    CHECK(l.leaf_cpus == 2); /* what Go >= 1.25 sees: the leaf's 1.5, rounded up */
 
     /* only what is asked for is read */
     char cg[512], mi[512];
@@ -143,6 +144,7 @@ static void test_v2_nested_limits_and_max(void)
     read_limits(&l);
     CHECK(l.quota == 150000 && l.period == 100000);
     CHECK_STR(l.quota_at, "/kubepods cpu.max");
+    CHECK(l.leaf_cpus == 0); /* the leaf says max: Go >= 1.25 would see no limit */
     CHECK(l.memory == 268435456);
     CHECK_STR(l.memory_at, "/kubepods/pod1 memory.max");
     CHECK(cgroup_cpus(&l, 2, 1) == 2);

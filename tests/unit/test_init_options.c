@@ -9,6 +9,7 @@
 #include "options.h"
 #include "unit.h"
 #include "util.h"
+#include "values_table.h"
 
 static struct options o;
 
@@ -247,6 +248,31 @@ static void test_exit_zero_takes_every_code(void)
         CHECK(o.exit_zero[c >> 5] >> (c & 31) & 1);
 }
 
+/* armlet-init accepts exactly the values the recipe accepts (the same rows are written
+ * into recipes in test_recipe.c): --KEY=VALUE, and probe's URL parser for "health". */
+static void test_shared_values_table(void)
+{
+    for (size_t i = 0; i < sizeof value_cases / sizeof value_cases[0]; i++) {
+        const struct value_case *c = &value_cases[i];
+        int ok;
+        if (!strcmp(c->key, "health")) {
+            struct armlet_url t;
+            const char *why = NULL;
+            ok = probe_url_parse(c->value, &t, &why) == 0;
+        } else {
+            char arg[256];
+            snprintf(arg, sizeof arg, "--%s=%s", c->key, c->value);
+            ok = PARSE_STATUS(arg, "p") == 0;
+        }
+        if (ok != c->ok) {
+            fprintf(stderr, "the init %s %s=%s, the table says %s\n", ok ? "accepts" : "refuses",
+                    c->key, c->value, c->ok ? "accepted" : "refused");
+            unit_failures++;
+            unit_current_failed = 1;
+        }
+    }
+}
+
 int main(void)
 {
     RUN(test_durations_accept_units_fractions_and_plain_seconds);
@@ -260,5 +286,6 @@ int main(void)
     RUN(test_bad_options_and_values_exit_2);
     RUN(test_help_and_version_exit_0);
     RUN(test_exit_zero_takes_every_code);
+    RUN(test_shared_values_table);
     return unit_done();
 }

@@ -19,13 +19,13 @@
 static void test_sound_programs_pass(void)
 {
     /* The shape libseccomp and `armlet seccomp compile` write: arch chain, nr, rules. */
-    const struct bpf_ins arch_chain[] = {
+    const struct bpf_eval_insn arch_chain[] = {
         LD_ABS(4), JEQ(0x40000003u, 2, 0), JEQ(ARCH_X86_64, 1, 0), RET(KILL),
         LD_ABS(0), JEQ(59, 0, 1), RET(0x00050001u), RET(ALLOW),
     };
     CHECK(bpf_check(arch_chain, N(arch_chain)) == NULL);
     /* Scratch memory, ALU, TAX/TXA, LEN and every jump kind, all in range. */
-    const struct bpf_ins busy[] = {
+    const struct bpf_eval_insn busy[] = {
         LD_ABS(4), JEQ(ARCH_X86_64, 1, 0), RET(KILL),
         { 0x20, 0, 0, 16 },      /* ld args[0] */
         { 0x02, 0, 0, 15 },      /* st M[15] */
@@ -40,15 +40,15 @@ static void test_sound_programs_pass(void)
     };
     CHECK(bpf_check(busy, N(busy)) == NULL);
     /* A program that never reads seccomp_data is the same on every arch. */
-    const struct bpf_ins allow[] = { RET(ALLOW) };
+    const struct bpf_eval_insn allow[] = { RET(ALLOW) };
     CHECK(bpf_check(allow, 1) == NULL);
 }
 
 static void test_what_the_kernel_refuses_is_refused_before_fork(void)
 {
-    const struct bpf_ins head[] = { LD_ABS(4), JEQ(ARCH_X86_64, 1, 0), RET(KILL) };
-    struct bpf_ins p[8];
-    static const struct { struct bpf_ins ins; const char *why; } bad[] = {
+    const struct bpf_eval_insn head[] = { LD_ABS(4), JEQ(ARCH_X86_64, 1, 0), RET(KILL) };
+    struct bpf_eval_insn p[8];
+    static const struct { struct bpf_eval_insn ins; const char *why; } bad[] = {
         { { 0x30, 0, 0, 0 }, "an opcode seccomp refuses" },       /* ld b abs */
         { { 0x94, 0, 0, 7 }, "an opcode seccomp refuses" },       /* mod #7 */
         { { 0x0e, 0, 0, 0 }, "an opcode seccomp refuses" },       /* ret x */
@@ -66,27 +66,27 @@ static void test_what_the_kernel_refuses_is_refused_before_fork(void)
     for (size_t i = 0; i < N(bad); i++) {
         memcpy(p, head, sizeof head);
         p[3] = bad[i].ins;
-        p[4] = (struct bpf_ins)RET(ALLOW);
+        p[4] = (struct bpf_eval_insn)RET(ALLOW);
         const char *why = bpf_check(p, 5);
         if (!why || strcmp(why, bad[i].why)) {
             fprintf(stderr, "case %zu: got %s\n", i, why ? why : "(sound)");
             CHECK(0);
         }
     }
-    const struct bpf_ins no_ret[] = { LD_ABS(4), JEQ(ARCH_X86_64, 0, 0), LD_ABS(0) };
+    const struct bpf_eval_insn no_ret[] = { LD_ABS(4), JEQ(ARCH_X86_64, 0, 0), LD_ABS(0) };
     CHECK_STR(bpf_check(no_ret, N(no_ret)), "no return at its end");
     CHECK_STR(bpf_check(no_ret, 0), "empty");
 }
 
 static void test_a_filter_for_another_architecture_is_refused(void)
 {
-    const struct bpf_ins arm64[] = {
+    const struct bpf_eval_insn arm64[] = {
         LD_ABS(4), JEQ(ARCH_AARCH64, 2, 0), JEQ(0x40000028u, 1, 0), RET(KILL),
         LD_ABS(0), RET(ALLOW),
     };
     CHECK_STR(bpf_check(arm64, N(arm64)), "for another architecture (not x86_64)");
     /* Reads the syscall number without looking at the arch first. */
-    const struct bpf_ins no_arch[] = { LD_ABS(0), JEQ(59, 0, 1), RET(KILL), RET(ALLOW) };
+    const struct bpf_eval_insn no_arch[] = { LD_ABS(0), JEQ(59, 0, 1), RET(KILL), RET(ALLOW) };
     CHECK_STR(bpf_check(no_arch, N(no_arch)), "no architecture check first");
 }
 

@@ -6,8 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "armlet_parse.h"
 #include "recipe.h"
 #include "unit.h"
+#include "values_table.h"
 
 static struct err last_err;
 
@@ -495,7 +497,7 @@ static void test_init_errors(void)
 {
     CHECK_ERR(MIN "init cpus=2\n", "t/app.recipe:3:6: init: unknown key \"cpus\": expected pgroup, grace");
     CHECK_ERR(MIN "init user=0\n", "t/app.recipe:3:6: init: set the init's user with the \"user\" directive");
-    CHECK_ERR(MIN "init cpu=half\n", "t/app.recipe:3:6: init: bad cpu \"half\": expected floor, ceil or off");
+    CHECK_ERR(MIN "init cpu=half\n", "t/app.recipe:3:6: init: bad cpu \"half\": expected floor, ceil, off, force or force-ceil");
     CHECK_ERR(MIN "init cpu\n", "init: bad cpu \"\"");
     CHECK_ERR(MIN "init memory=1.5\n", "init: bad memory \"1.5\": expected a ratio 0 < R <= 1, or off");
     CHECK_ERR(MIN "init memory=0\n", "init: bad memory \"0\"");
@@ -743,6 +745,36 @@ static void test_parse_file_reads_and_names_the_file(void)
     rmdir(dir);
 }
 
+/* The recipe accepts exactly the values armlet-init accepts (the same rows are given to
+ * the init in test_init_options.c), and stores a --rewrite the init reads back as the
+ * same signals. */
+static void test_shared_values_table(void)
+{
+    for (size_t i = 0; i < sizeof value_cases / sizeof value_cases[0]; i++) {
+        const struct value_case *c = &value_cases[i];
+        char text[256];
+        if (!strcmp(c->key, "user") || !strcmp(c->key, "health"))
+            snprintf(text, sizeof text, MIN "%s \"%s\"\n", c->key, c->value);
+        else
+            snprintf(text, sizeof text, MIN "init \"%s=%s\"\n", c->key, c->value);
+        struct recipe *r = parse(text);
+        if ((r != NULL) != c->ok) {
+            fprintf(stderr, "recipe %s %s for %s=%s (%s)\n", r ? "accepts" : "refuses",
+                    c->ok ? "(the init accepts)" : "(the init refuses)", c->key, c->value,
+                    r ? "" : last_err.msg);
+            unit_failures++;
+            unit_current_failed = 1;
+        }
+        if (r && !strcmp(c->key, "rewrite")) {
+            int a, b, a2, b2;
+            const char *stored = recipe_init_get(r, "rewrite");
+            CHECK(stored && armlet_parse_rewrite(c->value, &a, &b) == 0 &&
+                  armlet_parse_rewrite(stored, &a2, &b2) == 0 && a == a2 && b == b2);
+        }
+        recipe_free(r);
+    }
+}
+
 int main(void)
 {
     RUN(test_design_example_sets_every_field);
@@ -771,5 +803,6 @@ int main(void)
     RUN(test_non_utf8_text_is_an_error_with_its_place);
     RUN(test_many_keys_and_a_late_duplicate);
     RUN(test_parse_file_reads_and_names_the_file);
+    RUN(test_shared_values_table);
     return unit_done();
 }
