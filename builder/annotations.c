@@ -71,6 +71,10 @@ static void git_line(const char *dir, const char *const *args, char *out, size_t
 void annotations_clean_url(const char *url, char *out, size_t cap)
 {
     const char *scheme_end = strstr(url, "://");
+    if (!strncmp(url, "file://", 7)) {
+        out[0] = '\0';   /* a local path: says nothing to a user and differs per machine */
+        return;
+    }
     if (scheme_end) {
         const char *host = scheme_end + 3;
         size_t auth_len = strcspn(host, "/");
@@ -93,7 +97,7 @@ void annotations_clean_url(const char *url, char *out, size_t cap)
         snprintf(out, cap, "https://%.*s/%s", (int)(colon - host), host, colon + 1);
         return;
     }
-    snprintf(out, cap, "%s", url);   /* a local path */
+    out[0] = '\0';   /* a local path: says nothing to a user and differs per machine */
 }
 
 static int set_both(json_t *idx, json_t *man, const char *k, const char *v, struct err *e)
@@ -122,8 +126,9 @@ int annotations_defaults(const struct recipe *r, int64_t epoch, json_t *idx, jso
         git_line(dir, url_args, url, sizeof url);
     else
         url[0] = '\0';
-    if (url[0]) {
+    if (url[0])
         annotations_clean_url(url, clean, sizeof clean);
+    if (url[0] && clean[0]) {
         if (set_both(idx, man, OCI_PREFIX "source", clean, e) < 0)
             return ERR;
     }

@@ -11,7 +11,8 @@
  *     so a rebuild gives the same bytes;
  *   - org.opencontainers.image.revision and .source when the recipe's folder is in a git
  *     checkout: the HEAD commit and the `origin` remote's URL with any user:password@
- *     removed (an scp-like git@host:path becomes https://host/path). Both come from
+ *     removed (an scp-like git@host:path becomes https://host/path; a local path is not
+ *     used). Both come from
  *     running `git` (the same commit always gives the same values: rebuilds of one
  *     checkout stay byte-identical); no git, no checkout or no origin: not set;
  *   - every recipe label named org.opencontainers.image.* (title, description, version,
@@ -41,7 +42,8 @@ int annotations_apply_args(const char *const *args, size_t n, json_t *idx, json_
 int annotations_apply_index(json_t *idx, const char *const *args, size_t n, struct err *e);
 
 /* A git remote URL without credentials, into out: "https://u:p@h/x" -> "https://h/x",
- * "git@h:o/r.git" -> "https://h/o/r.git". */
+ * "git@h:o/r.git" -> "https://h/o/r.git"; a local path or file:// URL -> "" (it means
+ * nothing to the image's users and differs from machine to machine). */
 void annotations_clean_url(const char *url, char *out, size_t cap);
 
 #endif

@@ -33,6 +33,7 @@ struct build_opts {
     enum compress compress;
     const char *init_dir;        /* --init-dir, or NULL (see initdir.h) */
     int64_t epoch;               /* SOURCE_DATE_EPOCH or 0 */
+    const char *const *annotations; size_t nannotations;   /* --annotation (annotations.h) */
 };
 
 struct build_platform_result {

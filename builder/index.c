@@ -579,6 +579,9 @@ int index_run(const char *dest_s, const char *const *srcs, size_t nsrc, const st
     if (dest.kind == IMGLOC_REGISTRY && dest.ref.digest[0])
         return err_set(e, "DEST \"%s\": a digest cannot be written to: give a tag", dest_s);
     const char *tag = dest.tag[0] ? dest.tag : "latest";
+    cleanup_json json_t *check = json_object();   /* bad --annotation: before any work */
+    if (!check || annotations_apply_index(check, o->annotations, o->nannotations, e) < 0)
+        return ERR;
     struct imgloc *locs = calloc(nsrc ? nsrc : 1, sizeof *locs);
     struct imgsrc **open = calloc(nsrc + 1, sizeof *open);
     struct merge m = {.o = o};
