@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -410,18 +411,21 @@ static int write_layout(struct layout *l, const char *tag, struct merge *m, cons
 
 /* ---------------------------------------------------------------- to a registry */
 
+/* One worker's view of a registry DEST (each thread has its own handle and counters). */
 struct to_reg {
     struct registry *reg;
     CURL *h;
     const char *repo, *host;
     struct imgsrc *src;
-    struct index_result *res;
     struct reg_resp *resp;
+    pthread_mutex_t *src_mu;    /* a SRC's own handle is used by one thread at a time */
+    unsigned present, mounted, copied;
+    long long sent;
 };
 
 static void count_sent(void *arg, size_t n)
 {
-    ((struct index_result *)arg)->bytes_sent += (long long)n;
+    ((struct to_reg *)arg)->sent += (long long)n;
 }
 
 static int reg_fail(struct to_reg *t, const char *what, const char *digest, struct err *e)
@@ -441,7 +445,7 @@ static int reg_blob_cb(void *arg, const char *digest, long long size, const char
     if (registry_do_retry(t->reg, t->h, "HEAD", url, NULL, t->resp, e) < 0)
         return reg_fail(t, "HEAD", digest, e);
     if (t->resp->status == 200) {
-        t->res->blobs_present++;
+        t->present++;
         return 0;
     }
     const struct imgloc *sl = imgsrc_loc(t->src);
@@ -455,24 +459,26 @@ static int reg_blob_cb(void *arg, const char *digest, long long size, const char
     if (registry_do(t->reg, t->h, "POST", url, NULL, t->resp, e) < 0)
         return reg_fail(t, "starting upload (POST)", digest, e);
     if (t->resp->status == 201 && mountable) {
-        t->res->blobs_mounted++;
+        t->mounted++;
         return 0;
     }
     if (t->resp->status != 202 || !t->resp->location[0])
         return reg_fail(t, "starting upload (POST)", digest, e);
     char loc[REG_URL_MAX];
     snprintf(loc, sizeof loc, "%s", t->resp->location);
+    pthread_mutex_lock(t->src_mu);
     cleanup_close int fd = imgsrc_blob_fd(t->src, digest, size, e);
+    pthread_mutex_unlock(t->src_mu);
     if (fd < 0)
         return ERR;
     snprintf(url, sizeof url, "%s%sdigest=sha256%%3A%s", loc, strchr(loc, '?') ? "&" : "?", digest + 7);
-    struct reg_body body = {.fd = fd, .len = size, .on_read = count_sent, .arg = t->res};
+    struct reg_body body = {.fd = fd, .len = size, .on_read = count_sent, .arg = t};
     struct reg_req req = {.content_type = MT_OCTET_STREAM, .body = &body};
     if (registry_do(t->reg, t->h, "PUT", url, &req, t->resp, e) < 0 || t->resp->status != 201)
         return reg_fail(t, "upload (PUT)", digest, e);
     if (t->resp->digest[0] && strcmp(t->resp->digest, digest) != 0)
         return err_set(e, "blob %s: the registry computed another digest", digest);
-    t->res->blobs_copied++;
+    t->copied++;
     return 0;
 }
 
@@ -499,27 +505,143 @@ static int reg_put(struct to_reg *t, const char *name, const struct imgdoc *doc,
     return 0;
 }
 
-static int write_registry(struct imgsrc *dest, const char *tag, struct merge *m, const struct imgdoc *idx,
-                          struct index_result *res, struct err *e)
+/* The blobs to bring to a registry DEST, each once, with the SRC it comes from. */
+struct blob_job {
+    char digest[DIGEST_PREFIXED_LEN + 1];
+    long long size;
+    struct imgsrc *src;
+    const char *platform;
+};
+
+struct blob_pool {
+    struct blob_job *jobs;
+    size_t n, next;
+    struct imgsrc *src;          /* while collecting: the current entry's */
+    const char *platform;
+    pthread_mutex_t mu, src_mu;  /* mu guards next, failed, err and the sums */
+    bool failed;
+    struct err err;
+    struct to_reg proto;         /* reg, repo, host for every worker */
+    unsigned present, mounted, copied;
+    long long sent;
+};
+
+static int collect_cb(void *arg, const char *digest, long long size, const char *what, struct err *e)
 {
-    struct to_reg t = {.reg = imgsrc_registry(dest), .repo = imgsrc_loc(dest)->ref.repo,
-                     .host = imgsrc_loc(dest)->ref.host, .res = res};
-    t.resp = malloc(sizeof *t.resp);
-    if (!t.resp)
+    struct blob_pool *p = arg;
+    (void)what;
+    for (size_t i = 0; i < p->n; i++)
+        if (!strcmp(p->jobs[i].digest, digest))
+            return 0;
+    struct blob_job *nj = realloc(p->jobs, (p->n + 1) * sizeof *nj);
+    if (!nj)
         return err_set(e, "out of memory");
-    int rc = 0;
-    t.h = registry_conn(t.reg, e);
-    if (!t.h)
-        rc = ERR;
-    /* 1. blobs, 2. manifests by digest: nothing names them yet */
-    for (size_t i = 0; rc == 0 && i < m->n; i++) {
+    p->jobs = nj;
+    struct blob_job *j = &p->jobs[p->n++];
+    snprintf(j->digest, sizeof j->digest, "%s", digest);
+    j->size = size;
+    j->src = p->src;
+    j->platform = p->platform;
+    return 0;
+}
+
+/* A worker: HEAD, mount or upload blobs until none is left or one fails. */
+static void *blob_worker(void *arg)
+{
+    struct blob_pool *p = arg;
+    struct to_reg t = p->proto;
+    struct err e;
+    err_clear(&e);
+    t.resp = malloc(sizeof *t.resp);
+    t.h = t.resp ? registry_conn(t.reg, &e) : NULL;
+    if (!t.resp)
+        err_set(&e, "out of memory");
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        size_t i = p->next++;
+        bool stop = p->failed || i >= p->n || !t.h;
+        if (!t.h && !p->failed) {
+            p->failed = true;
+            p->err = e;
+        }
+        pthread_mutex_unlock(&p->mu);
+        if (stop)
+            break;
+        struct blob_job *j = &p->jobs[i];
+        t.src = j->src;
+        if (reg_blob_cb(&t, j->digest, j->size, "blob", &e) < 0) {
+            err_ctx(&e, "%s (%s)", imgsrc_loc(j->src)->text, j->platform);
+            pthread_mutex_lock(&p->mu);
+            if (!p->failed) {
+                p->failed = true;
+                p->err = e;
+            }
+            pthread_mutex_unlock(&p->mu);
+            break;
+        }
+    }
+    pthread_mutex_lock(&p->mu);
+    p->present += t.present;
+    p->mounted += t.mounted;
+    p->copied += t.copied;
+    p->sent += t.sent;
+    pthread_mutex_unlock(&p->mu);
+    if (t.h)
+        curl_easy_cleanup(t.h);
+    free(t.resp);
+    return NULL;
+}
+
+/* Every blob of the new entries into DEST, BLOB_JOBS at a time (mounts are one request
+ * each, so the registry's round trips, not bytes, are what a merge waits for). */
+#define BLOB_JOBS 4
+static int reg_blobs(struct blob_pool *p, struct merge *m, struct index_result *res, struct err *e)
+{
+    for (size_t i = 0; i < m->n; i++) {
         struct entry *en = &m->ents[i];
         if (en->in_dest)
             continue;
-        t.src = en->src;
-        if (manifest_blobs(&en->man, reg_blob_cb, &t, e) < 0)
-            rc = err_ctx(e, "%s (%s)", imgsrc_loc(en->src)->text, en->platform);
+        p->src = en->src;
+        p->platform = en->platform;
+        if (manifest_blobs(&en->man, collect_cb, p, e) < 0)
+            return err_ctx(e, "%s (%s)", imgsrc_loc(en->src)->text, en->platform);
     }
+    pthread_t tids[BLOB_JOBS];
+    size_t started = 0;
+    for (; started < BLOB_JOBS && started < p->n; started++)
+        if (pthread_create(&tids[started], NULL, blob_worker, p) != 0)
+            break;
+    if (started == 0 && p->n > 0)
+        blob_worker(p);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
+    res->blobs_present = p->present;
+    res->blobs_mounted = p->mounted;
+    res->blobs_copied = p->copied;
+    res->bytes_sent = p->sent;
+    if (p->failed) {
+        *e = p->err;
+        return ERR;
+    }
+    return 0;
+}
+
+static int write_registry(struct imgsrc *dest, const char *tag, struct merge *m, const struct imgdoc *idx,
+                          struct index_result *res, struct err *e)
+{
+    struct blob_pool pool = {.proto = {.reg = imgsrc_registry(dest), .repo = imgsrc_loc(dest)->ref.repo,
+                                       .host = imgsrc_loc(dest)->ref.host}};
+    pthread_mutex_init(&pool.mu, NULL);
+    pthread_mutex_init(&pool.src_mu, NULL);
+    pool.proto.src_mu = &pool.src_mu;
+    struct to_reg t = pool.proto;
+    t.resp = malloc(sizeof *t.resp);
+    int rc = t.resp ? 0 : err_set(e, "out of memory");
+    if (rc == 0 && !(t.h = registry_conn(t.reg, e)))
+        rc = ERR;
+    /* 1. blobs, 2. manifests by digest: nothing names them yet */
+    if (rc == 0)
+        rc = reg_blobs(&pool, m, res, e);
     for (size_t i = 0; rc == 0 && i < m->n; i++) {
         struct entry *en = &m->ents[i];
         bool sent;
@@ -536,6 +658,9 @@ static int write_registry(struct imgsrc *dest, const char *tag, struct merge *m,
     if (t.h)
         curl_easy_cleanup(t.h);
     free(t.resp);
+    free(pool.jobs);
+    pthread_mutex_destroy(&pool.mu);
+    pthread_mutex_destroy(&pool.src_mu);
     return rc;
 }
 
