@@ -206,17 +206,8 @@ static int take_source(struct merge *m, struct imgsrc *src, bool in_dest, struct
         imgdoc_free(&top);
         return err_set(e, "%s: %s is not JSON: %s", origin, top.digest, je.text);
     }
-    if (in_dest || !m->annots_set || !m->o->add) {
-        if (in_dest) {
-            json_t *a = json_object_get(doc, "annotations");
-            json_decref(m->annots);
-            m->annots = json_is_object(a) ? json_deep_copy(a) : json_object();
-            json_object_del(m->annots, OCI_REF_NAME);
-            m->annots_set = true;
-        } else if (!m->o->add) {
-            meet_annotations(m, doc);
-        }
-    }
+    if (in_dest || !m->o->add)   /* add: DEST's annotations; create: the SRCs' shared ones */
+        meet_annotations(m, doc);
     if (!imgsrc_is_index(top.media))
         return take_manifest(m, src, &top, NULL, in_dest, e);
     imgdoc_free(&top);
@@ -703,7 +694,12 @@ int index_run(const char *dest_s, const char *const *srcs, size_t nsrc, const st
         return err_ctx(e, "DEST");
     if (dest.kind == IMGLOC_REGISTRY && dest.ref.digest[0])
         return err_set(e, "DEST \"%s\": a digest cannot be written to: give a tag", dest_s);
-    const char *tag = dest.tag[0] ? dest.tag : "latest";
+    if (!dest.tag[0]) {   /* DEST without a tag is DEST:latest, read (add) and written */
+        snprintf(dest.tag, sizeof dest.tag, "latest");
+        if (dest.kind == IMGLOC_REGISTRY)
+            snprintf(dest.ref.tag, sizeof dest.ref.tag, "latest");
+    }
+    const char *tag = dest.tag;
     cleanup_json json_t *check = json_object();   /* bad --annotation: before any work */
     if (!check || annotations_apply_index(check, o->annotations, o->nannotations, e) < 0)
         return ERR;
