@@ -9,6 +9,9 @@
 test_per_platform_jobs_then_merge_publish_one_multi_platform_tag() {
   [ -x "$OUT/linux-arm-v6/armlet-init" ] || skip "inits not built (make inits)"
   local d; d=$(tmpdir); reg_start "$d/reg"
+  # the recipe's folder is no git checkout, even when $TMPDIR lies inside one whose HEAD
+  # may move while the test runs (revision annotations would then differ between jobs)
+  export GIT_CEILING_DIRECTORIES=$d
   mkdir -p "$d/src"
   echo "matrix" >"$d/src/data.txt"
   cat >"$d/src/app.recipe" <<'R'
