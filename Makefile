@@ -195,7 +195,7 @@ fuzz: $(FUZZ_BINS)
 	  >$(OUT)/fuzz/$$n.log 2>&1 || { tail -40 $(OUT)/fuzz/$$n.log; echo "FUZZ FAIL $$f"; exit 1; }; done
 
 # ---------------------------------------------------------------- benchmarks
-bench: bench-init bench-build bench-push bench-limits bench-coldstart bench-recipe
+bench: bench-init bench-build bench-push bench-index bench-limits bench-coldstart bench-recipe
 bench-init: install-deps all
 	@bash tests/bench/bench-init
 bench-build: install-deps all $(OUT)/bench/layertool
@@ -203,6 +203,9 @@ bench-build: install-deps all $(OUT)/bench/layertool
 .PHONY: bench-push
 bench-push: install-deps all
 	@bash tests/bench/bench-push
+.PHONY: bench-index
+bench-index: install-deps all
+	@bash tests/bench/bench-index
 .PHONY: bench-coldstart
 bench-coldstart: install-deps all
 	@bash tests/bench/bench-coldstart

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "armlet_shared.h"
+#include "annotations.h"
 #include "base.h"
 #include "cleanup.h"
 #include "docker_archive.h"
@@ -525,7 +526,8 @@ static void layer_descs(const struct plat_build *pb, struct oci_desc *ld, const 
 /* Layers, config and manifest of p into blobs; the manifest descriptor into *man. */
 static int build_image(const struct build_opts *o, const struct recipe *recipe,
                        const struct platform *p, const char *init, const char *blobs,
-                       struct plat_build *pb, struct oci_desc *man, struct err *e)
+                       const json_t *annots, struct plat_build *pb, struct oci_desc *man,
+                       struct err *e)
 {
     cleanup_recipe struct recipe *r = NULL;   /* the recipe with p's ${arch}... */
     if (recipe_for_platform(recipe, p, &r, e) < 0)
@@ -552,7 +554,7 @@ static int build_image(const struct build_opts *o, const struct recipe *recipe,
     layer_descs(pb, ld, NULL);
     cleanup_json json_t *m = oci_manifest_new(&pb->config, ld, pb->nlayers, e);
     man->media_type = OCI_MT_MANIFEST;
-    if (!m || oci_json_blob_write(blobs, m, man, e) < 0)
+    if (!m || oci_set_annotations(m, annots, e) < 0 || oci_json_blob_write(blobs, m, man, e) < 0)
         return err_ctx(e, "%s: manifest", p->oci);
     return 0;
 }
@@ -658,11 +660,20 @@ static int build_images(const struct build_opts *o, const struct recipe *r,
     const char *stage = layout_stage_dir(l, e);
     if (!stage)
         return ERR;
+    /* the annotations (annotations.h): the same for every platform's manifest */
+    cleanup_json json_t *idx_a = json_object(), *man_a = json_object();
+    if (!idx_a || !man_a)
+        return err_set(e, "out of memory");
+    if (annotations_defaults(r, o->epoch, idx_a, man_a, e) < 0 ||
+        annotations_apply_recipe(r, idx_a, man_a, e) < 0 ||
+        annotations_apply_args(o->annotations, o->nannotations, idx_a, man_a, e) < 0 ||
+        oci_set_annotations(index, idx_a, e) < 0)
+        return ERR;
     struct plat_build pb;
     for (size_t i = 0; i < nplat; i++) {
         struct oci_desc *man = &res->plat[i].manifest;
         res->plat[i].platform = plats[i];
-        if (build_image(o, r, plats[i], inits[i], stage, &pb, man, e) < 0 ||
+        if (build_image(o, r, plats[i], inits[i], stage, man_a, &pb, man, e) < 0 ||
             oci_index_add(index, man, plats[i], e) < 0)
             return ERR;
         res->nplat = i + 1;

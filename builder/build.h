@@ -36,6 +36,7 @@ struct build_opts {
     struct libs_sysroots sysroots;  /* --sysroot: where `libs` finds each platform's */
     int64_t epoch;               /* SOURCE_DATE_EPOCH or 0 */
     int no_profile;              /* --no-profile: never run the entrypoint for a preload list */
+    const char *const *annotations; size_t nannotations;   /* --annotation (annotations.h) */
 };
 
 struct build_platform_result {

@@ -14,6 +14,7 @@ static void usage(FILE *f)
     fputs("usage: armlet build RECIPE [--platform LIST] [--oci DIR] [--tag TAG] [--rootfs DIR]\n"
           "                    [--docker-archive FILE] [--compress gzip|zstd|none]\n"
           "                    [--init-dir DIR] [--push REF] [--sysroot PLATFORM=DIR]...\n"
+          "                    [--annotation [index:|manifest:]KEY=VALUE]...\n"
           "\n"
           "Builds the recipe into a reproducible multi-platform OCI image.\n"
           "\n"
@@ -32,8 +33,12 @@ static void usage(FILE *f)
           "                         (default: $ARMLET_INIT_DIR, beside armlet, ../lib/armlet)\n"
           "  --sysroot P=DIR        where `file ... libs` finds platform P's shared libraries\n"
           "                         and loader (default /, Debian multiarch folders)\n"
-          "  --no-profile           never run the entrypoint to record a preload list (the\n"
-          "                         default with a `health` URL, or `init preload=profile`)\n"
+          "  --no-profile           never run the entrypoint to record a preload list\n"
+          "                         (`init preload=profile` then gives no list)\n"
+          "  --annotation [index:|manifest:]KEY=VALUE\n"
+          "                         an OCI annotation on the index and the manifests (or the\n"
+          "                         one named); over the recipe's `annotation` lines and the\n"
+          "                         defaults (created, git revision and source, OCI labels)\n"
           "  --push REF             then push the tag to a registry (as `armlet push DIR:TAG REF`;\n"
           "                         the layout is --oci DIR, default ./oci)\n"
           "\n"
@@ -42,7 +47,7 @@ static void usage(FILE *f)
           f);
 }
 
-int cmd_build(int argc, char **argv)
+static int build_main(int argc, char **argv, const char **annots)
 {
     static const struct option opts[] = {
         {"platform", required_argument, NULL, 'p'},
@@ -55,10 +60,11 @@ int cmd_build(int argc, char **argv)
         {"push", required_argument, NULL, 'P'},
         {"sysroot", required_argument, NULL, 'S'},
         {"no-profile", no_argument, NULL, 'N'},
+        {"annotation", required_argument, NULL, 'a'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct build_opts o = {.tag = "latest", .compress = COMPRESS_GZIP};
+    struct build_opts o = {.tag = "latest", .compress = COMPRESS_GZIP, .annotations = annots};
     const char *push = NULL;
     struct err e;
     err_clear(&e);
@@ -75,6 +81,7 @@ int cmd_build(int argc, char **argv)
         case 'i': o.init_dir = optarg; break;
         case 'P': push = optarg; break;
         case 'N': o.no_profile = 1; break;
+        case 'a': annots[o.nannotations++] = optarg; break;
         case 'S':
             if (libs_sysroot_set(&o.sysroots, optarg, &e) < 0) {
                 err_print(&e);
@@ -134,4 +141,16 @@ int cmd_build(int argc, char **argv)
         return 1;
     }
     return 0;
+}
+
+int cmd_build(int argc, char **argv)
+{
+    const char **annots = calloc((size_t)argc, sizeof *annots);   /* at most one per argument */
+    if (!annots) {
+        fputs("armlet: build: out of memory\n", stderr);
+        return 1;
+    }
+    int rc = build_main(argc, argv, annots);
+    free(annots);
+    return rc;
 }

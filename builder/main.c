@@ -24,7 +24,7 @@ int main(int argc, char **argv)
     static const struct { const char *name; int (*fn)(int, char **); } cmds[] = {
         {"build", cmd_build}, {"push", cmd_push},
         {"inspect", cmd_inspect}, {"seccomp", cmd_seccomp},
-        {"profile", cmd_profile},
+        {"profile", cmd_profile}, {"index", cmd_index},
     };
     if (argc < 2) {
         usage(stderr);

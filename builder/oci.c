@@ -184,6 +184,15 @@ oom:
     return NULL;
 }
 
+int oci_set_annotations(json_t *doc, const json_t *annots, struct err *e)
+{
+    if (!annots || json_object_size(annots) == 0)
+        return 0;
+    if (json_object_set_new(doc, "annotations", json_deep_copy(annots)) < 0)
+        return err_set(e, "out of memory setting annotations");
+    return 0;
+}
+
 json_t *oci_index_new(void)
 {
     return json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2, "mediaType", OCI_MT_INDEX,

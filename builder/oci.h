@@ -76,6 +76,10 @@ json_t *oci_config_new(const struct oci_config *c, struct err *e);
 /* The image manifest: config descriptor + layer descriptors, or NULL with e set. */
 json_t *oci_manifest_new(const struct oci_desc *config, const struct oci_desc *layers,
                          size_t nlayers, struct err *e);
+/* Set doc's "annotations" to a copy of the object annots when it has any key (an empty or
+ * NULL annots leaves doc as it is, so images without annotations keep their bytes).
+ * 0 or ERR (out of memory). */
+int oci_set_annotations(json_t *doc, const json_t *annots, struct err *e);
 /* An empty image index {"schemaVersion":2,"mediaType":...,"manifests":[]}, or NULL. */
 json_t *oci_index_new(void);
 /* Append a manifest descriptor with its platform (variant only when non-empty). */

@@ -72,7 +72,7 @@ struct parser {
     const char *directive;  /* for error messages */
     struct cont *cont;      /* continuations of the current logical line */
     size_t ncont;
-    struct keyset env_keys, label_keys, ports;
+    struct keyset env_keys, label_keys, ports, annot_keys;
     /* Lines where single-valued directives were first seen (0 = not yet). */
     int seen_name, seen_platforms, seen_base, seen_user, seen_workdir, seen_entrypoint,
         seen_cmd, seen_stop_signal, seen_health;
@@ -705,6 +705,12 @@ static int d_label(struct parser *p, const struct line *ln)
     return add_kvs(p, ln, &p->r->labels, &p->r->nlabels, &p->label_keys, 0);
 }
 
+/* annotation KEY=VALUE ...: OCI annotations of the manifests and the index (annotations.h) */
+static int d_annotation(struct parser *p, const struct line *ln)
+{
+    return add_kvs(p, ln, &p->r->annotations, &p->r->nannotations, &p->annot_keys, 0);
+}
+
 static int d_user(struct parser *p, const struct line *ln)
 {
     if (need_args(p, ln, 1, 1, "root, nonroot or UID[:GID]") < 0 || once(p, &ln->w[0], &p->seen_user) < 0)
@@ -1139,6 +1145,7 @@ static const struct directive {
     {"user", d_user, W_EXPAND | W_UTF8}, {"workdir", d_workdir, W_EXPAND | W_UTF8},
     {"entrypoint", d_entrypoint, W_EXPAND | W_UTF8}, {"cmd", d_cmd, W_EXPAND | W_UTF8},
     {"expose", d_expose, W_EXPAND | W_UTF8}, {"label", d_label, W_EXPAND | W_UTF8},
+    {"annotation", d_annotation, W_EXPAND | W_UTF8},
     {"stop-signal", d_stop_signal, W_EXPAND | W_UTF8},
     {"health", d_health, W_EXPAND | W_UTF8}, {"init", d_init, W_EXPAND | W_UTF8},
 };
@@ -1233,9 +1240,9 @@ void recipe_free(struct recipe *r)
         free(r->entries[i].src);
     }
     free(r->entries);
-    struct recipe_kv *lists[] = {r->env, r->labels, r->init};
-    size_t counts[] = {r->nenv, r->nlabels, r->ninit};
-    for (size_t l = 0; l < 3; l++) {
+    struct recipe_kv *lists[] = {r->env, r->labels, r->init, r->annotations};
+    size_t counts[] = {r->nenv, r->nlabels, r->ninit, r->nannotations};
+    for (size_t l = 0; l < 4; l++) {
         for (size_t i = 0; i < counts[l]; i++) {
             free(lists[l][i].key);
             free(lists[l][i].value);
@@ -1268,7 +1275,7 @@ static int parse_all(struct parser *p)
                 d = &directives[i];
         if (!d) {
             rc = perr(p, &ln.w[0], "unknown directive \"%.100s\": expected name, platforms, base, file, "
-                      "dir, symlink, archive, env, user, workdir, entrypoint, cmd, expose, label, "
+                      "dir, symlink, archive, env, user, workdir, entrypoint, cmd, expose, label, annotation, "
                       "stop-signal, health or init", ln.w[0].s);
             break;
         }
@@ -1343,6 +1350,7 @@ fail:
     free(p.cont);
     free(p.env_keys.slot);
     free(p.label_keys.slot);
+    free(p.annot_keys.slot);
     free(p.ports.slot);
     return rc;
 }

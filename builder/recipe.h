@@ -58,6 +58,7 @@ struct recipe {
     struct recipe_entry *entries; size_t nentries;          /* in recipe order */
     struct recipe_kv *env; size_t nenv;                     /* env KEY=VALUE */
     struct recipe_kv *labels; size_t nlabels;
+    struct recipe_kv *annotations; size_t nannotations;     /* annotation KEY=VALUE */
     char **expose; size_t nexpose;                          /* "8080/tcp" (proto defaulted) */
     int has_user; unsigned uid, gid;                        /* user: numeric */
     char *workdir;

@@ -150,10 +150,23 @@ static int seek_cb(void *arg, curl_off_t offset, int origin)
 
 /* Keeps the first BODY_KEEP bytes; a body past BODY_MAX ends the transfer (returning
  * less than n makes libcurl fail with CURLE_WRITE_ERROR; resp->refused says why). */
+struct write_ctx {
+    struct reg_resp *resp;
+    const struct reg_req *req;
+    CURL *h;
+};
+
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
 {
-    struct reg_resp *r = arg;
+    struct write_ctx *w = arg;
+    struct reg_resp *r = w->resp;
     size_t n = size * nmemb, room = BODY_KEEP - r->body_len;
+    if (w->req && w->req->sink) {
+        long status = 0;
+        curl_easy_getinfo(w->h, CURLINFO_RESPONSE_CODE, &status);
+        if (status >= 200 && status < 300)
+            return w->req->sink(w->req->sink_arg, data, n) == 0 ? n : 0;
+    }
     size_t take = n < room ? n : room;
     memcpy(r->body + r->body_len, data, take);
     r->body_len += take;
@@ -343,12 +356,13 @@ static int perform(struct registry *reg, CURL *h, const char *method, const char
         return err_set(e, "out of memory");
 
     struct body_cursor cur = {req ? req->body : NULL, 0};
+    struct write_ctx wctx = {resp, req, h};
     curl_easy_setopt(h, CURLOPT_URL, full);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, resp);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &wctx);
     if (!strcmp(method, "HEAD")) {
         curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     } else if (!strcmp(method, "GET")) {

@@ -76,6 +76,12 @@ struct reg_req {
     const char *accept;             /* Accept header value, or NULL */
     const char *content_range;      /* "start-end" for PATCH, or NULL */
     const struct reg_body *body;    /* or NULL */
+    /* GET of a blob: a 2xx reply's body goes to sink(sink_arg, data, n) instead of
+     * resp->body, without the 1 MiB cap (the caller bounds and verifies it); sink
+     * returns 0, or -1 to stop the transfer (a transport error). Other replies' bodies
+     * are kept in resp->body as usual. NULL: no sink. */
+    int (*sink)(void *arg, const void *data, size_t n);
+    void *sink_arg;
 };
 
 /* Longest Location kept (pre-signed storage URLs with session tokens run to a few KiB). */
