@@ -33,6 +33,7 @@ struct build_opts {
     enum compress compress;
     const char *init_dir;        /* --init-dir, or NULL (see initdir.h) */
     int64_t epoch;               /* SOURCE_DATE_EPOCH or 0 */
+    struct err_out steps;        /* one line per blob and step (--progress plain), or say NULL */
 };
 
 struct build_platform_result {
