@@ -4,6 +4,8 @@
  * 0 success, 1 failure, 2 usage error. */
 #ifndef ARMLET_COMMANDS_H
 #define ARMLET_COMMANDS_H
+#include <jansson.h>
+#include "progress.h"
 
 int cmd_build(int argc, char **argv);
 int cmd_push(int argc, char **argv);
@@ -19,8 +21,6 @@ int cmd_profile(int argc, char **argv);
  * none yet. o may be NULL. Returns 0 or ERR with e set (not printed). */
 struct err;
 struct push_opts;
-#include <jansson.h>
-#include "progress.h"
 int cmd_push_layout(const char *dir, const char *tag, const char *ref, const struct push_opts *o,
                     enum progress_mode mode, json_t *md, struct err *e);
 
