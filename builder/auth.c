@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 
 #include "cleanup.h"
+#include "credhelper.h"
 
 /* ---------------------------------------------------------------- WWW-Authenticate */
 
@@ -154,34 +155,55 @@ char *auth_unbase64(const char *in, size_t *outn)
 
 char *auth_basic_header(const struct auth_creds *c)
 {
-    char pair[sizeof c->user + sizeof c->pass + 1];
-    int n = snprintf(pair, sizeof pair, "%s:%s", c->user, c->pass);
-    cleanup_free char *b64 = auth_base64(pair, (size_t)n);
-    explicit_bzero(pair, sizeof pair);
+    size_t ul = strlen(c->user), pl = strlen(c->pass);
+    char *pair = malloc(ul + pl + 2);
+    if (!pair)
+        return NULL;
+    memcpy(pair, c->user, ul);
+    pair[ul] = ':';
+    memcpy(pair + ul + 1, c->pass, pl + 1);
+    char *b64 = auth_base64(pair, ul + pl + 1);
+    explicit_bzero(pair, ul + pl + 1);
+    free(pair);
     if (!b64)
         return NULL;
     char *h = NULL;
     if (asprintf(&h, "Authorization: Basic %s", b64) < 0)
         h = NULL;
     explicit_bzero(b64, strlen(b64));
+    free(b64);
     return h;
 }
 
 /* ---------------------------------------------------------------- credentials */
 
-static int set_creds(struct auth_creds *c, const char *user, size_t ulen, const char *pass,
-                     const char *what, struct err *e)
+int auth_creds_set(struct auth_creds *c, enum auth_kind kind, const char *user, size_t ulen,
+                   const char *pass, const char *what, struct err *e)
 {
-    if (ulen == 0)
+    memset(c, 0, sizeof *c);
+    if (ulen == 0 && kind == AUTH_PASSWORD)
         return err_set(e, "credentials from %s: user name is empty", what);
-    if (ulen >= sizeof c->user || strlen(pass) >= sizeof c->pass)
-        return err_set(e, "credentials from %s: too long", what);
+    if (ulen >= sizeof c->user)
+        return err_set(e, "credentials from %s: user name longer than %zu bytes", what, sizeof c->user - 1);
+    size_t pl = strlen(pass);
+    if (pl == 0 && kind != AUTH_PASSWORD)
+        return err_set(e, "%s from %s: empty", kind == AUTH_IDENTITY_TOKEN ? "identity token" : "registry token",
+                       what);
+    if (pl >= sizeof c->pass)
+        return err_set(e, "credentials from %s: password or token longer than %d KiB", what, AUTH_SECRET_MAX >> 10);
     memcpy(c->user, user, ulen);
     c->user[ulen] = '\0';
-    strcpy(c->pass, pass);
+    memcpy(c->pass, pass, pl + 1);
     snprintf(c->source, sizeof c->source, "%s", what);
+    c->kind = kind;
     c->set = true;
     return 0;
+}
+
+const char *auth_kind_name(const struct auth_creds *c)
+{
+    return c->kind == AUTH_IDENTITY_TOKEN ? "identity token" : c->kind == AUTH_REGISTRY_TOKEN ? "registry token"
+                                                                                              : "credentials";
 }
 
 int auth_creds_parse(const char *userpass, const char *what, struct auth_creds *c, struct err *e)
@@ -190,7 +212,7 @@ int auth_creds_parse(const char *userpass, const char *what, struct auth_creds *
     const char *colon = strchr(userpass, ':');
     if (!colon)
         return err_set(e, "credentials from %s: expected USER:PASS", what);
-    return set_creds(c, userpass, (size_t)(colon - userpass), colon + 1, what, e);
+    return auth_creds_set(c, AUTH_PASSWORD, userpass, (size_t)(colon - userpass), colon + 1, what, e);
 }
 
 /* Does a config.json "auths" key name this registry? Keys come as "host[:port]",
@@ -210,22 +232,91 @@ static bool key_matches(const char *key, const char *domain)
     return false;
 }
 
+/* A JSON string value without NUL bytes inside, or NULL. */
+static const char *json_clean_string(json_t *v)
+{
+    const char *s = json_string_value(v);
+    return s && strlen(s) == json_string_length(v) ? s : NULL;
+}
+
+/* An "auths" entry: registrytoken, identitytoken, auth or username + password, in the
+ * order Docker prefers them. Returns 1, 0 (nothing usable) or ERR. */
 static int creds_from_entry(json_t *entry, const char *path, struct auth_creds *c, struct err *e)
 {
-    const char *auth = json_string_value(json_object_get(entry, "auth"));
+    const char *tok = json_clean_string(json_object_get(entry, "registrytoken"));
+    if (tok && *tok)
+        return auth_creds_set(c, AUTH_REGISTRY_TOKEN, "", 0, tok, path, e) < 0 ? ERR : 1;
+    tok = json_clean_string(json_object_get(entry, "identitytoken"));
+    if (tok && *tok)
+        return auth_creds_set(c, AUTH_IDENTITY_TOKEN, "", 0, tok, path, e) < 0 ? ERR : 1;
+    const char *auth = json_clean_string(json_object_get(entry, "auth"));
     if (auth && *auth) {
         size_t n = 0;
-        cleanup_free char *dec = auth_unbase64(auth, &n);
-        if (!dec || strlen(dec) != n)
+        char *dec = auth_unbase64(auth, &n);
+        if (!dec || strlen(dec) != n) {
+            free(dec);
             return err_set(e, "%s: \"auth\" is not base64 of USER:PASS", path);
+        }
         int rc = auth_creds_parse(dec, path, c, e);
         explicit_bzero(dec, n);
+        free(dec);
         return rc < 0 ? ERR : 1;
     }
-    const char *user = json_string_value(json_object_get(entry, "username"));
-    const char *pass = json_string_value(json_object_get(entry, "password"));
-    if (user && pass)
-        return set_creds(c, user, strlen(user), pass, path, e) < 0 ? ERR : 1;
+    const char *user = json_clean_string(json_object_get(entry, "username"));
+    const char *pass = json_clean_string(json_object_get(entry, "password"));
+    if (user && pass && *pass)
+        return auth_creds_set(c, AUTH_PASSWORD, user, strlen(user), pass, path, e) < 0 ? ERR : 1;
+    return 0;
+}
+
+/* The address a credential helper is asked about: Docker Hub's legacy index URL, as
+ * `docker login` stores it, else the registry's host[:port]. */
+static const char *helper_server(const char *domain)
+{
+    return strcmp(domain, "docker.io") == 0 ? "https://index.docker.io/v1/" : domain;
+}
+
+/* Credentials for domain from one Docker-format file (config.json or auth.json).
+ * Returns 1 found, 0 nothing there (or no such file), ERR. */
+static int creds_from_file(const char *path, const char *domain, struct auth_creds *c, struct err *e)
+{
+    cleanup_file FILE *f = fopen(path, "r");
+    if (!f)
+        return errno == ENOENT || errno == ENOTDIR ? 0 : err_sys(e, errno, "%s", path);
+    json_error_t je;
+    cleanup_json json_t *doc = json_loadf(f, 0, &je);
+    if (!doc)
+        return err_set(e, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+    char what[512];
+    const char *key;
+    json_t *v;
+    /* credHelpers: one helper per registry; credsStore: the helper for the rest. */
+    const char *helper = NULL, *field = "credsStore";
+    json_object_foreach(json_object_get(doc, "credHelpers"), key, v) {
+        if (key_matches(key, domain) && json_clean_string(v) && *json_string_value(v)) {
+            helper = json_string_value(v);
+            field = "credHelpers";
+            break;
+        }
+    }
+    if (!helper) {
+        helper = json_clean_string(json_object_get(doc, "credsStore"));
+        if (helper && !*helper)
+            helper = NULL;
+    }
+    if (helper) {
+        snprintf(what, sizeof what, "docker-credential-%.64s (%s of %.400s)", helper, field, path);
+        int rc = credhelper_get(helper, helper_server(domain), what, c, e);
+        if (rc != 0)
+            return rc;
+    }
+    json_object_foreach(json_object_get(doc, "auths"), key, v) {
+        if (!key_matches(key, domain) || !json_is_object(v))
+            continue;
+        int rc = creds_from_entry(v, path, c, e);
+        if (rc != 0)
+            return rc;
+    }
     return 0;
 }
 
@@ -236,33 +327,31 @@ int auth_creds_find(const char *domain, struct auth_creds *c, struct err *e)
     if (env && *env)
         return auth_creds_parse(env, "ARMLET_REGISTRY_CREDS", c, e) < 0 ? ERR : 1;
 
-    char path[4096];
+    /* The search order of auth.h; an unset variable skips its file. */
+    char paths[4][4096];
+    size_t n = 0;
+    const char *authfile = getenv("REGISTRY_AUTH_FILE");
     const char *dir = getenv("DOCKER_CONFIG");
     const char *home = getenv("HOME");
+    const char *run = getenv("XDG_RUNTIME_DIR");
+    const char *cfg = getenv("XDG_CONFIG_HOME");
+    if (authfile && *authfile)
+        snprintf(paths[n++], sizeof paths[0], "%s", authfile);
     if (dir && *dir)
-        snprintf(path, sizeof path, "%s/config.json", dir);
+        snprintf(paths[n++], sizeof paths[0], "%s/config.json", dir);
     else if (home && *home)
-        snprintf(path, sizeof path, "%s/.docker/config.json", home);
-    else
-        return 0;
-    cleanup_file FILE *f = fopen(path, "r");
-    if (!f)
-        return errno == ENOENT ? 0 : err_sys(e, errno, "%s", path);
-    json_error_t je;
-    cleanup_json json_t *doc = json_loadf(f, 0, &je);
-    if (!doc)
-        return err_set(e, "%s:%d:%d: %s", path, je.line, je.column, je.text);
-    json_t *auths = json_object_get(doc, "auths");
-    if (!json_is_object(auths))
-        return 0;
-    const char *key;
-    json_t *entry;
-    json_object_foreach(auths, key, entry) {
-        if (!key_matches(key, domain) || !json_is_object(entry))
-            continue;
-        int rc = creds_from_entry(entry, path, c, e);
+        snprintf(paths[n++], sizeof paths[0], "%s/.docker/config.json", home);
+    if (run && *run)
+        snprintf(paths[n++], sizeof paths[0], "%s/containers/auth.json", run);
+    if (cfg && *cfg)
+        snprintf(paths[n++], sizeof paths[0], "%s/containers/auth.json", cfg);
+    else if (home && *home)
+        snprintf(paths[n++], sizeof paths[0], "%s/.config/containers/auth.json", home);
+    for (size_t i = 0; i < n; i++) {
+        int rc = creds_from_file(paths[i], domain, c, e);
         if (rc != 0)
             return rc;
     }
+    memset(c, 0, sizeof *c);
     return 0;
 }

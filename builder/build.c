@@ -523,6 +523,13 @@ static void layer_descs(const struct plat_build *pb, struct oci_desc *ld, const 
     }
 }
 
+/* One --progress plain line for a blob just written. */
+static void say_blob(const struct build_opts *o, const struct platform *p, const char *what,
+                     const char *digest, uint64_t size)
+{
+    err_say(&o->steps, "armlet: build: %s: %s %s (%llu bytes)\n", p->oci, what, digest, (unsigned long long)size);
+}
+
 /* Layers, config and manifest of p into blobs; the manifest descriptor into *man. */
 static int build_image(const struct build_opts *o, const struct recipe *recipe,
                        const struct platform *p, const char *init, const char *blobs,
@@ -539,6 +546,7 @@ static int build_image(const struct build_opts *o, const struct recipe *recipe,
     pb->nlayers = 0;
     if (layer_write(base, o->compress, o->epoch, blobs, &pb->layers[0], e) < 0)
         return err_ctx(e, "%s: base layer", p->oci);
+    say_blob(o, p, "base layer", pb->layers[0].digest, pb->layers[0].size);
     pb->history[pb->nlayers++] = r->base == BASE_STATIC ? "armlet: base static" : "armlet: base scratch";
     int empty = tree_empty(app, e);
     if (empty < 0)
@@ -546,16 +554,19 @@ static int build_image(const struct build_opts *o, const struct recipe *recipe,
     if (!empty) {
         if (layer_write(app, o->compress, o->epoch, blobs, &pb->layers[1], e) < 0)
             return err_ctx(e, "%s: app layer", p->oci);
+        say_blob(o, p, "app layer", pb->layers[1].digest, pb->layers[1].size);
         pb->history[pb->nlayers++] = "armlet: recipe files";
     }
     if (write_config(r, p, o->epoch, blobs, pb, e) < 0)
         return err_ctx(e, "%s: image config", p->oci);
+    say_blob(o, p, "config", pb->config.digest, pb->config.size);
     struct oci_desc ld[2];
     layer_descs(pb, ld, NULL);
     cleanup_json json_t *m = oci_manifest_new(&pb->config, ld, pb->nlayers, e);
     man->media_type = OCI_MT_MANIFEST;
     if (!m || oci_set_annotations(m, annots, e) < 0 || oci_json_blob_write(blobs, m, man, e) < 0)
         return err_ctx(e, "%s: manifest", p->oci);
+    say_blob(o, p, "manifest", man->digest, man->size);
     return 0;
 }
 
@@ -681,6 +692,8 @@ static int build_images(const struct build_opts *o, const struct recipe *r,
     res->index.media_type = OCI_MT_INDEX;
     if (oci_json_blob_write(stage, index, &res->index, e) < 0)
         return err_ctx(e, "image index");
+    err_say(&o->steps, "armlet: build: image index %s (%llu bytes)\n", res->index.digest,
+            (unsigned long long)res->index.size);
     if (o->docker_archive && write_docker_archive(o, r, stage, &pb, &out->archive, e) < 0)
         return ERR;
     return layout_set_tag(l, o->tag, &res->index, e);

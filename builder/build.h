@@ -37,6 +37,7 @@ struct build_opts {
     int64_t epoch;               /* SOURCE_DATE_EPOCH or 0 */
     int no_profile;              /* --no-profile: never run the entrypoint for a preload list */
     const char *const *annotations; size_t nannotations;   /* --annotation (annotations.h) */
+    struct err_out steps;        /* one line per blob and step (--progress plain), or say NULL */
 };
 
 struct build_platform_result {

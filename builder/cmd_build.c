@@ -5,8 +5,11 @@
 #include <string.h>
 
 #include "build.h"
+#include "cleanup.h"
 #include "commands.h"
 #include "libs.h"
+#include "metadata.h"
+#include "progress.h"
 #include "push.h"
 
 static void usage(FILE *f)
@@ -41,10 +44,33 @@ static void usage(FILE *f)
           "                         defaults (created, git revision and source, OCI labels)\n"
           "  --push REF             then push the tag to a registry (as `armlet push DIR:TAG REF`;\n"
           "                         the layout is --oci DIR, default ./oci)\n"
+          "  --progress MODE        auto (default: plain unless stderr is a terminal), plain (one\n"
+          "                         line per blob and per step, no control characters), quiet\n"
+          "  --metadata-file FILE   write the result as JSON to FILE (tag, index and manifest\n"
+          "                         digests and sizes, pushed ref), atomically\n"
           "\n"
           "SOURCE_DATE_EPOCH sets every timestamp (default 0): same inputs, same digests.\n"
           "Exit status: 0 built, 1 failed (an earlier layout is left as it was), 2 usage.\n",
           f);
+}
+
+/* The --metadata-file document of a finished build (metadata.h), or NULL. */
+static json_t *build_metadata(const struct build_opts *o, const struct build_result *res)
+{
+    json_t *md = metadata_new("build", o->tag);
+    int rc = md ? 0 : ERR;
+    if (rc == 0 && o->oci_dir)
+        rc = metadata_set_layout(md, o->oci_dir);
+    if (rc == 0)
+        rc = metadata_set_image(md, res->index.media_type, res->index.digest, (long long)res->index.size);
+    for (size_t i = 0; rc == 0 && i < res->nplat; i++)
+        rc = metadata_add_manifest(md, res->plat[i].platform->oci, res->plat[i].manifest.media_type,
+                                   res->plat[i].manifest.digest, (long long)res->plat[i].manifest.size);
+    if (rc < 0) {
+        json_decref(md);
+        return NULL;
+    }
+    return md;
 }
 
 static int build_main(int argc, char **argv, const char **annots)
@@ -61,11 +87,14 @@ static int build_main(int argc, char **argv, const char **annots)
         {"sysroot", required_argument, NULL, 'S'},
         {"no-profile", no_argument, NULL, 'N'},
         {"annotation", required_argument, NULL, 'a'},
+        {"progress", required_argument, NULL, 'g'},
+        {"metadata-file", required_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct build_opts o = {.tag = "latest", .compress = COMPRESS_GZIP, .annotations = annots};
-    const char *push = NULL;
+    const char *push = NULL, *metadata_file = NULL;
+    enum progress_mode mode = PROGRESS_AUTO;
     struct err e;
     err_clear(&e);
     int c;
@@ -82,6 +111,13 @@ static int build_main(int argc, char **argv, const char **annots)
         case 'P': push = optarg; break;
         case 'N': o.no_profile = 1; break;
         case 'a': annots[o.nannotations++] = optarg; break;
+        case 'm': metadata_file = optarg; break;
+        case 'g':
+            if (progress_parse(optarg, &mode, &e) < 0) {
+                err_print(&e);
+                return 2;
+            }
+            break;
         case 'S':
             if (libs_sysroot_set(&o.sysroots, optarg, &e) < 0) {
                 err_print(&e);
@@ -115,6 +151,8 @@ static int build_main(int argc, char **argv, const char **annots)
         err_print(&e);
         return 1;
     }
+    mode = progress_resolve(mode);
+    o.steps = progress_lines(mode);
     struct build_result res;
     int rc = build_run(&o, &res, &e);
     err_print_warnings(&e);   /* e.g. a seccomp filter left uncompacted */
@@ -135,8 +173,17 @@ static int build_main(int argc, char **argv, const char **annots)
     if (o.rootfs)
         printf("rootfs %s\n", o.rootfs);
     fflush(stdout);
-    if (push && cmd_push_layout(o.oci_dir, o.tag, push, NULL, &e) < 0) {
+    cleanup_json json_t *md = metadata_file ? build_metadata(&o, &res) : NULL;
+    if (metadata_file && !md) {
+        fputs("armlet: build: --metadata-file: out of memory\n", stderr);
+        return 1;
+    }
+    if (push && cmd_push_layout(o.oci_dir, o.tag, push, NULL, mode, md, &e) < 0) {
         err_ctx(&e, "built %s:%s, but push to %s failed", o.oci_dir, o.tag, push);
+        err_print(&e);
+        return 1;
+    }
+    if (md && metadata_write(md, metadata_file, &e) < 0) {
         err_print(&e);
         return 1;
     }

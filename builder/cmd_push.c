@@ -7,8 +7,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "commands.h"
 #include "error.h"
+#include "metadata.h"
+#include "progress.h"
 #include "push.h"
 
 static void usage(FILE *f)
@@ -20,8 +23,10 @@ static void usage(FILE *f)
           "manifest, then the index under the tag. Without :TAG the layout's only tag, or\n"
           "REF's tag, is used; REF without a tag gets the layout's tag.\n"
           "\n"
-          "  --creds USER:PASS   registry credentials (else $ARMLET_REGISTRY_CREDS, else the\n"
-          "                      \"auths\" of $DOCKER_CONFIG/config.json or ~/.docker/config.json)\n"
+          "  --creds USER:PASS   registry credentials (else $ARMLET_REGISTRY_CREDS, else\n"
+          "                      $REGISTRY_AUTH_FILE, $DOCKER_CONFIG/config.json or\n"
+          "                      ~/.docker/config.json, containers/auth.json: their auths,\n"
+          "                      credsStore/credHelpers helpers, identity and registry tokens)\n"
           "  --ca-cert FILE      trust this PEM CA bundle instead of the system store\n"
           "  --insecure          plain http (a loopback registry falls back to http by itself)\n"
           "  --from REPO         mount blobs the registry already has in REPO\n"
@@ -32,6 +37,9 @@ static void usage(FILE *f)
           "  --timeout SECONDS   a request that moves no byte for this long fails (default 60;\n"
           "                      each request also ends after 5x this, plus 1 s per 16 KiB sent)\n"
           "  --verbose           one line per request on stderr (secrets never shown)\n"
+          "  --progress MODE     auto (default: plain unless stderr is a terminal), plain (one\n"
+          "                      line per blob and per step, no control characters), quiet\n"
+          "  --metadata-file F   write the result as JSON to F (tag, digests, sizes, pushed ref)\n"
           "  --help\n"
           "\n"
           "Prints \"pushed HOST/REPO:TAG@DIGEST\". Exit status: 0 pushed, 1 failed (the tag is\n"
@@ -39,24 +47,65 @@ static void usage(FILE *f)
           f);
 }
 
+/* The pushed image into md: what the tag names and its manifests, unless a build put
+ * them there already, and the pushed reference. */
+static int push_metadata(json_t *md, const struct push_result *res)
+{
+    if (!json_object_get(md, "index") && !json_object_get(md, "manifest")) {
+        if (metadata_set_image(md, res->media, res->digest, res->size) < 0)
+            return ERR;
+        for (size_t i = 0; i < res->nman; i++)
+            if (metadata_add_manifest(md, res->mans[i].platform, res->mans[i].media, res->mans[i].digest,
+                                      res->mans[i].size) < 0)
+                return ERR;
+    }
+    return metadata_add_pushed(md, res->pushed);
+}
+
 int cmd_push_layout(const char *dir, const char *tag, const char *ref, const struct push_opts *o,
-                    struct err *e)
+                    enum progress_mode mode, json_t *md, struct err *e)
 {
     struct push_opts po = {0};
     if (o)
         po = *o;
-    if (isatty(STDERR_FILENO) == 1)
-        po.progress = (struct err_out){.say = err_out_stderr};
+    mode = progress_resolve(mode);
+    po.progress = progress_bar(mode);
+    po.steps = progress_lines(mode);
     struct push_result res;
     if (push_layout(dir, tag, ref, &po, &res, e) < 0)
         return ERR;
+    if (md && (push_metadata(md, &res) < 0 || (!json_string_length(json_object_get(md, "tag")) &&
+                                               metadata_set_tag(md, res.tag) < 0))) {
+        push_result_free(&res);
+        return err_set(e, "pushed %s, but --metadata-file: out of memory", res.pushed);
+    }
     printf("pushed %s\n", res.pushed);
     fflush(stdout);
-    fprintf(stderr,
-            "armlet: push: blobs %u uploaded, %u mounted, %u already present (%.1f MiB sent in %.2f s); "
-            "manifests %u sent, %zu present; tag %s\n",
-            res.uploaded, res.mounted, res.present, (double)res.sent / 1048576.0, res.seconds, res.mans_sent,
-            res.mans_present, res.tag_sent ? "updated" : "already up to date");
+    if (progress_summary(mode))
+        fprintf(stderr,
+                "armlet: push: blobs %u uploaded, %u mounted, %u already present (%.1f MiB sent in %.2f s); "
+                "manifests %u sent, %zu present; tag %s\n",
+                res.uploaded, res.mounted, res.present, (double)res.sent / 1048576.0, res.seconds, res.mans_sent,
+                res.mans_present, res.tag_sent ? "updated" : "already up to date");
+    push_result_free(&res);
+    return 0;
+}
+
+/* The push command's work after parsing: push, then the --metadata-file. Exit status. */
+static int push_and_report(const char *dir, const char *tag, const char *ref, const struct push_opts *o,
+                           enum progress_mode mode, const char *metadata_file)
+{
+    struct err e;
+    err_clear(&e);
+    cleanup_json json_t *md = metadata_file ? metadata_new("push", NULL) : NULL;
+    if (metadata_file && (!md || metadata_set_layout(md, dir) < 0)) {
+        fputs("armlet: push: --metadata-file: out of memory\n", stderr);
+        return 1;
+    }
+    if (cmd_push_layout(dir, tag, ref, o, mode, md, &e) < 0 || (md && metadata_write(md, metadata_file, &e) < 0)) {
+        err_print(&e);
+        return 1;
+    }
     return 0;
 }
 
@@ -78,9 +127,14 @@ int cmd_push(int argc, char **argv)
         {"jobs", required_argument, NULL, 'j'},    {"retries", required_argument, NULL, 'r'},
         {"chunk-size", required_argument, NULL, 's'}, {"verbose", no_argument, NULL, 'v'},
         {"timeout", required_argument, NULL, 't'},
+        {"progress", required_argument, NULL, 'g'}, {"metadata-file", required_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     struct push_opts o = {0};
+    enum progress_mode mode = PROGRESS_AUTO;
+    const char *metadata_file = NULL;
+    struct err e;
+    err_clear(&e);
     long long n;
     int c;
     optind = 1;
@@ -111,6 +165,13 @@ int cmd_push(int argc, char **argv)
                 goto bad_num;
             o.timeout = (long)n;
             break;
+        case 'g':
+            if (progress_parse(optarg, &mode, &e) < 0) {
+                err_print(&e);
+                return 2;
+            }
+            break;
+        case 'm': metadata_file = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -133,13 +194,7 @@ int cmd_push(int argc, char **argv)
             return 2;
         }
     }
-    struct err e;
-    err_clear(&e);
-    if (cmd_push_layout(dir, tag, argv[optind + 1], &o, &e) < 0) {
-        err_print(&e);
-        return 1;
-    }
-    return 0;
+    return push_and_report(dir, tag, argv[optind + 1], &o, mode, metadata_file);
 bad_num:
     fprintf(stderr, "armlet: push: --%s: \"%s\" is not a valid number\n",
             c == 'j' ? "jobs (1-64)" : c == 'r' ? "retries (0-100)" : c == 't' ? "timeout (1-86400 s)" :

@@ -4,6 +4,8 @@
  * 0 success, 1 failure, 2 usage error. */
 #ifndef ARMLET_COMMANDS_H
 #define ARMLET_COMMANDS_H
+#include <jansson.h>
+#include "progress.h"
 
 int cmd_build(int argc, char **argv);
 int cmd_push(int argc, char **argv);
@@ -12,13 +14,15 @@ int cmd_seccomp(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_index(int argc, char **argv);
 
-/* push_layout (push.h) with the commands' output, for `push` and `build --push`: the
- * progress line on stderr when it is a terminal, then "pushed HOST/REPO:TAG@DIGEST" on
- * stdout and the counts on stderr. o may be NULL. Returns 0 or ERR with e set (not
- * printed). */
+/* push_layout (push.h) with the commands' output, for `push` and `build --push`:
+ * progress as mode says (progress.h: the in-place line on a terminal, one line per blob
+ * and step in plain mode, nothing when quiet), then "pushed HOST/REPO:TAG@DIGEST" on
+ * stdout and the counts on stderr (not when quiet). md (metadata.h) may be NULL; else
+ * the pushed ref is added to it, and what the tag names and its manifests when md has
+ * none yet. o may be NULL. Returns 0 or ERR with e set (not printed). */
 struct err;
 struct push_opts;
 int cmd_push_layout(const char *dir, const char *tag, const char *ref, const struct push_opts *o,
-                    struct err *e);
+                    enum progress_mode mode, json_t *md, struct err *e);
 
 #endif

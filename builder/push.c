@@ -212,6 +212,7 @@ struct pusher {
     const char *from;
     long long chunk_size;
     struct err_out progress;   /* say NULL: no progress line */
+    struct err_out steps;      /* say NULL: no step lines */
 
     pthread_mutex_t mu;      /* guards next, failed, err, the progress line */
     size_t next;
@@ -251,6 +252,13 @@ static void on_read(void *arg, size_t n)
 }
 
 enum { TRY_DONE = 0, TRY_AGAIN = 1, TRY_NOW = 2 };
+
+/* Count a finished blob and say how it got there (one step line). */
+static void blob_done(struct pusher *p, const struct blob *b, atomic_uint *count, const char *how)
+{
+    atomic_fetch_add(count, 1);
+    err_say(&p->steps, "armlet: push: blob %s (%s, %lld bytes): %s\n", b->digest, b->where, b->size, how);
+}
 
 /* Fatal unless transient: returns TRY_AGAIN for a transient failure, ERR otherwise. */
 static int step_failed(const struct reg_resp *resp, const char *what, const struct blob *b, struct err *e)
@@ -312,7 +320,7 @@ static int try_blob(struct pusher *p, CURL *h, const struct blob *b, bool *chunk
     if (registry_do(p->reg, h, "HEAD", url, NULL, resp, e) < 0)
         return step_failed(resp, "HEAD", b, e);
     if (resp->status == 200) {
-        atomic_fetch_add(&p->present, 1);
+        blob_done(p, b, &p->present, "already present");
         return TRY_DONE;
     }
     if (resp->status != 404)
@@ -325,7 +333,7 @@ static int try_blob(struct pusher *p, CURL *h, const struct blob *b, bool *chunk
     if (registry_do(p->reg, h, "POST", url, NULL, resp, e) < 0)
         return step_failed(resp, "starting upload (POST)", b, e);
     if (resp->status == 201 && p->from) {
-        atomic_fetch_add(&p->mounted, 1);
+        blob_done(p, b, &p->mounted, "mounted");
         return TRY_DONE;
     }
     if (resp->status != 202 || !resp->location[0])
@@ -338,7 +346,7 @@ static int try_blob(struct pusher *p, CURL *h, const struct blob *b, bool *chunk
     if (*chunked && b->size > 0) {
         int rc = upload_chunked(p, h, b, fd, loc, chunk_min, resp, e);
         if (rc == TRY_DONE)
-            atomic_fetch_add(&p->uploaded, 1);
+            blob_done(p, b, &p->uploaded, "uploaded in chunks");
         return rc;
     }
     url_with_digest(loc, b->digest, url, sizeof url);
@@ -355,7 +363,7 @@ static int try_blob(struct pusher *p, CURL *h, const struct blob *b, bool *chunk
         return step_failed(resp, "upload (PUT)", b, e);
     if (check_digest(resp, b->digest, b->digest, e) < 0)
         return ERR;
-    atomic_fetch_add(&p->uploaded, 1);
+    blob_done(p, b, &p->uploaded, "uploaded");
     return TRY_DONE;
 }
 
@@ -470,15 +478,54 @@ static int put_manifest(struct pusher *p, CURL *h, const struct manifest *m, con
     *sent = rc == 0;
 out:
     free(resp);
+    if (rc == 0 && m == &p->pl->top)
+        err_say(&p->steps, "armlet: push: tag %s -> %s: %s\n", name, m->digest, *sent ? "updated" : "already up to date");
+    else if (rc == 0)
+        err_say(&p->steps, "armlet: push: %s: %s\n", what, *sent ? "sent" : "already present");
     return rc;
 }
 
 /* ---------------------------------------------------------------- the whole push */
 
+void push_result_free(struct push_result *res)
+{
+    free(res->mans);
+    res->mans = NULL;
+    res->nman = 0;
+}
+
+static void result_manifest(const struct manifest *m, struct push_manifest *out)
+{
+    snprintf(out->platform, sizeof out->platform, "%s", m->platform);
+    snprintf(out->media, sizeof out->media, "%s", m->media);
+    snprintf(out->digest, sizeof out->digest, "%s", m->digest);
+    out->size = (long long)m->len;
+}
+
+/* What the tag names and its manifests, for the command's --metadata-file. */
+static int result_images(const struct plan *pl, struct push_result *res, struct err *e)
+{
+    snprintf(res->media, sizeof res->media, "%s", pl->top.media);
+    snprintf(res->digest, sizeof res->digest, "%s", pl->top.digest);
+    res->size = (long long)pl->top.len;
+    size_t n = pl->top_is_index ? pl->nman : 1;
+    res->mans = calloc(n, sizeof *res->mans);
+    if (!res->mans)
+        return err_set(e, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        result_manifest(pl->top_is_index ? &pl->mans[i] : &pl->top, &res->mans[i]);
+    res->nman = n;
+    return 0;
+}
+
 static int push_plan(struct pusher *p, const struct push_opts *o, const char *dest_tag, const struct ref *r,
                      struct push_result *res, struct err *e)
 {
+    if (result_images(p->pl, res, e) < 0)
+        return ERR;
     clock_gettime(CLOCK_MONOTONIC, &p->started);
+    err_say(&p->steps, "armlet: push: %s/%s:%s: %zu blobs (%.1f MiB), %zu manifests\n", r->domain, r->repo,
+            dest_tag, p->pl->nblob, (double)p->pl->total / 1048576.0, p->pl->nman);
     if (push_blobs(p, o->jobs > 0 ? o->jobs : 4, e) < 0)
         return ERR;
     CURL *h = registry_conn(p->reg, e);
@@ -583,7 +630,7 @@ int push_layout(const char *oci_dir, const char *tag, const char *refstr, const 
     if (opened) {
         struct pusher p = {
             .reg = reg, .pl = &pl, .dir = oci_dir, .repo = r.repo, .from = o->from,
-            .chunk_size = o->chunk_size, .progress = o->progress,
+            .chunk_size = o->chunk_size, .progress = o->progress, .steps = o->steps,
         };
         pthread_mutex_init(&p.mu, NULL);
         rc = push_plan(&p, o, dest_tag, &r, res, e);
@@ -591,6 +638,10 @@ int push_layout(const char *oci_dir, const char *tag, const char *refstr, const 
     }
     registry_close(reg);
     plan_free(&pl);
+    if (rc < 0)
+        push_result_free(res);
+    else
+        snprintf(res->tag, sizeof res->tag, "%s", dest_tag);
     if (rc < 0)
         return err_ctx(e, "push %s/%s:%s%s", r.domain, r.repo, dest_tag,
                        opened ? " (tag not updated)" : "");

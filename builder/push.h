@@ -16,9 +16,10 @@
  * Already-present manifests and an up-to-date tag are detected with HEAD and not sent
  * again, so a second push sends only HEAD requests.
  *
- * The destination tag is REF's tag, else TAG. Nothing is printed: progress updates and
+ * The destination tag is REF's tag, else TAG. Nothing is printed: progress updates, step
+ * lines (--progress plain: one per blob, manifest and the tag, from any thread) and
  * --verbose lines go to the callbacks in opts (the command's), what was done is returned
- * in struct push_result, and the command reports it. */
+ * in struct push_result (free it with push_result_free), and the command reports it. */
 #ifndef ARMLET_PUSH_H
 #define ARMLET_PUSH_H
 #include <stdbool.h>
@@ -29,6 +30,7 @@ struct push_opts {
     bool insecure;           /* --insecure: plain http */
     struct err_out verbose;  /* --verbose: one line per request (never secrets); say NULL: none */
     struct err_out progress; /* "\rarmlet: push: X / Y MiB sent ..." updates; say NULL: none */
+    struct err_out steps;    /* "armlet: push: blob sha256:... (...): uploaded\n" ...; say NULL: none */
     const char *creds;       /* --creds USER:PASS, or NULL: env / docker config */
     const char *from;        /* --from REPO: mount blobs from this repository, or NULL */
     int jobs;                /* parallel blob uploads (0 = 4) */
@@ -37,9 +39,23 @@ struct push_opts {
     long timeout;            /* seconds a request may make no progress (0 = 60) */
 };
 
+/* A platform manifest of the pushed image. */
+struct push_manifest {
+    char platform[64];                  /* "linux/arm/v7", or "manifest" when unknown */
+    char media[128];
+    char digest[72];
+    long long size;
+};
+
 /* What a successful push did. */
 struct push_result {
     char pushed[1024];                  /* "HOST/REPO:TAG@sha256:..." */
+    char tag[136];                      /* TAG, the destination tag */
+    char media[128];                    /* what the tag names: index (or manifest) media type, */
+    char digest[72];                    /* digest */
+    long long size;                     /* and size */
+    struct push_manifest *mans;         /* the index's manifests (or the one manifest) */
+    size_t nman;
     unsigned uploaded, mounted, present; /* blobs */
     long long sent;                     /* bytes of blob bodies sent */
     double seconds;                     /* from the first blob to the tag */
@@ -47,6 +63,9 @@ struct push_result {
     size_t mans_present;                /* ... and found already there */
     bool tag_sent;                      /* false: the tag was already up to date */
 };
+
+/* Free what *res holds (not res itself); a zeroed result is fine. */
+void push_result_free(struct push_result *res);
 
 /* Push TAG of the layout at oci_dir (tag NULL: the layout's only tag) to ref.
  * o may be NULL for defaults. Returns 0 with *res filled, or ERR with e naming what

@@ -18,7 +18,7 @@
 #include "url.h"
 
 /* Reply limits (registry.h): what is kept of a body, what is read at most, headers. */
-#define BODY_KEEP     ((size_t)64 << 10)
+#define BODY_KEEP     REG_BODY_KEEP
 #define BODY_MAX      ((size_t)1 << 20)
 #define HEADERS_MAX   ((size_t)128 << 10)
 #define UPLOAD_RATE   16384L      /* bytes/s assumed for an upload's total time budget */
@@ -444,10 +444,51 @@ static bool realm_may_get_creds(const struct registry *reg, const char *realm)
     return o.https || ref_host_is_loopback(o.host) || (reg->insecure && url_same_host(realm, reg->base));
 }
 
+/* The refresh-token grant's form (caller wipes and frees), from the GET URL built for
+ * the realm (its service and scope parameters, already escaped) and the token. */
+static char *oauth_form(const char *get_url, const char *refresh_token)
+{
+    char *tok = url_escape(refresh_token);
+    if (!tok)
+        return NULL;
+    const char *q = strchr(get_url, '?');
+    char *form = NULL;
+    if (asprintf(&form, "grant_type=refresh_token&client_id=armlet&refresh_token=%s%s%s", tok, q ? "&" : "",
+                 q ? q + 1 : "") < 0)
+        form = NULL;
+    explicit_bzero(tok, strlen(tok));
+    curl_free(tok);
+    return form;
+}
+
+/* Send the token request: GET url (with Basic credentials when send_creds), or for an
+ * identity token the OAuth2 refresh-token grant, as Docker and distribution send it:
+ * a POST of the form to the realm (url is rewritten to it: secrets stay out of query
+ * strings, which end up in access logs). */
+static int ask_realm(struct registry *reg, CURL *h, char *url, size_t cap, const char *realm, bool send_creds,
+                     struct reg_resp *resp, struct err *e)
+{
+    CURLcode code;
+    if (!send_creds || reg->creds.kind != AUTH_IDENTITY_TOKEN) {
+        cleanup_secret char *basic = send_creds ? auth_basic_header(&reg->creds) : NULL;
+        if (send_creds && !basic)
+            return err_set(e, "out of memory");
+        return perform(reg, h, "GET", url, NULL, basic, resp, &code, e);
+    }
+    cleanup_secret char *form = oauth_form(url, reg->creds.pass);
+    if (!form)
+        return err_set(e, "out of memory");
+    snprintf(url, cap, "%s", realm);
+    struct reg_body body = {.mem = form, .fd = -1, .len = (off_t)strlen(form)};
+    struct reg_req req = {.content_type = "application/x-www-form-urlencoded", .body = &body};
+    return perform(reg, h, "POST", url, &req, NULL, resp, &code, e);
+}
+
 /* Ask the Bearer realm for a token; returns the Authorization header (caller frees). */
 static int fetch_token(struct registry *reg, const struct auth_challenge *ch, char **out, struct err *e)
 {
     char url[8192], realm[4096];
+    const struct auth_creds *cr = &reg->creds;
     /* the challenge parser cuts values at its buffer: a realm that filled it may be cut */
     if (strlen(ch->realm) >= sizeof ch->realm - 1)
         return err_set(e, "%s: Bearer challenge: token realm longer than %zu bytes", reg->host,
@@ -474,17 +515,16 @@ static int fetch_token(struct registry *reg, const struct auth_challenge *ch, ch
     add_scopes(url, sizeof url, reg->extra_scope);
     add_scopes(url, sizeof url, ch->scope);
 
-    cleanup_secret char *basic = send_creds ? auth_basic_header(&reg->creds) : NULL;
     cleanup_free struct reg_resp *resp = malloc(sizeof *resp);
     if (!resp)
         return err_set(e, "out of memory");
-    CURLcode code;
-    if (perform(reg, h, "GET", url, NULL, basic, resp, &code, e) < 0)
+    int rc = ask_realm(reg, h, url, sizeof url, realm, send_creds, resp, e);
+    if (rc < 0)
         return err_ctx(e, "token server %s", realm);
-    if (resp->status == 401 || resp->status == 403) {
+    if (resp->status == 401 || resp->status == 403 || (resp->status == 400 && cr->kind == AUTH_IDENTITY_TOKEN)) {
         if (reg->creds.set)
-            return err_set(e, "%s: credentials from %s rejected by token server %s (HTTP %ld)",
-                           reg->host, reg->creds.source, realm, resp->status);
+            return err_set(e, "%s: %s from %s rejected by token server %s (HTTP %ld)",
+                           reg->host, auth_kind_name(cr), cr->source, realm, resp->status);
         return err_set(e, "%s: token server %s refused anonymous access (HTTP %ld); give --creds USER:PASS, "
                        "ARMLET_REGISTRY_CREDS or a docker config entry", reg->host, realm, resp->status);
     }
@@ -501,6 +541,16 @@ static int fetch_token(struct registry *reg, const struct auth_challenge *ch, ch
     const char *tok = json_string_value(jt);
     if (!tok || !*tok)
         return err_set(e, "%s: token server %s: reply has no \"token\"", reg->host, realm);
+    if (json_string_length(jt) > AUTH_SECRET_MAX)
+        return err_set(e, "%s: token server %s: token longer than %d KiB: refused", reg->host, realm,
+                       AUTH_SECRET_MAX >> 10);
+    /* A rotated refresh token replaces the old one for the next renewal (mu is held). */
+    const char *refresh = json_string_value(json_object_get(doc, "refresh_token"));
+    if (cr->kind == AUTH_IDENTITY_TOKEN && refresh && *refresh && strlen(refresh) < sizeof reg->creds.pass &&
+        strlen(refresh) == json_string_length(json_object_get(doc, "refresh_token"))) {
+        explicit_bzero(reg->creds.pass, sizeof reg->creds.pass);
+        memcpy(reg->creds.pass, refresh, strlen(refresh) + 1);
+    }
     /* The token becomes a header line: CR/LF would inject headers, other control bytes
      * have no business there (RFC 6750 b64token). */
     if (!safetext_is_token(tok, json_string_length(jt)))
@@ -526,7 +576,27 @@ static int authenticate(struct registry *reg, unsigned gen, const char *challeng
         goto out;
     }
     char *hdr = NULL;
-    if (ch.scheme == AUTH_BASIC) {
+    if (reg->creds.set && reg->creds.kind != AUTH_PASSWORD && ch.scheme == AUTH_BASIC) {
+        rc = err_set(e, "%s: the registry asks for Basic authentication, but %s holds a %s", reg->host,
+                     reg->creds.source, auth_kind_name(&reg->creds));
+        goto out;
+    }
+    if (reg->creds.set && reg->creds.kind == AUTH_REGISTRY_TOKEN) {
+        /* Docker's "registrytoken": a Bearer token for the registry itself, no realm. */
+        if (reg->auth) {
+            rc = err_set(e, "%s: registry token from %s rejected (HTTP 401)", reg->host, reg->creds.source);
+            goto out;
+        }
+        if (!safetext_is_token(reg->creds.pass, strlen(reg->creds.pass))) {
+            rc = err_set(e, "%s: registry token from %s holds a space, a control character or a non-ASCII "
+                         "byte: refused", reg->host, reg->creds.source);
+            goto out;
+        }
+        if (asprintf(&hdr, "Authorization: Bearer %s", reg->creds.pass) < 0) {
+            rc = err_set(e, "out of memory");
+            goto out;
+        }
+    } else if (ch.scheme == AUTH_BASIC) {
         if (!reg->creds.set) {
             rc = err_set(e, "%s: authentication required (Basic): give --creds USER:PASS, "
                          "ARMLET_REGISTRY_CREDS or a docker config entry", reg->host);
@@ -601,6 +671,8 @@ static int request_authorized(struct registry *reg, CURL *h, const char *method,
             bool basic = auth && !strncmp(auth, "Authorization: Basic ", 21);
             if (basic)
                 return err_set(e, "%s: credentials from %s rejected (HTTP 401)", reg->host, reg->creds.source);
+            if (reg->creds.set && reg->creds.kind == AUTH_REGISTRY_TOKEN)
+                return err_set(e, "%s: registry token from %s rejected (HTTP 401)", reg->host, reg->creds.source);
             return err_set(e, "%s: %s %s: unauthorized even with the token from the realm (HTTP 401)%s",
                            reg->host, method, reg->repo, reg->creds.set ? "" :
                            "; give --creds USER:PASS, ARMLET_REGISTRY_CREDS or a docker config entry");

@@ -28,9 +28,9 @@
  *     allow-list for requests and redirects, redirects are not followed, and a Location
  *     header or a token realm is resolved and checked by url.h before it is used;
  *   - get credentials sent elsewhere: the Authorization header (Basic or Bearer) goes
- *     only to the registry's own origin; Basic credentials go to a token realm only over
- *     https, over http to a literal loopback address, or to the --insecure registry's own
- *     host; a 401 from another host (a storage Location) is an error, never a reason to
+ *     only to the registry's own origin; Basic credentials (or an identity token, POSTed
+ *     as an OAuth2 refresh token) go to a token realm only over https, over http to a
+ *     literal loopback address, or to the --insecure registry's own host; a 401 from another host (a storage Location) is an error, never a reason to
  *     authenticate; a token must be printable ASCII (no CR/LF) before it becomes a header;
  *   - hang armlet or fill its memory: a request fails when nothing moves for
  *     opts.timeout seconds, and after 5 * timeout seconds (plus one second per 16 KiB of
@@ -84,6 +84,10 @@ struct reg_req {
     void *sink_arg;
 };
 
+/* Reply body bytes kept (for error messages and token replies: a 64 KiB token may come
+ * twice, as "token" and "access_token", plus the rest of the JSON). */
+#define REG_BODY_KEEP ((size_t)192 << 10)
+
 /* Longest Location kept (pre-signed storage URLs with session tokens run to a few KiB). */
 #define REG_URL_MAX 8192
 
@@ -97,9 +101,9 @@ struct reg_resp {
     char digest[256];               /* Docker-Content-Digest, or "" */
     long chunk_min;                 /* OCI-Chunk-Min-Length, or 0 */
     char challenge[4096];           /* WWW-Authenticate, or "" */
-    char body[65537];               /* first 64 KiB of the response body, NUL-terminated */
+    char body[REG_BODY_KEEP + 1];   /* first REG_BODY_KEEP bytes of the body, NUL-terminated */
     size_t body_len;
-    bool body_cut;                  /* the body was longer than 64 KiB (the rest dropped) */
+    bool body_cut;                  /* the body was longer than that (the rest dropped) */
     /* while receiving: why the reply was refused (limits above), or "" */
     char refused[128];
     size_t header_bytes, body_bytes;

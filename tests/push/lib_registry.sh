@@ -5,7 +5,7 @@
 #       registry on a free port; sets REG_PORT, REG_PID, REG_LOG (access + app log),
 #       REG_HOST=127.0.0.1:$REG_PORT, and for tls REG_CA (the CA to trust).
 #       htpasswd: user "armlet", password $REG_PASS. token: also a token server
-#       (TOK_PID, TOK_LOG) with the same credentials.
+#       (TOK_PID, TOK_LOG) with the same credentials, and the options in $TOK_ARGS.
 #   reg_stop                 stops what reg_start started (also on EXIT via trap)
 #   proxy_start MODE         fault_proxy.py in front of the registry: PROXY_HOST, PROXY_LOG
 #   reg_count METHOD PATHPART   requests in the access log with that method and path part
@@ -54,7 +54,7 @@ reg_start() {
         -keyout "$d/token.key" -out "$d/token.pem" >/dev/null 2>&1
       TOK_LOG=$d/token.log
       python3 "$PUSH_HELPERS/token_server.py" --port-file "$d/token.port" --key "$d/token.key" \
-        --user armlet --password "$REG_PASS" --log "$TOK_LOG" &
+        --user armlet --password-file <(printf %s "$REG_PASS") --log "$TOK_LOG" ${TOK_ARGS:-} &
       TOK_PID=$!; _reg_pids+=("$TOK_PID")
       _wait_file "$d/token.port" || { echo "token server did not start" >&2; return 1; }
       printf 'auth:\n  token:\n    realm: http://127.0.0.1:%s/token\n    service: armlet-test\n    issuer: armlet-test-issuer\n    rootcertbundle: %s/token.pem\n' \

@@ -127,6 +127,59 @@ static void test_creds_from_docker_config_and_env(void)
     unsetenv("DOCKER_CONFIG");
 }
 
+/* Tokens in "auths", their precedence over "auth", the 64 KiB limit, REGISTRY_AUTH_FILE
+ * before the Docker config. */
+static void test_tokens_limits_and_auth_files(void)
+{
+    char dir[64];
+    CHECK(unit_tmpdir(dir, sizeof dir, "auth2") != NULL);
+    char docker[256], authfile[256];
+    snprintf(docker, sizeof docker, "%s/config.json", dir);
+    snprintf(authfile, sizeof authfile, "%s/auth.json", dir);
+    unit_write_text(docker, "{\"auths\":{\"r.example\":{\"auth\":\"YWxpY2U6cHcx\",\"identitytoken\":\"idt\"},"
+                            "\"t.example\":{\"registrytoken\":\"rt\",\"identitytoken\":\"idt\"}}}");
+    unsetenv("ARMLET_REGISTRY_CREDS");
+    unsetenv("REGISTRY_AUTH_FILE");
+    setenv("DOCKER_CONFIG", dir, 1);
+    struct auth_creds *c = malloc(sizeof *c);
+    struct err e;
+    err_clear(&e);
+    CHECK(auth_creds_find("r.example", c, &e) == 1);
+    CHECK(c->kind == AUTH_IDENTITY_TOKEN);
+    CHECK_STR("idt", c->pass);
+    CHECK(auth_creds_find("t.example", c, &e) == 1);
+    CHECK(c->kind == AUTH_REGISTRY_TOKEN);
+    CHECK_STR("rt", c->pass);
+    unit_write_text(authfile, "{\"auths\":{\"r.example\":{\"username\":\"u\",\"password\":\"p\"}}}");
+    setenv("REGISTRY_AUTH_FILE", authfile, 1);
+    CHECK(auth_creds_find("r.example", c, &e) == 1);
+    CHECK(c->kind == AUTH_PASSWORD);
+    CHECK_STR(authfile, c->source);
+    unsetenv("REGISTRY_AUTH_FILE");
+    /* 64 KiB of password is fine, one byte more is not (and is not quoted) */
+    char *big = malloc(AUTH_SECRET_MAX + 4);
+    memset(big, 'x', AUTH_SECRET_MAX + 3);
+    big[0] = 'u';
+    big[1] = ':';
+    big[AUTH_SECRET_MAX + 2] = '\0';
+    CHECK(auth_creds_parse(big, "--creds", c, &e) == 0);
+    CHECK(strlen(c->pass) == AUTH_SECRET_MAX);
+    char *h = auth_basic_header(c);
+    CHECK(h && strlen(h) > AUTH_SECRET_MAX);
+    free(h);
+    big[AUTH_SECRET_MAX + 2] = 'x';
+    big[AUTH_SECRET_MAX + 3] = '\0';
+    CHECK(auth_creds_parse(big, "--creds", c, &e) < 0);
+    CHECK(strstr(e.msg, "longer than 64 KiB") != NULL);
+    CHECK(strstr(e.msg, "xxxx") == NULL);
+    free(big);
+    free(c);
+    unlink(docker);
+    unlink(authfile);
+    rmdir(dir);
+    unsetenv("DOCKER_CONFIG");
+}
+
 int main(void)
 {
     RUN(test_bearer_challenge_with_quoted_params);
@@ -135,5 +188,6 @@ int main(void)
     RUN(test_base64_round_trip);
     RUN(test_creds_parse_errors_do_not_quote_secret);
     RUN(test_creds_from_docker_config_and_env);
+    RUN(test_tokens_limits_and_auth_files);
     return unit_done();
 }
