@@ -22,6 +22,7 @@
 #include "libs.h"
 #include "preload.h"
 #include "recipe.h"
+#include "sbom.h"
 #include "seccomp_compile.h"
 #include "strlist.h"
 #include "tree.h"
@@ -31,8 +32,10 @@
 
 static void cleanup_treep(struct tree **t) { tree_free(*t); }
 static void cleanup_recipep(struct recipe **r) { recipe_free(*r); }
+static void cleanup_sbomp(struct sbom **s) { sbom_free(*s); }
 #define cleanup_tree __attribute__((cleanup(cleanup_treep)))
 #define cleanup_recipe __attribute__((cleanup(cleanup_recipep)))
+#define cleanup_sbom __attribute__((cleanup(cleanup_sbomp)))
 
 int build_epoch_from_env(const char *value, int64_t *epoch, struct err *e)
 {
@@ -398,6 +401,11 @@ static int build_image(const struct build_opts *o, const struct recipe *recipe,
     cleanup_tree struct tree *app = NULL;
     if (make_trees(r, p, init, &base, &app, &pb->side, e) < 0)
         return ERR;
+    /* The SBOM's package lookups and status.d entries change the trees: before the layers. */
+    cleanup_sbom struct sbom *sb = NULL;
+    struct sbom_opts so = {.name = r->name, .p = p, .epoch = o->epoch, .status_d = 1};
+    if (!o->no_sbom && !r->sbom_off && sbom_prepare(&so, base, app, &sb, e) < 0)
+        return ERR;
     pb->nlayers = 0;
     if (layer_write(base, o->compress, o->epoch, blobs, &pb->layers[0], e) < 0)
         return err_ctx(e, "%s: base layer", p->oci);
@@ -418,7 +426,7 @@ static int build_image(const struct build_opts *o, const struct recipe *recipe,
     man->media_type = OCI_MT_MANIFEST;
     if (!m || oci_json_blob_write(blobs, m, man, e) < 0)
         return err_ctx(e, "%s: manifest", p->oci);
-    return 0;
+    return sb ? sbom_attach(sb, base, app, man, blobs, e) : 0;
 }
 
 /* What a build publishes besides the layout: written under temporary names first,

@@ -33,6 +33,8 @@ struct build_opts {
     enum compress compress;
     const char *init_dir;        /* --init-dir, or NULL (see initdir.h) */
     int64_t epoch;               /* SOURCE_DATE_EPOCH or 0 */
+    int no_sbom;                 /* --no-sbom: no SBOM, status.d, provenance (sbom.h) */
+    int no_provenance;           /* --no-provenance */
 };
 
 struct build_platform_result {

@@ -14,6 +14,7 @@ static void usage(FILE *f)
     fputs("usage: armlet build RECIPE [--platform LIST] [--oci DIR] [--tag TAG] [--rootfs DIR]\n"
           "                    [--docker-archive FILE] [--compress gzip|zstd|none]\n"
           "                    [--init-dir DIR] [--push REF] [--sysroot PLATFORM=DIR]...\n"
+          "                    [--no-sbom] [--no-provenance]\n"
           "\n"
           "Builds the recipe into a reproducible multi-platform OCI image.\n"
           "\n"
@@ -34,6 +35,9 @@ static void usage(FILE *f)
           "                         and loader (default /, Debian multiarch folders)\n"
           "  --push REF             then push the tag to a registry (as `armlet push DIR:TAG REF`;\n"
           "                         the layout is --oci DIR, default ./oci)\n"
+          "  --no-sbom              no SPDX SBOM, status.d entries or provenance (as the\n"
+          "                         recipe's `sbom off`); see docs/README-sbom.md\n"
+          "  --no-provenance        no SLSA provenance attached\n"
           "\n"
           "SOURCE_DATE_EPOCH sets every timestamp (default 0): same inputs, same digests.\n"
           "Exit status: 0 built, 1 failed (an earlier layout is left as it was), 2 usage.\n",
@@ -52,6 +56,8 @@ int cmd_build(int argc, char **argv)
         {"init-dir", required_argument, NULL, 'i'},
         {"push", required_argument, NULL, 'P'},
         {"sysroot", required_argument, NULL, 'S'},
+        {"no-sbom", no_argument, NULL, 'N'},
+        {"no-provenance", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -71,6 +77,8 @@ int cmd_build(int argc, char **argv)
         case 'd': o.docker_archive = optarg; break;
         case 'i': o.init_dir = optarg; break;
         case 'P': push = optarg; break;
+        case 'N': o.no_sbom = 1; break;
+        case 'V': o.no_provenance = 1; break;
         case 'S':
             if (libs_sysroot_set(optarg, &e) < 0) {
                 err_print(&e);
