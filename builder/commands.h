@@ -10,6 +10,7 @@ int cmd_push(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_seccomp(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
+int cmd_sbom(int argc, char **argv);
 
 /* push_layout (push.h) with the commands' output, for `push` and `build --push`: the
  * progress line on stderr when it is a terminal, then "pushed HOST/REPO:TAG@DIGEST" on
