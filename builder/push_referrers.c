@@ -100,9 +100,8 @@ static int get_blob(struct rr *r, const char *digest, long long size, char **out
     while (rc == 0 && got < size) {
         long long last = got + RANGE_STEP - 1 < size - 1 ? got + RANGE_STEP - 1 : size - 1;
         snprintf(range, sizeof range, "%lld-%lld", got, last);
-        curl_easy_setopt(r->h, CURLOPT_RANGE, range);
-        rc = registry_do_retry(r->reg, r->h, "GET", url, NULL, r->resp, e);
-        curl_easy_setopt(r->h, CURLOPT_RANGE, NULL);
+        struct reg_req req = {.range = range};
+        rc = registry_do_retry(r->reg, r->h, "GET", url, &req, r->resp, e);
         if (rc < 0)
             return err_ctx(e, "GET blob %s", digest);
         long want = (long)(last - got + 1);
