@@ -21,6 +21,7 @@
 #include "layout.h"
 #include "libs.h"
 #include "preload.h"
+#include "provenance.h"
 #include "recipe.h"
 #include "sbom.h"
 #include "seccomp_compile.h"
@@ -426,7 +427,11 @@ static int build_image(const struct build_opts *o, const struct recipe *recipe,
     man->media_type = OCI_MT_MANIFEST;
     if (!m || oci_json_blob_write(blobs, m, man, e) < 0)
         return err_ctx(e, "%s: manifest", p->oci);
-    return sb ? sbom_attach(sb, base, app, man, blobs, e) : 0;
+    if (sb && sbom_attach(sb, base, app, man, blobs, e) < 0)
+        return ERR;
+    struct provenance_opts po = {.r = r, .p = p, .compress = o->compress, .tag = o->tag,
+                                 .epoch = o->epoch};
+    return sb && !o->no_provenance ? provenance_attach(&po, base, app, man, blobs, e) : 0;
 }
 
 /* What a build publishes besides the layout: written under temporary names first,

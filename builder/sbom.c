@@ -188,8 +188,7 @@ int sbom_prepare(const struct sbom_opts *o, struct tree *base, struct tree *app,
 
 /* ------------------------------------------------------------------ the document */
 
-/* SHA-256 (hex) of a file node's content. */
-static int node_sha256(const struct tree_node *n, char hex[DIGEST_HEX_LEN + 1], struct err *e)
+int sbom_node_sha256(const struct tree_node *n, char hex[DIGEST_HEX_LEN + 1], struct err *e)
 {
     struct digest d;
     if (digest_init(&d, e) < 0)
@@ -436,7 +435,7 @@ static int add_files(struct doc *d, const struct sbom *s, struct tree *base, str
     for (size_t i = 0; i < n && !d->oom; i++) {
         const struct tree_node *node = v[i].n;
         char hex[DIGEST_HEX_LEN + 1], name[4200];
-        if (node_sha256(node, hex, e) < 0)
+        if (sbom_node_sha256(node, hex, e) < 0)
             return err_ctx(e, "/%s", node->path);
         snprintf(name, sizeof name, "/%s", node->path);
         json_t *fid = spdx_id("File", i, NULL);

@@ -62,5 +62,8 @@ json_t *sbom_document(struct sbom *s, struct tree *base, struct tree *app,
 int sbom_attach(struct sbom *s, struct tree *base, struct tree *app, const struct oci_desc *man,
                 const char *blobs, struct err *e);
 void sbom_free(struct sbom *s);
+/* SHA-256 (64 hex digits) of a FILE node's content (its host file or its bytes). 0 or
+ * ERR naming the host file. */
+int sbom_node_sha256(const struct tree_node *n, char hex[DIGEST_HEX_LEN + 1], struct err *e);
 
 #endif

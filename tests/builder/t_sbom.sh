@@ -180,11 +180,12 @@ test_two_builds_give_the_same_sbom_bytes() {
   assert_contains "$(jq -r .documentNamespace "$d/a.json")" "${man#sha256:}"
 }
 
-# referrer_count LAYOUT: manifests in blobs/ with a subject
+# referrer_count LAYOUT [ARTIFACT_TYPE]: manifests in blobs/ with a subject (of that type)
 referrer_count() {
   local b n=0
   for b in "$1"/blobs/sha256/*; do
-    [ "$(head -c1 "$b")" = "{" ] && jq -e '.subject' "$b" >/dev/null 2>&1 && n=$((n + 1))
+    [ "$(head -c1 "$b")" = "{" ] && jq -e --arg t "${2:-}" '(.subject.digest | type) == "string" and ($t == "" or .artifactType == $t)' \
+      "$b" >/dev/null 2>&1 && n=$((n + 1))
   done
   echo "$n"
 }
@@ -195,11 +196,12 @@ test_referrers_live_exactly_as_long_as_their_subject() {
   printf 'name gc\nplatforms linux/amd64\nbase static\nentrypoint /bin/true\n' >"$d/r.recipe"
   SOURCE_DATE_EPOCH=1 "$ARMLET" build "$d/r.recipe" --oci "$d/oci" --tag one --init-dir "$OUT" >/dev/null || fail "build one"
   SOURCE_DATE_EPOCH=2 "$ARMLET" build "$d/r.recipe" --oci "$d/oci" --tag two --init-dir "$OUT" >/dev/null || fail "build two"
-  assert_eq 2 "$(referrer_count "$d/oci")" "one SBOM per image, both kept"
+  assert_eq 2 "$(referrer_count "$d/oci" application/spdx+json)" "one SBOM per image, both kept"
+  assert_eq 4 "$(referrer_count "$d/oci")" "an SBOM and a provenance per image"
   "$ARMLET" sbom "$d/oci:one" >/dev/null || fail "sbom of one after building two"
   # tag one rebuilt with other content: its old image and that image's SBOM go
   SOURCE_DATE_EPOCH=3 "$ARMLET" build "$d/r.recipe" --oci "$d/oci" --tag one --init-dir "$OUT" >/dev/null || fail "rebuild one"
-  assert_eq 2 "$(referrer_count "$d/oci")" "the replaced image's SBOM collected"
+  assert_eq 4 "$(referrer_count "$d/oci")" "the replaced image's SBOM and provenance collected"
   assert_eq "1970-01-01T00:00:03Z" "$("$ARMLET" sbom "$d/oci:one" | jq -r .creationInfo.created)"
   assert_eq "1970-01-01T00:00:02Z" "$("$ARMLET" sbom "$d/oci:two" | jq -r .creationInfo.created)"
 }
@@ -223,6 +225,33 @@ test_sbom_off_and_no_sbom_attach_nothing_and_add_no_status_d() {
   capture "$ARMLET" build "$d/bad.recipe" --oci "$d/c" --init-dir "$OUT"
   assert_eq 1 "$rc"
   assert_contains "$err" "bad.recipe:2:6: sbom: \"maybe\": expected on or off"
+}
+
+test_provenance_names_the_recipe_every_input_and_the_build_parameters() {
+  need_tools
+  local d; d=$(tmpdir)
+  printf 'hello\n' >"$d/motd"
+  printf 'name prov\nplatforms linux/amd64\nbase scratch\nfile /etc/motd motd\nentrypoint /bin/true\n' >"$d/r.recipe"
+  "$ARMLET" build "$d/r.recipe" --oci "$d/oci" --init-dir "$OUT" --compress zstd >/dev/null || fail "build"
+  local b st=""
+  for b in "$d"/oci/blobs/sha256/*; do
+    if jq -e '.artifactType == "application/vnd.in-toto+json"' "$b" >/dev/null 2>&1; then
+      st=$d/oci/blobs/sha256/$(jq -r '.layers[0].digest' "$b" | cut -d: -f2)
+      assert_eq "$(jq -r .subject.digest "$b")" "sha256:$(jq -r '.subject[0].digest.sha256' "$st")" "statement subject"
+    fi
+  done
+  [ -n "$st" ] || fail "no provenance attached"
+  assert_eq https://in-toto.io/Statement/v1 "$(jq -r ._type "$st")"
+  assert_eq https://slsa.dev/provenance/v1 "$(jq -r .predicateType "$st")"
+  assert_eq "$(sha256sum <"$d/r.recipe" | cut -d' ' -f1)" "$(jq -r .predicate.buildDefinition.externalParameters.recipe.digest.sha256 "$st")"
+  assert_eq "linux/amd64 zstd 1700000000" "$(jq -r '.predicate.buildDefinition | "\(.externalParameters.platform) \(.externalParameters.compress) \(.internalParameters.SOURCE_DATE_EPOCH)"' "$st")"
+  # every input: the recipe's file (relative to the recipe's folder) and the init
+  assert_eq "file:motd $(sha256sum <"$d/motd" | cut -d' ' -f1)" \
+    "$(jq -r '.predicate.buildDefinition.resolvedDependencies[] | select(.name == "/etc/motd") | "\(.uri) \(.digest.sha256)"' "$st")"
+  assert_eq "$(sha256sum <"$OUT/linux-amd64/armlet-init" | cut -d' ' -f1)" \
+    "$(jq -r '.predicate.buildDefinition.resolvedDependencies[] | select(.name == "/sbin/armlet-init") | .digest.sha256' "$st")"
+  "$ARMLET" build "$d/r.recipe" --oci "$d/np" --init-dir "$OUT" --no-provenance >/dev/null || fail "build --no-provenance"
+  assert_eq "1 0" "$(referrer_count "$d/np" application/spdx+json) $(referrer_count "$d/np" application/vnd.in-toto+json)"
 }
 
 run_tests

@@ -30,9 +30,9 @@ test_each_platforms_sbom_is_in_its_fallback_tag_and_reads_back() {
   for p in linux/amd64 linux/arm64; do
     m=$(jq -r --arg a "${p#linux/}" '.manifests[] | select(.platform.architecture==$a) | .digest' "$idx")
     fallback "$m" >"$d/fb.json" || fail "no fallback tag for $p's manifest $m"
-    assert_eq 1 "$(jq '.manifests | length' "$d/fb.json")" "$p referrers"
-    assert_eq application/spdx+json "$(jq -r '.manifests[0].artifactType' "$d/fb.json")"
-    ref=$(jq -r '.manifests[0].digest' "$d/fb.json")
+    assert_eq "application/spdx+json application/vnd.in-toto+json" \
+      "$(jq -r '[.manifests[].artifactType] | sort | join(" ")' "$d/fb.json")" "$p referrers"
+    ref=$(jq -r '.manifests[] | select(.artifactType == "application/spdx+json") | .digest' "$d/fb.json")
     # the referrer is the layout's, byte for byte, and names the platform manifest
     curl -fsS -H "Accept: application/vnd.oci.image.manifest.v1+json" \
       "http://$REG_HOST/v2/app/manifests/$ref" >"$d/ref.json" || fail "referrer $ref not pushed"
@@ -95,7 +95,7 @@ test_fallback_tag_is_merged_not_overwritten_and_a_second_push_puts_nothing() {
   "$ARMLET" push "$d/oci:v1" "$REG_HOST/app:v2" >/dev/null 2>&1 || fail "second push"
   assert_eq "$before" "$(reg_count PUT "/manifests/sha256-")" "fallback tags put again"
   fb=$(fallback "$m")
-  assert_eq 2 "$(jq '.manifests | length' <<<"$fb")" "entries after the second push"
+  assert_eq 3 "$(jq '.manifests | length' <<<"$fb")" "entries after the second push"
   assert_contains "$fb" "application/vnd.dev.cosign.artifact.sig.v1+json"
   # now the hand-made entry is there and ours removed: the next push adds ours back
   jq -c '.manifests |= map(select(.artifactType != "application/spdx+json"))' <<<"$fb" >"$d/fb3.json"
@@ -103,8 +103,9 @@ test_fallback_tag_is_merged_not_overwritten_and_a_second_push_puts_nothing() {
     --data-binary "@$d/fb3.json" "http://$REG_HOST/v2/app/manifests/sha256-${m#sha256:}" >/dev/null
   "$ARMLET" push "$d/oci:v1" "$REG_HOST/app:v3" >/dev/null 2>&1 || fail "third push"
   fb=$(fallback "$m")
-  assert_eq "application/vnd.dev.cosign.artifact.sig.v1+json application/spdx+json" \
-    "$(jq -r '[.manifests[].artifactType] | join(" ")' <<<"$fb")" "merged entries, theirs first"
+  assert_eq "application/spdx+json application/vnd.dev.cosign.artifact.sig.v1+json application/vnd.in-toto+json" \
+    "$(jq -r '[.manifests[].artifactType] | sort | join(" ")' <<<"$fb")" "merged entries"
+  assert_eq application/spdx+json "$(jq -r '.manifests[-1].artifactType' <<<"$fb")" "ours appended, theirs kept in place"
 }
 
 run_tests
