@@ -78,9 +78,9 @@ static int from_layout(const char *dir, const char *tag, const struct platform *
     if (!entry || !(top = layout_read_json_desc(l, entry, e)))
         goto out;
     const char *mt = json_string_value(json_object_get(entry, "mediaType"));
-    const json_t *man = entry;
-    if (mt && !strcmp(mt, OCI_MT_INDEX) &&
-        !(man = referrers_pick_platform(top, want, dir, e)))
+    const json_t *man = mt && !strcmp(mt, OCI_MT_INDEX)
+                            ? referrers_pick_platform(top, want, dir, e) : entry;
+    if (!man)
         goto out;
     const char *digest = json_string_value(json_object_get(man, "digest"));
     if (!(refs = referrer_list(l, digest, SBOM_ARTIFACT_TYPE, e)))

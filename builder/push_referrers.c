@@ -192,8 +192,9 @@ static int push_one(struct rr *r, const struct layout *l, const json_t *desc, st
     json_t *parts = json_pack("[O]", json_object_get(m, "config"));
     size_t i;
     json_t *d;
-    json_array_foreach(json_object_get(m, "layers"), i, d)
+    json_array_foreach(json_object_get(m, "layers"), i, d) {
         json_array_append(parts, d);
+    }
     int rc = parts ? 0 : err_set(e, "out of memory");
     json_array_foreach(parts, i, d) {
         const char *bd = json_string_value(json_object_get(d, "digest"));
@@ -228,8 +229,9 @@ static int update_fallback(struct rr *r, const char *subject, const json_t *refs
     json_t *d, *have;
     json_array_foreach(refs, i, d) {
         int present = 0;
-        json_array_foreach(mans, j, have)
+        json_array_foreach(mans, j, have) {
             present |= json_equal(json_object_get(have, "digest"), json_object_get(d, "digest"));
+        }
         if (!present) {
             if (json_array_append(mans, d) < 0)
                 return err_set(e, "out of memory");
@@ -258,9 +260,10 @@ int push_referrers(struct registry *reg, CURL *h, const char *oci_dir, const cha
         }
         size_t i;
         json_t *d;
-        json_array_foreach(refs, i, d)
+        json_array_foreach(refs, i, d) {
             if (rc == 0)
                 rc = push_one(&r, l, d, e);
+        }
         cleanup_json json_t *api = NULL;
         int has_api = rc == 0 && json_array_size(refs) ? referrers_api(&r, subjects[k], &api, e) : 1;
         if (has_api < 0)

@@ -109,10 +109,10 @@ static int owners_of_tree(struct sbom *s, struct tree *t, int in_base, struct er
     struct lookup lk = {0};
     int rc = tree_sorted(t, &nodes, &n, e);
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        const char *rel = NULL;
-        int d = nodes[i]->kind == TREE_FILE && nodes[i]->src ? db_of(s, nodes[i]->src, &rel) : -1;
+        const char *inroot = NULL;
+        int d = nodes[i]->kind == TREE_FILE && nodes[i]->src ? db_of(s, nodes[i]->src, &inroot) : -1;
         if (d >= 0 && (strlist_add(&lk.img[d], nodes[i]->path, e) < 0 ||
-                       strlist_add(&lk.rel[d], rel, e) < 0))
+                       strlist_add(&lk.rel[d], inroot, e) < 0))
             rc = ERR;
     }
     for (int d = 0; rc == 0 && d < NDB; d++) {
@@ -439,14 +439,13 @@ static int add_files(struct doc *d, const struct sbom *s, struct tree *base, str
             return err_ctx(e, "/%s", node->path);
         snprintf(name, sizeof name, "/%s", node->path);
         json_t *fid = spdx_id("File", i, NULL);
-        const char *id = json_string_value(fid);
         json_t *f = json_pack("{s:O,s:s,s:[{s:s,s:s}],s:s,s:s}", "SPDXID", fid, "fileName", name,
                               "checksums", "algorithm", "SHA256", "checksumValue", hex,
                               "licenseConcluded", "NOASSERTION", "copyrightText", "NOASSERTION");
         json_decref(fid);
         if (!f || json_array_append_new(d->files, f) < 0)
             return err_set(e, "out of memory");
-        id = json_string_value(json_object_get(f, "SPDXID"));
+        const char *id = json_string_value(json_object_get(f, "SPDXID"));
         rel(d, d->image_id, "CONTAINS", id);
         json_t *owner = json_object_get(s->owner, node->path);
         if (owner) {
