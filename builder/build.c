@@ -471,6 +471,11 @@ static int write_rootfs(const struct build_opts *o, const struct recipe *recipe,
     struct side sd;
     if (add_app(t, r, p, e) < 0 || add_side_files(r, p, t, &sd, e) < 0)
         return ERR;
+    /* The image's status.d entries too: the rootfs is the image's file tree. */
+    cleanup_sbom struct sbom *sb = NULL;
+    struct sbom_opts so = {.name = r->name, .p = p, .epoch = o->epoch, .status_d = 1};
+    if (!o->no_sbom && !r->sbom_off && sbom_prepare(&so, t, t, &sb, e) < 0)
+        return ERR;
     if (fdio_pending_dir(out, o->rootfs) < 0)
         return err_sys(e, errno, "--rootfs %s", o->rootfs);
     if (tree_write_dir(t, out->path, o->epoch, e) < 0)
