@@ -429,8 +429,7 @@ static int build_image(const struct build_opts *o, const struct recipe *recipe,
         return err_ctx(e, "%s: manifest", p->oci);
     if (sb && sbom_attach(sb, base, app, man, blobs, e) < 0)
         return ERR;
-    struct provenance_opts po = {.r = r, .p = p, .compress = o->compress, .tag = o->tag,
-                                 .epoch = o->epoch};
+    struct provenance_opts po = {.r = r, .p = p, .compress = o->compress, .epoch = o->epoch};
     return sb && !o->no_provenance ? provenance_attach(&po, base, app, man, blobs, e) : 0;
 }
 

@@ -34,6 +34,8 @@ static int add_inputs(json_t *deps, struct tree *t, const char *dir, struct err 
         const char *src = node->src;
         if (dl && !strncmp(src, dir, dl) && src[dl] == '/')
             src += dl + 1;   /* below the recipe's folder: the same on every checkout */
+        while (!strncmp(src, "./", 2))
+            src += 2;
         snprintf(name, sizeof name, "/%s", node->path);
         snprintf(uri, sizeof uri, "file:%s", src);
         if (json_array_append_new(deps, json_pack("{s:s,s:s,s:{s:s}}", "name", name, "uri", uri,
@@ -53,13 +55,19 @@ int provenance_attach(const struct provenance_opts *po, struct tree *base, struc
     cleanup_json json_t *deps = json_array();
     if (!deps)
         return err_set(e, "out of memory");
+    /* The recipe by file name: where the checkout lives is no input of the image. */
+    const char *slash = strrchr(r->path, '/');
+    const char *recipe_name = slash ? slash + 1 : r->path;
+    cleanup_free char *recipe_uri = NULL;
+    if (asprintf(&recipe_uri, "file:%s", recipe_name) < 0)
+        return err_set(e, "out of memory");
     json_array_append_new(deps, json_pack("{s:s,s:s,s:{s:s}}", "name", "recipe", "uri",
-                                          r->path, "digest", "sha256", recipe_digest + 7));
+                                          recipe_uri, "digest", "sha256", recipe_digest + 7));
     if (add_inputs(deps, base, r->dir, e) < 0 || add_inputs(deps, app, r->dir, e) < 0)
         return err_ctx(e, "%s: provenance", po->p->oci);
     const char *name = r->name && *r->name ? r->name : "armlet-image";
     cleanup_json json_t *st = json_pack(
-        "{s:s,s:[{s:s,s:{s:s}}],s:s,s:{s:{s:s,s:{s:{s:s,s:{s:s}},s:s,s:s,s:s,s:b},"
+        "{s:s,s:[{s:s,s:{s:s}}],s:s,s:{s:{s:s,s:{s:{s:s,s:{s:s}},s:s,s:s,s:b},"
         "s:{s:I,s:s},s:O},s:{s:{s:s,s:{s:s}},s:{}}}}",
         "_type", "https://in-toto.io/Statement/v1",
         "subject", "name", name, "digest", "sha256", man->digest + 7,
@@ -68,9 +76,9 @@ int provenance_attach(const struct provenance_opts *po, struct tree *base, struc
         "buildDefinition",
         "buildType", "urn:armlet:build:v1",
         "externalParameters",
-        "recipe", "path", r->path, "digest", "sha256", recipe_digest + 7,
+        "recipe", "path", recipe_name, "digest", "sha256", recipe_digest + 7,
         "platform", po->p->oci, "compress", compress_name(po->compress),
-        "tag", po->tag ? po->tag : "", "statusD", 1,
+        "statusD", 1,
         "internalParameters", "SOURCE_DATE_EPOCH", (json_int_t)po->epoch,
         "sysroot", libs_sysroot(po->p),
         "resolvedDependencies", deps,

@@ -5,8 +5,9 @@
  *     provenance_attach(&po, base, app, &manifest_desc, blobs, e);
  *
  * subject: the platform manifest (name = the recipe's name, digest.sha256). The
- * predicate's buildDefinition holds the recipe (path as given, its sha256) and the
- * build parameters (platform, compression, tag, whether status.d was written) as
+ * predicate's buildDefinition holds the recipe (its file name, its sha256) and the
+ * build parameters (platform, compression, whether status.d was written; not the tag:
+ * one image gets one provenance whatever it is tagged) as
  * externalParameters, SOURCE_DATE_EPOCH and the sysroot as internalParameters, and every
  * input file — each host file a layer was made from: the recipe's sources, the
  * libraries `libs` carried, the init, the CA bundle, zoneinfo — as resolvedDependencies
@@ -30,7 +31,6 @@ struct provenance_opts {
     const struct recipe *r;      /* path, dir, name and text (for its digest) */
     const struct platform *p;
     enum compress compress;
-    const char *tag;
     int64_t epoch;
 };
 
