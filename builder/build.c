@@ -24,7 +24,9 @@
 #include "libs.h"
 #include "preload.h"
 #include "preload_profile.h"
+#include "provenance.h"
 #include "recipe.h"
+#include "sbom.h"
 #include "seccomp_compile.h"
 #include "strlist.h"
 #include "tree.h"
@@ -34,8 +36,10 @@
 
 static void cleanup_treep(struct tree **t) { tree_free(*t); }
 static void cleanup_recipep(struct recipe **r) { recipe_free(*r); }
+static void cleanup_sbomp(struct sbom **s) { sbom_free(*s); }
 #define cleanup_tree __attribute__((cleanup(cleanup_treep)))
 #define cleanup_recipe __attribute__((cleanup(cleanup_recipep)))
+#define cleanup_sbom __attribute__((cleanup(cleanup_sbomp)))
 
 int build_epoch_from_env(const char *value, int64_t *epoch, struct err *e)
 {
@@ -543,6 +547,12 @@ static int build_image(const struct build_opts *o, const struct recipe *recipe,
     cleanup_tree struct tree *app = NULL;
     if (make_trees(o, r, p, init, &base, &app, &pb->side, e) < 0)
         return ERR;
+    /* The SBOM's package lookups and status.d entries change the trees: before the layers. */
+    cleanup_sbom struct sbom *sb = NULL;
+    struct sbom_opts so = {.name = r->name, .p = p, .epoch = o->epoch, .status_d = 1,
+                           .sysroot = libs_sysroot(&o->sysroots, p)};
+    if (!o->no_sbom && !r->sbom_off && sbom_prepare(&so, base, app, &sb, e) < 0)
+        return ERR;
     pb->nlayers = 0;
     if (layer_write(base, o->compress, o->epoch, blobs, &pb->layers[0], e) < 0)
         return err_ctx(e, "%s: base layer", p->oci);
@@ -567,7 +577,11 @@ static int build_image(const struct build_opts *o, const struct recipe *recipe,
     if (!m || oci_set_annotations(m, annots, e) < 0 || oci_json_blob_write(blobs, m, man, e) < 0)
         return err_ctx(e, "%s: manifest", p->oci);
     say_blob(o, p, "manifest", man->digest, man->size);
-    return 0;
+    if (sb && sbom_attach(sb, base, app, man, blobs, e) < 0)
+        return ERR;
+    struct provenance_opts po = {.r = r, .p = p, .compress = o->compress, .epoch = o->epoch,
+                                 .sysroot = libs_sysroot(&o->sysroots, p)};
+    return sb && !o->no_provenance ? provenance_attach(&po, base, app, man, blobs, e) : 0;
 }
 
 /* What a build publishes besides the layout: written under temporary names first,
@@ -607,6 +621,12 @@ static int write_rootfs(const struct build_opts *o, const struct recipe *recipe,
     struct side sd;
     if (add_app(t, r, p, libs_sysroot(&o->sysroots, p), e) < 0 ||
         add_side_files(o, r, p, NULL, t, &sd, e) < 0)
+        return ERR;
+    /* The image's status.d entries too: the rootfs is the image's file tree. */
+    cleanup_sbom struct sbom *sb = NULL;
+    struct sbom_opts so = {.name = r->name, .p = p, .epoch = o->epoch, .status_d = 1,
+                           .sysroot = libs_sysroot(&o->sysroots, p)};
+    if (!o->no_sbom && !r->sbom_off && sbom_prepare(&so, t, t, &sb, e) < 0)
         return ERR;
     if (fdio_pending_dir(out, o->rootfs) < 0)
         return err_sys(e, errno, "--rootfs %s", o->rootfs);

@@ -38,6 +38,8 @@ struct build_opts {
     int no_profile;              /* --no-profile: never run the entrypoint for a preload list */
     const char *const *annotations; size_t nannotations;   /* --annotation (annotations.h) */
     struct err_out steps;        /* one line per blob and step (--progress plain), or say NULL */
+    int no_sbom;                 /* --no-sbom: no SBOM, status.d, provenance (sbom.h) */
+    int no_provenance;           /* --no-provenance */
 };
 
 struct build_platform_result {

@@ -18,6 +18,7 @@ static void usage(FILE *f)
           "                    [--docker-archive FILE] [--compress gzip|zstd|none]\n"
           "                    [--init-dir DIR] [--push REF] [--sysroot PLATFORM=DIR]...\n"
           "                    [--annotation [index:|manifest:]KEY=VALUE]...\n"
+          "                    [--no-sbom] [--no-provenance]\n"
           "\n"
           "Builds the recipe into a reproducible multi-platform OCI image.\n"
           "\n"
@@ -48,6 +49,9 @@ static void usage(FILE *f)
           "                         line per blob and per step, no control characters), quiet\n"
           "  --metadata-file FILE   write the result as JSON to FILE (tag, index and manifest\n"
           "                         digests and sizes, pushed ref), atomically\n"
+          "  --no-sbom              no SPDX SBOM, status.d entries or provenance (as the\n"
+          "                         recipe's `sbom off`); see docs/README-sbom.md\n"
+          "  --no-provenance        no SLSA provenance attached\n"
           "\n"
           "SOURCE_DATE_EPOCH sets every timestamp (default 0): same inputs, same digests.\n"
           "Exit status: 0 built, 1 failed (an earlier layout is left as it was), 2 usage.\n",
@@ -89,6 +93,8 @@ static int build_main(int argc, char **argv, const char **annots)
         {"annotation", required_argument, NULL, 'a'},
         {"progress", required_argument, NULL, 'g'},
         {"metadata-file", required_argument, NULL, 'm'},
+        {"no-sbom", no_argument, NULL, 'B'},
+        {"no-provenance", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -118,6 +124,8 @@ static int build_main(int argc, char **argv, const char **annots)
                 return 2;
             }
             break;
+        case 'B': o.no_sbom = 1; break;
+        case 'V': o.no_provenance = 1; break;
         case 'S':
             if (libs_sysroot_set(&o.sysroots, optarg, &e) < 0) {
                 err_print(&e);

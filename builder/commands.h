@@ -13,6 +13,7 @@ int cmd_inspect(int argc, char **argv);
 int cmd_seccomp(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_index(int argc, char **argv);
+int cmd_sbom(int argc, char **argv);
 
 /* push_layout (push.h) with the commands' output, for `push` and `build --push`:
  * progress as mode says (progress.h: the in-place line on a terminal, one line per blob

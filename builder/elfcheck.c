@@ -404,3 +404,43 @@ int elf_load_segments(const char *path, struct elf_segment *segs, size_t max, si
     elf_file_close(&f);
     return rc < 0 ? ERR : 0;
 }
+
+int elf_section_read(const char *path, const char *name, unsigned char **buf, size_t *len,
+                     struct err *e)
+{
+    struct elf_file f;
+    cleanup_free unsigned char *sh = NULL;
+    cleanup_free unsigned char *names = NULL;
+    *buf = NULL;
+    *len = 0;
+    size_t names_len = 0, want = strlen(name) + 1;
+    int rc = elf_file_open(&f, path, e);
+    if (rc == ELF_FOREIGN)
+        rc = ERR;
+    if (rc > 0 && (!f.shoff || !f.shnum || !f.shstrndx || f.shstrndx >= f.shnum))
+        rc = 0;   /* no section headers (stripped with sstrip): nothing to find */
+    if (rc > 0 && elf_file_table(&f, f.shoff, f.shnum, f.shentsize, "section header table",
+                             (void **)&sh, e) < 0)
+        rc = ERR;
+    if (rc > 0) {
+        struct elf_shdr ns = elf_shdr_at(&f, sh, f.shstrndx);
+        if (read_section(&f, &ns, "section name table", &names, e) < 0)
+            rc = ERR;
+        names_len = (size_t)ns.size;
+    }
+    for (uint32_t i = 0; rc > 0 && i < f.shnum; i++) {
+        struct elf_shdr s = elf_shdr_at(&f, sh, i);
+        if (s.type == SHT_NOBITS || !names || s.name >= names_len ||
+            names_len - s.name < want || memcmp(names + s.name, name, want))
+            continue;
+        if (read_section(&f, &s, name, buf, e) < 0)
+            rc = ERR;
+        else
+            *len = (size_t)s.size;
+        break;
+    }
+    if (rc > 0 && !*buf)
+        rc = 0;
+    elf_file_close(&f);
+    return rc;
+}

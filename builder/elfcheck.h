@@ -73,4 +73,11 @@ int elf_load_segments(const char *path, struct elf_segment *segs, size_t max, si
  * (written into buf, which must hold 32 bytes). */
 const char *elf_machine_name(int machine, char buf[32]);
 
+/* The bytes of section `name` (".go.buildinfo") of ELF file path: 1 and *buf (malloc'd,
+ * caller frees) with *len, 0 when path is not ELF or has no such section, or it is empty
+ * (or there are no section headers), ERR when the file is unreadable or corrupt.
+ * Sections over 1 MiB are refused as corrupt. */
+int elf_section_read(const char *path, const char *name, unsigned char **buf, size_t *len,
+                     struct err *e);
+
 #endif

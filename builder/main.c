@@ -15,6 +15,7 @@ static void usage(FILE *f)
           "  inspect OCI_DIR[:TAG]\n"
           "  seccomp compile PROFILE.json|default --platform P -o FILE\n"
           "  profile ROOTFS [--url URL] [--seconds N] [-o FILE] -- ENTRYPOINT...\n"
+          "  sbom OCI_DIR[:TAG]|REF [--platform P]\n"
           "\n"
           "Each command has --help. Exit status: 0 ok, 1 failure, 2 usage.\n", f);
 }
@@ -25,6 +26,7 @@ int main(int argc, char **argv)
         {"build", cmd_build}, {"push", cmd_push},
         {"inspect", cmd_inspect}, {"seccomp", cmd_seccomp},
         {"profile", cmd_profile}, {"index", cmd_index},
+        {"sbom", cmd_sbom},
     };
     if (argc < 2) {
         usage(stderr);

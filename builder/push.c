@@ -18,6 +18,7 @@
 #include "digest.h"
 #include "layout.h"
 #include "media_type.h"
+#include "push_referrers.h"
 #include "reference.h"
 #include "registry.h"
 #include "safetext.h"
@@ -537,6 +538,15 @@ static int push_plan(struct pusher *p, const struct push_opts *o, const char *de
         bool sent;
         rc = put_manifest(p, h, &p->pl->mans[i], p->pl->mans[i].digest, &sent, e);
         mans_sent += sent;
+    }
+    if (rc == 0) {   /* referrers (SBOM, provenance) after their subjects, before the tag */
+        const char *subj[64];
+        size_t ns = 0;
+        for (size_t i = 0; i < p->pl->nman && ns < 63; i++)
+            subj[ns++] = p->pl->mans[i].digest;
+        if (!p->pl->top_is_index)
+            subj[ns++] = p->pl->top.digest;
+        rc = push_referrers(p->reg, h, p->dir, p->repo, subj, ns, e);
     }
     bool tag_sent = false;
     if (rc == 0)

@@ -75,7 +75,7 @@ struct parser {
     struct keyset env_keys, label_keys, ports, annot_keys;
     /* Lines where single-valued directives were first seen (0 = not yet). */
     int seen_name, seen_platforms, seen_base, seen_user, seen_workdir, seen_entrypoint,
-        seen_cmd, seen_stop_signal, seen_health;
+        seen_cmd, seen_stop_signal, seen_health, seen_sbom;
     int init_set[16];       /* line where each init key was set, by key index */
 };
 
@@ -586,6 +586,17 @@ static int d_base(struct parser *p, const struct line *ln)
         p->r->base = BASE_SCRATCH;
     else
         return perr(p, &ln->w[1], "unknown base \"%s\": expected static or scratch", ln->w[1].s);
+    return 0;
+}
+
+/* sbom on|off: the SPDX document, status.d entries and provenance (docs/README-sbom.md). */
+static int d_sbom(struct parser *p, const struct line *ln)
+{
+    if (need_args(p, ln, 1, 1, "on or off") < 0 || once(p, &ln->w[0], &p->seen_sbom) < 0)
+        return ERR;
+    if (strcmp(ln->w[1].s, "on") && strcmp(ln->w[1].s, "off"))
+        return perr(p, &ln->w[1], "\"%.100s\": expected on or off", ln->w[1].s);
+    p->r->sbom_off = !strcmp(ln->w[1].s, "off");
     return 0;
 }
 
@@ -1148,6 +1159,7 @@ static const struct directive {
     {"annotation", d_annotation, W_EXPAND | W_UTF8},
     {"stop-signal", d_stop_signal, W_EXPAND | W_UTF8},
     {"health", d_health, W_EXPAND | W_UTF8}, {"init", d_init, W_EXPAND | W_UTF8},
+    {"sbom", d_sbom, 0},
 };
 
 /* Offset of the first byte of s that is not part of a valid UTF-8 sequence (overlong
@@ -1276,7 +1288,7 @@ static int parse_all(struct parser *p)
         if (!d) {
             rc = perr(p, &ln.w[0], "unknown directive \"%.100s\": expected name, platforms, base, file, "
                       "dir, symlink, archive, env, user, workdir, entrypoint, cmd, expose, label, annotation, "
-                      "stop-signal, health or init", ln.w[0].s);
+                      "stop-signal, health, init or sbom", ln.w[0].s);
             break;
         }
         p->directive = d->name;

@@ -55,6 +55,7 @@ struct recipe {
     char *name;
     const struct platform **platforms; size_t nplatforms;   /* default: all four */
     enum recipe_base base;   /* default BASE_STATIC */
+    int sbom_off;            /* `sbom off`: no SBOM, status.d or provenance (default on) */
     struct recipe_entry *entries; size_t nentries;          /* in recipe order */
     struct recipe_kv *env; size_t nenv;                     /* env KEY=VALUE */
     struct recipe_kv *labels; size_t nlabels;

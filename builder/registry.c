@@ -346,6 +346,8 @@ static int perform(struct registry *reg, CURL *h, const char *method, const char
         snprintf(line, sizeof line, "Accept: %s", req->accept);
         hdrs = curl_slist_append(hdrs, line);
     }
+    if (req && req->range)
+        curl_easy_setopt(h, CURLOPT_RANGE, req->range);
     if (req && req->content_range) {
         snprintf(line, sizeof line, "Content-Range: %s", req->content_range);
         hdrs = curl_slist_append(hdrs, line);

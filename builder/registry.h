@@ -75,6 +75,7 @@ struct reg_req {
     const char *content_type;       /* or NULL */
     const char *accept;             /* Accept header value, or NULL */
     const char *content_range;      /* "start-end" for PATCH, or NULL */
+    const char *range;              /* "start-end" bytes to GET (Range header), or NULL */
     const struct reg_body *body;    /* or NULL */
     /* GET of a blob: a 2xx reply's body goes to sink(sink_arg, data, n) instead of
      * resp->body, without the 1 MiB cap (the caller bounds and verifies it); sink

@@ -140,8 +140,10 @@ test_retag_replaces_entry_and_removes_unreferenced_blobs() {
   [ ! -e "$(blob "$oci" "$app1")" ] || fail "old app layer still there"
   [ ! -e "$(blob "$oci" "$man1")" ] || fail "old manifest still there"
   assert_file "$(blob "$oci" "$base1")"
-  # Exactly the referenced blobs remain: index, manifest, config, 2 layers.
-  assert_eq 5 "$(ls "$oci/blobs/sha256" | wc -l)"
+  # Exactly the referenced blobs remain: index, manifest, config, 2 layers, and the
+  # manifest's referrers (docs/README-sbom.md): SBOM + provenance, their 2 manifests,
+  # the empty config.
+  assert_eq 10 "$(ls "$oci/blobs/sha256" | wc -l)"
 }
 
 test_two_tags_coexist_and_keep_their_blobs() {
@@ -152,8 +154,9 @@ test_two_tags_coexist_and_keep_their_blobs() {
   build "$WORK/r6/app.recipe" --oci "$oci" --platform linux/amd64 --tag v2 >/dev/null
   assert_eq "v1 v2 " "$(jq -r '.manifests[].annotations["org.opencontainers.image.ref.name"]' "$oci/index.json" | tr '\n' ' ')"
   assert_ne "$(tag_digest "$oci" v1)" "$(tag_digest "$oci" v2)"
-  # 2 indexes + 2 manifests + 2 configs + 1 shared base + 2 app layers
-  assert_eq 9 "$(ls "$oci/blobs/sha256" | wc -l)"
+  # 2 indexes + 2 manifests + 2 configs + 1 shared base + 2 app layers, and per manifest
+  # an SBOM, a provenance and their manifests, plus one shared empty config
+  assert_eq 18 "$(ls "$oci/blobs/sha256" | wc -l)"
   capture "$ARMLET" inspect "$oci:v1"
   assert_eq 0 "$rc" "$err"
   assert_contains "$out" "$(tag_digest "$oci" v1)"
@@ -265,7 +268,7 @@ test_killed_build_leaves_layout_readable_and_next_build_cleans_up() {
   sed -i '$d' "$WORK/k1/app.recipe"
   rm -f "$WORK/k1/big"
   build "$WORK/k1/app.recipe" --oci "$WORK/k1/oci" --platform linux/amd64 >/dev/null
-  assert_eq 5 "$(ls -A "$WORK/k1/oci/blobs/sha256" | wc -l)" "blobs after the next build"
+  assert_eq 10 "$(ls -A "$WORK/k1/oci/blobs/sha256" | wc -l)" "blobs after the next build (5 + SBOM/provenance referrers)"
 }
 
 test_concurrent_builds_into_one_layout_keep_every_tag() {
@@ -277,7 +280,7 @@ test_concurrent_builds_into_one_layout_keep_every_tag() {
   wait
   assert_eq "a b c " "$(jq -r '.manifests[].annotations["org.opencontainers.image.ref.name"]' "$oci/index.json" | tr '\n' ' ')"
   # All three are the same image, so the layout holds one image's blobs and nothing else.
-  assert_eq 9 "$(ls -A "$oci/blobs/sha256" | wc -l)" "index + 2 x (manifest, config, base, app)"
+  assert_eq 18 "$(ls -A "$oci/blobs/sha256" | wc -l)" "index + 2 x (manifest, config, base, app, SBOM, provenance, their manifests) + empty config"
   capture /usr/bin/python3 "$TOP/tests/tools/validate_oci.py" "$TOP/tests/fixtures/oci-schema" "$oci"
   assert_eq 0 "$rc" "schema validation: $out $err"
 }
