@@ -5,9 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "commands.h"
 #include "error.h"
 #include "index.h"
+#include "media_type.h"
+#include "metadata.h"
+#include "progress.h"
 
 static void usage(FILE *f)
 {
@@ -32,11 +36,68 @@ static void usage(FILE *f)
           "  --retries N             retries on 5xx, 429 and dropped connections (default 5)\n"
           "  --timeout SECONDS       a request that moves no byte for this long fails (default 60)\n"
           "  --verbose               one line per request on stderr (secrets never shown)\n"
+          "  --progress MODE         auto (default), plain (one line per blob, manifest and the\n"
+          "                          tag, no control characters) or quiet (no summary either)\n"
+          "  --metadata-file F       write the result as JSON to F (tag, index and manifest\n"
+          "                          digests and sizes, the pushed ref), only when it succeeded\n"
           "  --help\n"
           "\n"
           "Prints \"DEST@DIGEST\" and one line per platform. Exit status: 0 written, 1 failed\n"
           "(DEST's tag not updated), 2 usage.\n",
           f);
+}
+
+/* The written index into md: what the tag names, its manifests, and for a registry DEST
+ * the pushed reference (as buildx's "containerimage.digest"/"image.name" too). */
+static int index_metadata(json_t *md, const struct index_result *res)
+{
+    if (metadata_set_tag(md, res->tag) < 0 || (res->layout[0] && metadata_set_layout(md, res->layout) < 0) ||
+        metadata_set_image(md, OCI_MT_INDEX, res->digest, res->size) < 0)
+        return ERR;
+    for (size_t i = 0; i < res->nman; i++)
+        if (metadata_add_manifest(md, res->mans[i].platform, res->mans[i].media, res->mans[i].digest,
+                                  res->mans[i].size) < 0)
+            return ERR;
+    char pushed[sizeof res->dest + sizeof res->digest + 1];
+    snprintf(pushed, sizeof pushed, "%s@%s", res->dest, res->digest);
+    return res->layout[0] ? 0 : metadata_add_pushed(md, pushed);
+}
+
+/* The work after parsing: merge, the report, then the --metadata-file. Exit status. */
+static int index_and_report(const char *dest, const char *const *srcs, size_t nsrc, struct index_opts *o,
+                            enum progress_mode mode, const char *metadata_file)
+{
+    struct err e;
+    err_clear(&e);
+    mode = progress_resolve(mode);
+    o->steps = progress_lines(mode);
+    cleanup_json json_t *md = metadata_file ? metadata_new("index", NULL) : NULL;
+    struct index_result *res = malloc(sizeof *res);
+    int rc = !res || (metadata_file && !md) ? err_set(&e, "out of memory")
+                                             : index_run(dest, srcs, nsrc, o, res, &e);
+    if (rc == 0 && md && index_metadata(md, res) < 0)
+        rc = err_set(&e, "wrote %s@%s, but --metadata-file: out of memory", res->dest, res->digest);
+    if (rc == 0) {
+        printf("%s@%s\n", res->dest, res->digest);
+        for (size_t i = 0; i < res->nman; i++)
+            printf("  %-13s %s\n", res->mans[i].platform, res->mans[i].digest);
+        fflush(stdout);
+        if (progress_summary(mode))
+            fprintf(stderr,
+                    "armlet: index: blobs %u copied, %u mounted, %u already present (%lld bytes sent); "
+                    "manifests %u written, %u present; tag %s (%.2f s)\n",
+                    res->blobs_copied, res->blobs_mounted, res->blobs_present, res->bytes_sent,
+                    res->mans_written, res->mans_present, res->tag_written ? "updated" : "already up to date",
+                    res->seconds);
+    }
+    free(res);
+    if (rc == 0 && md)
+        rc = metadata_write(md, metadata_file, &e);
+    if (rc < 0) {
+        err_print(&e);
+        return 1;
+    }
+    return 0;
 }
 
 int cmd_index(int argc, char **argv)
@@ -46,6 +107,7 @@ int cmd_index(int argc, char **argv)
         {"creds", required_argument, NULL, 'c'},   {"ca-cert", required_argument, NULL, 'C'},
         {"insecure", no_argument, NULL, 'k'},      {"retries", required_argument, NULL, 'r'},
         {"timeout", required_argument, NULL, 't'}, {"verbose", no_argument, NULL, 'v'},
+        {"progress", required_argument, NULL, 'g'}, {"metadata-file", required_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
@@ -62,6 +124,10 @@ int cmd_index(int argc, char **argv)
     if (!annots)
         return 1;
     size_t nannots = 0;
+    enum progress_mode mode = PROGRESS_AUTO;
+    const char *metadata_file = NULL;
+    struct err e;
+    err_clear(&e);
     int c;
     char *end;
     long v;
@@ -88,6 +154,14 @@ int cmd_index(int argc, char **argv)
             else
                 o.reach.timeout = v;
             break;
+        case 'g':
+            if (progress_parse(optarg, &mode, &e) < 0) {
+                err_print(&e);
+                free(annots);
+                return 2;
+            }
+            break;
+        case 'm': metadata_file = optarg; break;
         case 'h': usage(stdout); free(annots); return 0;
         default: usage(stderr); free(annots); return 2;
         }
@@ -100,27 +174,8 @@ int cmd_index(int argc, char **argv)
     }
     o.annotations = annots;
     o.nannotations = nannots;
-    struct index_result *res = malloc(sizeof *res);
-    struct err e;
-    err_clear(&e);
-    int rc = res ? index_run(argv[optind], (const char *const *)argv + optind + 1, (size_t)(argc - optind - 1),
-                             &o, res, &e)
-                 : err_set(&e, "out of memory");
+    int rc = index_and_report(argv[optind], (const char *const *)argv + optind + 1, (size_t)(argc - optind - 1),
+                              &o, mode, metadata_file);
     free(annots);
-    if (rc < 0) {
-        err_print(&e);
-        free(res);
-        return 1;
-    }
-    printf("%s@%s\n", res->dest, res->digest);
-    for (size_t i = 0; i < res->nman; i++)
-        printf("  %-13s %s\n", res->mans[i].platform, res->mans[i].digest);
-    fflush(stdout);
-    fprintf(stderr,
-            "armlet: index: blobs %u copied, %u mounted, %u already present (%lld bytes sent); "
-            "manifests %u written, %u present; tag %s (%.2f s)\n",
-            res->blobs_copied, res->blobs_mounted, res->blobs_present, res->bytes_sent, res->mans_written,
-            res->mans_present, res->tag_written ? "updated" : "already up to date", res->seconds);
-    free(res);
-    return 0;
+    return rc;
 }

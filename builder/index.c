@@ -332,20 +332,43 @@ static int manifest_blobs(const struct imgdoc *man, int (*cb)(void *arg, const c
     return 0;
 }
 
+/* The step lines (index.h); one format for both kinds of DEST. */
+static void blob_step(const struct err_out *steps, const char *digest, const char *platform, long long size,
+                      const char *how)
+{
+    err_say(steps, "armlet: index: blob %s (%s, %lld bytes): %s\n", digest, platform, size, how);
+}
+
+static void manifest_step(const struct err_out *steps, const struct entry *en, const char *how)
+{
+    err_say(steps, "armlet: index: manifest %s (%s): %s\n", en->man.digest, en->platform, how);
+}
+
+static void tag_step(const struct err_out *steps, const char *tag, const char *digest, bool written)
+{
+    err_say(steps, "armlet: index: tag %s -> %s: %s\n", tag, digest, written ? "updated" : "already up to date");
+}
+
 struct to_layout {
     struct layout *l;
     const char *stage;
     int stagefd;
     struct imgsrc *src;
     struct index_result *res;
+    const struct err_out *steps;
+    const char *platform;
 };
 
 static int layout_blob_cb(void *arg, const char *digest, long long size, const char *what, struct err *e)
 {
     struct to_layout *t = arg;
-    /* in DEST already, or staged by an earlier manifest of this run */
-    if (layout_has(t->l, digest, size) || faccessat(t->stagefd, digest + 7, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+    /* staged by an earlier manifest of this run: counted and reported then (a blob
+     * shared by several platforms is one blob, as for a registry DEST) */
+    if (faccessat(t->stagefd, digest + 7, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+        return 0;
+    if (layout_has(t->l, digest, size)) {   /* in DEST already */
         t->res->blobs_present++;
+        blob_step(t->steps, digest, t->platform, size, "already present");
         return 0;
     }
     cleanup_close int fd = imgsrc_blob_fd(t->src, digest, size, e);
@@ -353,6 +376,7 @@ static int layout_blob_cb(void *arg, const char *digest, long long size, const c
         return err_ctx(e, "%s %s", what, digest);
     t->res->blobs_copied++;
     t->res->bytes_sent += size;
+    blob_step(t->steps, digest, t->platform, size, "copied");
     return 0;
 }
 
@@ -367,17 +391,19 @@ static int write_layout(struct layout *l, const char *tag, struct merge *m, cons
         return err_sys(e, errno, "cannot open %s", stage);
     for (size_t i = 0; i < m->n; i++) {
         struct entry *en = &m->ents[i];
-        struct to_layout t = {l, stage, stagefd, en->src, res};
+        struct to_layout t = {l, stage, stagefd, en->src, res, &m->o->steps, en->platform};
         if (manifest_blobs(&en->man, layout_blob_cb, &t, e) < 0)
             return err_ctx(e, "%s (%s)", imgsrc_loc(en->src)->text, en->platform);
         if (layout_has(l, en->man.digest, (long long)en->man.len)) {
             res->mans_present++;
+            manifest_step(&m->o->steps, en, "already present");
             continue;
         }
         struct oci_desc d;
         if (oci_blob_write(stage, en->man.bytes, en->man.len, &d, e) < 0)
             return ERR;
         res->mans_written++;
+        manifest_step(&m->o->steps, en, "written");
     }
     struct oci_desc idx = {.media_type = OCI_MT_INDEX};
     if (oci_blob_write(stage, bytes, len, &idx, e) < 0)
@@ -397,6 +423,7 @@ static int write_layout(struct layout *l, const char *tag, struct merge *m, cons
     /* The commit: index.json renamed into place, after every blob is there. */
     if (layout_prepare(l, e) < 0 || layout_commit(l, NULL, e) < 0)
         return err_ctx(e, "%s", layout_dir(l));
+    tag_step(&m->o->steps, tag, idx.digest, res->tag_written);
     return 0;
 }
 
@@ -410,6 +437,8 @@ struct to_reg {
     struct imgsrc *src;
     struct reg_resp *resp;
     pthread_mutex_t *src_mu;    /* a SRC's own handle is used by one thread at a time */
+    const struct err_out *steps;
+    const char *platform;       /* of the blob being brought, for the step line */
     unsigned present, mounted, copied;
     long long sent;
 };
@@ -437,6 +466,7 @@ static int reg_blob_cb(void *arg, const char *digest, long long size, const char
         return reg_fail(t, "HEAD", digest, e);
     if (t->resp->status == 200) {
         t->present++;
+        blob_step(t->steps, digest, t->platform, size, "already present");
         return 0;
     }
     const struct imgloc *sl = imgsrc_loc(t->src);
@@ -451,6 +481,7 @@ static int reg_blob_cb(void *arg, const char *digest, long long size, const char
         return reg_fail(t, "starting upload (POST)", digest, e);
     if (t->resp->status == 201 && mountable) {
         t->mounted++;
+        blob_step(t->steps, digest, t->platform, size, "mounted");
         return 0;
     }
     if (t->resp->status != 202 || !t->resp->location[0])
@@ -470,6 +501,7 @@ static int reg_blob_cb(void *arg, const char *digest, long long size, const char
     if (t->resp->digest[0] && strcmp(t->resp->digest, digest) != 0)
         return err_set(e, "blob %s: the registry computed another digest", digest);
     t->copied++;
+    blob_step(t->steps, digest, t->platform, size, "uploaded");
     return 0;
 }
 
@@ -560,6 +592,7 @@ static void *blob_worker(void *arg)
             break;
         struct blob_job *j = &p->jobs[i];
         t.src = j->src;
+        t.platform = j->platform;
         if (reg_blob_cb(&t, j->digest, j->size, "blob", &e) < 0) {
             err_ctx(&e, "%s (%s)", imgsrc_loc(j->src)->text, j->platform);
             pthread_mutex_lock(&p->mu);
@@ -621,7 +654,7 @@ static int write_registry(struct imgsrc *dest, const char *tag, struct merge *m,
                           struct index_result *res, struct err *e)
 {
     struct blob_pool pool = {.proto = {.reg = imgsrc_registry(dest), .repo = imgsrc_loc(dest)->ref.repo,
-                                       .host = imgsrc_loc(dest)->ref.host}};
+                                       .host = imgsrc_loc(dest)->ref.host, .steps = &m->o->steps}};
     pthread_mutex_init(&pool.mu, NULL);
     pthread_mutex_init(&pool.src_mu, NULL);
     pool.proto.src_mu = &pool.src_mu;
@@ -642,10 +675,14 @@ static int write_registry(struct imgsrc *dest, const char *tag, struct merge *m,
             res->mans_written++;
         else
             res->mans_present++;
+        if (rc == 0)
+            manifest_step(t.steps, en, sent ? "sent" : "already present");
     }
     /* 3. the tag, last */
     if (rc == 0 && reg_put(&t, tag, idx, &res->tag_written, e) < 0)
         rc = ERR;
+    if (rc == 0)
+        tag_step(t.steps, tag, idx->digest, res->tag_written);
     if (t.h)
         curl_easy_cleanup(t.h);
     free(t.resp);
@@ -768,11 +805,15 @@ int index_run(const char *dest_s, const char *const *srcs, size_t nsrc, const st
             snprintf(res->dest, sizeof res->dest, "oci:%s:%s", dest.dir, tag);
         else
             snprintf(res->dest, sizeof res->dest, "%s/%s:%s", dest.ref.domain, dest.ref.repo, tag);
+        if (dest.kind == IMGLOC_LAYOUT)
+            snprintf(res->layout, sizeof res->layout, "%s", dest.dir);
+        snprintf(res->tag, sizeof res->tag, "%s", tag);
         snprintf(res->digest, sizeof res->digest, "%s", idx.digest);
         res->size = (long long)idx.len;
         for (size_t i = 0; i < m.n && i < INDEX_MAX_MANIFESTS; i++) {
             snprintf(res->mans[i].platform, sizeof res->mans[i].platform, "%s", m.ents[i].platform);
             snprintf(res->mans[i].digest, sizeof res->mans[i].digest, "%s", m.ents[i].man.digest);
+            snprintf(res->mans[i].media, sizeof res->mans[i].media, "%s", m.ents[i].man.media);
             res->mans[i].size = (long long)m.ents[i].man.len;
         }
         res->nman = m.n;

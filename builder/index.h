@@ -29,7 +29,12 @@
  * Index annotations: with `create`, those every SRC's top document (index or manifest)
  * has with the same value (so per-platform builds of one commit keep their created,
  * revision, source, title ...); with `add`, DEST's; then opts.annotations (KEY=VALUE or
- * index:KEY=VALUE) set or override them. */
+ * index:KEY=VALUE) set or override them.
+ *
+ * opts.steps gets one line per blob ("armlet: index: blob sha256:... (PLATFORM, N bytes):
+ * copied|uploaded|mounted|already present"), per manifest ("manifest sha256:... (PLATFORM):
+ * written|sent|already present") and for the tag ("tag T -> sha256:...: updated|already up
+ * to date"); the blob lines may come from several threads at once. */
 #ifndef ARMLET_INDEX_H
 #define ARMLET_INDEX_H
 #include <stdbool.h>
@@ -43,14 +48,18 @@ struct index_opts {
     bool replace;                  /* a platform given twice: the later wins */
     const char *const *annotations; size_t nannotations;   /* "[index:]KEY=VALUE" */
     struct imgsrc_opts reach;      /* how registries are reached */
+    struct err_out steps;          /* one line per blob, manifest and the tag; say NULL: none */
 };
 
 #define INDEX_MAX_MANIFESTS 64
 
 struct index_result {
     char dest[4400];                         /* "oci:DIR:TAG" or "HOST/REPO:TAG" */
+    char layout[4096];                       /* DEST's folder, "" for a registry DEST */
+    char tag[129];                           /* DEST's tag */
     struct oci_index_entry {
         char platform[96];
+        char media[128];
         char digest[DIGEST_PREFIXED_LEN + 1];
         long long size;
     } mans[INDEX_MAX_MANIFESTS];
