@@ -289,8 +289,9 @@ test_buildah_builds_the_recipes_dockerfile_on_top_of_the_image_for_amd64_and_arm
 # command), PODMAN_REF (the loaded image's name).
 podman_load_hello() {
   local plat=$1 b
-  PODMAN_DIR=$(tmpdir); b=$PODMAN_DIR
-  P=(podman --root "$b/root" --runroot "$b/run" --storage-driver vfs)
+  # (a short name: podman refuses a runroot path over 50 characters, and TMPDIR may be long)
+  PODMAN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/pm.XXXXXX"); b=$PODMAN_DIR
+  P=(podman --root "$b/root" --runroot "$b/r" --storage-driver vfs)
   trap '"${P[@]}" rm -a -f >/dev/null 2>&1; "${P[@]}" rmi -a -f >/dev/null 2>&1; rm -rf "$PODMAN_DIR"' EXIT
   hello_oci >/dev/null   # the Go binaries
   capture "$ARMLET" build "$TOP/recipes/hello.recipe" --platform "$plat" \
