@@ -253,14 +253,31 @@ test_killed_build_leaves_layout_readable_and_next_build_cleans_up() {
   project "$WORK/k1"
   build "$WORK/k1/app.recipe" --oci "$WORK/k1/oci" --platform linux/amd64 >/dev/null
   local before; before=$(cat "$WORK/k1/oci/index.json")
-  # A big incompressible file keeps the layer writer busy long enough to be killed.
-  head -c 300M /dev/urandom >"$WORK/k1/big"
+  # A big incompressible file keeps the layer writer busy. The build is killed while a
+  # layer is half written: each look at its temporary layer file is taken with the build
+  # stopped (SIGSTOP), so what is seen is still so when the SIGKILL lands.
+  head -c 128M /dev/urandom >"$WORK/k1/big"
   echo "file /big $WORK/k1/big" >>"$WORK/k1/app.recipe"
   SOURCE_DATE_EPOCH=$EPOCH ARMLET_INIT_DIR=$INITS "$ARMLET" build "$WORK/k1/app.recipe" --oci "$WORK/k1/oci" --platform linux/amd64 >/dev/null 2>&1 &
-  local pid=$!
-  sleep 1
-  kill -9 "$pid" 2>/dev/null || skip "the build finished before it could be killed"
+  local pid=$! i killed=
+  for ((i = 0; i < 1200; i++)); do
+    kill -STOP "$pid" 2>/dev/null || break
+    # (a stop takes effect when the process next runs: look once it has)
+    local st j
+    for ((j = 0; j < 3000; j++)); do
+      st=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null) || st=gone
+      case $st in T|t|Z|X|gone|"") break ;; esac
+      sleep 0.01
+    done
+    if [ -n "$(find "$WORK/k1/oci/blobs" -name '.tmp-layer-*' -size +0 2>/dev/null)" ]; then
+      kill -KILL "$pid" 2>/dev/null && killed=1
+      break
+    fi
+    kill -CONT "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
   wait "$pid" 2>/dev/null || true
+  [ -n "$killed" ] || skip "the build wrote no temporary layer file that could be caught (it exited or took over 60 s)"
   assert_eq "$before" "$(cat "$WORK/k1/oci/index.json")" "index.json after kill -9"
   capture "$ARMLET" inspect "$WORK/k1/oci"
   assert_eq 0 "$rc" "inspect after kill: $err"

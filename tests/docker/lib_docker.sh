@@ -176,7 +176,9 @@ dk_stop_ok() {
   ms=$(( ($(date +%s%N) - t0) / 1000000 ))
   code=$(dk inspect -f '{{.State.ExitCode}}' "$name")
   assert_eq "$want" "$code" "$name: exit status after docker stop (${ms} ms):"
-  [ "$ms" -lt 5000 ] || fail "$name: docker stop took ${ms} ms (grace 10 s)"
+  # Stopped by its TERM, not by the engine's KILL when the 10 s grace ran out (which the
+  # exit status shows too, 137); no tighter clock: a busy machine is slow, never wrong.
+  [ "$ms" -lt 10000 ] || fail "$name: docker stop took ${ms} ms: the engine's grace (10 s) ran out"
 }
 
 hello_oci() {

@@ -18,7 +18,8 @@ cg_make() {
 cg_cleanup() {
   local d i
   for d in "${_cgs[@]}"; do
-    for i in 1 2 3 4 5 6 7 8 9 10; do rmdir "$d" 2>/dev/null && break; [ -d "$d" ] || break; sleep 0.1; done
+    # (removable once its last process has gone: retried for up to 30 s)
+    for ((i = 0; i < 600; i++)); do rmdir "$d" 2>/dev/null && break; [ -d "$d" ] || break; sleep 0.05; done
   done
 }
 need_v1() { [ -w "$1/cgroup.procs" ] || skip "no writable cgroup v1 hierarchy at $1"; }

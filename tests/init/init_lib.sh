@@ -14,9 +14,11 @@ build_helper() {
 }
 build_helper || { echo "cannot build $HELPER" >&2; exit 1; }
 
+# The waits below poll for a positive event; their bound (30 s unless told) only ends a
+# hang, so it is generous: a busy or emulated machine is slow, never wrong.
 # wait_for FILE PATTERN [SECONDS]: poll until FILE has a line matching PATTERN.
 wait_for() {
-  local i n=$(( ${3:-10} * 20 ))
+  local i n=$(( ${3:-30} * 20 ))
   for ((i = 0; i < n; i++)); do
     grep -q -- "$2" "$1" 2>/dev/null && return 0
     sleep 0.05
@@ -26,13 +28,24 @@ wait_for() {
 
 # wait_exit PID [SECONDS]: wait for a background job; its status in $rc. Fails on timeout.
 wait_exit() {
-  local i n=$(( ${2:-10} * 20 ))
+  local i n=$(( ${2:-30} * 20 ))
   for ((i = 0; i < n; i++)); do
     kill -0 "$1" 2>/dev/null || { rc=0; wait "$1" || rc=$?; return 0; }
     sleep 0.05
   done
   kill -KILL "$1" 2>/dev/null
-  fail "pid $1 still running after ${2:-10}s"
+  fail "pid $1 still running after ${2:-30}s"
+}
+
+# wait_gone PID [SECONDS]: wait until PID has ended (gone, or a zombie nobody reaped).
+# Returns 1 if it still runs after SECONDS (30).
+wait_gone() {
+  local i n=$(( ${2:-30} * 20 ))
+  for ((i = 0; i < n; i++)); do
+    alive "$1" || return 0
+    sleep 0.05
+  done
+  return 1
 }
 
 # Is process PID still there (and not a zombie)?

@@ -15,15 +15,20 @@ mkfile() {
   evict "$1"
   [ "$(pages "$1")" = 0 ] || skip "cannot evict $1 from the page cache (tmpfs?)"
 }
-# Wait up to 3 s until FILE has at least N resident pages.
+# Wait until FILE has at least N resident pages (the reads WILLNEED started have landed);
+# 30 s only bounds the wait for a list that was not read ahead. The checks follow it.
 wait_pages() {
   local i
-  for ((i = 0; i < 60; i++)); do
+  for ((i = 0; i < 600; i++)); do
     [ "$(pages "$1")" -ge "$2" ] && return 0
     sleep 0.05
   done
   return 0
 }
+# A child that waits (30 s at most) until the init's stderr file $0 has a line matching $1:
+# the preload helper's messages (and its read-ahead, which comes before its last message)
+# are the event, not a nap. (The helper dies with the init.)
+WAIT_MSG='i=0; while ! grep -q -- "$1" "$0" && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done'
 
 # Runs on every init platform (arm ones under qemu): fadvise is a syscall qemu passes on.
 platforms_test_listed_ranges_become_resident_and_others_do_not() { :; }
@@ -33,11 +38,12 @@ test_listed_ranges_become_resident_and_others_do_not() {
   mkfile "$d/whole.bin" 2
   mkfile "$d/unlisted.bin" 2
   printf '# a comment\n%s 0:1048576 4194304:1048576\n%s\n' "$d/ranges.bin" "$d/whole.bin" >"$d/list"
-  capture "$INIT" --preload "$d/list" -- sleep 1
+  rc=0; "$INIT" --verbose --preload "$d/list" -- sh -c "$WAIT_MSG" "$d/err" "preload: 2 files" 2>"$d/err" || rc=$?
   assert_eq 0 "$rc" "init exit status"
-  # WILLNEED starts the reads and returns: wait for both files' reads to land.
-  wait_pages "$d/whole.bin" 512
-  wait_pages "$d/ranges.bin" 512
+  assert_contains "$(cat "$d/err")" "preload: 2 files"
+  # WILLNEED starts the reads and returns: wait for both files' reads to land (90%, as below).
+  wait_pages "$d/whole.bin" 461
+  wait_pages "$d/ranges.bin" 461
   local r w u
   r=$(pages "$d/ranges.bin"); w=$(pages "$d/whole.bin"); u=$(pages "$d/unlisted.bin")
   # WILLNEED is advice: the kernel's readahead allocations may give up on a few pages
@@ -55,9 +61,10 @@ test_missing_and_unreadable_entries_are_reported_and_the_child_still_runs() {
   local d; d=$(disk_dir)
   mkfile "$d/ok.bin" 1
   printf '%s\n%s 12:abc\n%s\n' "$d/missing.bin" "$d/ok.bin" "$d/ok.bin" >"$d/list"
-  # the child lives 0.3 s: the helper dies with the init, so a child that exits at once
-  # can take the helper's messages with it
-  capture "$(init_for linux-amd64)" --verbose --preload "$d/list" -- sh -c 'echo child ran; sleep 0.3; exit 3'
+  # the child lives until the helper's last message: the helper dies with the init, so a
+  # child that exits at once can take the helper's messages with it
+  rc=0; out=$("$(init_for linux-amd64)" --verbose --preload "$d/list" -- sh -c "$WAIT_MSG; echo child ran; exit 3" "$d/err" "preload: 2 files" 2>"$d/err") || rc=$?
+  err=$(cat "$d/err")
   assert_eq 3 "$rc" "exit status is the child's"
   assert_eq "child ran" "$out"
   assert_contains "$err" "preload: $d/missing.bin: No such file or directory"
@@ -71,7 +78,9 @@ test_missing_and_unreadable_entries_are_reported_and_the_child_still_runs() {
 }
 
 test_missing_list_file_does_not_stop_the_child() {
-  capture "$(init_for linux-amd64)" --verbose --preload /nonexistent/armlet-preload -- sh -c 'sleep 0.3; echo hello'
+  local d; d=$(tmpdir)
+  rc=0; out=$("$(init_for linux-amd64)" --verbose --preload /nonexistent/armlet-preload -- sh -c "$WAIT_MSG; echo hello" "$d/err" "armlet-preload" 2>"$d/err") || rc=$?
+  err=$(cat "$d/err")
   assert_eq 0 "$rc"
   assert_eq hello "$out"
   assert_contains "$err" "preload: /nonexistent/armlet-preload: No such file or directory"
@@ -81,9 +90,10 @@ test_preload_flag_also_read_from_environment() {
   local d; d=$(disk_dir)
   mkfile "$d/env.bin" 1
   echo "$d/env.bin" >"$d/list"
-  ARMLET_INIT_PRELOAD="$d/list" capture "$(init_for linux-amd64)" -- sleep 0.3
+  # Silent without --verbose: the child waits for the pages themselves (30 s at most).
+  ARMLET_INIT_PRELOAD="$d/list" capture "$(init_for linux-amd64)" -- sh -c \
+    'i=0; while [ "$(fincore --raw --noheadings --output PAGES "$0" | tr -d " ")" -lt 231 ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done' "$d/env.bin"
   assert_eq 0 "$rc"
-  wait_pages "$d/env.bin" 256
   # 90% as above (255 of 256 seen): not honouring the variable leaves 0
   local n; n=$(pages "$d/env.bin")
   [ "$n" -ge 231 ] || fail "env.bin: $n of 256 pages resident: ARMLET_INIT_PRELOAD not honoured"
@@ -92,9 +102,6 @@ test_preload_flag_also_read_from_environment() {
 
 # How much sooner a cold start is with a list is a benchmark, not a unit test:
 # tests/bench/bench-coldstart compares preload none / entrypoint / profiled with tini.
-
-# A child that waits (30 s at most) until the init's stderr file $1 has a line matching $2.
-WAIT_MSG='i=0; while ! grep -q -- "$1" "$0" && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done'
 
 # Every platform: /dev/zero as the list never ends (the helper read it forever on main);
 # as an entry it is no file to read ahead. Both are skipped, said with --verbose, and the

@@ -44,7 +44,7 @@ test_runc_kill_term_reaches_the_child() {
   pid=$!
   wait_for "$d/out" ready 30
   runc --root "$d/state" kill "$id" TERM
-  wait_exit "$pid" 20
+  wait_exit "$pid" 60
   runc --root "$d/state" delete -f "$id" >/dev/null 2>&1 || true
   assert_eq 33 "$rc" "container exit status ($(cat "$d/err")):"
   assert_contains "$(cat "$d/out")" "got-TERM"

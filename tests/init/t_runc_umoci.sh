@@ -18,25 +18,30 @@ export SOURCE_DATE_EPOCH=1700000000
 private_armlet "$WORK"
 
 # The payload: /orphans.sh MODE [N]
-#   serve N  orphan N sleeps of 0.5 s and 3 of 300 s onto PID 1, start one sleep of its
-#            own, print "ready PID" (its own PID in the container), then wait
-#            (in the shell's `wait`, so it has no short-lived children of its own) until
-#            TERM: print "got-TERM" and exit 33
+#   serve N  orphan N cats that read the container's stdin until it ends (when the test
+#            closes its end of the FIFO start_container makes: they outlive the shell
+#            that started them, whatever the machine's speed) and 3 sleeps of 300 s onto PID 1, start one sleep of its own, print "ready
+#            PID" (its own PID in the container), then wait (in the shell's `wait`, so it
+#            has no short-lived children of its own) until TERM: print "got-TERM", exit 33
 #   exit     orphan 3 sleeps of 300 s, start one of its own, print "leaving", exit 7
 PAYLOAD='#!/bin/sh
-# orphan COUNT SECONDS: COUNT sleeps whose parent shell exits at once, so PID 1 adopts them
-orphan() { sh -c "i=0; while [ \$i -lt $1 ]; do sleep $2 & i=\$((i+1)); done"; }
+# orphan COUNT COMMAND: COUNT COMMANDs whose parent shell exits at once, so PID 1 adopts
+# them (all of them by the time it returns)
+orphan() { sh -c "i=0; while [ \$i -lt $1 ]; do $2 & i=\$((i+1)); done"; }
 case $1 in
 serve)
   trap "echo got-TERM; exit 33" TERM
-  orphan "$2" 0.5
-  orphan 3 300
+  # (the stdin of a background command is /dev/null unless redirected: fd 3 is the real one)
+  exec 3<&0
+  orphan "$2" "cat <&3 >/dev/null"
+  exec 3<&-
+  orphan 3 "sleep 300"
   sleep 100000 &
   echo "ready $$"
   wait $!
   ;;
 exit)
-  orphan 3 300
+  orphan 3 "sleep 300"
   sleep 300 &
   echo leaving
   exit 7
@@ -93,7 +98,7 @@ umoci_cleanup() {
   if [ -n "${R:-}" ] && [ -d "$R" ]; then
     for id in $(runc --root "$R" list -q 2>/dev/null); do
       runc --root "$R" kill "$id" KILL >/dev/null 2>&1 || true
-      for _ in 1 2 3 4 5 6 7 8 9 10; do
+      for _ in $(seq 1 150); do   # 30 s at most
         runc --root "$R" delete --force "$id" >/dev/null 2>&1 || true
         runc --root "$R" state "$id" >/dev/null 2>&1 || break
         sleep 0.2
@@ -129,14 +134,36 @@ if '$cpu': d['process']['env'].append('QEMU_CPU=$cpu')"
 }
 
 # start_container: runc run (attached, in the background) with stdout in $D/out and stderr
-# in $D/err; its pid in RUNC_PID.
+# in $D/err; its pid in RUNC_PID. Its stdin is a FIFO whose only writer is the test's fd 9
+# (runc passes stdin on to PID 1 and its child): the payload's cats live until
+# `exec 9>&-` (or the test's end).
 start_container() {
-  runc --root "$R" run --bundle "$B" "$ID" >"$D/out" 2>"$D/err" </dev/null &
+  mkfifo "$D/in"
+  runc --root "$R" run --bundle "$B" "$ID" >"$D/out" 2>"$D/err" <"$D/in" &
   RUNC_PID=$!
+  exec 9>"$D/in"
 }
 
-# in_container CMD...: run CMD in the container (runc exec), stdout to stdout.
-in_container() { runc --root "$R" exec "$ID" "$@"; }
+# in_container CMD...: run CMD in the container (runc exec), stdout to stdout. (Without
+# the gates' fds: only the test holds them.)
+in_container() { runc --root "$R" exec "$ID" "$@" 8>&- 9>&-; }
+
+# exec_orphans: a `runc exec` shell starts 5 cats and exits, so they are orphaned onto
+# PID 1; they read the stdin runc exec gives them, a FIFO the test holds open as fd 8, and
+# end at its end: never before their shell has gone. (Their stdout and stderr go nowhere:
+# runc exec returns once its process's output ends.)
+exec_orphans() {
+  mkfifo "$D/gate2"
+  exec 8<>"$D/gate2"
+  in_container /bin/sh -c 'exec 3<&0; for i in 1 2 3 4 5; do cat <&3 >/dev/null 2>&1 & done' <"$D/gate2" ||
+    fail "runc exec failed"
+}
+
+# until_true SECONDS CMD...: run CMD until it succeeds; 1 if it never did in SECONDS.
+until_true() {
+  local end=$(( $(date +%s) + $1 )); shift
+  until "$@"; do [ "$(date +%s)" -lt "$end" ] || return 1; sleep 0.2; done
+}
 
 # snapshot: one line per process in the container, "PID (COMM) STATE PPID ...", as
 # /proc/PID/stat says, read by a busybox shell started with runc exec (its own line has
@@ -159,23 +186,26 @@ ready_pid() { awk '$1 == "ready" { print $2; exit }' "$D/out"; }
 
 platforms_test_pid_1_is_armlet_init_and_it_reaps_every_orphan_while_the_child_runs() { :; }
 test_pid_1_is_armlet_init_and_it_reaps_every_orphan_while_the_child_runs() {
-  local snap ok cmd main
+  local snap cmd main
   make_bundle serve 20
   start_container
   wait_for "$D/out" ready 90
   main=$(ready_pid)
-  # Wait until the 20 short orphans have exited: PID 1's children are then the main child
-  # and the 3 long sleeps, and nothing is a zombie. At most 20 s (they sleep 0.5 s; qemu
-  # and a loaded machine make everything slower).
-  ok=0
-  for _ in $(seq 1 40); do
-    snap=$(snapshot) || fail "runc exec failed: $snap"
-    if [ "$(count '$4 == 1' <<<"$snap")" = 4 ] && [ "$(count '$3 == "Z"' <<<"$snap")" = 0 ]; then
-      ok=1; break
-    fi
-    sleep 0.5
-  done
-  assert_eq 1 "$ok" "20 orphans gone, 3 left, no zombie; last snapshot: $(brief <<<"$snap")"
+  # Before the gate opens all 20 cats (blocked on the FIFO) and the 3 long sleeps are PID
+  # 1's children beside the main child, alive: adopted, none reaped yet.
+  snap=$(snapshot) || fail "runc exec failed: $snap"
+  assert_eq 24 "$(count '$4 == 1 && $3 != "Z"' <<<"$snap")" "PID 1's live children before the gate opens ($(brief <<<"$snap")):"
+  assert_eq 0 "$(grep -c 'reaped orphan' "$D/err")" "'reaped orphan' lines before the gate opens:"
+  # The gate opens: the cats read EOF and exit. Wait for that state: PID 1's children are
+  # then the main child and the 3 long sleeps, and nothing is a zombie; the init has said
+  # so for each. 120 s only bounds a hang (qemu on a loaded machine is slow).
+  exec 9>&-
+  reaped_all() {
+    snap=$(snapshot) || return 1
+    [ "$(count '$4 == 1' <<<"$snap")" = 4 ] && [ "$(count '$3 == "Z"' <<<"$snap")" = 0 ] &&
+      [ "$(grep -c 'reaped orphan' "$D/err")" -ge 20 ]
+  }
+  until_true 120 reaped_all || fail "20 orphans gone, 3 left, no zombie, 20 reaped; last snapshot: $(brief <<<"$snap"); $(grep -c 'reaped orphan' "$D/err") reaped"
   # PID 1 is the init the image names, with the payload after its "--".
   assert_eq "(armlet-init)" "$(awk '$1 == 1 { print $2 }' <<<"$snap")" "PID 1's comm:"
   cmd=$(in_container /bin/cat /proc/1/cmdline | tr '\0' ' ')
@@ -205,20 +235,25 @@ test_the_zombie_count_sees_zombies_under_a_non_reaping_pid_1_and_none_under_the_
   make_bundle serve 5
   json_edit "$B/config.json" "d['process']['args'] = ['/bin/sleep', '300']"
   start_container
-  for _ in $(seq 1 100); do in_container /bin/cat /proc/1/stat >/dev/null 2>&1 && break; sleep 0.1; done
-  in_container /bin/sh -c 'sleep 0.2 & sleep 0.2 & sleep 0.2 & sleep 0.2 & sleep 0.2 &' || fail "runc exec failed"
-  sleep 1.5
-  snap=$(snapshot)
+  until_true 60 in_container /bin/cat /proc/1/stat >/dev/null 2>&1 || fail "the control container never answered runc exec: $(cat "$D/err")"
+  exec_orphans
+  exec 8>&-
+  # The 5 orphans end: wait for the state, 60 s at most.
+  five_zombies() { snap=$(snapshot) && [ "$(count '$3 == "Z" && $4 == 1' <<<"$snap")" -ge 5 ]; }
+  until_true 60 five_zombies || fail "no 5 zombies under busybox sleep as PID 1 in 60 s (snapshot: $(brief <<<"$snap"))"
   assert_eq "(sleep)" "$(awk '$1 == 1 { print $2 }' <<<"$snap")" "PID 1 of the control container:"
   z=$(count '$3 == "Z" && $4 == 1' <<<"$snap")
   assert_eq 5 "$z" "zombies under busybox sleep as PID 1 (snapshot: $(brief <<<"$snap")):"
   umoci_cleanup
-  # The same orphans in the image as built: armlet-init reaps them.
+  # The same orphans in the image as built: armlet-init reaps them (its own account: a
+  # "reaped orphan" line each, written after the reap; 60 s only bounds a hang).
   make_bundle serve 5
   start_container
-  wait_for "$D/out" ready 30
-  in_container /bin/sh -c 'sleep 0.2 & sleep 0.2 & sleep 0.2 & sleep 0.2 & sleep 0.2 &' || fail "runc exec failed"
-  sleep 1.5
+  wait_for "$D/out" ready 90
+  exec_orphans
+  exec 8>&- 9>&-
+  ten_reaped() { [ "$(grep -c 'reaped orphan' "$D/err")" -ge 10 ]; }
+  until_true 60 ten_reaped || fail "orphans reaped in 60 s: $(grep -c 'reaped orphan' "$D/err") of 10 (5 of the payload, 5 of runc exec)"
   snap=$(snapshot)
   assert_eq "(armlet-init)" "$(awk '$1 == 1 { print $2 }' <<<"$snap")" "PID 1:"
   assert_eq 0 "$(count '$3 == "Z"' <<<"$snap")" "zombies under armlet-init (snapshot: $(brief <<<"$snap")):"
@@ -230,12 +265,12 @@ test_container_exits_with_the_childs_status_while_orphans_still_run() {
   local start secs
   make_bundle exit
   start=$(date +%s)
-  capture timeout 120 runc --root "$R" run --bundle "$B" "$ID"
+  # The 300 s sleeps (3 orphans and one child of the main child) must not hold it up: an
+  # init that waited for them would still run at 240 s (timeout's 124). No tighter clock.
+  capture timeout 240 runc --root "$R" run --bundle "$B" "$ID"
   secs=$(( $(date +%s) - start ))
-  assert_eq 7 "$rc" "container exit status (stderr: $err):"
+  assert_eq 7 "$rc" "container exit status after ${secs}s (124: the init waited for the sleeps; stderr: $err):"
   assert_contains "$out" "leaving"
-  # The 300 s sleeps (3 orphans and one child of the main child) did not hold it up.
-  [ "$secs" -lt 60 ] || fail "runc run took ${secs}s: the init waited for the sleeps"
   assert_contains "$err" "running as PID 1"
 }
 

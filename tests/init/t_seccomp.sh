@@ -219,7 +219,8 @@ limit_cgroups() {
   [ -w "$CPU_V1/cgroup.procs" ] && [ -w "$MEM_V1/cgroup.procs" ] || skip "no writable cgroup v1 cpu and memory hierarchies"
   local here; here=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/self/cgroup)
   CGS="$CPU_V1/armlet-test-$$-$1 $MEM_V1${here%/}/armlet-test-$$-$1"
-  trap 'for c in $CGS; do rmdir "$c" 2>/dev/null || { sleep 0.2; rmdir "$c"; }; done' EXIT
+  # (A cgroup can be removed once its last process has gone: retried for up to 30 s.)
+  trap 'for c in $CGS; do for i in $(seq 600); do rmdir "$c" 2>/dev/null && break; [ -d "$c" ] || break; sleep 0.05; done; done' EXIT
   local c; for c in $CGS; do mkdir "$c"; done
   echo 100000 >"$CPU_V1/armlet-test-$$-$1/cpu.cfs_quota_us"
   echo 536870912 >"$MEM_V1${here%/}/armlet-test-$$-$1/memory.limit_in_bytes"
@@ -231,10 +232,15 @@ test_filter_loads_while_the_init_reads_the_cgroups_and_the_env_still_arrives() {
   local d; d=$(tmpdir)
   limit_cgroups env
   "$ARMLET" seccomp compile default --platform linux/amd64 -o "$d/default.bpf"
-  # the pipes the child and the init hold, to compare with a run that has no pipe
+  # the pipes the child and the init hold, to compare with a run that has no pipe. They
+  # are read once the init is in its main loop, which it enters after closing its ends of
+  # the pipe: a USR1 it forwards back to the child is the event that shows it got there.
+  # The shell lists them into a file ($0) itself: a pipeline's subshell would see the
+  # pipes the shell holds while it sets the pipeline up.
   local show='echo $GOMAXPROCS $NPROC ${GOMEMLIMIT-unset}; grep ^Seccomp: /proc/self/status | tr -d "\t"
-    sleep 0.2; for f in /proc/$$/fd/* /proc/$PPID/fd/*; do readlink "$f"; done | grep pipe: | sort | tr "\n" " "'
-  capture in_cgroups "$NATIVE_INIT" --verbose --cpu floor --cpu-env NPROC --memory 0.9 --seccomp "$d/default.bpf" -- sh -c "$show"
+    trap "got=1" USR1; got=; kill -USR1 $PPID; i=0; while [ -z "$got" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+    for f in /proc/$$/fd/* /proc/$PPID/fd/*; do readlink "$f"; done >"$0"; grep pipe: "$0" | sort | tr "\n" " "'
+  capture in_cgroups "$NATIVE_INIT" --verbose --cpu floor --cpu-env NPROC --memory 0.9 --seccomp "$d/default.bpf" -- sh -c "$show" "$d/fds"
   assert_eq 0 "$rc" "$err"
   assert_eq "1 1 483183820
 Seccomp:2" "$(echo "$out" | head -2)"
@@ -242,7 +248,7 @@ Seccomp:2" "$(echo "$out" | head -2)"
   assert_contains "$err" "GOMEMLIMIT=483183820"
   local pipes; pipes=$(echo "$out" | sed -n 3p)
   # no filter: the sequential path, no pipe; the same pipes (inherited ones only) are open
-  capture in_cgroups "$NATIVE_INIT" --cpu floor --cpu-env NPROC --memory 0.9 -- sh -c "$show"
+  capture in_cgroups "$NATIVE_INIT" --cpu floor --cpu-env NPROC --memory 0.9 -- sh -c "$show" "$d/fds"
   assert_eq "1 1 483183820
 Seccomp:0" "$(echo "$out" | head -2)"
   assert_eq "$(echo "$out" | sed -n 3p)" "$pipes" "pipes left open in the child or the init:"
@@ -254,10 +260,11 @@ Seccomp:0" "$(echo "$out" | head -2)"
   assert_contains "$err" "GOMAXPROCS is set already"
   assert_contains "$err" "GOMEMLIMIT is set already"
   # the init steps off the child's CPU while it reads the cgroups, then takes its own CPU
-  # mask back; the child keeps the mask it was started with
+  # mask back (before it writes the pipe the child waits on); the child keeps the mask it
+  # was started with
   local mine; mine=$(grep Cpus_allowed_list /proc/self/status | tr -d "\t")
   capture in_cgroups "$NATIVE_INIT" --cpu floor --seccomp "$d/default.bpf" -- sh -c \
-    'sleep 0.2; grep -h Cpus_allowed_list /proc/$PPID/status /proc/$$/status | tr -d "\t"'
+    'grep -h Cpus_allowed_list /proc/$PPID/status /proc/$$/status | tr -d "\t"'
   assert_eq "$mine
 $mine" "$out" "init, child:"
   # with one CPU allowed there is nowhere to step aside to: the same result, no move

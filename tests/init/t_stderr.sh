@@ -42,13 +42,18 @@ platforms_test_a_warning_to_a_broken_stderr_does_not_kill_the_child() { :; }
 test_a_warning_to_a_broken_stderr_does_not_kill_the_child() {
   local d pid; d=$(tmpdir)
   broken_fd8 "$d/err"
-  # --nofile far above any hard limit: always a warning on stderr (here: EPIPE).
-  "$INIT" --nofile 999999999 -- /bin/sh -c 'sleep 0.2; exit 5' 2>&8 &
+  # --nofile far above any hard limit: always a warning on stderr (here: EPIPE, and the
+  # SIGPIPE the kernel raises on the init, pending from before the fork). The child exits
+  # only after a WINCH it sent the init has come back: the init takes pending signals
+  # lowest first, so PIPE (13), had it been forwarded, would have reached the child before
+  # WINCH (28) and killed it (141).
+  "$INIT" --nofile 999999999 -- /bin/sh -c 'trap "exit 5" WINCH; kill -WINCH $PPID
+    i=0; while [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done; exit 6' 2>&8 &
   pid=$!
   kill_at_exit "$pid"
   exec 8>&-
   wait_exit "$pid" 30
-  assert_eq 5 "$rc" "exit status (141 = the child died of SIGPIPE)"
+  assert_eq 5 "$rc" "exit status (141 = the child died of SIGPIPE; 6 = WINCH never came back)"
 }
 
 platforms_test_control_bytes_in_a_message_are_escaped() { :; }

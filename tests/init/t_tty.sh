@@ -19,12 +19,13 @@ read -r line
 echo "read:$line"
 while :; do sleep 0.1; done'
 
-# Python for the drivers: until(WORD) reads the pty until WORD (20 s at most), prints and
-# returns what came up to it; what follows stays for the next call. fd is the pty.
+# Python for the drivers: until(WORD) reads the pty until WORD (30 s at most: the bound
+# only ends a hang), prints and returns what came up to it; what follows stays for the
+# next call. fd is the pty.
 PTY_LIB='
 import os, pty, select, sys, time
 buf = b""
-def until(word, secs=20):
+def until(word, secs=30):
     global buf
     end = time.time() + secs
     while word.encode() not in buf:
@@ -58,7 +59,7 @@ print("status=%d" % os.waitstatus_to_exitcode(status))
 
 platforms_test_child_gets_the_terminal_foreground_and_ctrl_c() { :; }
 test_child_gets_the_terminal_foreground_and_ctrl_c() {
-  capture timeout 30 "$PY" -c "$PTY_DRIVER" "$INIT" "$CHILD"
+  capture timeout 120 "$PY" -c "$PTY_DRIVER" "$INIT" "$CHILD"
   assert_eq 0 "$rc" "driver: $out $err"
   local line pid pgrp tpgid
   line=$(grep '^pid=' <<<"$out")
@@ -100,7 +101,7 @@ until("rc=7")
 until("PROMPT> ")
 # background: the child reads the terminal, the job stops, fg lets it read
 say("$INIT -- /bin/sh -c \"read l; echo bg-got:\\$l; exit 9\" &\n")
-end = time.time() + 20
+end = time.time() + 60
 while b"Stopped" not in until("PROMPT> "):   # bash reports the stop at a prompt
     if time.time() > end: sys.exit("the background job never stopped")
     say("jobs\n")
@@ -116,7 +117,7 @@ print("\nDONE")
 
 platforms_test_ctrl_z_stops_the_job_and_the_shell_gets_its_prompt_back() { :; }
 test_ctrl_z_stops_the_job_and_the_shell_gets_its_prompt_back() {
-  capture timeout 90 "$PY" -c "$JOB_DRIVER" "$INIT"
+  capture timeout 300 "$PY" -c "$JOB_DRIVER" "$INIT"
   assert_eq 0 "$rc" "driver: $out $err"
   assert_contains "$out" "DONE"
 }

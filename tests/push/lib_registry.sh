@@ -14,7 +14,8 @@ PUSH_HELPERS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REG_PASS=${REG_PASS:-s3cret-Pa55}
 _reg_pids=()
 
-_wait_file() { local i; for i in $(seq 1 100); do [ -s "$1" ] && return 0; sleep 0.05; done; return 1; }
+# _wait_file FILE: until a helper has written FILE (its port); 30 s only bounds a hang.
+_wait_file() { local i; for i in $(seq 1 600); do [ -s "$1" ] && return 0; sleep 0.05; done; return 1; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -64,7 +65,7 @@ reg_start() {
   REG_PID=$!; _reg_pids+=("$REG_PID")
   trap reg_stop EXIT
   local scheme=http i; [ "$tls" = tls ] && scheme=https
-  for i in $(seq 1 100); do
+  for i in $(seq 1 300); do   # 30 s and more: only bounds a registry that never answers
     curl -s -o /dev/null ${REG_CA:+--cacert "$REG_CA"} "$scheme://$REG_HOST/v2/" && return 0
     kill -0 "$REG_PID" 2>/dev/null || break
     sleep 0.1

@@ -81,7 +81,7 @@ runc_start() {
 
 runc_gone() {
   runc kill "$1" KILL >/dev/null 2>&1 || true
-  for _ in 1 2 3 4 5 6 7 8 9 10; do
+  for _ in $(seq 1 150); do   # 30 s at most
     runc delete --force "$1" >/dev/null 2>&1 || true
     runc state "$1" >/dev/null 2>&1 || return 0
     sleep 0.2
