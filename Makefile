@@ -31,7 +31,7 @@ BUILDER_LIBS_PC := libarchive libzstd zlib libdeflate libseccomp libcrypto libcu
 BUILDER_CFLAGS  := $(WARN) -O2 -g $(shell pkg-config --cflags $(BUILDER_LIBS_PC) 2>/dev/null)
 BUILDER_LDLIBS  := $(shell pkg-config --libs $(BUILDER_LIBS_PC) 2>/dev/null) -lm
 BUILDER_SRCS    := $(sort $(wildcard builder/*.c builder/*/*.c))
-BUILDER_LIB_SRCS:= $(filter-out builder/main.c,$(BUILDER_SRCS))
+BUILDER_LIB_SRCS:= $(filter-out builder/cli/main.c,$(BUILDER_SRCS))
 SAN             := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 DEPFLAGS        := -MMD -MP
 

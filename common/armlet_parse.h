@@ -1,7 +1,7 @@
 /* common/armlet_parse.h — the values armlet-init's options take, parsed by one piece of
  * code on both sides: the init (init/util.c instantiates every one of them, once, and
  * exports it through util.h) and the recipe's `init`, `health`, `user` and `stop-signal`
- * lines (builder/recipe.c). So a recipe accepts exactly what the init accepts, and
+ * lines (builder/recipe/recipe.c). So a recipe accepts exactly what the init accepts, and
  * stores it in a form the init reads back (tests/unit/values_table.h feeds the same
  * values to both).
  *

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base.h"
-#include "layer.h"
-#include "tree.h"
+#include "image/base.h"
+#include "image/layer.h"
+#include "image/tree.h"
 
 static int usage(void)
 {

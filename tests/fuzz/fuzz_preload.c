@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "armlet_shared.h"
-#include "preload.h"
-#include "tree.h"
+#include "image/preload.h"
+#include "image/tree.h"
 
 static struct tree *linked_tree(void)
 {

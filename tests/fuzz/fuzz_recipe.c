@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "recipe.h"
+#include "recipe/recipe.h"
 
 static void expand_all(const char *s)
 {

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "platform.h"
-#include "seccomp_compact.h"
-#include "seccomp_compile.h"
+#include "util/platform.h"
+#include "seccomp/seccomp_compact.h"
+#include "seccomp/seccomp_compile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

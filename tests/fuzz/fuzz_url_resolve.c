@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reference.h"
-#include "safetext.h"
-#include "url.h"
+#include "registry/reference.h"
+#include "util/safetext.h"
+#include "registry/url.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -104,7 +104,7 @@ test_default_is_dockers_default_for_a_process_without_capabilities() {
   local d p; d=$(tmpdir)
   # the embedded profile is up to date with the generator and Docker's file
   bash "$TOP/tests/tools/gen-seccomp-default" "$PROFILES/default.json" >"$d/gen.c"
-  cmp -s "$d/gen.c" "$TOP/builder/seccomp_default.c" || fail "builder/seccomp_default.c is stale: rerun tests/tools/gen-seccomp-default"
+  cmp -s "$d/gen.c" "$TOP/builder/seccomp/seccomp_default.c" || fail "builder/seccomp/seccomp_default.c is stale: rerun tests/tools/gen-seccomp-default"
   # and compiles to exactly the filter of Docker's default.json (caps not granted)
   for p in linux/amd64 linux/arm64 linux/arm/v7 linux/arm/v6; do
     "$ARMLET" seccomp compile default --platform $p -o "$d/a.bpf"

@@ -1,9 +1,9 @@
 /* tests/unit/test_auth.c — WWW-Authenticate parsing, base64, credential sources
- * (builder/auth.c). */
+ * (builder/registry/auth.c). */
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "auth.h"
+#include "registry/auth.h"
 #include "../unit/unit.h"
 
 static void test_bearer_challenge_with_quoted_params(void)

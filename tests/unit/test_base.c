@@ -5,8 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "base.h"
-#include "layer.h"
+#include "image/base.h"
+#include "image/layer.h"
 #include "unit.h"
 
 static char tmp_root[256];

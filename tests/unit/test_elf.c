@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "elfcheck.h"
+#include "image/elfcheck.h"
 #include "unit.h"
 
 static char dir[64];

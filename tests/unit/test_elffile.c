@@ -1,14 +1,14 @@
-/* tests/unit/test_elffile.c — the one ELF reader (builder/elffile.c) on its own: the
+/* tests/unit/test_elffile.c — the one ELF reader (builder/image/elffile.c) on its own: the
  * dynamic section and its strings of a real dynamic program as readelf sees them, the
  * answers for files that are not ELF or not little-endian, strings that run past their
- * table; and path_dir (builder/path.c), which libs.c and recipe.c share. */
+ * table; and path_dir (builder/util/path.c), which libs.c and recipe.c share. */
 #include <elf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "elffile.h"
-#include "path.h"
+#include "image/elffile.h"
+#include "util/path.h"
 #include "unit.h"
 
 static char dir[64];

@@ -1,6 +1,6 @@
 /* tests/unit/test_error.c — warnings collect in struct err across errors; err_say reaches
  * the command's callback, or nothing. */
-#include "error.h"
+#include "util/error.h"
 #include "unit.h"
 
 static void test_warnings_collect_in_order_and_survive_errors(void)

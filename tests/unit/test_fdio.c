@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "fdio.h"
+#include "util/fdio.h"
 #include "unit.h"
 
 #define BIG (4u << 20)   /* 4 MiB: 64 pipe buffers of 64 KiB, so write(2) returns early */

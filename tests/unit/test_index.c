@@ -1,8 +1,8 @@
 /* tests/unit/test_index.c — what `armlet index` and the annotations parse: DEST/SRC
- * locations (builder/imgsrc.c), git remote URLs without credentials and --annotation
- * arguments (builder/annotations.c). */
-#include "annotations.h"
-#include "imgsrc.h"
+ * locations (builder/registry/imgsrc.c), git remote URLs without credentials and --annotation
+ * arguments (builder/image/annotations.c). */
+#include "image/annotations.h"
+#include "registry/imgsrc.h"
 #include "../unit/unit.h"
 
 static void test_layout_locations(void)

@@ -14,9 +14,9 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include "digest.h"
-#include "layer.h"
-#include "tree.h"
+#include "oci/digest.h"
+#include "image/layer.h"
+#include "image/tree.h"
 #include "unit.h"
 
 static char tmp_root[256];

@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "layout.h"
+#include "util/cleanup.h"
+#include "oci/layout.h"
 #include "unit.h"
 
 static char parent[64];

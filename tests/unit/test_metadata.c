@@ -1,14 +1,14 @@
 /* tests/unit/test_metadata.c — the --metadata-file document and its atomic write
- * (builder/metadata.c), and --progress (builder/progress.c): mode parsing and the plain
+ * (builder/cli/metadata.c), and --progress (builder/cli/progress.c): mode parsing and the plain
  * line writer, which must let no control byte through. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "media_type.h"
-#include "metadata.h"
-#include "progress.h"
+#include "oci/media_type.h"
+#include "cli/metadata.h"
+#include "cli/progress.h"
 #include "../unit/unit.h"
 
 #define D1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"

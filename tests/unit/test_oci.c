@@ -2,9 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleanup.h"
-#include "digest.h"
-#include "oci.h"
+#include "util/cleanup.h"
+#include "oci/digest.h"
+#include "oci/oci.h"
 #include "unit.h"
 
 static void test_digest_validation(void)

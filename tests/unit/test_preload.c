@@ -1,4 +1,4 @@
-/* tests/unit/test_preload.c — preload lists (builder/preload.c): add, merge, format and
+/* tests/unit/test_preload.c — preload lists (builder/image/preload.c): add, merge, format and
  * parse agree with each other and with the init's reading of the format (absolute paths,
  * OFFSET:LENGTH decimals, lines of at most 4096 bytes with the newline); errors name
  * the list's file, line and column; paths are looked up in the image's tree through its
@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "armlet_shared.h"
-#include "preload.h"
-#include "recipe.h"
-#include "tree.h"
+#include "image/preload.h"
+#include "recipe/recipe.h"
+#include "image/tree.h"
 #include "unit.h"
 
 /* The list l as text (NULL on error). Caller frees. */

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "armlet_parse.h"
-#include "recipe.h"
+#include "recipe/recipe.h"
 #include "unit.h"
 #include "values_table.h"
 

@@ -1,5 +1,5 @@
-/* tests/unit/test_reference.c — image reference parsing (builder/reference.c). */
-#include "reference.h"
+/* tests/unit/test_reference.c — image reference parsing (builder/registry/reference.c). */
+#include "registry/reference.h"
 #include "../unit/unit.h"
 
 static struct ref parse_ok(const char *s)

@@ -1,10 +1,10 @@
 /* tests/unit/test_sbom_parsers.c — the SBOM's parsers of untrusted input: Go build info
- * (builder/gobuildinfo.c) and a root's dpkg database (builder/dpkgdb.c). */
+ * (builder/image/gobuildinfo.c) and a root's dpkg database (builder/image/dpkgdb.c). */
 #include <stdlib.h>
 #include <string.h>
 
-#include "dpkgdb.h"
-#include "gobuildinfo.h"
+#include "image/dpkgdb.h"
+#include "image/gobuildinfo.h"
 #include "../unit/unit.h"
 
 /* A .go.buildinfo section in the inline form: header, version, framed module text. */

@@ -1,12 +1,12 @@
-/* tests/unit/test_seccomp.c — builder/seccomp_compile.c: profiles in, BPF out, evaluated
+/* tests/unit/test_seccomp.c — builder/seccomp/seccomp_compile.c: profiles in, BPF out, evaluated
  * with the test suite's own BPF interpreter on each arch's seccomp_data. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bpf_eval.h"
-#include "platform.h"
-#include "seccomp_compile.h"
+#include "util/platform.h"
+#include "seccomp/seccomp_compile.h"
 #include "unit.h"
 
 #define AUDIT_X86_64 0xc000003eu

@@ -1,4 +1,4 @@
-/* tests/unit/test_seccomp_compact.c — builder/seccomp_compact.c: the compact filter decides
+/* tests/unit/test_seccomp_compact.c — builder/seccomp/seccomp_compact.c: the compact filter decides
  * exactly what libseccomp's does, for Docker's profiles on every platform, and leaves
  * alone what it cannot reason about.
  *
@@ -17,9 +17,9 @@
 #include <seccomp.h>
 
 #include "bpf_eval.h"
-#include "platform.h"
-#include "seccomp_compact.h"
-#include "seccomp_compile.h"
+#include "util/platform.h"
+#include "seccomp/seccomp_compact.h"
+#include "seccomp/seccomp_compile.h"
 #include "unit.h"
 
 static const uint32_t arches[] = {0xc000003eu /* x86_64, x32 */, 0x40000003u /* x86 */,

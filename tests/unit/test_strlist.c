@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "strlist.h"
+#include "util/strlist.h"
 #include "unit.h"
 
 static void test_strings_are_copies_and_the_array_ends_with_null(void)

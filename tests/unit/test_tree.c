@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tree.h"
+#include "image/tree.h"
 #include "unit.h"
 
 static char tmp_root[256];

@@ -2,9 +2,9 @@
  * and safetext.h (server text made safe to print or to send). */
 #include <string.h>
 
-#include "safetext.h"
+#include "util/safetext.h"
 #include "unit.h"
-#include "url.h"
+#include "registry/url.h"
 
 #define BASE "http://127.0.0.1:5000/v2/app/blobs/uploads/?x=1"
 
