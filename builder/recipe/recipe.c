@@ -1048,9 +1048,10 @@ static int check_init_value(const struct init_key *k, const char *v, char *buf, 
                      !strcmp(v, "force") || !strcmp(v, "force-ceil")) ? 0 : ERR;
     case IV_ENVNAME:
         return v && check_env_name(v) == 0 ? 0 : ERR;
-    case IV_RATIO:
+    case IV_RATIO: {
         uint32_t ppm;
         return v && (!strcmp(v, "off") || armlet_parse_ratio_ppm(v, &ppm) == 0) ? 0 : ERR;
+    }
     case IV_NOFILE: {
         if (!v)
             return ERR;
