@@ -415,8 +415,10 @@ int elf_section_read(const char *path, const char *name, unsigned char **buf, si
     *len = 0;
     size_t names_len = 0, want = strlen(name) + 1;
     int rc = elf_file_open(&f, path, e);
-    if (rc == ELF_FOREIGN)
-        rc = ERR;
+    if (rc == ELF_FOREIGN) {   /* big-endian or unknown class: no section to read here */
+        err_clear(e);
+        rc = 0;
+    }
     if (rc > 0 && (!f.shoff || !f.shnum || !f.shstrndx || f.shstrndx >= f.shnum))
         rc = 0;   /* no section headers (stripped with sstrip): nothing to find */
     if (rc > 0 && elf_file_table(&f, f.shoff, f.shnum, f.shentsize, "section header table",
