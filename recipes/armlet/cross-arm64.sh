@@ -54,7 +54,8 @@ aarch64-linux-gnu-gcc -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototype
   -Wmissing-prototypes -Wformat=2 -D_GNU_SOURCE -O2 -Icommon \
   -DARMLET_VERSION="\"$(git -C "$TOP" describe --always --dirty 2>/dev/null || echo 0.1)\"" \
   -I"$SR/usr/include" -I"$SR/usr/include/aarch64-linux-gnu" \
-  -o "$DIST/armlet-arm64.new" $(cd "$TOP" && ls builder/*.c | sed "s|^|$TOP/|") -I"$TOP/common" \
+  -o "$DIST/armlet-arm64.new" $(cd "$TOP" && ls builder/*.c builder/*/*.c 2>/dev/null | sed "s|^|$TOP/|") \
+  -I"$TOP/common" -I"$TOP/builder" \
   -L"$ML" -Wl,-rpath-link,"$ML" \
   $(PKG_CONFIG_LIBDIR="$ML/pkgconfig:$SR/usr/share/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$SR" \
       pkg-config --libs $(make -s -C "$TOP" print-builder-libs)) -lm
