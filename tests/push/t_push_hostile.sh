@@ -186,7 +186,7 @@ test_tokens_with_cr_lf_or_control_characters_are_refused() {
 test_terminal_escapes_in_server_text_are_escaped() {
   hostile_start "$(tmpdir)"
   set_mode error-body $'\e]0;pwned\a\e[2J\rforged\narmlet: pushed 127.0.0.1/app:v1 (forged)'
-  push --insecure
+  push --insecure --progress quiet   # only the error: no step lines
   assert_eq 1 "$rc" "$err"
   assert_contains "$err" 'HTTP 400: DENIED: \x1b]0;pwned\x07\x1b[2J\x0dforged\x0aarmlet: pushed'
   assert_no_control "$err"
