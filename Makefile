@@ -150,8 +150,16 @@ ALL_OBJS += $(INIT_LIB_OBJS) $(call objs,initlib,$(filter tests/unit/test_init_%
 # Everything: install test deps, build all (plus ASan builder and unit tests), lint, run
 # TEST_JOBS test files at a time (tests/run -j).
 TEST_JOBS ?= 2
-test: install-deps all asan unit
+test: install-deps all asan unit hello
 	@bash tests/run -j $(TEST_JOBS)
+
+# The hello server for four platforms (recipes/hello/build.sh), built once before the test
+# files start: several of them use it, and run side by side they would each build it.
+HELLO_BINS := $(addprefix recipes/dist/hello-,amd64 arm64 armv7 armv6)
+.PHONY: hello
+hello: $(HELLO_BINS)
+$(HELLO_BINS) &: recipes/hello/build.sh recipes/hello/main.go recipes/hello/go.mod recipes/hello/greeting.txt
+	GOCACHE=$(abspath $(OUT))/go-cache bash recipes/hello/build.sh
 
 check: test
 

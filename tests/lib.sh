@@ -16,6 +16,10 @@ ARMLET=${ARMLET:-$OUT/asan/armlet}
 RESULTS=${RESULTS:-/dev/null}
 # Platforms the init tests run on: amd64 natively, the rest under qemu binfmt.
 INIT_PLATFORMS=${INIT_PLATFORMS:-"linux-amd64 linux-arm64 linux-arm-v7 linux-arm-v6"}
+# One Go build cache for every test that compiles Go (and recipes/hello/build.sh): the
+# standard library is compiled once per GOARCH/GOARM and flag set, not once per file.
+# Go's cache is safe for concurrent builds (tests/run -j).
+export GOCACHE=${GOCACHE:-$OUT/go-cache}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 

@@ -20,8 +20,8 @@ make_payloads() {
   command -v go >/dev/null || { echo "golang-go is not installed (ci/install-deps)"; return 1; }
   mkdir -p "$WORK/dist" "$WORK/go"
   printf 'package main\nfunc main() { println("hi") }\n' >"$WORK/go/main.go"
-  (cd "$WORK/go" && GOCACHE=${GOCACHE:-$OUT/tmp/gocache} GO111MODULE=off CGO_ENABLED=0 GOOS=linux GOARCH=amd64 \
-    go build -o "$WORK/dist/go119" main.go) || return 1
+  (cd "$WORK/go" && GO111MODULE=off CGO_ENABLED=0 GOOS=linux GOARCH=amd64 \
+    go build -trimpath -o "$WORK/dist/go119" main.go) || return 1
   /usr/bin/python3 - "$WORK/dist/go119" "$WORK/dist/go125" <<'EOF' || return 1
 import sys
 data = bytearray(open(sys.argv[1], 'rb').read())

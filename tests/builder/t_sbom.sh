@@ -41,7 +41,7 @@ open(d + "/list", "w").write("v1.2.3\n")
 PY
   printf 'module example.com/app\n\ngo 1.19\n\nrequire example.com/greet v1.2.3\n' >"$g/app/go.mod"
   printf 'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/greet"\n)\n\nfunc main() { fmt.Println(greet.Hello()) }\n' >"$g/app/main.go"
-  (cd "$g/app" && env HOME="$g/home" GOPATH="$g/gopath" GOCACHE="$OUT/gocache" \
+  (cd "$g/app" && env HOME="$g/home" GOPATH="$g/gopath" GOCACHE="$GOCACHE" \
      GOPROXY="file://$g/proxy" GOSUMDB=off GOFLAGS=-mod=mod CGO_ENABLED=0 GOOS=linux GOARCH=arm64 \
      go build -buildvcs=false -o app .) >"$g/build.log" 2>&1 || { cat "$g/build.log" >&2; fail "go build"; }
 }

@@ -160,8 +160,8 @@ go_prog() {
     local d; d=$(tmpdir)
     mkdir -p "$(dirname "$GO_PROG")"
     printf 'package main\nimport ("fmt"; "runtime")\nfunc main() { fmt.Println(runtime.GOMAXPROCS(0)) }\n' >"$d/main.go"
-    (cd "$d" && HOME=$d GOCACHE=$d/cache GOPATH=$d/gopath CGO_ENABLED=0 GO111MODULE=off \
-      GOOS=linux GOARCH=$goarch GOARM=$goarm go build -o "$GO_PROG" main.go) || fail "go build failed"
+    (cd "$d" && GOPATH=$d/gopath CGO_ENABLED=0 GO111MODULE=off \
+      GOOS=linux GOARCH=$goarch GOARM=$goarm go build -trimpath -o "$GO_PROG" main.go) || fail "go build failed"
   fi
 }
 
