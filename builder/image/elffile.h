@@ -23,8 +23,8 @@
  * file: ... lies beyond the end of the file (N bytes; truncated?)"); no function sets
  * errno for the caller (e->errnum has the cause).
  *
- * Named elffile.h, not elf.h: the unit tests build with -Ibuilder, where a builder/elf.h
- * would shadow the system <elf.h>.
+ * Named elffile.h, not elf.h: a header of that name on an -I path (the builds use
+ * -Ibuilder) would shadow the system <elf.h> this reader is written against.
  */
 #ifndef ARMLET_ELFFILE_H
 #define ARMLET_ELFFILE_H

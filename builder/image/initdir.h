@@ -1,6 +1,7 @@
 /* builder/image/initdir.h — where the armlet-init binary for a platform comes from.
  *
- * Search order (docs/DESIGN.md, "Layout"), first hit wins:
+ * Search order (docs/DESIGN.md, "Layout (top level)"; rule 5 is armlet's addition,
+ * docs/README-build.md "Where the init comes from"), first hit wins:
  *   1. --init-dir DIR           DIR/<platform-dir>/armlet-init   (only this, when given)
  *   2. $ARMLET_INIT_DIR          same layout                       (only this, when set)
  *   3. beside the executable     dirname(/proc/self/exe)/<platform-dir>/armlet-init
