@@ -382,12 +382,6 @@ int push_layout(const char *oci_dir, const char *tag, const char *refstr, const 
         return err_set(e, "no tag to push to: give REF as HOST/REPO:TAG");
     }
 
-    struct auth_creds creds;
-    int found = o->creds ? auth_creds_parse(o->creds, "--creds", &creds, e) : auth_creds_find(r.domain, &creds, e);
-    if (found < 0) {
-        plan_free(&pl);
-        return ERR;
-    }
     char extra[600] = "";
     if (o->from) {
         struct ref fr;
@@ -404,11 +398,10 @@ int push_layout(const char *oci_dir, const char *tag, const char *refstr, const 
     struct registry_opts ro = {
         .ca_cert = o->ca_cert, .insecure = o->insecure, .verbose = o->verbose,
         .retries = o->retries == 0 ? 5 : (o->retries < 0 ? 0 : o->retries),
-        .creds = &creds, .extra_scope = extra[0] ? extra : NULL, .timeout = o->timeout,
+        .extra_scope = extra[0] ? extra : NULL, .timeout = o->timeout,
     };
     struct registry *reg = NULL;
-    int rc = registry_open(&r, &ro, &reg, e);
-    explicit_bzero(&creds, sizeof creds);
+    int rc = registry_open_user(&r, o->creds, &ro, &reg, e);
     bool opened = rc == 0;
     if (opened) {
         struct pusher p = {.reg = reg, .pl = &pl, .dir = oci_dir, .repo = r.repo, .steps = o->steps};
