@@ -155,6 +155,7 @@ static int build_main(int argc, char **argv, const char **annots)
     o.recipe = argv[optind];
     if (!o.oci_dir && (push || (!o.rootfs && !o.docker_archive)))
         o.oci_dir = "oci";
+    o.init_dir_env = getenv("ARMLET_INIT_DIR");   /* the environment is read here, once */
     if (build_epoch_from_env(getenv("SOURCE_DATE_EPOCH"), &o.epoch, &e) < 0) {
         err_print(&e);
         return 1;

@@ -2,7 +2,6 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "util/cleanup.h"
 #include "cli/commands.h"
@@ -21,24 +20,6 @@ static void usage(FILE *f)
           "  --json   print the tag's image index as JSON instead (compact, keys sorted)\n"
           "\n"
           "Exit status: 0 ok, 1 failure (no such layout, tag or blob), 2 usage.\n", f);
-}
-
-/* Split "DIR:TAG" at the last ':' when DIR is a folder and TAG a valid tag; otherwise the
- * whole argument is the folder. *dir is malloc'd. */
-static int split_ref(const char *arg, char **dir, const char **tag)
-{
-    const char *colon = strrchr(arg, ':');
-    *tag = NULL;
-    if (colon && layout_tag_valid(colon + 1)) {
-        struct stat st;
-        if (stat(arg, &st) < 0 || !S_ISDIR(st.st_mode)) {
-            *dir = strndup(arg, (size_t)(colon - arg));
-            *tag = colon + 1;
-            return *dir ? 0 : -1;
-        }
-    }
-    *dir = strdup(arg);
-    return *dir ? 0 : -1;
 }
 
 static void print_strings(const char *label, const json_t *arr)
@@ -125,7 +106,7 @@ static int inspect(const char *arg, int as_json, struct err *e)
 {
     cleanup_free char *dir = NULL;
     const char *tag = NULL;
-    if (split_ref(arg, &dir, &tag) < 0)
+    if (layout_arg_split(arg, &dir, &tag) < 0)
         return err_set(e, "out of memory");
     struct layout *l = NULL;
     if (layout_open(dir, 0, &l, e) < 0)

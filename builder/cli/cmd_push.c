@@ -12,6 +12,7 @@
 #include "util/error.h"
 #include "cli/metadata.h"
 #include "cli/progress.h"
+#include "oci/layout.h"
 #include "registry/push.h"
 
 static void usage(FILE *f)
@@ -180,19 +181,18 @@ int cmd_push(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    /* OCI_DIR[:TAG]: the tag is after the last ':' past the last '/', unless the whole
-     * argument names an existing directory. */
-    char *dir = argv[optind];
-    const char *tag = NULL;
+    /* OCI_DIR[:TAG] (layout_arg_split); "DIR:" is a usage error, not a folder named so */
+    const char *arg = argv[optind], *tag = NULL;
+    size_t len = strlen(arg);
     struct stat st;
-    char *colon = strrchr(dir, ':');
-    if (colon && !strchr(colon, '/') && !(stat(dir, &st) == 0 && S_ISDIR(st.st_mode))) {
-        *colon = '\0';
-        tag = colon + 1;
-        if (!*tag) {
-            fprintf(stderr, "armlet: push: empty tag in \"%s:\"\n", dir);
-            return 2;
-        }
+    if (len > 1 && arg[len - 1] == ':' && !(stat(arg, &st) == 0 && S_ISDIR(st.st_mode))) {
+        fprintf(stderr, "armlet: push: empty tag in \"%s\"\n", arg);
+        return 2;
+    }
+    cleanup_free char *dir = NULL;
+    if (layout_arg_split(arg, &dir, &tag) < 0) {
+        fputs("armlet: push: out of memory\n", stderr);
+        return 1;
     }
     return push_and_report(dir, tag, argv[optind + 1], &o, mode, metadata_file);
 bad_num:

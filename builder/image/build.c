@@ -763,7 +763,7 @@ int build_run(const struct build_opts *o, struct build_result *res, struct err *
     if (pick_platforms(r, o->platforms, plats, &nplat, e) < 0 || check_outputs(o, nplat, e) < 0)
         return ERR;
     for (size_t i = 0; i < nplat; i++)
-        if (!(inits[i] = initdir_find(o->init_dir, plats[i], e)))
+        if (!(inits[i] = initdir_find(o->init_dir, o->init_dir_env, plats[i], e)))
             goto out;
     if (o->oci_dir || o->docker_archive) {
         if (!o->oci_dir && !(scratch = scratch_dir(e)))

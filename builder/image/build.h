@@ -33,6 +33,7 @@ struct build_opts {
     const char *docker_archive;  /* docker-save tar (one platform), or NULL */
     enum compress compress;
     const char *init_dir;        /* --init-dir, or NULL (see initdir.h) */
+    const char *init_dir_env;    /* $ARMLET_INIT_DIR as the command read it, or NULL */
     struct libs_sysroots sysroots;  /* --sysroot: where `libs` finds each platform's */
     int64_t epoch;               /* SOURCE_DATE_EPOCH or 0 */
     int no_profile;              /* --no-profile: never run the entrypoint for a preload list */

@@ -5,6 +5,7 @@
 #include "image/elfcheck.h"
 
 #include <elf.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +167,32 @@ static int read_section(const struct elf_file *f, const struct elf_shdr *sh, con
     return elf_file_table(f, sh->offset, sh->size, 1, what, (void **)out, e);
 }
 
+/* The section header table and the section name table (NULL, 0 when the file names
+ * none) of f, which has section headers. Both malloc'd; the caller frees them. */
+static int read_section_headers(const struct elf_file *f, unsigned char **sh, unsigned char **names,
+                                size_t *names_len, struct err *e)
+{
+    *names_len = 0;
+    if (elf_file_shdrs(f, sh, e) < 0)
+        return ERR;
+    if (f->shstrndx && f->shstrndx < f->shnum) {
+        struct elf_shdr ns = elf_shdr_at(f, *sh, f->shstrndx);
+        if (read_section(f, &ns, "section name table", names, e) < 0)
+            return ERR;
+        *names_len = (size_t)ns.size;
+    }
+    return 0;
+}
+
+/* True when section s is called name (its NUL included in the name table). */
+static bool section_named(const struct elf_shdr *s, const unsigned char *names, size_t names_len,
+                          const char *name)
+{
+    size_t want = strlen(name) + 1;
+    return names && s->name < names_len && names_len - s->name >= want &&
+           !memcmp(names + s->name, name, want);
+}
+
 /* A Go program's .go.buildinfo (any machine), and on ARM SHT_ARM_ATTRIBUTES; without
  * those, an ARM level from a Go program's GOARM (5 -> ARMv5TE, 6 -> ARMv6, 7 -> ARMv7).
  * Missing sections are no error. */
@@ -175,16 +202,9 @@ static int read_sections(const struct elf_file *f, struct elf_info *out, struct 
         return 0;
     cleanup_free unsigned char *sh = NULL;
     cleanup_free unsigned char *names = NULL;
-    size_t names_len = 0;
-    if (elf_file_table(f, f->shoff, f->shnum, f->shentsize, "section header table",
-                       (void **)&sh, e) < 0)
+    size_t names_len;
+    if (read_section_headers(f, &sh, &names, &names_len, e) < 0)
         return ERR;
-    if (f->shstrndx && f->shstrndx < f->shnum) {
-        struct elf_shdr ns = elf_shdr_at(f, sh, f->shstrndx);
-        if (read_section(f, &ns, "section name table", &names, e) < 0)
-            return ERR;
-        names_len = (size_t)ns.size;
-    }
     for (uint32_t i = 0; i < f->shnum; i++) {
         struct elf_shdr s = elf_shdr_at(f, sh, i);
         static const char go_name[] = ".go.buildinfo";
@@ -194,9 +214,7 @@ static int read_sections(const struct elf_file *f, struct elf_info *out, struct 
                 return ERR;
             if (s.size && arm_attributes(buf, (size_t)s.size, out) < 0)
                 return err_set(e, "%s: not a valid ELF file: malformed .ARM.attributes", f->path);
-        } else if (s.type == SHT_PROGBITS && names && s.name < names_len &&
-                   names_len - s.name >= sizeof go_name &&
-                   !memcmp(names + s.name, go_name, sizeof go_name)) {
+        } else if (s.type == SHT_PROGBITS && section_named(&s, names, names_len, go_name)) {
             if (read_section(f, &s, go_name, &buf, e) < 0)
                 return ERR;
             go_buildinfo(buf, (size_t)s.size, out);
@@ -413,7 +431,7 @@ int elf_section_read(const char *path, const char *name, unsigned char **buf, si
     cleanup_free unsigned char *names = NULL;
     *buf = NULL;
     *len = 0;
-    size_t names_len = 0, want = strlen(name) + 1;
+    size_t names_len = 0;
     int rc = elf_file_open(&f, path, e);
     if (rc == ELF_FOREIGN) {   /* big-endian or unknown class: no section to read here */
         err_clear(e);
@@ -421,19 +439,11 @@ int elf_section_read(const char *path, const char *name, unsigned char **buf, si
     }
     if (rc > 0 && (!f.shoff || !f.shnum || !f.shstrndx || f.shstrndx >= f.shnum))
         rc = 0;   /* no section headers (stripped with sstrip): nothing to find */
-    if (rc > 0 && elf_file_table(&f, f.shoff, f.shnum, f.shentsize, "section header table",
-                             (void **)&sh, e) < 0)
+    if (rc > 0 && read_section_headers(&f, &sh, &names, &names_len, e) < 0)
         rc = ERR;
-    if (rc > 0) {
-        struct elf_shdr ns = elf_shdr_at(&f, sh, f.shstrndx);
-        if (read_section(&f, &ns, "section name table", &names, e) < 0)
-            rc = ERR;
-        names_len = (size_t)ns.size;
-    }
     for (uint32_t i = 0; rc > 0 && i < f.shnum; i++) {
         struct elf_shdr s = elf_shdr_at(&f, sh, i);
-        if (s.type == SHT_NOBITS || !names || s.name >= names_len ||
-            names_len - s.name < want || memcmp(names + s.name, name, want))
+        if (s.type == SHT_NOBITS || !section_named(&s, names, names_len, name))
             continue;
         if (read_section(&f, &s, name, buf, e) < 0)
             rc = ERR;

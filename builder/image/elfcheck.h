@@ -9,11 +9,12 @@
  *         //     is linux/arm/v7"
  *
  * Only little-endian ELF is understood (every armlet platform is little-endian); a
- * big-endian ELF is refused with a message saying so. Nothing here allocates on the
- * caller's behalf; no function sets errno for the caller (e->errnum has the cause).
+ * big-endian ELF is refused with a message saying so. Only elf_section_read allocates
+ * on the caller's behalf (*buf); no function sets errno for the caller (e->errnum has
+ * the cause).
  *
- * Named elfcheck.h, not elf.h: the unit tests build with -Ibuilder, where a builder/elf.h
- * would shadow the system <elf.h> that this module and platform.c include.
+ * Named elfcheck.h, not elf.h: a header of that name on an -I path (the builds use
+ * -Ibuilder) would shadow the system <elf.h> that this module and util/platform.c include.
  */
 #ifndef ARMLET_ELFCHECK_H
 #define ARMLET_ELFCHECK_H

@@ -9,6 +9,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The one entry decoder for every table (program and section headers, dynamic
+ * entries): the entry at `at` as the class's struct (T64 or T32; memcpy, as tables are
+ * not aligned), widened into `out` by WIDEN(h). The field names are the same in both
+ * layouts, only their widths and order differ. */
+#define ELF_ENTRY(f, at, T64, T32, WIDEN, out)                              \
+    do {                                                                    \
+        if ((f)->cls == ELFCLASS64) {                                       \
+            T64 h_;                                                         \
+            memcpy(&h_, (at), sizeof h_);                                   \
+            (out) = WIDEN(h_);                                              \
+        } else {                                                            \
+            T32 h_;                                                         \
+            memcpy(&h_, (at), sizeof h_);                                   \
+            (out) = WIDEN(h_);                                              \
+        }                                                                   \
+    } while (0)
+#define PHDR_OF(h) ((struct elf_phdr){h.p_type, h.p_flags, h.p_offset, h.p_vaddr, h.p_filesz, h.p_memsz})
+#define SHDR_OF(h) ((struct elf_shdr){h.sh_name, h.sh_type, h.sh_link, h.sh_info, h.sh_offset, h.sh_size})
+#define DYN_OF(h)  ((struct elf_dyn){h.d_tag, h.d_un.d_val})
+
 int elf_file_read(const struct elf_file *f, uint64_t off, void *buf, uint64_t len,
                   const char *what, struct err *e)
 {
@@ -112,28 +132,16 @@ int elf_file_open(struct elf_file *f, const char *path, struct err *e)
                        path, f->shentsize);
     /* Over 0xfffe entries, the real counts live in section header 0. */
     if (f->shoff && (f->shnum == 0 || f->phnum == PN_XNUM || f->shstrndx == SHN_XINDEX)) {
-        uint64_t sh0_size, sh0_info, sh0_link;
-        if (f->cls == ELFCLASS64) {
-            Elf64_Shdr s;
-            if (elf_file_read(f, f->shoff, &s, sizeof s, "section header 0", e) < 0)
-                return ERR;
-            sh0_size = s.sh_size;
-            sh0_info = s.sh_info;
-            sh0_link = s.sh_link;
-        } else {
-            Elf32_Shdr s;
-            if (elf_file_read(f, f->shoff, &s, sizeof s, "section header 0", e) < 0)
-                return ERR;
-            sh0_size = s.sh_size;
-            sh0_info = s.sh_info;
-            sh0_link = s.sh_link;
-        }
+        unsigned char raw[sizeof(Elf64_Shdr)];
+        if (elf_file_read(f, f->shoff, raw, need_sh, "section header 0", e) < 0)
+            return ERR;
+        struct elf_shdr sh0 = elf_shdr_at(f, raw, 0);   /* entry 0: shentsize not used */
         if (f->shnum == 0)
-            f->shnum = sh0_size > UINT32_MAX ? UINT32_MAX : (uint32_t)sh0_size;
+            f->shnum = sh0.size > UINT32_MAX ? UINT32_MAX : (uint32_t)sh0.size;
         if (f->phnum == PN_XNUM)
-            f->phnum = (uint32_t)sh0_info;
+            f->phnum = sh0.info;
         if (f->shstrndx == SHN_XINDEX)
-            f->shstrndx = (uint32_t)sh0_link;
+            f->shstrndx = sh0.link;
     }
     return 1;
 }
@@ -148,22 +156,26 @@ void elf_file_close(struct elf_file *f)
 struct elf_phdr elf_phdr_at(const struct elf_file *f, const unsigned char *table, uint32_t i)
 {
     struct elf_phdr p;
-    const unsigned char *at = table + (size_t)i * f->phentsize;
-    if (f->cls == ELFCLASS64) {
-        Elf64_Phdr h;
-        memcpy(&h, at, sizeof h);
-        p = (struct elf_phdr){h.p_type, h.p_flags, h.p_offset, h.p_vaddr, h.p_filesz, h.p_memsz};
-    } else {
-        Elf32_Phdr h;
-        memcpy(&h, at, sizeof h);
-        p = (struct elf_phdr){h.p_type, h.p_flags, h.p_offset, h.p_vaddr, h.p_filesz, h.p_memsz};
-    }
+    ELF_ENTRY(f, table + (size_t)i * f->phentsize, Elf64_Phdr, Elf32_Phdr, PHDR_OF, p);
     return p;
+}
+
+struct elf_shdr elf_shdr_at(const struct elf_file *f, const unsigned char *table, uint32_t i)
+{
+    struct elf_shdr r;
+    ELF_ENTRY(f, table + (size_t)i * f->shentsize, Elf64_Shdr, Elf32_Shdr, SHDR_OF, r);
+    return r;
 }
 
 int elf_file_phdrs(const struct elf_file *f, unsigned char **table, struct err *e)
 {
     return elf_file_table(f, f->phoff, f->phnum, f->phentsize, "program header table",
+                          (void **)table, e);
+}
+
+int elf_file_shdrs(const struct elf_file *f, unsigned char **table, struct err *e)
+{
+    return elf_file_table(f, f->shoff, f->shnum, f->shentsize, "section header table",
                           (void **)table, e);
 }
 
@@ -188,22 +200,6 @@ uint64_t elf_vaddr_offset(const struct elf_file *f, const unsigned char *phdrs, 
     return UINT64_MAX;
 }
 
-struct elf_shdr elf_shdr_at(const struct elf_file *f, const unsigned char *table, uint32_t i)
-{
-    struct elf_shdr r;
-    const unsigned char *at = table + (size_t)i * f->shentsize;
-    if (f->cls == ELFCLASS64) {
-        Elf64_Shdr s;
-        memcpy(&s, at, sizeof s);
-        r = (struct elf_shdr){s.sh_name, s.sh_type, s.sh_offset, s.sh_size};
-    } else {
-        Elf32_Shdr s;
-        memcpy(&s, at, sizeof s);
-        r = (struct elf_shdr){s.sh_name, s.sh_type, s.sh_offset, s.sh_size};
-    }
-    return r;
-}
-
 int elf_file_dynamic(const struct elf_file *f, const struct elf_phdr *p, struct elf_dyn **out,
                      size_t *n, struct err *e)
 {
@@ -223,15 +219,7 @@ int elf_file_dynamic(const struct elf_file *f, const struct elf_phdr *p, struct 
     size_t k = 0;
     for (uint64_t i = 0; i < count; i++) {
         struct elf_dyn x;
-        if (f->cls == ELFCLASS64) {
-            Elf64_Dyn h;
-            memcpy(&h, raw + i * ent, sizeof h);
-            x = (struct elf_dyn){h.d_tag, h.d_un.d_val};
-        } else {
-            Elf32_Dyn h;
-            memcpy(&h, raw + i * ent, sizeof h);
-            x = (struct elf_dyn){h.d_tag, h.d_un.d_val};
-        }
+        ELF_ENTRY(f, raw + i * ent, Elf64_Dyn, Elf32_Dyn, DYN_OF, x);
         if (x.tag == DT_NULL)
             break;
         d[k++] = x;

@@ -6,9 +6,11 @@
  *     struct elf_file f;
  *     int rc = elf_file_open(&f, path, e);        // 1 ELF, 0 not ELF, ELF_FOREIGN, ERR
  *     if (rc == 1) {
- *         unsigned char *ph;
+ *         unsigned char *ph, *sh;
  *         elf_file_phdrs(&f, &ph, e);             // malloc'd table, free() it
  *         struct elf_phdr p = elf_phdr_at(&f, ph, 0);
+ *         elf_file_shdrs(&f, &sh, e);             // the same for section headers
+ *         struct elf_shdr s = elf_shdr_at(&f, sh, 1);
  *         ...
  *     }
  *     elf_file_close(&f);                         // always, whatever open returned
@@ -21,8 +23,8 @@
  * file: ... lies beyond the end of the file (N bytes; truncated?)"); no function sets
  * errno for the caller (e->errnum has the cause).
  *
- * Named elffile.h, not elf.h: the unit tests build with -Ibuilder, where a builder/elf.h
- * would shadow the system <elf.h>.
+ * Named elffile.h, not elf.h: a header of that name on an -I path (the builds use
+ * -Ibuilder) would shadow the system <elf.h> this reader is written against.
  */
 #ifndef ARMLET_ELFFILE_H
 #define ARMLET_ELFFILE_H
@@ -89,9 +91,13 @@ int elf_phdr_in_file(const struct elf_file *f, const struct elf_phdr *p, uint32_
 uint64_t elf_vaddr_offset(const struct elf_file *f, const unsigned char *phdrs, uint64_t vaddr);
 
 /* One section header, widened. */
-struct elf_shdr { uint32_t name, type; uint64_t offset, size; };
+struct elf_shdr { uint32_t name, type, link, info; uint64_t offset, size; };
 
-/* Entry i (< f->shnum) of a section header table read with elf_file_table. */
+/* The section header table, malloc'd into *table (the caller frees it; NULL when the
+ * file has none). Returns 0 or ERR. */
+int elf_file_shdrs(const struct elf_file *f, unsigned char **table, struct err *e);
+
+/* Entry i (< f->shnum) of a table from elf_file_shdrs. */
 struct elf_shdr elf_shdr_at(const struct elf_file *f, const unsigned char *table, uint32_t i);
 
 /* One dynamic section entry, widened. */

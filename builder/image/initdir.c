@@ -18,12 +18,11 @@ static int is_file(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-char *initdir_find(const char *init_dir, const struct platform *p, struct err *e)
+char *initdir_find(const char *init_dir, const char *env_dir, const struct platform *p, struct err *e)
 {
     char cand[3][PATH_MAX + 64];
     size_t n = 0;
-    const char *env = getenv("ARMLET_INIT_DIR");
-    const char *fixed = init_dir ? init_dir : (env && *env ? env : NULL);
+    const char *fixed = init_dir ? init_dir : (env_dir && *env_dir ? env_dir : NULL);
     if (fixed) {
         snprintf(cand[n++], sizeof cand[0], "%s/%s/armlet-init", fixed, p->dir);
     } else {

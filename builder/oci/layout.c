@@ -315,6 +315,20 @@ int layout_tag_valid(const char *tag)
     return 1;
 }
 
+int layout_arg_split(const char *arg, char **dir, const char **tag)
+{
+    const char *colon = strrchr(arg, ':');
+    struct stat st;
+    *tag = NULL;
+    if (colon && layout_tag_valid(colon + 1) && !(stat(arg, &st) == 0 && S_ISDIR(st.st_mode))) {
+        *dir = strndup(arg, (size_t)(colon - arg));
+        *tag = colon + 1;
+    } else {
+        *dir = strdup(arg);
+    }
+    return *dir ? 0 : ERR;
+}
+
 static const char *entry_tag(const json_t *entry)
 {
     return json_string_value(json_object_get(json_object_get(entry, "annotations"), OCI_REF_NAME));

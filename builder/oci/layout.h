@@ -62,6 +62,11 @@ json_t *layout_index(const struct layout *l);
 
 /* 1 when tag is a valid reference name ([A-Za-z0-9_][A-Za-z0-9._-]{0,127}), else 0. */
 int layout_tag_valid(const char *tag);
+/* A command's "DIR[:TAG]" argument: TAG is what follows the last ':' when that is a valid
+ * tag and arg itself is not an existing folder (so "out/oci:v1" is out/oci, tag v1, and a
+ * folder named "a:b" stays whole). *dir is malloc'd (the caller frees it), *tag points
+ * into arg or is NULL. 0, or ERR when out of memory. */
+int layout_arg_split(const char *arg, char **dir, const char **tag);
 /* Point tag at d (an image index or manifest), replacing any entry of that tag. Entries
  * stay sorted by tag so index.json does not depend on build order. In memory only. */
 int layout_set_tag(struct layout *l, const char *tag, const struct oci_desc *d,

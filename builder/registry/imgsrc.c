@@ -102,20 +102,11 @@ int imgsrc_open(const struct imgloc *loc, const struct imgsrc_opts *o, struct la
         *out = s;
         return 0;
     }
-    struct auth_creds creds;
-    int found = o->creds ? auth_creds_parse(o->creds, "--creds", &creds, e)
-                         : auth_creds_find(loc->ref.domain, &creds, e);
-    if (found < 0) {
-        free(s);
-        return ERR;
-    }
     struct registry_opts ro = {
         .ca_cert = o->ca_cert, .insecure = o->insecure, .verbose = o->verbose,
-        .retries = o->retries, .creds = &creds, .extra_scope = o->extra_scope,
-        .timeout = o->timeout,
+        .retries = o->retries, .extra_scope = o->extra_scope, .timeout = o->timeout,
     };
-    int rc = registry_open(&loc->ref, &ro, &s->reg, e);
-    explicit_bzero(&creds, sizeof creds);
+    int rc = registry_open_user(&loc->ref, o->creds, &ro, &s->reg, e);
     if (rc == 0 && !(s->h = registry_conn(s->reg, e)))
         rc = ERR;
     if (rc < 0) {

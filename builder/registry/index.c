@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include <jansson.h>
 
 #include "image/annotations.h"
+#include "registry/blobxfer.h"
 #include "util/cleanup.h"
 #include "util/fdio.h"
 #include "oci/layout.h"
@@ -332,7 +332,8 @@ static int manifest_blobs(const struct imgdoc *man, int (*cb)(void *arg, const c
     return 0;
 }
 
-/* The step lines (index.h); one format for both kinds of DEST. */
+/* The step lines (index.h); a registry DEST's blob lines come from blobxfer.c in the
+ * same format, with the label "index". */
 static void blob_step(const struct err_out *steps, const char *digest, const char *platform, long long size,
                       const char *how)
 {
@@ -429,81 +430,14 @@ static int write_layout(struct layout *l, const char *tag, struct merge *m, cons
 
 /* ---------------------------------------------------------------- to a registry */
 
-/* One worker's view of a registry DEST (each thread has its own handle and counters). */
+/* The registry DEST, for the manifests and the tag. */
 struct to_reg {
     struct registry *reg;
     CURL *h;
-    const char *repo, *host;
-    struct imgsrc *src;
+    const char *repo;
     struct reg_resp *resp;
-    pthread_mutex_t *src_mu;    /* a SRC's own handle is used by one thread at a time */
     const struct err_out *steps;
-    const char *platform;       /* of the blob being brought, for the step line */
-    unsigned present, mounted, copied;
-    long long sent;
 };
-
-static void count_sent(void *arg, size_t n)
-{
-    ((struct to_reg *)arg)->sent += (long long)n;
-}
-
-static int reg_fail(struct to_reg *t, const char *what, const char *digest, struct err *e)
-{
-    char d[600];
-    if (t->resp->status)
-        return err_set(e, "blob %s: %s: %s", digest, what, registry_describe(t->resp, d, sizeof d));
-    return err_ctx(e, "blob %s: %s", digest, what);
-}
-
-static int reg_blob_cb(void *arg, const char *digest, long long size, const char *what, struct err *e)
-{
-    struct to_reg *t = arg;
-    (void)what;
-    char url[REG_URL_MAX + 200];
-    snprintf(url, sizeof url, "/v2/%s/blobs/%s", t->repo, digest);
-    if (registry_do_retry(t->reg, t->h, "HEAD", url, NULL, t->resp, e) < 0)
-        return reg_fail(t, "HEAD", digest, e);
-    if (t->resp->status == 200) {
-        t->present++;
-        blob_step(t->steps, digest, t->platform, size, "already present");
-        return 0;
-    }
-    const struct imgloc *sl = imgsrc_loc(t->src);
-    bool mountable = sl->kind == IMGLOC_REGISTRY && !strcmp(sl->ref.host, t->host) &&
-                     strcmp(sl->ref.repo, t->repo) != 0;
-    if (mountable)
-        snprintf(url, sizeof url, "/v2/%s/blobs/uploads/?mount=sha256%%3A%s&from=%s", t->repo, digest + 7,
-                 sl->ref.repo);
-    else
-        snprintf(url, sizeof url, "/v2/%s/blobs/uploads/", t->repo);
-    if (registry_do(t->reg, t->h, "POST", url, NULL, t->resp, e) < 0)
-        return reg_fail(t, "starting upload (POST)", digest, e);
-    if (t->resp->status == 201 && mountable) {
-        t->mounted++;
-        blob_step(t->steps, digest, t->platform, size, "mounted");
-        return 0;
-    }
-    if (t->resp->status != 202 || !t->resp->location[0])
-        return reg_fail(t, "starting upload (POST)", digest, e);
-    char loc[REG_URL_MAX];
-    snprintf(loc, sizeof loc, "%s", t->resp->location);
-    pthread_mutex_lock(t->src_mu);
-    cleanup_close int fd = imgsrc_blob_fd(t->src, digest, size, e);
-    pthread_mutex_unlock(t->src_mu);
-    if (fd < 0)
-        return ERR;
-    snprintf(url, sizeof url, "%s%sdigest=sha256%%3A%s", loc, strchr(loc, '?') ? "&" : "?", digest + 7);
-    struct reg_body body = {.fd = fd, .len = size, .on_read = count_sent, .arg = t};
-    struct reg_req req = {.content_type = MT_OCTET_STREAM, .body = &body};
-    if (registry_do(t->reg, t->h, "PUT", url, &req, t->resp, e) < 0 || t->resp->status != 201)
-        return reg_fail(t, "upload (PUT)", digest, e);
-    if (t->resp->digest[0] && strcmp(t->resp->digest, digest) != 0)
-        return err_set(e, "blob %s: the registry computed another digest", digest);
-    t->copied++;
-    blob_step(t->steps, digest, t->platform, size, "uploaded");
-    return 0;
-}
 
 /* PUT a manifest (or the index) under name unless the registry has it already. */
 static int reg_put(struct to_reg *t, const char *name, const struct imgdoc *doc, bool *sent, struct err *e)
@@ -528,144 +462,85 @@ static int reg_put(struct to_reg *t, const char *name, const struct imgdoc *doc,
     return 0;
 }
 
-/* The blobs to bring to a registry DEST, each once, with the SRC it comes from. */
-struct blob_job {
-    char digest[DIGEST_PREFIXED_LEN + 1];
-    long long size;
-    struct imgsrc *src;
+/* Collecting the blobs of the new entries for a registry DEST: each once, with the SRC it
+ * comes from (blob.arg) and, when that SRC is another repository of DEST's registry, the
+ * repository to mount it from. */
+struct collect {
+    struct blobset set;
+    struct imgsrc *src;          /* the current entry's */
     const char *platform;
-};
-
-struct blob_pool {
-    struct blob_job *jobs;
-    size_t n, next;
-    struct imgsrc *src;          /* while collecting: the current entry's */
-    const char *platform;
-    pthread_mutex_t mu, src_mu;  /* mu guards next, failed, err and the sums */
-    bool failed;
-    struct err err;
-    struct to_reg proto;         /* reg, repo, host for every worker */
-    unsigned present, mounted, copied;
-    long long sent;
+    const char *host, *repo;     /* DEST's */
 };
 
 static int collect_cb(void *arg, const char *digest, long long size, const char *what, struct err *e)
 {
-    struct blob_pool *p = arg;
+    struct collect *c = arg;
     (void)what;
-    for (size_t i = 0; i < p->n; i++)
-        if (!strcmp(p->jobs[i].digest, digest))
-            return 0;
-    struct blob_job *nj = realloc(p->jobs, (p->n + 1) * sizeof *nj);
-    if (!nj)
-        return err_set(e, "out of memory");
-    p->jobs = nj;
-    struct blob_job *j = &p->jobs[p->n++];
-    snprintf(j->digest, sizeof j->digest, "%s", digest);
-    j->size = size;
-    j->src = p->src;
-    j->platform = p->platform;
+    struct blobxfer_blob *b;
+    int rc = blobset_add(&c->set, digest, size, c->platform, &b, e);
+    if (rc <= 0)
+        return rc;
+    const struct imgloc *sl = imgsrc_loc(c->src);
+    b->arg = c->src;
+    if (sl->kind == IMGLOC_REGISTRY && !strcmp(sl->ref.host, c->host) && strcmp(sl->ref.repo, c->repo) != 0)
+        b->from = sl->ref.repo;
     return 0;
 }
 
-/* A worker: HEAD, mount or upload blobs until none is left or one fails. */
-static void *blob_worker(void *arg)
+/* A blob's bytes from its SRC (read from a layout, or downloaded from another registry),
+ * only for the blobs DEST neither has nor could mount. */
+static int open_from_src(void *arg, const struct blobxfer_blob *b, struct err *e)
 {
-    struct blob_pool *p = arg;
-    struct to_reg t = p->proto;
-    struct err e;
-    err_clear(&e);
-    t.resp = malloc(sizeof *t.resp);
-    t.h = t.resp ? registry_conn(t.reg, &e) : NULL;
-    if (!t.resp)
-        err_set(&e, "out of memory");
-    for (;;) {
-        pthread_mutex_lock(&p->mu);
-        size_t i = p->next++;
-        bool stop = p->failed || i >= p->n || !t.h;
-        if (!t.h && !p->failed) {
-            p->failed = true;
-            p->err = e;
-        }
-        pthread_mutex_unlock(&p->mu);
-        if (stop)
-            break;
-        struct blob_job *j = &p->jobs[i];
-        t.src = j->src;
-        t.platform = j->platform;
-        if (reg_blob_cb(&t, j->digest, j->size, "blob", &e) < 0) {
-            err_ctx(&e, "%s (%s)", imgsrc_loc(j->src)->text, j->platform);
-            pthread_mutex_lock(&p->mu);
-            if (!p->failed) {
-                p->failed = true;
-                p->err = e;
-            }
-            pthread_mutex_unlock(&p->mu);
-            break;
-        }
-    }
-    pthread_mutex_lock(&p->mu);
-    p->present += t.present;
-    p->mounted += t.mounted;
-    p->copied += t.copied;
-    p->sent += t.sent;
-    pthread_mutex_unlock(&p->mu);
-    if (t.h)
-        curl_easy_cleanup(t.h);
-    free(t.resp);
-    return NULL;
+    (void)arg;
+    struct imgsrc *src = b->arg;
+    int fd = imgsrc_blob_fd(src, b->digest, b->size, e);
+    if (fd < 0)
+        err_ctx(e, "%s", imgsrc_loc(src)->text);
+    return fd;
 }
 
-/* Every blob of the new entries into DEST, BLOB_JOBS at a time (mounts are one request
- * each, so the registry's round trips, not bytes, are what a merge waits for). */
-#define BLOB_JOBS 4
-static int reg_blobs(struct blob_pool *p, struct merge *m, struct index_result *res, struct err *e)
+/* Every blob of the new entries into DEST, 4 at a time (mounts are one request each, so
+ * the registry's round trips, not bytes, are what a merge waits for). */
+static int reg_blobs(struct to_reg *t, const char *host, struct merge *m, struct index_result *res,
+                     struct err *e)
 {
-    for (size_t i = 0; i < m->n; i++) {
+    struct collect c = {.host = host, .repo = t->repo};
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < m->n; i++) {
         struct entry *en = &m->ents[i];
         if (en->in_dest)
             continue;
-        p->src = en->src;
-        p->platform = en->platform;
-        if (manifest_blobs(&en->man, collect_cb, p, e) < 0)
-            return err_ctx(e, "%s (%s)", imgsrc_loc(en->src)->text, en->platform);
+        c.src = en->src;
+        c.platform = en->platform;
+        if (manifest_blobs(&en->man, collect_cb, &c, e) < 0)
+            rc = err_ctx(e, "%s (%s)", imgsrc_loc(en->src)->text, en->platform);
     }
-    pthread_t tids[BLOB_JOBS];
-    size_t started = 0;
-    for (; started < BLOB_JOBS && started < p->n; started++)
-        if (pthread_create(&tids[started], NULL, blob_worker, p) != 0)
-            break;
-    if (started == 0 && p->n > 0)
-        blob_worker(p);
-    for (size_t i = 0; i < started; i++)
-        pthread_join(tids[i], NULL);
-    res->blobs_present = p->present;
-    res->blobs_mounted = p->mounted;
-    res->blobs_copied = p->copied;
-    res->bytes_sent = p->sent;
-    if (p->failed) {
-        *e = p->err;
-        return ERR;
-    }
-    return 0;
+    struct blobxfer_opts xo = {
+        .reg = t->reg, .repo = t->repo, .jobs = 4, .label = "index", .steps = *t->steps,
+        .open = open_from_src,
+    };
+    struct blobxfer_result xr = {0};
+    if (rc == 0)
+        rc = blobxfer_run(&c.set, &xo, &xr, e);
+    res->blobs_present = xr.present;
+    res->blobs_mounted = xr.mounted;
+    res->blobs_copied = xr.uploaded;
+    res->bytes_sent = xr.sent;
+    blobset_free(&c.set);
+    return rc;
 }
 
 static int write_registry(struct imgsrc *dest, const char *tag, struct merge *m, const struct imgdoc *idx,
                           struct index_result *res, struct err *e)
 {
-    struct blob_pool pool = {.proto = {.reg = imgsrc_registry(dest), .repo = imgsrc_loc(dest)->ref.repo,
-                                       .host = imgsrc_loc(dest)->ref.host, .steps = &m->o->steps}};
-    pthread_mutex_init(&pool.mu, NULL);
-    pthread_mutex_init(&pool.src_mu, NULL);
-    pool.proto.src_mu = &pool.src_mu;
-    struct to_reg t = pool.proto;
+    struct to_reg t = {.reg = imgsrc_registry(dest), .repo = imgsrc_loc(dest)->ref.repo, .steps = &m->o->steps};
     t.resp = malloc(sizeof *t.resp);
     int rc = t.resp ? 0 : err_set(e, "out of memory");
     if (rc == 0 && !(t.h = registry_conn(t.reg, e)))
         rc = ERR;
     /* 1. blobs, 2. manifests by digest: nothing names them yet */
     if (rc == 0)
-        rc = reg_blobs(&pool, m, res, e);
+        rc = reg_blobs(&t, imgsrc_loc(dest)->ref.host, m, res, e);
     for (size_t i = 0; rc == 0 && i < m->n; i++) {
         struct entry *en = &m->ents[i];
         bool sent;
@@ -686,9 +561,6 @@ static int write_registry(struct imgsrc *dest, const char *tag, struct merge *m,
     if (t.h)
         curl_easy_cleanup(t.h);
     free(t.resp);
-    free(pool.jobs);
-    pthread_mutex_destroy(&pool.mu);
-    pthread_mutex_destroy(&pool.src_mu);
     return rc;
 }
 

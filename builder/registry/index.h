@@ -18,10 +18,11 @@
  *      the same inputs in any order give byte-identical indexes. Descriptors carry
  *      mediaType, digest, size and platform only.
  *   3. make every manifest and blob exist at DEST: a layout DEST gets them copied into its
- *      staging folder; a registry DEST gets each blob it lacks mounted from the SRC's
- *      repository when that is on the same registry (POST ?mount=&from=), otherwise
- *      uploaded (from the SRC layout, or downloaded from the other registry first), then
- *      each manifest PUT by digest.
+ *      staging folder; a registry DEST gets each blob it lacks (4 at a time, blobxfer.h,
+ *      the transfer push uses) mounted from the SRC's repository when that is on the
+ *      same registry (POST ?mount=&from=), otherwise uploaded (from the SRC layout, or
+ *      downloaded from the other registry first, only then), then each manifest PUT by
+ *      digest.
  *   4. only then the tag: the layout's index.json renamed into place (layout.h's single
  *      commit point), or the registry's PUT of the index under the tag. A failure before
  *      it leaves DEST's tag as it was.

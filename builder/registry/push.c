@@ -3,8 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +12,7 @@
 #include <jansson.h>
 
 #include "registry/auth.h"
+#include "registry/blobxfer.h"
 #include "util/cleanup.h"
 #include "oci/digest.h"
 #include "oci/layout.h"
@@ -24,14 +23,6 @@
 #include "util/safetext.h"
 
 #define ACCEPT_ALL      OCI_MT_INDEX ", " OCI_MT_MANIFEST ", " DOCKER_MT_LIST ", " DOCKER_MT_MANIFEST
-#define DEFAULT_CHUNK   (8LL << 20)
-
-struct blob {
-    char digest[DIGEST_PREFIXED_LEN + 1];
-    long long size;
-    char where[96];          /* "config of linux/arm64", for messages */
-    int fd;                  /* verified when the plan was read; uploads read this fd */
-};
 
 struct manifest {
     char digest[DIGEST_PREFIXED_LEN + 1];
@@ -46,9 +37,7 @@ struct plan {
     bool top_is_index;
     struct manifest *mans;   /* the index's manifests (none when top is a manifest) */
     size_t nman;
-    struct blob *blobs;      /* unique blobs of every manifest */
-    size_t nblob;
-    long long total;         /* their total size */
+    struct blobset blobs;    /* unique blobs of every manifest, each opened and verified */
 };
 
 static void plan_free(struct plan *pl)
@@ -57,10 +46,7 @@ static void plan_free(struct plan *pl)
     for (size_t i = 0; i < pl->nman; i++)
         free(pl->mans[i].bytes);
     free(pl->mans);
-    for (size_t i = 0; i < pl->nblob; i++)
-        if (pl->blobs[i].fd >= 0)
-            close(pl->blobs[i].fd);
-    free(pl->blobs);
+    blobset_free(&pl->blobs);
 }
 
 /* ---------------------------------------------------------------- reading the layout */
@@ -94,23 +80,13 @@ static int add_blob(struct plan *pl, const struct layout *l, json_t *desc, const
     json_t *size = json_object_get(desc, "size");
     if (!digest || !digest_valid(digest) || !json_is_integer(size) || json_integer_value(size) < 0)
         return err_set(e, "%s: descriptor without a valid digest and size", where);
-    for (size_t i = 0; i < pl->nblob; i++)
-        if (!strcmp(pl->blobs[i].digest, digest))
-            return 0;
-    struct blob *nb = realloc(pl->blobs, (pl->nblob + 1) * sizeof *nb);
-    if (!nb)
-        return err_set(e, "out of memory");
-    pl->blobs = nb;
-    int fd = layout_blob_open(l, digest, (long long)json_integer_value(size), e);
-    if (fd < 0)
+    struct blobxfer_blob *b;
+    int rc = blobset_add(&pl->blobs, digest, (long long)json_integer_value(size), where, &b, e);
+    if (rc <= 0)
+        return rc;
+    b->fd = layout_blob_open(l, digest, b->size, e);
+    if (b->fd < 0)
         return err_ctx(e, "%s", where);
-    struct blob *b = &pl->blobs[pl->nblob++];
-    memset(b, 0, sizeof *b);
-    b->fd = fd;
-    snprintf(b->digest, sizeof b->digest, "%s", digest);
-    snprintf(b->where, sizeof b->where, "%s", where);
-    b->size = (long long)json_integer_value(size);
-    pl->total += b->size;
     return 0;
 }
 
@@ -203,25 +179,15 @@ static int plan_read(const struct layout *l, const char **tag, struct plan *pl, 
     return 0;
 }
 
-/* ---------------------------------------------------------------- blob upload */
+/* ---------------------------------------------------------------- the destination */
 
 struct pusher {
     struct registry *reg;
     const struct plan *pl;
     const char *dir;
     const char *repo;
-    const char *from;
-    long long chunk_size;
-    struct err_out progress;   /* say NULL: no progress line */
     struct err_out steps;      /* say NULL: no step lines */
-
-    pthread_mutex_t mu;      /* guards next, failed, err, the progress line */
-    size_t next;
-    bool failed;
-    struct err err;
-    atomic_uint uploaded, mounted, present;
-    atomic_llong sent;
-    struct timespec started, last_print;
+    struct timespec started;
 };
 
 static double since(const struct timespec *t)
@@ -231,216 +197,12 @@ static double since(const struct timespec *t)
     return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
 }
 
-static void progress_print(struct pusher *p, bool final)
-{
-    double el = since(&p->started);
-    long long s = atomic_load(&p->sent);
-    err_say(&p->progress, "\rarmlet: push: %.1f / %.1f MiB sent, %.1f MiB/s%s", (double)s / 1048576.0,
-            (double)p->pl->total / 1048576.0, el > 0 ? (double)s / 1048576.0 / el : 0.0, final ? "\n" : "   ");
-}
-
-static void on_read(void *arg, size_t n)
-{
-    struct pusher *p = arg;
-    atomic_fetch_add(&p->sent, (long long)n);
-    if (!p->progress.say || pthread_mutex_trylock(&p->mu) != 0)
-        return;
-    if (since(&p->last_print) >= 0.2) {
-        clock_gettime(CLOCK_MONOTONIC, &p->last_print);
-        progress_print(p, false);
-    }
-    pthread_mutex_unlock(&p->mu);
-}
-
-enum { TRY_DONE = 0, TRY_AGAIN = 1, TRY_NOW = 2 };
-
-/* Count a finished blob and say how it got there (one step line). */
-static void blob_done(struct pusher *p, const struct blob *b, atomic_uint *count, const char *how)
-{
-    atomic_fetch_add(count, 1);
-    err_say(&p->steps, "armlet: push: blob %s (%s, %lld bytes): %s\n", b->digest, b->where, b->size, how);
-}
-
-/* Fatal unless transient: returns TRY_AGAIN for a transient failure, ERR otherwise. */
-static int step_failed(const struct reg_resp *resp, const char *what, const struct blob *b, struct err *e)
-{
-    char d[600];
-    if (resp->status)
-        err_set(e, "blob %s (%s, %lld bytes): %s: %s", b->digest, b->where, b->size, what,
-                registry_describe(resp, d, sizeof d));
-    else
-        err_ctx(e, "blob %s (%s, %lld bytes): %s", b->digest, b->where, b->size, what);
-    return resp->transient ? TRY_AGAIN : ERR;
-}
-
-static void url_with_digest(const char *loc, const char *digest, char *out, size_t cap)
-{
-    snprintf(out, cap, "%s%sdigest=sha256%%3A%s", loc, strchr(loc, '?') ? "&" : "?", digest + 7);
-}
-
 static int check_digest(const struct reg_resp *resp, const char *want, const char *what, struct err *e)
 {
     char q[300];
     if (resp->digest[0] && strcmp(resp->digest, want) != 0)
         return err_set(e, "%s: registry computed %s, expected %s", what,
                        safetext_escape(resp->digest, q, sizeof q), want);
-    return 0;
-}
-
-static int upload_chunked(struct pusher *p, CURL *h, const struct blob *b, int fd, char *loc,
-                          long chunk_min, struct reg_resp *resp, struct err *e)
-{
-    long long chunk = p->chunk_size > 0 ? p->chunk_size : DEFAULT_CHUNK;
-    if (chunk < chunk_min)
-        chunk = chunk_min;
-    for (long long off = 0; off < b->size;) {
-        long long n = b->size - off < chunk ? b->size - off : chunk;
-        char range[64];
-        snprintf(range, sizeof range, "%lld-%lld", off, off + n - 1);
-        struct reg_body body = {.fd = fd, .off = off, .len = n, .on_read = on_read, .arg = p};
-        struct reg_req req = {.content_type = MT_OCTET_STREAM, .content_range = range, .body = &body};
-        if (registry_do(p->reg, h, "PATCH", loc, &req, resp, e) < 0 || resp->status != 202)
-            return step_failed(resp, "chunk upload (PATCH)", b, e);
-        if (resp->location[0])
-            snprintf(loc, REG_URL_MAX, "%s", resp->location);
-        off += n;
-    }
-    char url[REG_URL_MAX + 128];
-    url_with_digest(loc, b->digest, url, sizeof url);
-    if (registry_do(p->reg, h, "PUT", url, NULL, resp, e) < 0 || resp->status != 201)
-        return step_failed(resp, "closing chunked upload (PUT)", b, e);
-    return check_digest(resp, b->digest, b->digest, e) < 0 ? ERR : TRY_DONE;
-}
-
-/* One attempt at getting blob b into the repository. */
-static int try_blob(struct pusher *p, CURL *h, const struct blob *b, bool *chunked, struct reg_resp *resp,
-                    struct err *e)
-{
-    char url[REG_URL_MAX + 128];
-    snprintf(url, sizeof url, "/v2/%s/blobs/%s", p->repo, b->digest);
-    if (registry_do(p->reg, h, "HEAD", url, NULL, resp, e) < 0)
-        return step_failed(resp, "HEAD", b, e);
-    if (resp->status == 200) {
-        blob_done(p, b, &p->present, "already present");
-        return TRY_DONE;
-    }
-    if (resp->status != 404)
-        return step_failed(resp, "HEAD", b, e);
-
-    if (p->from)
-        snprintf(url, sizeof url, "/v2/%s/blobs/uploads/?mount=sha256%%3A%s&from=%s", p->repo, b->digest + 7, p->from);
-    else
-        snprintf(url, sizeof url, "/v2/%s/blobs/uploads/", p->repo);
-    if (registry_do(p->reg, h, "POST", url, NULL, resp, e) < 0)
-        return step_failed(resp, "starting upload (POST)", b, e);
-    if (resp->status == 201 && p->from) {
-        blob_done(p, b, &p->mounted, "mounted");
-        return TRY_DONE;
-    }
-    if (resp->status != 202 || !resp->location[0])
-        return step_failed(resp, "starting upload (POST)", b, e);
-    char loc[REG_URL_MAX];
-    snprintf(loc, sizeof loc, "%s", resp->location);
-    long chunk_min = resp->chunk_min;
-
-    int fd = b->fd;   /* the file whose size and digest were checked; read with pread */
-    if (*chunked && b->size > 0) {
-        int rc = upload_chunked(p, h, b, fd, loc, chunk_min, resp, e);
-        if (rc == TRY_DONE)
-            blob_done(p, b, &p->uploaded, "uploaded in chunks");
-        return rc;
-    }
-    url_with_digest(loc, b->digest, url, sizeof url);
-    struct reg_body body = {.fd = fd, .off = 0, .len = b->size, .on_read = on_read, .arg = p};
-    struct reg_req req = {.content_type = MT_OCTET_STREAM, .body = &body};
-    if (registry_do(p->reg, h, "PUT", url, &req, resp, e) < 0)
-        return step_failed(resp, "upload (PUT)", b, e);
-    if (resp->status == 413) {
-        /* Too large for one request: the registry wants chunks. */
-        *chunked = true;
-        return TRY_NOW;
-    }
-    if (resp->status != 201)
-        return step_failed(resp, "upload (PUT)", b, e);
-    if (check_digest(resp, b->digest, b->digest, e) < 0)
-        return ERR;
-    blob_done(p, b, &p->uploaded, "uploaded");
-    return TRY_DONE;
-}
-
-static int push_blob(struct pusher *p, CURL *h, const struct blob *b, struct err *e)
-{
-    bool chunked = p->chunk_size > 0 && b->size > p->chunk_size;
-    struct reg_resp *resp = malloc(sizeof *resp);
-    if (!resp)
-        return err_set(e, "out of memory");
-    int rc;
-    for (int attempt = 0;; attempt++) {
-        rc = try_blob(p, h, b, &chunked, resp, e);
-        if (rc == TRY_DONE || rc == ERR)
-            break;
-        if (attempt >= registry_retries(p->reg)) {
-            err_ctx(e, "giving up after %d retries", attempt);
-            rc = ERR;
-            break;
-        }
-        if (rc == TRY_AGAIN)
-            registry_backoff(attempt + 1, resp->retry_after);
-    }
-    free(resp);
-    return rc;
-}
-
-static void *worker(void *arg)
-{
-    struct pusher *p = arg;
-    struct err e;
-    err_clear(&e);
-    CURL *h = registry_conn(p->reg, &e);
-    for (;;) {
-        pthread_mutex_lock(&p->mu);
-        if (!h && !p->failed) {
-            p->failed = true;
-            p->err = e;
-        }
-        size_t i = p->next++;
-        bool stop = p->failed || i >= p->pl->nblob;
-        pthread_mutex_unlock(&p->mu);
-        if (stop)
-            break;
-        if (push_blob(p, h, &p->pl->blobs[i], &e) < 0) {
-            pthread_mutex_lock(&p->mu);
-            if (!p->failed) {
-                p->failed = true;
-                p->err = e;
-            }
-            pthread_mutex_unlock(&p->mu);
-            break;
-        }
-    }
-    if (h)
-        curl_easy_cleanup(h);
-    return NULL;
-}
-
-static int push_blobs(struct pusher *p, int jobs, struct err *e)
-{
-    size_t n = (size_t)jobs < p->pl->nblob ? (size_t)jobs : p->pl->nblob;
-    pthread_t tids[64];
-    size_t started = 0;
-    for (; started < n && started < 64; started++)
-        if (pthread_create(&tids[started], NULL, worker, p) != 0)
-            break;
-    if (started == 0 && p->pl->nblob > 0)
-        worker(p);
-    for (size_t i = 0; i < started; i++)
-        pthread_join(tids[i], NULL);
-    if (p->progress.say && p->pl->total > 0)
-        progress_print(p, true);
-    if (p->failed) {
-        *e = p->err;
-        return ERR;
-    }
     return 0;
 }
 
@@ -506,8 +268,12 @@ static void result_manifest(const struct manifest *m, struct push_manifest *out)
 /* What the tag names and its manifests, for the command's --metadata-file. */
 static int result_images(const struct plan *pl, struct push_result *res, struct err *e)
 {
-    snprintf(res->media, sizeof res->media, "%s", pl->top.media);
-    snprintf(res->digest, sizeof res->digest, "%s", pl->top.digest);
+    /* same sizes, NUL-terminated: copied whole (snprintf here draws a false
+     * -Wformat-truncation once inlined into push_layout) */
+    _Static_assert(sizeof res->media == sizeof pl->top.media, "media sizes");
+    _Static_assert(sizeof res->digest == sizeof pl->top.digest, "digest sizes");
+    memcpy(res->media, pl->top.media, sizeof res->media);
+    memcpy(res->digest, pl->top.digest, sizeof res->digest);
     res->size = (long long)pl->top.len;
     size_t n = pl->top_is_index ? pl->nman : 1;
     res->mans = calloc(n, sizeof *res->mans);
@@ -526,8 +292,13 @@ static int push_plan(struct pusher *p, const struct push_opts *o, const char *de
         return ERR;
     clock_gettime(CLOCK_MONOTONIC, &p->started);
     err_say(&p->steps, "armlet: push: %s/%s:%s: %zu blobs (%.1f MiB), %zu manifests\n", r->domain, r->repo,
-            dest_tag, p->pl->nblob, (double)p->pl->total / 1048576.0, p->pl->nman);
-    if (push_blobs(p, o->jobs > 0 ? o->jobs : 4, e) < 0)
+            dest_tag, p->pl->blobs.n, (double)p->pl->blobs.total / 1048576.0, p->pl->nman);
+    struct blobxfer_opts xo = {
+        .reg = p->reg, .repo = p->repo, .jobs = o->jobs, .chunk_size = o->chunk_size, .label = "push",
+        .steps = o->steps, .progress = o->progress,
+    };
+    struct blobxfer_result xr;
+    if (blobxfer_run(&p->pl->blobs, &xo, &xr, e) < 0)
         return ERR;
     CURL *h = registry_conn(p->reg, e);
     if (!h)
@@ -555,10 +326,10 @@ static int push_plan(struct pusher *p, const struct push_opts *o, const char *de
     if (rc < 0)
         return ERR;
     snprintf(res->pushed, sizeof res->pushed, "%s/%s:%s@%s", r->domain, r->repo, dest_tag, p->pl->top.digest);
-    res->uploaded = atomic_load(&p->uploaded);
-    res->mounted = atomic_load(&p->mounted);
-    res->present = atomic_load(&p->present);
-    res->sent = atomic_load(&p->sent);
+    res->uploaded = xr.uploaded;
+    res->mounted = xr.mounted;
+    res->present = xr.present;
+    res->sent = xr.sent;
     res->seconds = since(&p->started);
     res->mans_sent = mans_sent;
     res->mans_present = p->pl->nman - mans_sent;
@@ -611,12 +382,6 @@ int push_layout(const char *oci_dir, const char *tag, const char *refstr, const 
         return err_set(e, "no tag to push to: give REF as HOST/REPO:TAG");
     }
 
-    struct auth_creds creds;
-    int found = o->creds ? auth_creds_parse(o->creds, "--creds", &creds, e) : auth_creds_find(r.domain, &creds, e);
-    if (found < 0) {
-        plan_free(&pl);
-        return ERR;
-    }
     char extra[600] = "";
     if (o->from) {
         struct ref fr;
@@ -627,24 +392,20 @@ int push_layout(const char *oci_dir, const char *tag, const char *refstr, const 
             return err_set(e, "--from \"%s\": expected a repository name on the same registry", o->from);
         }
         snprintf(extra, sizeof extra, "repository:%s:pull", o->from);
+        for (size_t i = 0; i < pl.blobs.n; i++)
+            pl.blobs.v[i].from = o->from;
     }
     struct registry_opts ro = {
         .ca_cert = o->ca_cert, .insecure = o->insecure, .verbose = o->verbose,
         .retries = o->retries == 0 ? 5 : (o->retries < 0 ? 0 : o->retries),
-        .creds = &creds, .extra_scope = extra[0] ? extra : NULL, .timeout = o->timeout,
+        .extra_scope = extra[0] ? extra : NULL, .timeout = o->timeout,
     };
     struct registry *reg = NULL;
-    int rc = registry_open(&r, &ro, &reg, e);
-    explicit_bzero(&creds, sizeof creds);
+    int rc = registry_open_user(&r, o->creds, &ro, &reg, e);
     bool opened = rc == 0;
     if (opened) {
-        struct pusher p = {
-            .reg = reg, .pl = &pl, .dir = oci_dir, .repo = r.repo, .from = o->from,
-            .chunk_size = o->chunk_size, .progress = o->progress, .steps = o->steps,
-        };
-        pthread_mutex_init(&p.mu, NULL);
+        struct pusher p = {.reg = reg, .pl = &pl, .dir = oci_dir, .repo = r.repo, .steps = o->steps};
         rc = push_plan(&p, o, dest_tag, &r, res, e);
-        pthread_mutex_destroy(&p.mu);
     }
     registry_close(reg);
     plan_free(&pl);

@@ -5,9 +5,9 @@
  * (layout_find_tag; an image index, or a single manifest), and pushes, in this order, so
  * the tag never names something incomplete:
  *   1. every blob (configs and layers) of every platform manifest, in parallel
- *      (opts.jobs workers): HEAD -> skip when present; cross-repository mount from
- *      opts.from when given; else POST + monolithic PUT, or chunked PATCHes with
- *      Content-Range for blobs over opts.chunk_size or when the registry refuses a
+ *      (opts.jobs workers, blobxfer.h): HEAD -> skip when present; cross-repository
+ *      mount from opts.from when given; else POST + monolithic PUT, or chunked PATCHes
+ *      with Content-Range for blobs over opts.chunk_size or when the registry refuses a
  *      monolithic upload with 413 (chunks honour OCI-Chunk-Min-Length). 5xx, 429 and
  *      dropped connections are retried with backoff, re-HEADing first.
  *   2. every platform manifest, by digest, Content-Type = its media type; the

@@ -330,13 +330,9 @@ int referrers_print_sbom(const char *refstr, const struct platform *want, int in
     struct ref ref;
     if (ref_parse(refstr, &ref, e) < 0)
         return ERR;
-    struct auth_creds creds;
-    if (auth_creds_find(ref.domain, &creds, e) < 0)
-        return ERR;
-    struct registry_opts ro = {.insecure = insecure, .retries = 3, .creds = &creds};
+    struct registry_opts ro = {.insecure = insecure, .retries = 3};
     struct registry *reg = NULL;
-    int rc = registry_open(&ref, &ro, &reg, e);
-    explicit_bzero(&creds, sizeof creds);
+    int rc = registry_open_user(&ref, NULL, &ro, &reg, e);
     if (rc < 0)
         return ERR;
     struct rr r = {.reg = reg, .repo = ref.repo, .resp = malloc(sizeof *r.resp)};

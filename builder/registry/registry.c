@@ -835,6 +835,21 @@ int registry_open(const struct ref *r, const struct registry_opts *o, struct reg
     return 0;
 }
 
+int registry_open_user(const struct ref *r, const char *userpass, const struct registry_opts *o,
+                       struct registry **out, struct err *e)
+{
+    struct auth_creds creds;
+    memset(&creds, 0, sizeof creds);
+    int rc = userpass ? auth_creds_parse(userpass, "--creds", &creds, e) : auth_creds_find(r->domain, &creds, e);
+    if (rc >= 0) {
+        struct registry_opts ro = *o;
+        ro.creds = &creds;
+        rc = registry_open(r, &ro, out, e);
+    }
+    explicit_bzero(&creds, sizeof creds);
+    return rc < 0 ? ERR : 0;
+}
+
 void registry_close(struct registry *reg)
 {
     if (!reg)

@@ -116,6 +116,14 @@ struct reg_resp {
 __attribute__((warn_unused_result))
 int registry_open(const struct ref *r, const struct registry_opts *o, struct registry **out,
                   struct err *e);
+
+/* registry_open with the user's credentials: userpass ("USER:PASS", --creds) when not
+ * NULL, else what auth_creds_find() finds for r's domain (auth.h's order; none: anonymous).
+ * o->creds is not read. The credentials are wiped before it returns. 0 or ERR (also when
+ * --creds is malformed or a credential file or helper fails). */
+__attribute__((warn_unused_result))
+int registry_open_user(const struct ref *r, const char *userpass, const struct registry_opts *o,
+                       struct registry **out, struct err *e);
 void registry_close(struct registry *reg);
 
 /* A new easy handle with the registry's TLS and timeout settings (caller cleans up),

@@ -9,6 +9,7 @@
 #   reg_stop                 stops what reg_start started (also on EXIT via trap)
 #   proxy_start MODE         fault_proxy.py in front of the registry: PROXY_HOST, PROXY_LOG
 #   reg_count METHOD PATHPART   requests in the access log with that method and path part
+#   reg_wait_log AFTER REGEX    until the access log past line AFTER has a line matching REGEX
 #   make_ca DIR              DIR/ca.pem, DIR/server.pem, DIR/server.key for 127.0.0.1
 PUSH_HELPERS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REG_PASS=${REG_PASS:-s3cret-Pa55}
@@ -93,6 +94,20 @@ reg_stop() {
 
 # Access-log lines look like: 127.0.0.1 - - [date] "HEAD /v2/app/blobs/sha256:... HTTP/1.1" 200 ...
 reg_count() { grep -c "\"$1 [^\"]*$2" "$REG_LOG" || true; }
+
+# reg_wait_log AFTER REGEX: until a line past line AFTER of the access log matches the
+# extended REGEX, e.g. the request a command sent last (the registry writes a request's
+# line as it answers, which can be after the client has exited); counting that command's
+# requests is then complete. 30 s only bounds a hang: then a message and status 1.
+reg_wait_log() {
+  local i
+  for i in $(seq 1 300); do
+    tail -n +"$(($1 + 1))" "$REG_LOG" | grep -qE "$2" && return 0
+    sleep 0.1
+  done
+  echo "reg_wait_log: no line matching '$2' in $REG_LOG after 30 s" >&2
+  return 1
+}
 
 # mklayout DIR TAG [args]: a four-platform test layout (see mklayout.py); prints the
 # index digest.

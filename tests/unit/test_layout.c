@@ -206,6 +206,36 @@ static void test_tag_validation(void)
     CHECK(!layout_tag_valid("a/b"));
 }
 
+/* "DIR[:TAG]" as inspect and push read it. */
+static void test_dir_tag_arguments(void)
+{
+    char *dir = NULL, odd[600];
+    const char *tag = NULL;
+    CHECK(layout_arg_split("out/oci:v1", &dir, &tag) == 0);
+    CHECK_STR("out/oci", dir);
+    CHECK_STR("v1", tag);
+    free(dir);
+    CHECK(layout_arg_split("out/oci", &dir, &tag) == 0);
+    CHECK_STR("out/oci", dir);
+    CHECK(tag == NULL);
+    free(dir);
+    /* not a tag after the ':' : all of it is the folder */
+    const char *whole[] = {"a:b/c", "dir:", "dir:bad tag", "dir:-x"};
+    for (size_t i = 0; i < sizeof whole / sizeof *whole; i++) {
+        CHECK(layout_arg_split(whole[i], &dir, &tag) == 0);
+        CHECK_STR(whole[i], dir);
+        CHECK(tag == NULL);
+        free(dir);
+    }
+    /* an existing folder whose name ends in ":v1" is that folder */
+    snprintf(odd, sizeof odd, "%s/odd:v1", parent);
+    CHECK(mkdir(odd, 0755) == 0);
+    CHECK(layout_arg_split(odd, &dir, &tag) == 0);
+    CHECK_STR(odd, dir);
+    CHECK(tag == NULL);
+    free(dir);
+}
+
 static void test_corrupt_blob_is_detected(void)
 {
     struct err e;
@@ -357,6 +387,7 @@ int main(void)
     RUN(test_two_tags_coexist_sorted);
     RUN(test_discard_keeps_old_index_and_drops_new_blobs);
     RUN(test_tag_validation);
+    RUN(test_dir_tag_arguments);
     RUN(test_corrupt_blob_is_detected);
     RUN(test_gc_keeps_referrers_of_kept_manifests);
     RUN(test_gc_removes_nothing_when_a_document_cannot_be_read);
