@@ -150,8 +150,12 @@ ALL_OBJS += $(INIT_LIB_OBJS) $(call objs,initlib,$(filter tests/unit/test_init_%
 # Everything: install test deps, build all (plus ASan builder and unit tests), lint, run
 # TEST_JOBS test files at a time (tests/run -j): 3 on the 2-core machine, because much of
 # a file's time is spent waiting (qemu boots, dockerd, registries, disk), not computing.
+# The build before it runs BUILD_JOBS compilers at a time (one per core), after the
+# packages are in.
 TEST_JOBS ?= 3
-test: install-deps all asan unit hello
+BUILD_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+test: install-deps
+	@$(MAKE) --no-print-directory -j $(BUILD_JOBS) all asan unit hello
 	@bash tests/run -j $(TEST_JOBS)
 
 # The hello server for four platforms (recipes/hello/build.sh), built once before the test
