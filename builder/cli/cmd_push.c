@@ -134,6 +134,7 @@ int cmd_push(int argc, char **argv)
     struct push_opts o = {0};
     enum progress_mode mode = PROGRESS_AUTO;
     const char *metadata_file = NULL;
+    cleanup_free char *dir = NULL;   /* declared before the first goto bad_num: clang refuses a jump past a cleanup variable */
     struct err e;
     err_clear(&e);
     long long n;
@@ -189,7 +190,6 @@ int cmd_push(int argc, char **argv)
         fprintf(stderr, "armlet: push: empty tag in \"%s\"\n", arg);
         return 2;
     }
-    cleanup_free char *dir = NULL;
     if (layout_arg_split(arg, &dir, &tag) < 0) {
         fputs("armlet: push: out of memory\n", stderr);
         return 1;
