@@ -72,6 +72,7 @@ int preload_profile(const struct recipe *r, struct tree *base, struct tree *app,
             .url = r->health.url, .seconds = r->health.url ? 30 : 10,
             .readahead_kb = 0, .uid = r->has_user ? r->uid : 0, .gid = r->has_user ? r->gid : 0,
             .workdir = r->workdir, .quantum = PRELOAD_PROFILE_QUANTUM, .require_evicted = 1,
+            .stable = 1, .runs = PRELOAD_PROFILE_RUNS,
             .env = *env,
         };
         rc = profile_record(dir, argv.v, &o, text, len, e);
