@@ -699,6 +699,9 @@ static int record(struct pwalk *w, const char *root, char **prog, const struct p
         return ERR;
     }
     char **envp = go ? env.v : o->env.n ? o->env.v : NULL;
+    if (go)
+        fprintf(stderr, "armlet: profile: %s is a Go program (%s): recording with "
+                "GOMAXPROCS=1 GOGC=off GODEBUG=asyncpreemptoff=1\n", prog[0], info.go_version);
 
     /* The kernel reads ahead around every page fault (read_ahead_kb, 128 KiB on an SD
      * card, often megabytes on a server disk); mincore cannot tell those pages from the
