@@ -743,10 +743,10 @@ static int record(struct pwalk *w, const char *root, char **prog, const struct p
             char which[32] = "";
             if (runs > 1)
                 snprintf(which, sizeof which, "run %d of %d: ", i + 1, runs);
-            fprintf(stderr, "armlet: profile: %s%llu bytes resident %s after %.0f ms\n",
+            fprintf(stderr, "armlet: profile: %s%llu bytes resident%s after %.0f ms\n",
                     which, (unsigned long long)pages,
-                    o->url ? "when the URL answered" : res.exited ? "when the program exited"
-                                                                  : "",
+                    o->url ? " when the URL answered" : res.exited ? " when the program exited"
+                                                                   : "",
                     res.ms);
         }
         if (rc == 0 && o->stable)
