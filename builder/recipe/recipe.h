@@ -77,7 +77,7 @@ struct recipe {
     struct recipe_health health;
     struct recipe_profile profile;
     /* init line: key=value pairs in order, defaults filled in when the recipe has no
-     * init line (cpu=floor memory=0.9 nofile=max seccomp=default preload=entrypoint).
+     * init line (cpu=floor memory=0.9 nofile=max seccomp=default preload=none|profile).
      * An init line overrides the defaults key by key (the others stay), and appends its
      * other keys in order. Keys are armlet-init's long option names; a flag (pgroup,
      * verbose) has value "" (emit "--pgroup" alone) and is absent when set to no.
