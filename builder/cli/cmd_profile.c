@@ -2,7 +2,8 @@
  * program reads while it starts, as a preload list for armlet-init.
  *
  *   armlet profile ROOTFS [--url URL] [--seconds N] [-o FILE] [--drop-caches]
- *                  [--readahead-kb N|keep] [--entrypoint-only] -- ENTRYPOINT [ARGS...]
+ *                  [--readahead-kb N|keep] [--runs N [--quantum B]] [--entrypoint-only]
+ *                  -- ENTRYPOINT [ARGS...]
  *
  * 1. Evict: every regular file under ROOTFS is synced and dropped from the page cache
  *    (posix_fadvise DONTNEED; --drop-caches drops the whole cache instead), and its atime
@@ -50,7 +51,8 @@
 static const char usage_text[] =
     "usage: armlet profile ROOTFS [--url URL] [--seconds N] [-o FILE] [--drop-caches]\n"
     "                      [--readahead-kb N|keep] [--user U[:G]] [--env K=V]...\n"
-    "                      [--workdir DIR] [--entrypoint-only] -- ENTRYPOINT [ARGS...]\n"
+    "                      [--workdir DIR] [--runs N [--quantum BYTES]] [--entrypoint-only]\n"
+    "                      -- ENTRYPOINT [ARGS...]\n"
     "\n"
     "Runs ENTRYPOINT in a sandbox rooted at ROOTFS (its own user, mount, PID and network\n"
     "namespaces; see docs/README-coldstart.md) with the page cache of ROOTFS's files evicted,\n"
@@ -67,6 +69,10 @@ static const char usage_text[] =
     "  --env NAME=VALUE   the image's environment (repeat); nothing of armlet's own is\n"
     "                     passed (default: PATH only)\n"
     "  --workdir DIR      the image's working folder (default /)\n"
+    "  --runs N           record N runs and keep the quanta at least half touched in\n"
+    "                     more than half of them, files in a fixed order: the list\n"
+    "                     `armlet build` records (N 3, quantum 65536), reproducible\n"
+    "  --quantum BYTES    with --runs: the unit of the list (default 65536)\n"
     "  --entrypoint-only  run nothing; write the entrypoint's loadable segments\n"
     "\n"
     "Exit status: 0 list written, 1 failure (program did not start, URL never answered),\n"
@@ -123,6 +129,22 @@ int cmd_profile(int argc, char **argv)
                     return 2;
                 }
             }
+        } else if (!strcmp(a, "--runs") && i + 1 < argc) {
+            long n = strtol(argv[++i], &end, 10);
+            if (*end || argv[i][0] == '\0' || n < 1 || n > 99) {
+                fprintf(stderr, "armlet: profile: --runs: expected 1 to 99, got '%s'\n", argv[i]);
+                return 2;
+            }
+            o.stable = 1;
+            o.runs = (int)n;
+        } else if (!strcmp(a, "--quantum") && i + 1 < argc) {
+            unsigned long long q = strtoull(argv[++i], &end, 10);
+            if (*end || argv[i][0] == '\0' || q < 4096 || q > (64u << 20) || q % 4096) {
+                fprintf(stderr, "armlet: profile: --quantum: expected a multiple of 4096 up "
+                        "to 64 MiB, got '%s'\n", argv[i]);
+                return 2;
+            }
+            o.quantum = q;
         } else if (!strcmp(a, "--user") && i + 1 < argc) {
             if (recipe_parse_ids(argv[++i], &o.uid, &o.gid) < 0) {
                 fprintf(stderr, "armlet: profile: --user: expected root, nonroot or "
@@ -164,6 +186,8 @@ int cmd_profile(int argc, char **argv)
     }
     if (o.seconds < 0)
         o.seconds = o.url ? 30 : 10;
+    if (o.stable && !o.quantum)
+        o.quantum = 65536;
     cleanup_free char *text = NULL;
     size_t len = 0;
     int rc = profile_record(root, argv + i, &o, &text, &len, &e);

@@ -67,11 +67,18 @@ int preload_profile(const struct recipe *r, struct tree *base, struct tree *app,
         rc = strlist_add(&argv, r->entrypoint[i], e);
     for (size_t i = 0; rc == 0 && i < r->ncmd; i++)
         rc = strlist_add(&argv, r->cmd[i], e);
+    /* readiness: url= of the init line, else the health URL (http:// only: a tcp:// one
+     * cannot be asked over HTTP); with seconds= and no URL, the run time */
+    const char *url = r->profile.url ? r->profile.url
+                      : r->profile.seconds > 0 ? NULL
+                      : r->health.url && !strncmp(r->health.url, "http://", 7) ? r->health.url
+                                                                              : NULL;
     if (rc == 0) {
         struct profile_opts o = {
-            .url = r->health.url, .seconds = r->health.url ? 30 : 10,
+            .url = url, .seconds = r->profile.seconds > 0 ? r->profile.seconds : url ? 30 : 10,
             .readahead_kb = 0, .uid = r->has_user ? r->uid : 0, .gid = r->has_user ? r->gid : 0,
             .workdir = r->workdir, .quantum = PRELOAD_PROFILE_QUANTUM, .require_evicted = 1,
+            .stable = 1, .runs = PRELOAD_PROFILE_RUNS,
             .env = *env,
         };
         rc = profile_record(dir, argv.v, &o, text, len, e);

@@ -10,11 +10,13 @@
  * entrypoint and cmd run there through profile_record (profile_record.h: sandbox, as the
  * recipe's user, with env, the device's readahead off, files evicted first) until the
  * recipe's `health` URL answers (limit 30 s) or, without one, for 10 s; the folder is
- * removed afterwards, whatever happened. Ranges are rounded out to PRELOAD_PROFILE_QUANTUM,
- * 4 KiB: coarser quanta were measured to buy no digest stability (a C server gave the same
- * digest 10 times in 10 at 4 and 16 KiB; a Go server a new one every build at 4, 16 and
- * 64 KiB) while 64 KiB doubled a Go server's list, which the SD-card model pays for
- * (docs/README-coldstart.md, "Measured").
+ * removed afterwards, whatever happened. The list is reproducible (the image digest stable
+ * from build to build): PRELOAD_PROFILE_RUNS cold runs, and a PRELOAD_PROFILE_QUANTUM
+ * quantum is listed when at least half of its pages were touched in more than half of
+ * the runs; files in a fixed order (entrypoint, its interpreter, libraries, others, by
+ * path); a Go entrypoint records with GOMAXPROCS=1 GOGC=off GODEBUG=asyncpreemptoff=1
+ * (profile_record.h). Measured: 10 builds of Debian's docker-registry, one digest
+ * (docs/README-coldstart.md, "Reproducible recording").
  * A foreign platform's program runs through qemu-user binfmt. Needs root.
  */
 #ifndef ARMLET_PRELOAD_PROFILE_H
@@ -25,7 +27,10 @@
 #include "image/tree.h"
 
 #ifndef PRELOAD_PROFILE_QUANTUM   /* -D for measurements (docs/README-coldstart.md) */
-#define PRELOAD_PROFILE_QUANTUM 4096u   /* a page: see the header comment */
+#define PRELOAD_PROFILE_QUANTUM 65536u  /* see the header comment */
+#endif
+#ifndef PRELOAD_PROFILE_RUNS
+#define PRELOAD_PROFILE_RUNS 3
 #endif
 
 struct recipe;

@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <limits.h>
 #include <linux/openat2.h>
@@ -25,6 +26,7 @@
 #include "armlet_shared.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "image/elfcheck.h"
 #include "image/preload.h"
 #include "image/sandbox.h"
 #include "util/strlist.h"
@@ -36,8 +38,10 @@ struct pfile {
     uint64_t size;
     int64_t atime_ns;        /* after the run */
     int first;               /* the entrypoint */
-    struct preload_range *ranges;
+    struct preload_range *ranges;    /* the last run's resident pages, offset order */
     size_t nranges;
+    unsigned char *votes;    /* stable: per quantum, the runs it was dense in */
+    int group;               /* stable: entrypoint, interpreter, libraries, others */
 };
 
 /* Every regular file of the image root, as the walk found it; owned by cmd_profile,
@@ -96,6 +100,7 @@ static void walk_free(struct pwalk *w)
     for (size_t i = 0; i < w->n; i++) {
         free(w->files[i].path);
         free(w->files[i].ranges);
+        free(w->files[i].votes);
     }
     free(w->files);
     w->files = NULL;
@@ -271,12 +276,81 @@ static void stop_program(pid_t pid)
 }
 
 
-/* Resident ranges of the files, in first-use order, as list text. */
-static int build_list(struct pwalk *w, const char *root, long entry, uint64_t quantum,
-                      char **text, size_t *len, uint64_t *files, uint64_t *bytes, struct err *e)
+/* 1 when every thread of process n is stopped (state T or t in /proc/N/task/T/stat), or
+ * gone. */
+static int all_threads_stopped(const char *n)
 {
-    struct preload_list l = {0};
-    int rc = 0;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%.16s/task", n);
+    DIR *d = opendir(path);
+    if (!d)
+        return 1;
+    int stopped = 1;
+    for (struct dirent *t; stopped && (t = readdir(d));) {
+        if (t->d_name[0] == '.')
+            continue;
+        char sp[96], buf[256];
+        snprintf(sp, sizeof sp, "/proc/%.16s/task/%.16s/stat", n, t->d_name);
+        int fd = open(sp, O_RDONLY | O_CLOEXEC);
+        ssize_t k = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+        if (fd >= 0)
+            close(fd);
+        if (k <= 0)
+            continue;
+        buf[k] = '\0';
+        const char *rp = strrchr(buf, ')');   /* "PID (comm) S ...": comm may hold spaces */
+        stopped = rp && rp[1] == ' ' && (rp[2] == 'T' || rp[2] == 't' || rp[2] == 'Z' ||
+                                         rp[2] == 'X');
+    }
+    closedir(d);
+    return stopped;
+}
+
+/* Freeze everything in pid's PID namespace (SIGSTOP to each process whose
+ * /proc/N/ns/pid is pid's; allowed from the parent namespace even for its PID 1) and wait,
+ * at most about a second, until all their threads are stopped: the scan then sees the
+ * pages touched up to readiness, not whatever the program goes on doing while mincore
+ * walks the files (a source of differences between recordings, docs/README-coldstart.md).
+ * Returns the number of processes stopped. */
+static int freeze_program(pid_t pid)
+{
+    char path[64], ns[64], other[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)pid);
+    ssize_t nl = readlink(path, ns, sizeof ns - 1);
+    if (nl <= 0)
+        return 0;
+    ns[nl] = '\0';
+    int frozen = 0;
+    for (int pass = 0; pass < 100; pass++) {
+        DIR *d = opendir("/proc");
+        if (!d)
+            return frozen;
+        int waiting = 0;
+        for (struct dirent *de; (de = readdir(d));) {
+            if (de->d_name[0] < '1' || de->d_name[0] > '9')
+                continue;
+            snprintf(path, sizeof path, "/proc/%.16s/ns/pid", de->d_name);
+            ssize_t ol = readlink(path, other, sizeof other - 1);
+            if (ol != nl || memcmp(other, ns, (size_t)nl) != 0)
+                continue;
+            if (pass == 0) {
+                kill((pid_t)atoi(de->d_name), SIGSTOP);
+                frozen++;
+            }
+            waiting += !all_threads_stopped(de->d_name);
+        }
+        closedir(d);
+        if (!waiting)
+            break;
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    }
+    return frozen;
+}
+
+/* Each file's resident pages as its ranges (offset order) and its atime, after a run;
+ * the ranges of an earlier run are dropped first. */
+static void scan_files(struct pwalk *w, const char *root, long entry)
+{
     for (size_t i = 0; i < w->n; i++) {
         struct pfile *f = &w->files[i];
         char host[PATH_MAX * 2];
@@ -285,37 +359,144 @@ static int build_list(struct pwalk *w, const char *root, long entry, uint64_t qu
         if (lstat(host, &st) == 0)
             f->atime_ns = (int64_t)st.st_atim.tv_sec * 1000000000 + st.st_atim.tv_nsec;
         f->first = (long)i == entry;
+        free(f->ranges);
+        f->ranges = NULL;
+        f->nranges = 0;
         (void)resident(root, f, 1);
     }
+}
+
+/* 0 (with a warning) for a file with resident pages whose path the list cannot hold. */
+static int listable(const struct pfile *f)
+{
+    if (f->nranges && strpbrk(f->path, " \t\r\n")) {
+        fprintf(stderr, "armlet: profile: %s: a path with spaces cannot be listed, skipped\n",
+                f->path);
+        return 0;
+    }
+    return 1;
+}
+
+/* Adds one run's ranges to the list being built, quantised outward to `quantum` bytes
+ * (within the file). */
+static int add_quantised(struct preload_list *l, const struct pfile *f, uint64_t quantum,
+                         struct err *e)
+{
+    if (!listable(f))
+        return 0;
+    for (size_t j = 0; j < f->nranges; j++) {
+        uint64_t off = f->ranges[j].off, end = off + f->ranges[j].len;
+        if (quantum > 1) {
+            off -= off % quantum;
+            end = end % quantum ? end + (quantum - end % quantum) : end;
+            if (end > f->size)
+                end = f->size;
+        }
+        if (preload_list_add(l, f->path, off, end - off, e) < 0)
+            return ERR;
+    }
+    return 0;
+}
+
+/* The last run's resident ranges, in first-use order (order_cmp), as list. */
+static int one_run_list(struct pwalk *w, uint64_t quantum, struct preload_list *l,
+                        struct err *e)
+{
     qsort(w->files, w->n, sizeof *w->files, order_cmp);
-    for (size_t i = 0; i < w->n && rc == 0; i++) {
+    for (size_t i = 0; i < w->n; i++)
+        if (add_quantised(l, &w->files[i], quantum, e) < 0)
+            return ERR;
+    return 0;
+}
+
+/* One run's vote for each quantum of each file: a quantum votes "in" when at least half
+ * of its pages (those within the file) were resident. A quantum only partly touched is
+ * where runs differ (a Go runtime touches scattered pages of .rodata and .gopclntab
+ * depending on timing), so a sparse one stays out in every run rather than flip. */
+static int vote_add(struct pwalk *w, uint64_t quantum, struct err *e)
+{
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    for (size_t i = 0; i < w->n; i++) {
+        struct pfile *f = &w->files[i];
+        size_t nq = (size_t)((f->size + quantum - 1) / quantum);
+        if (!f->nranges || !nq)
+            continue;
+        if (!f->votes && !(f->votes = calloc(nq, 1)))
+            return err_set(e, "out of memory");
+        cleanup_free uint32_t *pages = calloc(nq, sizeof *pages);
+        if (!pages)
+            return err_set(e, "out of memory");
+        for (size_t j = 0; j < f->nranges; j++)
+            for (uint64_t p = f->ranges[j].off; p < f->ranges[j].off + f->ranges[j].len;
+                 p += page)
+                pages[p / quantum]++;
+        for (size_t q = 0; q < nq; q++) {
+            uint64_t bytes = f->size - q * quantum < quantum ? f->size - q * quantum : quantum;
+            uint64_t in_file = (bytes + page - 1) / page;
+            if (pages[q] * 2 >= in_file && f->votes[q] < UCHAR_MAX)
+                f->votes[q]++;
+        }
+    }
+    return 0;
+}
+
+/* Deterministic order of the voted list: the entrypoint, its ELF interpreter, shared
+ * libraries (".so" names), then every other file; within a group by path. Timestamps
+ * (the first-use order of one run) are left out: files read within one tick of the
+ * kernel's clock tie, and which tick a read falls in differs from run to run. */
+static int group_of(const struct pfile *f, long idx, long interp)
+{
+    if (f->first)
+        return 0;
+    if (idx == interp)
+        return 1;
+    const char *base = strrchr(f->path, '/'), *so = strstr(base ? base : f->path, ".so");
+    return so && (so[3] == '\0' || so[3] == '.') ? 2 : 3;
+}
+
+static int stable_cmp(const void *a, const void *b)
+{
+    const struct pfile *x = a, *y = b;
+    if (x->group != y->group)
+        return x->group - y->group;
+    return strcmp(x->path, y->path);
+}
+
+/* The quanta voted in by more than half of `runs` runs, in the deterministic order. */
+static int voted_list(struct pwalk *w, long entry, long interp, uint64_t quantum, int runs,
+                      struct preload_list *l, struct err *e)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        w->files[i].first = (long)i == entry;
+        w->files[i].group = group_of(&w->files[i], (long)i, interp);
+    }
+    qsort(w->files, w->n, sizeof *w->files, stable_cmp);
+    for (size_t i = 0; i < w->n; i++) {
         const struct pfile *f = &w->files[i];
-        if (f->nranges && strpbrk(f->path, " \t\r\n")) {
-            fprintf(stderr, "armlet: profile: %s: a path with spaces cannot be listed, skipped\n",
-                    f->path);
+        size_t nq = (size_t)((f->size + quantum - 1) / quantum);
+        if (f->votes && strpbrk(f->path, " \t\r\n")) {
+            fprintf(stderr, "armlet: profile: %s: a path with spaces cannot be listed, "
+                    "skipped\n", f->path);
             continue;
         }
-        for (size_t j = 0; j < f->nranges && rc == 0; j++) {
-            /* Quantised outward to whole quanta (within the file): a page more or less,
-             * as cold runs differ, then does not change the list, nor the image digest. */
-            uint64_t off = f->ranges[j].off, end = off + f->ranges[j].len;
-            if (quantum > 1) {
-                off -= off % quantum;
-                end = end % quantum ? end + (quantum - end % quantum) : end;
-                if (end > f->size)
-                    end = f->size;
-            }
-            rc = preload_list_add(&l, f->path, off, end - off, e);
+        for (size_t q = 0; f->votes && q < nq; q++) {
+            uint64_t off = q * quantum, end = off + quantum > f->size ? f->size : off + quantum;
+            if (f->votes[q] * 2 > runs && preload_list_add(l, f->path, off, end - off, e) < 0)
+                return ERR;
         }
     }
-    if (rc == 0) {
-        preload_list_merge(&l);
-        *files = l.nfiles;
-        *bytes = preload_list_bytes(&l);
-        rc = preload_list_format(&l, text, len, e);
-    }
-    preload_list_free(&l);
-    return rc;
+    return 0;
+}
+
+/* The list as text; files with spaces in their path are left out (the format splits on
+ * them), with a warning. */
+static int list_text(struct preload_list *l, char **text, size_t *len, uint64_t *files,
+                     uint64_t *bytes, struct err *e)
+{
+    preload_list_merge(l);
+    *files = l->nfiles;
+    *bytes = preload_list_bytes(l);
+    return preload_list_format(l, text, len, e);
 }
 
 /* What an interrupted run (SIGINT, SIGTERM, SIGHUP) must undo: the device's
@@ -382,6 +563,111 @@ static long readahead_swap(const char *path, long kb)
     return old;
 }
 
+/* A Go program's runtime does timing-dependent work while it starts (garbage collection
+ * scans stacks through .gopclntab, asynchronous preemption looks up the interrupted PC,
+ * several Ps run goroutines in varying order), touching scattered pages that differ from
+ * run to run. For a recording run only, env gets GOMAXPROCS=1, GOGC=off and
+ * asyncpreemptoff=1 added to GODEBUG (the recipe's own values of the first two replaced):
+ * measured on Debian's docker-registry, pages touched by some but not all of 10 runs fell
+ * from 296 to 89 (docs/README-coldstart.md). */
+static int go_quiet_env(const struct strlist *in, struct strlist *out, struct err *e)
+{
+    const char *godebug = NULL;
+    for (size_t i = 0; i < in->n; i++) {
+        const char *s = in->v[i];
+        if (!strncmp(s, "GODEBUG=", 8)) {
+            godebug = s + 8;
+            continue;
+        }
+        if (!strncmp(s, "GOMAXPROCS=", 11) || !strncmp(s, "GOGC=", 5))
+            continue;
+        if (strlist_add(out, s, e) < 0)
+            return ERR;
+    }
+    if (strlist_add(out, "GOMAXPROCS=1", e) < 0 || strlist_add(out, "GOGC=off", e) < 0)
+        return ERR;
+    if (godebug && *godebug)
+        return strlist_addf(out, e, "GODEBUG=%s,asyncpreemptoff=1", godebug);
+    return strlist_add(out, "GODEBUG=asyncpreemptoff=1", e);
+}
+
+struct run_result {
+    int ready, exited;
+    double ms;             /* from the start to readiness (or the limit, or the exit) */
+};
+
+/* One recording run: evict, run the program in the sandbox until ready (or exited, or
+ * the limit), freeze it, scan every file's resident pages (scan_files), kill it. */
+static int run_once(struct pwalk *w, const char *root, char **prog,
+                    const struct profile_opts *o, char **envp, long entry, int first_run,
+                    struct run_result *res, struct err *e)
+{
+    memset(res, 0, sizeof *res);
+    /* After a run a page can stay referenced a while: a file the server sent with
+     * sendfile() is held by socket buffers until the dead network namespace is cleaned
+     * up (asynchronously; seen here as one page of busybox httpd's health file, still
+     * there after 5 s in 2 builds of 8). Try again for about 0.5 s, then go on. */
+    long left = evict(w, root, o->drop_caches);
+    for (int tries = 0; left > 0 && tries < 5; tries++) {
+        nanosleep(&(struct timespec){0, 100000000}, NULL);
+        left = evict(w, root, o->drop_caches);
+    }
+    if (left > 0 && o->require_evicted && !first_run) {
+        /* the tree was evicted before the first run, so this is what a run left
+         * behind: those pages count as read in the next run; the vote still decides */
+        fprintf(stderr, "armlet: profile: %ld pages left resident by the previous run\n", left);
+        left = 0;
+    }
+    if (left > 0 && o->require_evicted)
+        return err_set(e, "%ld pages of %s stay resident after eviction (mapped by a running "
+                       "program, or not a disk filesystem): the list would not be what the "
+                       "program reads", left, root);
+    if (left > 0)
+        fprintf(stderr, "armlet: profile: %ld pages of %s stay resident after eviction "
+                "(mapped by a running program, or not a disk filesystem)\n", left, root);
+    int64_t t0 = now_ns(CLOCK_MONOTONIC);
+    struct sandbox_opts so = {.root = *root ? root : "/", .argv = prog, .envp = envp,
+                              .uid = o->uid, .gid = o->gid, .workdir = o->workdir};
+    pid_t pid = sandbox_start(&so, e);
+    if (pid < 0)
+        return ERR;
+    undo_pid = pid;
+
+    /* The program has a network of its own: the readiness check runs in it. */
+    int host_net = -1;
+    if (o->url && sandbox_enter_net(pid, &host_net, e) < 0) {
+        stop_program(pid);
+        undo_pid = 0;
+        return ERR;
+    }
+    CURL *c = o->url ? curl_easy_init() : NULL;
+    int status = 0;
+    res->ready = !o->url;
+    int64_t limit = t0 + (int64_t)(o->seconds * 1e9);
+    while (now_ns(CLOCK_MONOTONIC) < limit) {
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            res->exited = 1;
+            break;
+        }
+        if (c && url_answers(c, o->url)) {
+            res->ready = 1;
+            break;
+        }
+        nanosleep(&(struct timespec){0, 20000000}, NULL);
+    }
+    if (c)
+        curl_easy_cleanup(c);
+    sandbox_leave_net(host_net);
+    res->ms = (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e6;
+    if (!res->exited)
+        (void)freeze_program(pid);
+    scan_files(w, root, entry);
+    if (!res->exited)
+        stop_program(pid);
+    undo_pid = 0;
+    return 0;
+}
+
 static int record(struct pwalk *w, const char *root, char **prog, const struct profile_opts *o,
                   char **text, size_t *len, struct err *e)
 {
@@ -391,11 +677,11 @@ static int record(struct pwalk *w, const char *root, char **prog, const struct p
     long entry = find_program(w, root, prog[0]);
     if (entry < 0)
         return err_set(e, "%s: no program %s in it", root, prog[0]);
+    char host[PATH_MAX * 2];
+    snprintf(host, sizeof host, "%s%s", root, w->files[entry].path);
 
     if (o->entry_only) {
         struct preload_list l = {0};
-        char host[PATH_MAX * 2];
-        snprintf(host, sizeof host, "%s%s", root, w->files[entry].path);
         int rc = preload_entrypoint(&l, w->files[entry].path, host, e);
         if (rc == 0) {
             preload_list_merge(&l);
@@ -415,6 +701,22 @@ static int record(struct pwalk *w, const char *root, char **prog, const struct p
         return err_set(e, "%s is the host's root: profile an unpacked rootfs "
                        "(armlet build --rootfs DIR)", *root ? root : "/");
 
+    struct elf_info info;
+    struct err ignored = {0};
+    if (elf_read(host, &info, &ignored) < 0)
+        memset(&info, 0, sizeof info), info.go_minor = -1;
+    long interp = info.interp[0] ? find_program(w, root, info.interp) : -1;
+    struct strlist env = {0};
+    int go = o->stable && info.go_minor >= 0;
+    if (go && go_quiet_env(&o->env, &env, e) < 0) {
+        strlist_free(&env);
+        return ERR;
+    }
+    char **envp = go ? env.v : o->env.n ? o->env.v : NULL;
+    if (go)
+        fprintf(stderr, "armlet: profile: %s is a Go program (%s): recording with "
+                "GOMAXPROCS=1 GOGC=off GODEBUG=asyncpreemptoff=1\n", prog[0], info.go_version);
+
     /* The kernel reads ahead around every page fault (read_ahead_kb, 128 KiB on an SD
      * card, often megabytes on a server disk); mincore cannot tell those pages from the
      * ones the program touched. With readahead off during the run, what is resident is
@@ -433,77 +735,49 @@ static int record(struct pwalk *w, const char *root, char **prog, const struct p
             fprintf(stderr, "armlet: profile: cannot set the device's read_ahead_kb: the "
                     "list also holds what the kernel read ahead\n");
     }
-    long left = evict(w, root, o->drop_caches);
-    if (left > 0 && o->require_evicted) {
-        if (ra_old >= 0)
-            readahead_swap(ra_path, ra_old);
-        undo_ra_len = 0;
-        return err_set(e, "%ld pages of %s stay resident after eviction (mapped by a running "
-                       "program, or not a disk filesystem): the list would not be what the "
-                       "program reads", left, root);
-    }
-    if (left > 0)
-        fprintf(stderr, "armlet: profile: %ld pages of %s stay resident after eviction "
-                "(mapped by a running program, or not a disk filesystem)\n", left, root);
-    int64_t t0 = now_ns(CLOCK_MONOTONIC);
-    struct sandbox_opts so = {.root = *root ? root : "/", .argv = prog,
-                              .envp = o->env.n ? o->env.v : NULL, .uid = o->uid,
-                              .gid = o->gid, .workdir = o->workdir};
-    pid_t pid = sandbox_start(&so, e);
-    if (pid < 0) {
-        if (ra_old >= 0)
-            readahead_swap(ra_path, ra_old);
-        undo_ra_len = 0;
-        return ERR;
-    }
-    undo_pid = pid;
-
-    /* The program has a network of its own: the readiness check runs in it. */
-    int host_net = -1;
-    if (o->url && sandbox_enter_net(pid, &host_net, e) < 0) {
-        stop_program(pid);
-        if (ra_old >= 0)
-            readahead_swap(ra_path, ra_old);
-        undo_pid = 0;
-        undo_ra_len = 0;
-        return ERR;
-    }
-    CURL *c = o->url ? curl_easy_init() : NULL;
-    int ready = !o->url, exited = 0, status = 0;
-    int64_t limit = t0 + (int64_t)(o->seconds * 1e9);
-    while (now_ns(CLOCK_MONOTONIC) < limit) {
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            exited = 1;
-            break;
+    int runs = o->stable && o->runs > 1 ? o->runs : 1, rc = 0;
+    uint64_t quantum = o->quantum > 1 ? o->quantum : (uint64_t)sysconf(_SC_PAGESIZE);
+    struct run_result res = {0};
+    for (int i = 0; rc == 0 && i < runs; i++) {
+        rc = run_once(w, root, prog, o, envp, entry, i == 0, &res, e);
+        if (rc == 0 && o->url && !res.ready)
+            rc = err_set(e, "%s %s before %s answered", prog[0],
+                         res.exited ? "exited" : "timed out", o->url);
+        if (rc == 0) {
+            uint64_t pages = 0;
+            for (size_t k = 0; k < w->n; k++)
+                for (size_t j = 0; j < w->files[k].nranges; j++)
+                    pages += w->files[k].ranges[j].len;
+            char which[32] = "";
+            if (runs > 1)
+                snprintf(which, sizeof which, "run %d of %d: ", i + 1, runs);
+            fprintf(stderr, "armlet: profile: %s%llu bytes resident%s after %.0f ms\n",
+                    which, (unsigned long long)pages,
+                    o->url ? " when the URL answered" : res.exited ? " when the program exited"
+                                                                   : "",
+                    res.ms);
         }
-        if (c && url_answers(c, o->url)) {
-            ready = 1;
-            break;
-        }
-        nanosleep(&(struct timespec){0, 20000000}, NULL);
+        if (rc == 0 && o->stable)
+            rc = vote_add(w, quantum, e);
     }
-    if (c)
-        curl_easy_cleanup(c);
-    sandbox_leave_net(host_net);
-    int64_t t_ready = now_ns(CLOCK_MONOTONIC);
-
-    int rc = build_list(w, root, entry, o->quantum, text, len, &files, &bytes, e);
-    if (!exited)
-        stop_program(pid);
-    undo_pid = 0;
     if (ra_old >= 0)
         readahead_swap(ra_path, ra_old);
     undo_ra_len = 0;
+    strlist_free(&env);
     if (rc < 0)
         return ERR;
-    if (o->url && !ready)
-        return err_set(e, "%s %s before %s answered", prog[0],
-                       exited ? "exited" : "timed out", o->url);
-    fprintf(stderr, "armlet: profile: %llu files, %llu bytes resident %s after %.0f ms\n",
-            (unsigned long long)files, (unsigned long long)bytes,
-            o->url ? "when the URL answered" : exited ? "when the program exited" : "",
-            (double)(t_ready - t0) / 1e6);
-    return 0;
+    struct preload_list l = {0};
+    rc = o->stable ? voted_list(w, entry, interp, quantum, runs, &l, e)
+                   : one_run_list(w, o->quantum, &l, e);
+    if (rc == 0)
+        rc = list_text(&l, text, len, &files, &bytes, e);
+    preload_list_free(&l);
+    if (rc == 0)
+        fprintf(stderr, "armlet: profile: list: %llu files, %llu bytes%s\n",
+                (unsigned long long)files, (unsigned long long)bytes,
+                o->stable ? " (quanta at least half touched in more than half of the runs)"
+                          : "");
+    return rc;
 }
 
 int profile_record(const char *root, char **prog, const struct profile_opts *o, char **text,

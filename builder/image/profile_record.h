@@ -17,11 +17,20 @@
  *    reachable); qemu's own files are the host's, outside ROOT, so never listed.
  * 3. Wait until url answers (any HTTP response, asked inside the program's network
  *    namespace) or `seconds` pass; with url, not answering in time is an error.
- * 4. Scan: mmap every regular file and mincore() it; resident pages become ranges,
- *    rounded outward to `quantum` bytes (within the file).
- * 5. Stop the program (SIGKILL to its PID namespace); the list starts with the entrypoint
- *    program, then files in order of first read (atime; ties by path), then files with
- *    resident pages but no new atime, by path. Within a file, offset order.
+ * 4. Freeze: SIGSTOP to every process of its PID namespace, waited for; then scan: mmap
+ *    every regular file and mincore() it; resident pages become ranges.
+ * 5. Stop the program (SIGKILL to its PID namespace).
+ * One run (stable 0, `armlet profile` without --runs): ranges rounded outward to
+ * `quantum` bytes (within the file); the list starts with the entrypoint program, then
+ * files in order of first read (atime; ties by path), then files with resident pages but
+ * no new atime, by path. Within a file, offset order.
+ * stable (`armlet build`, `armlet profile --runs N`): steps 1-5 `runs` times; a quantum
+ * (`quantum` bytes of a file) is listed when at least half of its pages were resident in
+ * more than half of the runs; files in a fixed order: the entrypoint, its ELF
+ * interpreter, shared libraries (".so" names), every other file, by path within each
+ * group. A Go entrypoint runs with GOMAXPROCS=1 GOGC=off GODEBUG=asyncpreemptoff=1 added
+ * (the recording only). Together these make the list, and so the image digest, the same
+ * from build to build (docs/README-coldstart.md, "Reproducible recording").
  *
  * Runs are serialised host-wide (flock on /run/lock/armlet-profile.lock, else /tmp): each
  * saves and restores read_ahead_kb, which overlapping runs would leave at 0.
@@ -45,6 +54,8 @@ struct profile_opts {
     unsigned uid, gid;            /* the image's user, inside the sandbox */
     const char *workdir;
     uint64_t quantum;             /* ranges rounded outward to multiples of this (0, 1: pages) */
+    int stable;                   /* reproducible list: votes over `runs` runs (below) */
+    int runs;                     /* stable: recording runs (1 when below 2) */
     struct strlist env;           /* the image's environment (--env), nothing of ours */
 };
 

@@ -979,7 +979,7 @@ static int d_health(struct parser *p, const struct line *ln)
 
 /* init keys: armlet-init's long options (docs/DESIGN.md). */
 enum init_value { IV_FLAG, IV_DURATION, IV_REWRITE, IV_EXITCODE, IV_CPU, IV_ENVNAME, IV_RATIO,
-                  IV_NOFILE, IV_SECCOMP, IV_PRELOAD };
+                  IV_NOFILE, IV_SECCOMP, IV_PRELOAD, IV_PROFILE_URL, IV_PROFILE_SECONDS };
 static const struct init_key {
     const char *key;
     enum init_value type;
@@ -996,8 +996,11 @@ static const struct init_key {
     {"memory", IV_RATIO, 0, "a ratio 0 < R <= 1, or off"},
     {"nofile", IV_NOFILE, 0, "a number, max or off"},
     {"seccomp", IV_SECCOMP, 0, "default, unconfined or a profile PATH"},
-    {"preload", IV_PRELOAD, 0, "entrypoint, none or a list PATH"},
+    {"preload", IV_PRELOAD, 0, "profile, entrypoint, none or a list PATH"},
     {"verbose", IV_FLAG, 0, "nothing, or yes/no"},
+    /* not init flags: how the build's recording run tells the program is up */
+    {"url", IV_PROFILE_URL, 0, "an http://HOST[:PORT]/PATH URL"},
+    {"seconds", IV_PROFILE_SECONDS, 0, "seconds, 0 < N <= 3600 (e.g. 5, 2.5)"},
 };
 #define N_INIT_KEYS (sizeof init_keys / sizeof init_keys[0])
 _Static_assert(N_INIT_KEYS <= sizeof ((struct parser *)0)->init_set / sizeof(int),
@@ -1064,6 +1067,17 @@ static int check_init_value(const struct init_key *k, const char *v, char *buf, 
     case IV_SECCOMP:
     case IV_PRELOAD:
         return v && *v ? 0 : ERR;
+    case IV_PROFILE_URL: {
+        struct armlet_url t;
+        const char *why;
+        return v && !strncmp(v, "http://", 7) && armlet_parse_probe_url(v, &t, &why) == 0
+                   ? 0 : ERR;
+    }
+    case IV_PROFILE_SECONDS: {
+        char *end;
+        double d = v && *v ? strtod(v, &end) : 0;
+        return v && *v && !*end && d > 0 && d <= 3600 ? 0 : ERR;
+    }
     }
     return ERR;
 }
@@ -1121,7 +1135,8 @@ static int d_init(struct parser *p, const struct line *ln)
             if (klen == 4 && !strncmp(w->s, "user", 4))
                 return perr(p, w, "set the init's user with the \"user\" directive");
             return perr(p, w, "unknown key \"%.*s\": expected pgroup, grace, stop-delay, rewrite, "
-                        "exit-zero, cpu, cpu-env, memory, nofile, seccomp, preload or verbose",
+                        "exit-zero, cpu, cpu-env, memory, nofile, seccomp, preload, verbose, "
+                        "url or seconds",
                         (int)(klen > 100 ? 100 : klen), w->s);
         }
         const struct init_key *ik = &init_keys[k];
@@ -1134,9 +1149,58 @@ static int d_init(struct parser *p, const struct line *ln)
             return perr(p, w, "bad %s \"%s\": expected %s", ik->key, val ? val : "", ik->expected);
         if (val && check_vars(p, val, w->line, w->col + (int)klen + 1) < 0)
             return ERR;
+        if (ik->type == IV_PROFILE_URL || ik->type == IV_PROFILE_SECONDS) {
+            struct recipe_profile *pr = &p->r->profile;
+            if (!pr->url && pr->seconds == 0)
+                pr->loc = loc_of(p, w);
+            if (ik->type == IV_PROFILE_SECONDS)
+                pr->seconds = strtod(store, NULL);
+            else if (!(pr->url = xstrdup(p, store)))
+                return ERR;
+            continue;
+        }
         if (set_init(p, ik->key, store, w) < 0)
             return ERR;
     }
+    return 0;
+}
+
+/* After the last line: url= and seconds= go with preload=profile (and ask for it when
+ * preload= is not given); without preload=, an http:// health URL makes the default
+ * profile (the build records the list until it answers), anything else keeps none. The
+ * default keeps loc.line 0: the build then falls back to no list, with a warning, where
+ * it cannot record (docs/README-coldstart.md). */
+static int preload_default(struct parser *p)
+{
+    struct recipe *r = p->r;
+    struct recipe_kv *kv = NULL;
+    for (size_t i = 0; i < r->ninit && !kv; i++)
+        if (!strcmp(r->init[i].key, "preload"))
+            kv = &r->init[i];
+    if (!kv)
+        return 0;
+    const struct recipe_profile *pr = &r->profile;
+    int asked = pr->url || pr->seconds > 0;
+    const char *value = NULL;
+    if (asked && kv->loc.line != 0 && strcmp(kv->value, "profile") != 0)
+        return perr_at(p, pr->loc.line, pr->loc.col, "init: %s= goes with preload=profile, not "
+                       "preload=%s (line %d)", pr->url ? "url" : "seconds", kv->value,
+                       kv->loc.line);
+    if (kv->loc.line != 0)
+        return 0;
+    if (asked)
+        value = "profile";
+    else if (r->health.url && !strncmp(r->health.url, "http://", 7))
+        value = "profile";
+    if (!value)
+        return 0;
+    char *v = strdup(value);
+    if (!v)
+        return oom(p);
+    free(kv->value);
+    kv->value = v;
+    if (asked)
+        kv->loc = pr->loc;   /* asked for on the init line: failing to record is an error */
     return 0;
 }
 
@@ -1272,6 +1336,7 @@ void recipe_free(struct recipe *r)
     free(r->workdir);
     free(r->stop_signal);
     free(r->health.url);
+    free(r->profile.url);
     free(r);
 }
 
@@ -1335,7 +1400,7 @@ static int parse(const char *path, const char *buf, size_t len, const struct pla
     for (size_t i = 0; i < sizeof init_defaults / sizeof init_defaults[0]; i++)
         if (set_init(&p, init_defaults[i].key, init_defaults[i].value, NULL) < 0)
             goto fail;
-    if (parse_all(&p) < 0)
+    if (parse_all(&p) < 0 || preload_default(&p) < 0)
         goto fail;
     if (!r->name) {
         err_set(e, "%s: missing \"name\" line: every recipe names its image", path);

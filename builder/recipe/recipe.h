@@ -48,6 +48,14 @@ struct recipe_health {
     int retries;             /* default 3 */
 };
 
+/* `init preload=profile url=URL seconds=N`: how `armlet build` tells the entrypoint is up
+ * while it records the preload list (docs/README-coldstart.md). */
+struct recipe_profile {
+    char *url;               /* url=: readiness, instead of the health URL; or NULL */
+    double seconds;          /* seconds=: run time without a URL, limit with one; 0: unset */
+    struct recipe_loc loc;   /* the first of the two keys, for errors */
+};
+
 struct recipe {
     char *path;              /* as given */
     char *text; size_t text_len;   /* the recipe's bytes, for recipe_for_platform */
@@ -67,14 +75,18 @@ struct recipe {
     char **cmd; size_t ncmd;                                /* NULL-terminated too */
     char *stop_signal;       /* canonical "SIGTERM", or NULL */
     struct recipe_health health;
+    struct recipe_profile profile;
     /* init line: key=value pairs in order, defaults filled in when the recipe has no
-     * init line (cpu=floor memory=0.9 nofile=max seccomp=default preload=entrypoint).
+     * init line (cpu=floor memory=0.9 nofile=max seccomp=default preload=none|profile).
      * An init line overrides the defaults key by key (the others stay), and appends its
      * other keys in order. Keys are armlet-init's long option names; a flag (pgroup,
      * verbose) has value "" (emit "--pgroup" alone) and is absent when set to no.
      * rewrite is stored canonical ("SIGTERM:SIGQUIT", "SIGHUP:0"); rewrite, exit-zero
      * and cpu-env may repeat. seccomp is default|unconfined|PATH and preload
-     * entrypoint|none|PATH: the build turns them into --seccomp/--preload files. */
+     * profile|entrypoint|none|PATH: the build turns them into --seccomp/--preload files.
+     * The preload default (loc.line 0) is profile when the recipe has an http:// health
+     * URL, else none; url= and seconds= (in r->profile, not here: they are no init flags)
+     * make it profile too, and go with preload=profile only. */
     struct recipe_kv *init; size_t ninit;
 };
 

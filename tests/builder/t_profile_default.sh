@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Profiled preload lists on request: a recipe with `init preload=profile` and a `health`
-# URL gets the list of what its entrypoint read until the URL answered, recorded by
-# `armlet build` itself in the sandbox. The default (no preload=) runs nothing and gets
-# no list, health or not: a recorded list is not reproducible for every program (a Go
-# server's digest changed on each of 10 builds), and the entrypoint list was slower than
-# none on the SD model. `--no-profile` and `preload=entrypoint|none|PATH` run nothing.
+# Profiled preload lists by default: a recipe with an http:// `health` URL (or
+# `init url=...|seconds=...`) gets the list of what its entrypoint read until it was
+# ready, recorded by `armlet build` itself in the sandbox, and the list is reproducible:
+# builds of a Go server (Debian's docker-registry) give one image digest. Without a
+# readiness signal the default runs nothing and gives no list. `--no-profile` and
+# `preload=entrypoint|none|PATH` run nothing; a default that cannot record warns and
+# gives no list, an explicit preload=profile fails the build.
 . "$(dirname "$0")/../lib.sh"
 export SOURCE_DATE_EPOCH=1700000000
 export ARMLET_INIT_DIR=${ARMLET_INIT_DIR:-$OUT}   # the ASan builder has no inits beside it
@@ -12,7 +13,7 @@ export ARMLET_INIT_DIR=${ARMLET_INIT_DIR:-$OUT}   # the ASan builder has no init
 # Busybox httpd as a server that reads a file of its own to answer the health URL, so a
 # profiled list is told from an entrypoint list by that file.
 workdir() { mkdir -p "$OUT/test-tmp"; mktemp -d "$OUT/test-tmp/profile-default.XXXXXX"; }
-# write_recipe DIR PLATFORMS [INIT LINE (default: preload=profile)] [HEALTH LINE]
+# write_recipe DIR PLATFORMS [INIT LINE (default: none, so the default preload)] [HEALTH LINE]
 write_recipe() {
   local bb=$TOP/recipes/dist/busybox-amd64
   busybox_dist
@@ -28,7 +29,7 @@ file        /www/healthz  healthz  owner=65532:65532
 user        nonroot
 entrypoint  ["/bin/busybox", "httpd", "-f", "-p", "${EP_ADDR:-127.0.0.1:8080}", "-h", "/www"]
 ${4-health      http://127.0.0.1:8080/healthz interval=30s timeout=30s retries=1}
-${3-init preload=profile}
+${3-}
 EOF
 }
 # The device setting profiling changes for its run, to check it is put back: read under
@@ -43,7 +44,7 @@ ra_of() {
 }
 build_rootfs() { capture "$ARMLET" build "$1/app.recipe" --platform "${3:-linux/amd64}" --rootfs "$1/$2" "${@:4}"; }
 
-test_a_recipe_with_a_health_url_gets_the_list_of_what_its_entrypoint_read() {
+test_by_default_a_recipe_with_a_health_url_gets_the_list_of_what_its_entrypoint_read() {
   local d; d=$(workdir)
   write_recipe "$d" linux/amd64
   local ra; ra=$(ra_of "$d")
@@ -54,11 +55,12 @@ test_a_recipe_with_a_health_url_gets_the_list_of_what_its_entrypoint_read() {
   # the server first, then what it read to answer: only a recorded list has healthz
   assert_eq /bin/busybox "$(head -1 "$list" | cut -d' ' -f1)"
   assert_contains "$(cat "$list")" "/www/healthz"
-  # whole pages (a range starts on a 4 KiB quantum; the file's end may end one), split
-  # into the init's 128 KiB calls
+  # three runs voted, in whole 64 KiB quanta (the file's end may end one), split into the
+  # init's 128 KiB calls
+  assert_contains "$err" "run 3 of 3:"
   awk '$1 == "/bin/busybox" { for (i = 2; i <= NF; i++) { split($i, a, ":");
-        if (a[1] % 4096 || a[2] > 131072) { print "bad range " $i; exit 1 } } }' "$list" ||
-    fail "busybox's ranges are not whole pages: $(head -1 "$list")"
+        if (a[1] % 65536 || a[2] > 131072) { print "bad range " $i; exit 1 } } }' "$list" ||
+    fail "busybox's ranges are not whole 64 KiB quanta: $(head -1 "$list")"
   # and less than the whole binary: the list is what it touched, not the file
   local listed size
   listed=$(awk '$1 == "/bin/busybox" { for (i = 2; i <= NF; i++) { split($i, a, ":"); n += a[2] } } END { print n }' "$list")
@@ -70,6 +72,7 @@ test_a_recipe_with_a_health_url_gets_the_list_of_what_its_entrypoint_read() {
   # the image's config runs the init with that list
   capture "$ARMLET" build "$d/app.recipe" --platform linux/amd64 --oci "$d/oci" --tag t
   assert_eq 0 "$rc" "build --oci: $err"
+  assert_not_contains "$err" "warning"
   assert_contains "$("$ARMLET" inspect "$d/oci:t")" "--preload=/etc/armlet/preload"
 }
 
@@ -95,35 +98,83 @@ test_no_profile_and_explicit_lists_run_nothing() {
   build_rootfs "$d" none
   assert_eq 0 "$rc" "build preload=none: $err"
   [ ! -e "$d/none/etc/armlet/preload" ] || fail "preload=none wrote a list"
-  # the default, with a health URL: nothing runs; no list
-  write_recipe "$d" linux/amd64 ""
-  build_rootfs "$d" default
-  assert_eq 0 "$rc" "build with the default preload: $err"
-  assert_not_contains "$err" "armlet: profile:"
-  [ ! -e "$d/default/etc/armlet/preload" ] || fail "the default wrote a list"
   # no readiness signal: nothing runs; no list
   write_recipe "$d" linux/amd64 "" ""
   build_rootfs "$d" nohealth
   assert_eq 0 "$rc" "build without health: $err"
   assert_not_contains "$err" "armlet: profile:"
   [ ! -e "$d/nohealth/etc/armlet/preload" ] || fail "a recipe without health got a list"
+  # a tcp:// health URL cannot be asked over HTTP: no readiness signal for the recording
+  write_recipe "$d" linux/amd64 "" "health tcp://127.0.0.1:8080"
+  build_rootfs "$d" tcp
+  assert_eq 0 "$rc" "build with a tcp health URL: $err"
+  assert_not_contains "$err" "armlet: profile:"
+  [ ! -e "$d/tcp/etc/armlet/preload" ] || fail "a tcp:// health URL gave a list"
+}
+
+# url= and seconds= on the init line are the readiness signal when there is no health
+# line: url= is asked until it answers, seconds= is how long the program runs.
+test_init_url_and_seconds_record_without_a_health_line() {
+  local d; d=$(workdir)
+  write_recipe "$d" linux/amd64 "init url=http://127.0.0.1:8080/healthz" ""
+  build_rootfs "$d" url
+  assert_eq 0 "$rc" "build with init url=: $err"
+  assert_contains "$err" "resident when the URL answered"
+  assert_contains "$(cat "$d/url/etc/armlet/preload")" "/www/healthz"
+  write_recipe "$d" linux/amd64 "init preload=profile seconds=1" ""
+  build_rootfs "$d" seconds
+  assert_eq 0 "$rc" "build with init seconds=1: $err"
+  assert_contains "$err" "run 3 of 3:"
+  assert_not_contains "$err" "when the URL answered"
+  assert_eq /bin/busybox "$(head -1 "$d/seconds/etc/armlet/preload" | cut -d' ' -f1)"
 }
 
 # A server that cannot be recorded (it exits at once: a port it cannot take) fails a build
-# that asked for preload=profile, naming why, and leaves nothing; the default never runs it.
-test_a_profile_that_cannot_be_recorded_fails_the_build_and_the_default_runs_nothing() {
+# that asked for preload=profile, naming why, and leaves nothing; the default (a health
+# URL, no preload=) builds without a list and says why.
+test_a_profile_that_cannot_be_recorded_fails_the_build_and_the_default_warns() {
   local d; d=$(workdir)
   local EP_ADDR=127.0.0.1:99999
   write_recipe "$d" linux/amd64 ""
   build_rootfs "$d" rootfs
   assert_eq 0 "$rc" "build: $err"
-  assert_not_contains "$err" "profile"
+  assert_contains "$err" "armlet: warning: $d/app.recipe: linux/amd64: no preload list"
+  assert_contains "$err" "exited before http://127.0.0.1:8080/healthz answered"
   [ ! -e "$d/rootfs/etc/armlet/preload" ] || fail "the default wrote a list"
   write_recipe "$d" linux/amd64 "init preload=profile"
   build_rootfs "$d" explicit
   assert_eq 1 "$rc" "build preload=profile that cannot record"
   assert_contains "$err" "exited before http://127.0.0.1:8080/healthz answered"
   [ ! -e "$d/explicit" ] || fail "a failed build left its rootfs"
+}
+
+# The recorded list is reproducible for a Go server, whose runtime touches other pages on
+# each start: builds of Debian's docker-registry (as bench-coldstart packages it) give
+# one image digest. Each build records three cold runs.
+test_builds_of_a_go_server_give_one_digest() {
+  local reg=/usr/bin/docker-registry
+  [ -x "$reg" ] || skip "no $reg (Debian's docker-registry, ci/install-deps)"
+  local d i digests=""; d=$(workdir)
+  printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: /var/lib/registry\nhttp:\n  addr: 127.0.0.1:5000\n' >"$d/registry.yml"
+  cat >"$d/app.recipe" <<EOF
+name        registry
+platforms   linux/amd64
+base        static
+file        /usr/bin/docker-registry  $reg  mode=0755 libs
+file        /etc/registry.yml  registry.yml  mode=0644
+dir         /var/lib/registry  mode=0755
+entrypoint  ["/usr/bin/docker-registry", "serve", "/etc/registry.yml"]
+health      http://127.0.0.1:5000/v2/
+EOF
+  for i in 1 2 3; do
+    capture "$ARMLET" build "$d/app.recipe" --oci "$d/oci$i" --tag t
+    assert_eq 0 "$rc" "build $i: $err"
+    assert_contains "$err" "resident when the URL answered"
+    digests+="$(jq -r '.manifests[0].digest' "$d/oci$i/index.json") "
+  done
+  assert_contains "$("$ARMLET" inspect "$d/oci1:t")" "--preload=/etc/armlet/preload"
+  assert_eq 1 "$(tr ' ' '\n' <<<"$digests" | grep . | sort -u | wc -l)" \
+    "distinct digests of 3 builds ($digests):"
 }
 
 # Builds that profile at once (tests/run -j, a CI matrix) take turns: each sets the disk's

@@ -521,6 +521,56 @@ static void test_init_errors(void)
     CHECK_ERR(MIN "init\n", "t/app.recipe:3:1: init: missing argument");
 }
 
+/* The preload default follows the recipe's readiness signal: an http:// health URL (or
+ * url=/seconds= on the init line) makes it profile, kept as a default (line 0: the build
+ * falls back to none where it cannot record); url=/seconds= ask for it (their line); no
+ * signal, or a tcp:// one, keeps none; an explicit preload= wins. */
+static void test_preload_default_follows_readiness(void)
+{
+    static const struct { const char *text, *want; int line; } cases[] = {
+        {MIN, "none", 0},
+        {MIN "health http://127.0.0.1:8080/healthz\n", "profile", 0},
+        {MIN "health tcp://127.0.0.1:5432\n", "none", 0},
+        {MIN "health http://127.0.0.1:8080/healthz\ninit preload=none\n", "none", 4},
+        {MIN "health http://127.0.0.1:8080/healthz\ninit preload=entrypoint\n", "entrypoint", 4},
+        {MIN "init url=http://127.0.0.1:9/ready\n", "profile", 3},
+        {MIN "init grace=1s seconds=2.5\n", "profile", 3},
+        {MIN "init preload=profile url=http://127.0.0.1:9/ seconds=20\n", "profile", 3},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct recipe *r = parse(cases[i].text);
+        CHECK(r != NULL);
+        if (!r) {
+            fprintf(stderr, "%s\n", last_err.msg);
+            continue;
+        }
+        CHECK_STR(recipe_init_get(r, "preload"), cases[i].want);
+        for (size_t k = 0; k < r->ninit; k++)
+            if (!strcmp(r->init[k].key, "preload") && r->init[k].loc.line != cases[i].line) {
+                fprintf(stderr, "case %zu: preload from line %d, want %d\n", i,
+                        r->init[k].loc.line, cases[i].line);
+                CHECK(0);
+            }
+        CHECK(recipe_init_get(r, "url") == NULL && recipe_init_get(r, "seconds") == NULL);
+        recipe_free(r);
+    }
+    struct recipe *r = parse(MIN "init preload=profile url=http://127.0.0.1:9/r seconds=20\n");
+    CHECK(r && r->profile.url && !strcmp(r->profile.url, "http://127.0.0.1:9/r") &&
+          r->profile.seconds == 20 && r->profile.loc.line == 3 && r->profile.loc.col == 22);
+    recipe_free(r);
+    CHECK_ERR(MIN "init preload=profile url=ftp://x/\n",
+              "t/app.recipe:3:22: init: bad url \"ftp://x/\": expected an http://HOST[:PORT]/PATH URL");
+    CHECK_ERR(MIN "init url=tcp://127.0.0.1:80\n", "t/app.recipe:3:6: init: bad url");
+    CHECK_ERR(MIN "init seconds=0\n", "t/app.recipe:3:6: init: bad seconds \"0\": expected seconds");
+    CHECK_ERR(MIN "init seconds=4000\n", "init: bad seconds \"4000\"");
+    CHECK_ERR(MIN "init seconds=5s\n", "init: bad seconds \"5s\"");
+    CHECK_ERR(MIN "init seconds=1 seconds=2\n", "t/app.recipe:3:16: init: seconds given twice");
+    CHECK_ERR(MIN "init preload=entrypoint url=http://127.0.0.1:9/\n",
+              "t/app.recipe:3:25: init: url= goes with preload=profile, not preload=entrypoint (line 3)");
+    CHECK_ERR(MIN "init seconds=3\ninit preload=app.list\n",
+              "t/app.recipe:3:6: init: seconds= goes with preload=profile, not preload=app.list (line 4)");
+}
+
 static void test_errors_name_file_line_and_column(void)
 {
     CHECK_ERR(MIN "  copy /a b\n", "t/app.recipe:3:3: unknown directive \"copy\": expected name, platforms");
@@ -795,6 +845,7 @@ int main(void)
     RUN(test_health_tcp_url);
     RUN(test_init_line_overrides_defaults_key_by_key);
     RUN(test_init_errors);
+    RUN(test_preload_default_follows_readiness);
     RUN(test_errors_name_file_line_and_column);
     RUN(test_nul_byte_is_an_error);
     RUN(test_expand_per_platform);
