@@ -227,9 +227,8 @@ static int side_seccomp(const struct recipe *r, const struct platform *p, struct
     return 0;
 }
 
-/* What `preload=profile` becomes with --no-profile, or when the default profile cannot
- * record: none, because the entrypoint list (every loadable byte of the program and its
- * libraries) was slower than no list on the SD model for all three servers of
+/* What `preload=profile` becomes with --no-profile: none, because the entrypoint list
+ * (every loadable byte of the program and its libraries) was slower than no list on the SD model for all three servers of
  * bench-coldstart (docs/README-coldstart.md, "Measured"). */
 #define PRELOAD_FALLBACK "none"
 
@@ -299,19 +298,6 @@ static int side_preload(const struct build_opts *o, const struct recipe *r,
         if (!o->no_profile &&
             (rc = profiled_list(o, r, p, base, t, &rec, &reclen, e)) == 0)
             rc = preload_normalize(t, "profiled list", rec, reclen, &text, &len, e);
-        if (rc < 0 && kv->loc.line == 0) {
-            /* the default, not asked for: an image without a list rather than no image */
-            char why[512];
-            snprintf(why, sizeof why, "%.500s", e->msg);
-            e->msg[0] = '\0';
-            e->errnum = 0;
-            err_warn(e, "%s: %s: no preload list (the default records one because of the "
-                     "health URL; --no-profile or init preload=none says so): %s",
-                     kv->loc.file ? kv->loc.file : "recipe", p->oci, why);
-            rc = 0;
-            free(text);
-            text = NULL;
-        }
     }
     if (rc == 0 && !text)
         rc = preload_for_build(r, p, libs_sysroot(&o->sysroots, p), t, value, &text, &len, e);

@@ -1165,11 +1165,11 @@ static int d_init(struct parser *p, const struct line *ln)
     return 0;
 }
 
-/* After the last line: url= and seconds= go with preload=profile (and ask for it when
- * preload= is not given); without preload=, an http:// health URL makes the default
- * profile (the build records the list until it answers), anything else keeps none. The
- * default keeps loc.line 0: the build then falls back to no list, with a warning, where
- * it cannot record (docs/README-coldstart.md). */
+/* After the last line: url= and seconds= go with preload=profile, and ask for it when
+ * preload= is not given (then failing to record fails the build, as with preload=profile
+ * written out). Without them the default stays none, health URL or not: a recorded list
+ * is opt-in because it is not reproducible for every program and did not make the SD
+ * model faster (docs/README-coldstart.md, "Why the default is none"). */
 static int preload_default(struct parser *p)
 {
     struct recipe *r = p->r;
@@ -1181,26 +1181,18 @@ static int preload_default(struct parser *p)
         return 0;
     const struct recipe_profile *pr = &r->profile;
     int asked = pr->url || pr->seconds > 0;
-    const char *value = NULL;
     if (asked && kv->loc.line != 0 && strcmp(kv->value, "profile") != 0)
         return perr_at(p, pr->loc.line, pr->loc.col, "init: %s= goes with preload=profile, not "
                        "preload=%s (line %d)", pr->url ? "url" : "seconds", kv->value,
                        kv->loc.line);
-    if (kv->loc.line != 0)
+    if (kv->loc.line != 0 || !asked)
         return 0;
-    if (asked)
-        value = "profile";
-    else if (r->health.url && !strncmp(r->health.url, "http://", 7))
-        value = "profile";
-    if (!value)
-        return 0;
-    char *v = strdup(value);
+    char *v = strdup("profile");
     if (!v)
         return oom(p);
     free(kv->value);
     kv->value = v;
-    if (asked)
-        kv->loc = pr->loc;   /* asked for on the init line: failing to record is an error */
+    kv->loc = pr->loc;   /* asked for on the init line: failing to record is an error */
     return 0;
 }
 

@@ -77,16 +77,15 @@ struct recipe {
     struct recipe_health health;
     struct recipe_profile profile;
     /* init line: key=value pairs in order, defaults filled in when the recipe has no
-     * init line (cpu=floor memory=0.9 nofile=max seccomp=default preload=none|profile).
+     * init line (cpu=floor memory=0.9 nofile=max seccomp=default preload=none).
      * An init line overrides the defaults key by key (the others stay), and appends its
      * other keys in order. Keys are armlet-init's long option names; a flag (pgroup,
      * verbose) has value "" (emit "--pgroup" alone) and is absent when set to no.
      * rewrite is stored canonical ("SIGTERM:SIGQUIT", "SIGHUP:0"); rewrite, exit-zero
      * and cpu-env may repeat. seccomp is default|unconfined|PATH and preload
      * profile|entrypoint|none|PATH: the build turns them into --seccomp/--preload files.
-     * The preload default (loc.line 0) is profile when the recipe has an http:// health
-     * URL, else none; url= and seconds= (in r->profile, not here: they are no init flags)
-     * make it profile too, and go with preload=profile only. */
+     * The preload default is none; url= and seconds= (in r->profile, not here: they are
+     * no init flags) make it profile, and go with preload=profile only. */
     struct recipe_kv *init; size_t ninit;
 };
 

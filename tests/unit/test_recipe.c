@@ -525,11 +525,11 @@ static void test_init_errors(void)
  * url=/seconds= on the init line) makes it profile, kept as a default (line 0: the build
  * falls back to none where it cannot record); url=/seconds= ask for it (their line); no
  * signal, or a tcp:// one, keeps none; an explicit preload= wins. */
-static void test_preload_default_follows_readiness(void)
+static void test_preload_default_is_none_and_url_or_seconds_ask_for_profile(void)
 {
     static const struct { const char *text, *want; int line; } cases[] = {
         {MIN, "none", 0},
-        {MIN "health http://127.0.0.1:8080/healthz\n", "profile", 0},
+        {MIN "health http://127.0.0.1:8080/healthz\n", "none", 0},   /* opt-in: see recipe.c */
         {MIN "health tcp://127.0.0.1:5432\n", "none", 0},
         {MIN "health http://127.0.0.1:8080/healthz\ninit preload=none\n", "none", 4},
         {MIN "health http://127.0.0.1:8080/healthz\ninit preload=entrypoint\n", "entrypoint", 4},
@@ -845,7 +845,7 @@ int main(void)
     RUN(test_health_tcp_url);
     RUN(test_init_line_overrides_defaults_key_by_key);
     RUN(test_init_errors);
-    RUN(test_preload_default_follows_readiness);
+    RUN(test_preload_default_is_none_and_url_or_seconds_ask_for_profile);
     RUN(test_errors_name_file_line_and_column);
     RUN(test_nul_byte_is_an_error);
     RUN(test_expand_per_platform);
