@@ -668,15 +668,31 @@ static int run_once(struct pwalk *w, const char *root, char **prog,
     return 0;
 }
 
-static int record(struct pwalk *w, const char *root, char **prog, const struct profile_opts *o,
-                  char **text, size_t *len, struct err *e)
+/* What can be refused without running anything: done before the host-wide lock, so a
+ * wrong call fails at once rather than after someone else's recording. *entry: the
+ * program's index in the walk. */
+static int record_check(struct pwalk *w, const char *root, char **prog,
+                        const struct profile_opts *o, long *entry, struct err *e)
 {
-    uint64_t files = 0, bytes = 0;
     if (walk_root(w, root, e) < 0)
         return ERR;
-    long entry = find_program(w, root, prog[0]);
-    if (entry < 0)
+    *entry = find_program(w, root, prog[0]);
+    if (*entry < 0)
         return err_set(e, "%s: no program %s in it", root, prog[0]);
+    /* Eviction re-stamps every file's atime and empties its cache: never on the host's
+     * own root. */
+    struct stat rs, hs;
+    if (!o->entry_only && stat(*root ? root : "/", &rs) == 0 && stat("/", &hs) == 0 &&
+        rs.st_dev == hs.st_dev && rs.st_ino == hs.st_ino)
+        return err_set(e, "%s is the host's root: profile an unpacked rootfs "
+                       "(armlet build --rootfs DIR)", *root ? root : "/");
+    return 0;
+}
+
+static int record(struct pwalk *w, const char *root, char **prog, long entry,
+                  const struct profile_opts *o, char **text, size_t *len, struct err *e)
+{
+    uint64_t files = 0, bytes = 0;
     char host[PATH_MAX * 2];
     snprintf(host, sizeof host, "%s%s", root, w->files[entry].path);
 
@@ -692,14 +708,6 @@ static int record(struct pwalk *w, const char *root, char **prog, const struct p
         preload_list_free(&l);
         return rc;
     }
-
-    /* Eviction re-stamps every file's atime and empties its cache: never on the host's
-     * own root. */
-    struct stat rs, hs;
-    if (stat(*root ? root : "/", &rs) == 0 && stat("/", &hs) == 0 && rs.st_dev == hs.st_dev &&
-        rs.st_ino == hs.st_ino)
-        return err_set(e, "%s is the host's root: profile an unpacked rootfs "
-                       "(armlet build --rootfs DIR)", *root ? root : "/");
 
     struct elf_info info;
     struct err ignored = {0};
@@ -795,8 +803,10 @@ int profile_record(const char *root, char **prog, const struct profile_opts *o, 
     /* One run at a time on this host: each saves the device's read_ahead_kb, sets it, and
      * puts back what it saved, so two overlapping runs would leave the second's saved
      * value (the first's 0) for good. The lock dies with the process. */
+    long entry = -1;
+    int rc = record_check(&w, rootp, prog, o, &entry, e);
     int lock = -1;
-    if (!o->entry_only && o->readahead_kb >= 0) {
+    if (rc == 0 && !o->entry_only && o->readahead_kb >= 0) {
         lock = open(access("/run/lock", W_OK) == 0 ? "/run/lock/armlet-profile.lock"
                                                    : "/tmp/armlet-profile.lock",
                     O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -805,7 +815,8 @@ int profile_record(const char *root, char **prog, const struct profile_opts *o, 
             (void)flock(lock, LOCK_EX);
         }
     }
-    int rc = record(&w, rootp, prog, o, text, len, e);
+    if (rc == 0)
+        rc = record(&w, rootp, prog, entry, o, text, len, e);
     if (lock >= 0)
         close(lock);
     walk_free(&w);
