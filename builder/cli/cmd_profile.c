@@ -44,6 +44,7 @@
 #include "util/cleanup.h"
 #include "cli/commands.h"
 #include "util/error.h"
+#include "image/preload_profile.h"
 #include "image/profile_record.h"
 #include "recipe/recipe.h"
 #include "util/strlist.h"
@@ -187,7 +188,7 @@ int cmd_profile(int argc, char **argv)
     if (o.seconds < 0)
         o.seconds = o.url ? 30 : 10;
     if (o.stable && !o.quantum)
-        o.quantum = 65536;
+        o.quantum = PRELOAD_PROFILE_QUANTUM;   /* what armlet build records with */
     cleanup_free char *text = NULL;
     size_t len = 0;
     int rc = profile_record(root, argv + i, &o, &text, &len, &e);

@@ -1170,7 +1170,7 @@ static int d_init(struct parser *p, const struct line *ln)
  * written out). Without them the default stays none, health URL or not: a recorded list
  * is opt-in because it is not reproducible for every program and did not make the SD
  * model faster (docs/README-coldstart.md, "Why the default is none"). */
-static int preload_default(struct parser *p)
+static int profile_keys_ask_for_profile(struct parser *p)
 {
     struct recipe *r = p->r;
     struct recipe_kv *kv = NULL;
@@ -1392,7 +1392,7 @@ static int parse(const char *path, const char *buf, size_t len, const struct pla
     for (size_t i = 0; i < sizeof init_defaults / sizeof init_defaults[0]; i++)
         if (set_init(&p, init_defaults[i].key, init_defaults[i].value, NULL) < 0)
             goto fail;
-    if (parse_all(&p) < 0 || preload_default(&p) < 0)
+    if (parse_all(&p) < 0 || profile_keys_ask_for_profile(&p) < 0)
         goto fail;
     if (!r->name) {
         err_set(e, "%s: missing \"name\" line: every recipe names its image", path);
