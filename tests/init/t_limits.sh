@@ -74,7 +74,14 @@ Groups:" "$(echo "$out" | sed 's/ *$//')"
 platforms_test_user_that_cannot_be_become_exits_126_before_exec() { :; }
 test_user_that_cannot_be_become_exits_126_before_exec() {
   [ "$(id -u)" = 0 ] || skip "needs root to drop to another user first"
-  local d; d=$(tmpdir)
+  # The init and the folder the program would write in, where uid 65532 can reach them:
+  # the clone may sit in a 0700 folder (mktemp -d), which qemu-user, opening an ARM
+  # program by its path as that user, cannot enter.
+  local d; d=$(mktemp -d "${TMPDIR:-/tmp}/armlet-user.XXXXXX")
+  trap 'rm -rf "$d"' RETURN
+  chmod 1777 "$d"
+  cp "$INIT" "$d/init" && chmod 0755 "$d/init"
+  local INIT=$d/init
   # an unprivileged init (uid 65532) cannot become uid 1000
   capture setpriv --reuid 65532 --regid 65532 --clear-groups "$INIT" --user 1000 -- touch "$d/ran"
   assert_eq 126 "$rc"
