@@ -17,6 +17,7 @@
 #include "image/base.h"
 #include "util/cleanup.h"
 #include "image/docker_archive.h"
+#include "image/dpkgdb.h"
 #include "image/elfcheck.h"
 #include "util/fdio.h"
 #include "image/initdir.h"
@@ -532,7 +533,8 @@ static void say_blob(const struct build_opts *o, const struct platform *p, const
 }
 
 /* Layers, config and manifest of p into blobs; the manifest descriptor into *man. */
-static int build_image(const struct build_opts *o, const struct recipe *recipe,
+static int build_image(const struct build_opts *o, struct dpkgdb_set *dbs,
+                       const struct recipe *recipe,
                        const struct platform *p, const char *init, const char *blobs,
                        const json_t *annots, struct plat_build *pb, struct oci_desc *man,
                        struct err *e)
@@ -547,7 +549,7 @@ static int build_image(const struct build_opts *o, const struct recipe *recipe,
     /* The SBOM's package lookups and status.d entries change the trees: before the layers. */
     cleanup_sbom struct sbom *sb = NULL;
     struct sbom_opts so = {.name = r->name, .p = p, .epoch = o->epoch, .status_d = 1,
-                           .sysroot = libs_sysroot(&o->sysroots, p)};
+                           .sysroot = libs_sysroot(&o->sysroots, p), .dbs = dbs};
     if (!o->no_sbom && !r->sbom_off && sbom_prepare(&so, base, app, &sb, e) < 0)
         return ERR;
     pb->nlayers = 0;
@@ -603,7 +605,8 @@ static int write_docker_archive(const struct build_opts *o, const struct recipe 
 
 /* --rootfs: base + app in one tree, written as a folder beside DIR, renamed at the
  * commit. */
-static int write_rootfs(const struct build_opts *o, const struct recipe *recipe,
+static int write_rootfs(const struct build_opts *o, struct dpkgdb_set *dbs,
+                        const struct recipe *recipe,
                         const struct platform *p, const char *init, struct fdio_pending *out,
                         struct err *e)
 {
@@ -622,7 +625,7 @@ static int write_rootfs(const struct build_opts *o, const struct recipe *recipe,
     /* The image's status.d entries too: the rootfs is the image's file tree. */
     cleanup_sbom struct sbom *sb = NULL;
     struct sbom_opts so = {.name = r->name, .p = p, .epoch = o->epoch, .status_d = 1,
-                           .sysroot = libs_sysroot(&o->sysroots, p)};
+                           .sysroot = libs_sysroot(&o->sysroots, p), .dbs = dbs};
     if (!o->no_sbom && !r->sbom_off && sbom_prepare(&so, t, t, &sb, e) < 0)
         return ERR;
     if (fdio_pending_dir(out, o->rootfs) < 0)
@@ -677,8 +680,8 @@ static int check_outputs(const struct build_opts *o, size_t nplat, struct err *e
 
 /* Every platform's blobs into l's staging folder, the tag set in memory, and the docker
  * archive written aside. Nothing is visible yet: see commit(). */
-static int build_images(const struct build_opts *o, const struct recipe *r,
-                        const struct platform **plats, char **inits, size_t nplat,
+static int build_images(const struct build_opts *o, struct dpkgdb_set *dbs,
+                        const struct recipe *r, const struct platform **plats, char **inits, size_t nplat,
                         struct layout *l, struct build_result *res, struct outputs *out,
                         struct err *e)
 {
@@ -701,7 +704,7 @@ static int build_images(const struct build_opts *o, const struct recipe *r,
     for (size_t i = 0; i < nplat; i++) {
         struct oci_desc *man = &res->plat[i].manifest;
         res->plat[i].platform = plats[i];
-        if (build_image(o, r, plats[i], inits[i], stage, man_a, &pb, man, e) < 0 ||
+        if (build_image(o, dbs, r, plats[i], inits[i], stage, man_a, &pb, man, e) < 0 ||
             oci_index_add(index, man, plats[i], e) < 0)
             return ERR;
         res->nplat = i + 1;
@@ -753,6 +756,7 @@ int build_run(const struct build_opts *o, struct build_result *res, struct err *
     struct outputs out = {.archive = {.dirfd = -1}, .rootfs = {.dirfd = -1}};
     struct layout *l = NULL;
     cleanup_free char *scratch = NULL;
+    struct dpkgdb_set dbs = {0};   /* the SBOM's dpkg databases, read once for all platforms */
     memset(res, 0, sizeof *res);
     profiled_clear();
     if (recipe_parse_file(o->recipe, &r, e) < 0)
@@ -767,10 +771,10 @@ int build_run(const struct build_opts *o, struct build_result *res, struct err *
             goto out;
         if (layout_open(o->oci_dir ? o->oci_dir : scratch, 1, &l, e) < 0)
             goto out;
-        if (build_images(o, r, plats, inits, nplat, l, res, &out, e) < 0)
+        if (build_images(o, &dbs, r, plats, inits, nplat, l, res, &out, e) < 0)
             goto out;
     }
-    if (o->rootfs && write_rootfs(o, r, plats[0], inits[0], &out.rootfs, e) < 0)
+    if (o->rootfs && write_rootfs(o, &dbs, r, plats[0], inits[0], &out.rootfs, e) < 0)
         goto out;
     /* A scratch layout is never committed: it only fed the archive. */
     rc = commit(o, o->oci_dir ? l : NULL, &out, res, e);
@@ -782,6 +786,7 @@ out:
         fdio_remove_tree_at(AT_FDCWD, scratch);
     for (size_t i = 0; i < nplat; i++)
         free(inits[i]);
+    dpkgdb_set_free(&dbs);
     profiled_clear();
     return rc;
 }

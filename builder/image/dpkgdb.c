@@ -20,8 +20,11 @@ static void pkg_free(struct dpkg_pkg *p)
     free(p->source), free(p->source_version), free(p->stanza);
 }
 
+static void index_free(struct dpkgdb *db);
+
 void dpkgdb_free(struct dpkgdb *db)
 {
+    index_free(db);
     for (size_t i = 0; i < db->n; i++)
         pkg_free(&db->pkgs[i]);
     free(db->pkgs);
@@ -113,13 +116,19 @@ static int add_stanza(struct dpkgdb *db, const char *s, const char *end, struct 
     return 1;
 }
 
-int dpkgdb_load(const char *root, struct dpkgdb *db, struct err *e)
+/* root without its trailing '/'s, as dpkgdb_load keeps it */
+static size_t root_len(const char *root)
 {
-    memset(db, 0, sizeof *db);
     size_t rl = strlen(root);
     while (rl && root[rl - 1] == '/')
         rl--;
-    if (!(db->root = strndup(root, rl)))
+    return rl;
+}
+
+int dpkgdb_load(const char *root, struct dpkgdb *db, struct err *e)
+{
+    memset(db, 0, sizeof *db);
+    if (!(db->root = strndup(root, root_len(root))))
         return err_set(e, "out of memory");
     cleanup_free char *path = NULL, *text = NULL;
     size_t len = 0;
@@ -151,6 +160,40 @@ int dpkgdb_load(const char *root, struct dpkgdb *db, struct err *e)
             s++;
     }
     return 0;
+}
+
+int dpkgdb_set_get(struct dpkgdb_set *set, const char *root, struct dpkgdb **db,
+                   struct err *e)
+{
+    size_t rl = root_len(root);
+    for (size_t i = 0; i < set->n; i++)
+        if (strlen(set->v[i]->root) == rl && !strncmp(set->v[i]->root, root, rl)) {
+            *db = set->v[i];
+            return 0;
+        }
+    struct dpkgdb **nv = realloc(set->v, (set->n + 1) * sizeof *nv);
+    if (!nv)
+        return err_set(e, "out of memory");
+    set->v = nv;
+    if (!(nv[set->n] = calloc(1, sizeof **nv)))
+        return err_set(e, "out of memory");
+    if (dpkgdb_load(root, nv[set->n], e) < 0) {
+        dpkgdb_free(nv[set->n]);
+        free(nv[set->n]);
+        return ERR;
+    }
+    *db = nv[set->n++];
+    return 0;
+}
+
+void dpkgdb_set_free(struct dpkgdb_set *set)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        dpkgdb_free(set->v[i]);
+        free(set->v[i]);
+    }
+    free(set->v);
+    set->v = NULL, set->n = 0;
 }
 
 const struct dpkg_pkg *dpkgdb_package(const struct dpkgdb *db, const char *name,
@@ -196,54 +239,121 @@ static const struct dpkg_pkg *list_owner(const struct dpkgdb *db, const char *fn
     return dpkgdb_package(db, name, colon);
 }
 
-int dpkgdb_owners(const struct dpkgdb *db, const char *const *paths, size_t n,
+/* One line of a .list file: a path (merged form, pointing into the list's text) and the
+ * position of its list in name order (which package wins a path listed twice). */
+struct dpkg_owned {
+    const char *path;
+    const struct dpkg_pkg *pkg;
+    size_t list;
+};
+
+static int cmp_owned(const void *a, const void *b)
+{
+    const struct dpkg_owned *x = a, *y = b;
+    int c = strcmp(x->path, y->path);
+    return c ? c : (x->list > y->list) - (x->list < y->list);
+}
+
+static void index_free(struct dpkgdb *db)
+{
+    for (size_t i = 0; i < db->ntexts; i++)
+        free(db->texts[i]);
+    free(db->texts);
+    free(db->owned);
+    db->texts = NULL, db->ntexts = 0;
+    db->owned = NULL, db->nowned = 0;
+}
+
+/* The names of info/ *.list, sorted: readdir order differs between machines, and when two
+ * packages list one path (diversions) the same one must win everywhere. */
+static int list_names(const char *info, struct strlist *names, struct err *e)
+{
+    DIR *d = opendir(info);
+    if (!d)
+        return err_sys(e, errno, "%s", info);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (l > 5 && !strcmp(de->d_name + l - 5, ".list") && strlist_add(names, de->d_name, e) < 0) {
+            closedir(d);
+            return ERR;
+        }
+    }
+    closedir(d);
+    qsort(names->v, names->n, sizeof *names->v, cmp_str);
+    return 0;
+}
+
+/* Read every info/ *.list once and sort its lines: a build asks for owners once per tree
+ * and platform, and rescanning ~1000 files each time was most of a build's time. */
+static int index_build(struct dpkgdb *db, struct err *e)
+{
+    cleanup_free char *info = NULL;
+    if (asprintf(&info, "%s/var/lib/dpkg/info", db->root) < 0)
+        return err_set(e, "out of memory");
+    struct strlist names = {0};
+    int rc = list_names(info, &names, e);
+    size_t cap = 0;
+    if (rc == 0 && names.n && !(db->texts = calloc(names.n, sizeof *db->texts)))
+        rc = err_set(e, "out of memory");
+    for (size_t k = 0; rc == 0 && k < names.n; k++) {
+        const struct dpkg_pkg *pkg = list_owner(db, names.v[k]);
+        cleanup_free char *lp = NULL;
+        char *text = NULL;
+        size_t len = 0;
+        if (!pkg || asprintf(&lp, "%s/%s", info, names.v[k]) < 0 ||
+            fdio_read_file(lp, LIST_MAX, &text, &len) != 0)
+            continue;
+        db->texts[db->ntexts++] = text;
+        char *save = NULL;
+        for (char *ln = strtok_r(text, "\n", &save); rc == 0 && ln; ln = strtok_r(NULL, "\n", &save)) {
+            if (db->nowned == cap) {
+                size_t ncap = cap ? 2 * cap : 4096;
+                struct dpkg_owned *nv = realloc(db->owned, ncap * sizeof *nv);
+                if (!nv) {
+                    rc = err_set(e, "out of memory");
+                    break;
+                }
+                db->owned = nv, cap = ncap;
+            }
+            db->owned[db->nowned++] = (struct dpkg_owned){merged(ln), pkg, k};
+        }
+    }
+    strlist_free(&names);
+    if (rc < 0) {
+        index_free(db);
+        return ERR;
+    }
+    if (db->nowned)
+        qsort(db->owned, db->nowned, sizeof *db->owned, cmp_owned);
+    db->indexed = 1;
+    return 0;
+}
+
+/* The owner of merged path p: the first entry of p's run in the sorted index. */
+static const struct dpkg_pkg *index_find(const struct dpkgdb *db, const char *p)
+{
+    size_t lo = 0, hi = db->nowned;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(db->owned[mid].path, p) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < db->nowned && !strcmp(db->owned[lo].path, p) ? db->owned[lo].pkg : NULL;
+}
+
+int dpkgdb_owners(struct dpkgdb *db, const char *const *paths, size_t n,
                   const struct dpkg_pkg **owners, struct err *e)
 {
     for (size_t i = 0; i < n; i++)
         owners[i] = NULL;
     if (!db->n || !n)
         return 0;
-    cleanup_json json_t *want = json_object();   /* merged path -> index into paths */
-    if (!want)
-        return err_set(e, "out of memory");
+    if (!db->indexed && index_build(db, e) < 0)
+        return ERR;
     for (size_t i = 0; i < n; i++)
-        if (json_object_set_new(want, merged(paths[i]), json_integer((json_int_t)i)) < 0)
-            return err_set(e, "out of memory");
-    cleanup_free char *info = NULL;
-    if (asprintf(&info, "%s/var/lib/dpkg/info", db->root) < 0)
-        return err_set(e, "out of memory");
-    DIR *d = opendir(info);
-    if (!d)
-        return err_sys(e, errno, "%s", info);
-    /* readdir order differs between machines: sort the names so that when two packages
-     * list one path (diversions), the same one wins everywhere. */
-    struct dirent *de;
-    struct strlist names = {0};
-    while ((de = readdir(d))) {
-        size_t l = strlen(de->d_name);
-        if (l > 5 && !strcmp(de->d_name + l - 5, ".list") && strlist_add(&names, de->d_name, e) < 0) {
-            closedir(d);
-            strlist_free(&names);
-            return ERR;
-        }
-    }
-    closedir(d);
-    qsort(names.v, names.n, sizeof *names.v, cmp_str);
-    int rc = 0;
-    for (size_t k = 0; k < names.n; k++) {
-        const struct dpkg_pkg *pkg = list_owner(db, names.v[k]);
-        cleanup_free char *lp = NULL, *text = NULL;
-        size_t len = 0;
-        if (!pkg || asprintf(&lp, "%s/%s", info, names.v[k]) < 0 ||
-            fdio_read_file(lp, LIST_MAX, &text, &len) != 0)
-            continue;
-        char *save = NULL;
-        for (char *ln = strtok_r(text, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
-            json_t *ix = json_object_get(want, merged(ln));
-            if (ix && !owners[json_integer_value(ix)])
-                owners[json_integer_value(ix)] = pkg;
-        }
-    }
-    strlist_free(&names);
-    return rc;
+        owners[i] = index_find(db, merged(paths[i]));
+    return 0;
 }

@@ -27,20 +27,36 @@ struct dpkg_pkg {
     char *stanza;                    /* the status stanza without its Status line, ending "\n" */
 };
 
+struct dpkg_owned;
+
 struct dpkgdb {
     char *root;                      /* without a trailing '/': "" for "/" */
     struct dpkg_pkg *pkgs; size_t n;
+    /* info/ *.list, read at the first dpkgdb_owners and kept: the lines, sorted */
+    int indexed;
+    char **texts; size_t ntexts;
+    struct dpkg_owned *owned; size_t nowned;
 };
 
 /* Read ROOT/var/lib/dpkg/status. 0 (an absent file gives n = 0), or ERR. */
 int dpkgdb_load(const char *root, struct dpkgdb *db, struct err *e);
 void dpkgdb_free(struct dpkgdb *db);
+/* The databases of a build by root, each loaded once (every platform shares the host's;
+ * a sysroot serves its platforms): zero-initialise, get, free at the end. */
+struct dpkgdb_set {
+    struct dpkgdb **v; size_t n;
+};
+/* The database of root (loaded at the first call for it) in *db. 0 or ERR. */
+int dpkgdb_set_get(struct dpkgdb_set *set, const char *root, struct dpkgdb **db,
+                   struct err *e);
+void dpkgdb_set_free(struct dpkgdb_set *set);
 /* The installed package of that name (and architecture, unless arch is NULL), or NULL. */
 const struct dpkg_pkg *dpkgdb_package(const struct dpkgdb *db, const char *name,
                                       const char *arch);
 /* For each absolute path (as inside the root), its owner or NULL, from the info/ *.list
- * files. 0 or ERR (out of memory, an unreadable info folder). */
-int dpkgdb_owners(const struct dpkgdb *db, const char *const *paths, size_t n,
+ * files, which the first call reads and indexes for the later ones. 0 or ERR (out of
+ * memory, an unreadable info folder). */
+int dpkgdb_owners(struct dpkgdb *db, const char *const *paths, size_t n,
                   const struct dpkg_pkg **owners, struct err *e);
 
 #endif

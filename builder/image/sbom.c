@@ -29,7 +29,7 @@ struct deb {
 
 struct sbom {
     struct sbom_opts o;
-    struct dpkgdb db[NDB];
+    struct dpkgdb *db[NDB];       /* from o.dbs; db[1] NULL when the sysroot is "/" */
     struct deb *debs; size_t ndebs;
     json_t *owner;                /* image path ("usr/lib/x") -> index into debs */
 };
@@ -38,8 +38,6 @@ void sbom_free(struct sbom *s)
 {
     if (!s)
         return;
-    for (int i = 0; i < NDB; i++)
-        dpkgdb_free(&s->db[i]);
     free(s->debs);
     json_decref(s->owner);
     free(s);
@@ -65,13 +63,13 @@ static void lookup_free(struct lookup *lk)
  * (relative paths: the user's own files). */
 static int db_of(const struct sbom *s, const char *src, const char **rel)
 {
-    const char *root = s->db[1].root;
+    const char *root = s->db[1] ? s->db[1]->root : NULL;
     size_t rl = root ? strlen(root) : 0;
     if (rl && !strncmp(src, root, rl) && src[rl] == '/') {
         *rel = src + rl;
         return 1;
     }
-    const char *host = s->db[0].root;
+    const char *host = s->db[0]->root;
     size_t hl = strlen(host);
     if (src[0] == '/' && (!hl || (!strncmp(src, host, hl) && src[hl] == '/'))) {
         *rel = src + hl;
@@ -115,12 +113,12 @@ static int owners_of_tree(struct sbom *s, struct tree *t, int in_base, struct er
                        strlist_add(&lk.rel[d], inroot, e) < 0))
             rc = ERR;
     }
-    for (int d = 0; rc == 0 && d < NDB; d++) {
+    for (int d = 0; rc == 0 && d < NDB && s->db[d]; d++) {
         size_t m = lk.img[d].n;
         const struct dpkg_pkg **own = m ? calloc(m, sizeof *own) : NULL;
         if (m && !own)
             rc = err_set(e, "out of memory");
-        else if (dpkgdb_owners(&s->db[d], (const char *const *)lk.rel[d].v, m, own, e) < 0)
+        else if (dpkgdb_owners(s->db[d], (const char *const *)lk.rel[d].v, m, own, e) < 0)
             rc = ERR;
         for (size_t i = 0; rc == 0 && i < m; i++)
             if (own[i])
@@ -136,7 +134,7 @@ static int owners_of_tree(struct sbom *s, struct tree *t, int in_base, struct er
 static int ca_bundle_owner(struct sbom *s, struct tree *base, struct err *e)
 {
     const struct tree_node *n = tree_get(base, BASE_SSL_CERT_FILE);
-    const struct dpkg_pkg *pkg = dpkgdb_package(&s->db[0], "ca-certificates", NULL);
+    const struct dpkg_pkg *pkg = dpkgdb_package(s->db[0], "ca-certificates", NULL);
     if (!n || n->kind != TREE_FILE || !pkg || json_object_get(s->owner, n->path))
         return 0;
     return set_owner(s, n->path, pkg, 1, e);
@@ -167,9 +165,9 @@ int sbom_prepare(const struct sbom_opts *o, struct tree *base, struct tree *app,
     }
     s->o = *o;
     const char *sysroot = o->sysroot ? o->sysroot : "/";
-    int rc = dpkgdb_load(o->host_root ? o->host_root : "/", &s->db[0], e);
+    int rc = dpkgdb_set_get(o->dbs, o->host_root ? o->host_root : "/", &s->db[0], e);
     if (rc == 0 && strcmp(sysroot, "/"))
-        rc = dpkgdb_load(sysroot, &s->db[1], e);
+        rc = dpkgdb_set_get(o->dbs, sysroot, &s->db[1], e);
     if (rc == 0)
         rc = owners_of_tree(s, base, 1, e);
     if (rc == 0)

@@ -35,6 +35,8 @@
 #include "util/platform.h"
 #include "image/tree.h"
 
+struct dpkgdb_set;
+
 #define SBOM_ARTIFACT_TYPE "application/spdx+json"
 #define SBOM_STATUS_D "/var/lib/dpkg/status.d"
 
@@ -45,6 +47,7 @@ struct sbom_opts {
     int status_d;                  /* add status.d entries to the trees */
     const char *host_root;         /* "/" (tests may point elsewhere); NULL = "/" */
     const char *sysroot;           /* p's --sysroot; NULL = "/" (the host's) */
+    struct dpkgdb_set *dbs;        /* the build's dpkg databases (dpkgdb.h), shared */
 };
 
 struct sbom;
