@@ -24,8 +24,12 @@ project() {
   } >"$d/app.recipe"
   printf 'name good\nplatforms linux/amd64 linux/arm64\nbase scratch\nfile /app dist/app\nentrypoint /app\n' \
     >"$d/good.recipe"
-  capture build "$d/good.recipe" --oci "$d/oci" --tag good
-  assert_eq 0 "$rc" "the good build: $err"
+  # The good layout is the same bytes for every project: built once, then copied.
+  if [ ! -d "$WORK/good-oci" ]; then
+    capture build "$d/good.recipe" --oci "$WORK/good-oci" --tag good
+    assert_eq 0 "$rc" "the good build: $err"
+  fi
+  cp -a "$WORK/good-oci" "$d/oci"
 }
 
 # fails DIR WANT: app.recipe's build into DIR/oci fails with WANT in its message (one
