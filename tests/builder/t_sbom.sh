@@ -43,7 +43,7 @@ PY
   printf 'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/greet"\n)\n\nfunc main() { fmt.Println(greet.Hello()) }\n' >"$g/app/main.go"
   (cd "$g/app" && env HOME="$g/home" GOPATH="$g/gopath" GOCACHE="$GOCACHE" \
      GOPROXY="file://$g/proxy" GOSUMDB=off GOFLAGS=-mod=mod CGO_ENABLED=0 GOOS=linux GOARCH=arm64 \
-     go build -buildvcs=false -o app .) >"$g/build.log" 2>&1 || { cat "$g/build.log" >&2; fail "go build"; }
+     go build -trimpath -buildvcs=false -o app .) >"$g/build.log" 2>&1 || { cat "$g/build.log" >&2; fail "go build"; }
 }
 
 # sbom_of LAYOUT[:TAG] [--platform P]: the document into $SB (a file), exit status checked.

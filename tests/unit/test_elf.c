@@ -324,8 +324,8 @@ static void test_go_goarm7_refused_for_arm_v6_and_goarm6_accepted(void)
     snprintf(p6, sizeof p6, "%s/hello-go-arm6", dir);
     snprintf(p7, sizeof p7, "%s/hello-go-arm7", dir);
     for (int arm = 6; arm <= 7; arm++) {
-        snprintf(cmd, sizeof cmd, "cd %s && GOCACHE=${GOCACHE:-/tmp/armlet-test-gocache} GO111MODULE=off "
-                 "CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=%d go build -o %s main.go",
+        snprintf(cmd, sizeof cmd, "cd %s && GO111MODULE=off "
+                 "CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=%d go build -trimpath -o %s main.go",
                  dir, arm, arm == 6 ? p6 : p7);
         int ok = sh(cmd) == 0;
         if (!ok)
