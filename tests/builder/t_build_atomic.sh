@@ -256,7 +256,7 @@ test_property_every_failing_random_build_leaves_the_layout_as_it_was() {
   local seed=${PROPERTY_SEED:-$((($(date +%s) % 30000) + 1))}
   RANDOM=$seed
   echo "    property test seed $seed (PROPERTY_SEED=$seed to repeat)" >&2
-  local oci=$WORK/p/oci budget=${PROPERTY_SECONDS:-45} start=$SECONDS i=0 fails=0 oks=0
+  local oci=$WORK/p/oci budget=${PROPERTY_SECONDS:-20} start=$SECONDS i=0 fails=0 oks=0
   mkdir -p "$WORK/p"; touch "$WORK/p/a-file"
   # A first image, so that every later build has a layout to keep or change.
   project "$WORK/p/base"
