@@ -8,6 +8,7 @@
 #include "util/cleanup.h"
 #include "cli/commands.h"
 #include "image/libs.h"
+#include "image/preload_profile.h"
 #include "cli/metadata.h"
 #include "cli/progress.h"
 #include "registry/push.h"
@@ -39,6 +40,11 @@ static void usage(FILE *f)
           "                         and loader (default /, Debian multiarch folders)\n"
           "  --no-profile           never run the entrypoint to record a preload list\n"
           "                         (`init preload=profile` then gives no list)\n"
+          "  --profile MODE         `init preload=profile` and its list kept beside the recipe\n"
+          "                         (RECIPE.preload/<os>-<arch>): auto (default: reuse it when\n"
+          "                         its key matches, else record and keep), reuse (never\n"
+          "                         record: a missing or stale kept list is an error, for CI),\n"
+          "                         record (record again); default: $ARMLET_PROFILE, else auto\n"
           "  --annotation [index:|manifest:]KEY=VALUE\n"
           "                         an OCI annotation on the index and the manifests (or the\n"
           "                         one named); over the recipe's `annotation` lines and the\n"
@@ -90,6 +96,7 @@ static int build_main(int argc, char **argv, const char **annots)
         {"push", required_argument, NULL, 'P'},
         {"sysroot", required_argument, NULL, 'S'},
         {"no-profile", no_argument, NULL, 'N'},
+        {"profile", required_argument, NULL, 'R'},
         {"annotation", required_argument, NULL, 'a'},
         {"progress", required_argument, NULL, 'g'},
         {"metadata-file", required_argument, NULL, 'm'},
@@ -103,6 +110,11 @@ static int build_main(int argc, char **argv, const char **annots)
     enum progress_mode mode = PROGRESS_AUTO;
     struct err e;
     err_clear(&e);
+    if (preload_profile_mode(getenv("ARMLET_PROFILE"), &o.profile_mode, &e) < 0) {
+        err_ctx(&e, "ARMLET_PROFILE");
+        err_print(&e);
+        return 2;
+    }
     int c;
     optind = 1;
     opterr = 0;
@@ -116,6 +128,13 @@ static int build_main(int argc, char **argv, const char **annots)
         case 'i': o.init_dir = optarg; break;
         case 'P': push = optarg; break;
         case 'N': o.no_profile = 1; break;
+        case 'R':
+            if (preload_profile_mode(optarg, &o.profile_mode, &e) < 0) {
+                err_ctx(&e, "--profile");
+                err_print(&e);
+                return 2;
+            }
+            break;
         case 'a': annots[o.nannotations++] = optarg; break;
         case 'm': metadata_file = optarg; break;
         case 'g':

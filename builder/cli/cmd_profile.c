@@ -71,8 +71,8 @@ static const char usage_text[] =
     "                     passed (default: PATH only)\n"
     "  --workdir DIR      the image's working folder (default /)\n"
     "  --runs N           record N runs and keep the quanta at least half touched in\n"
-    "                     more than half of them, files in a fixed order: the list\n"
-    "                     `armlet build` records (N 3, quantum 65536), reproducible\n"
+    "                     more than half of them, files in a fixed order: a list\n"
+    "                     that mostly comes out the same from run to run\n"
     "  --quantum BYTES    with --runs: the unit of the list (default 65536)\n"
     "  --entrypoint-only  run nothing; write the entrypoint's loadable segments\n"
     "\n"
@@ -188,7 +188,7 @@ int cmd_profile(int argc, char **argv)
     if (o.seconds < 0)
         o.seconds = o.url ? 30 : 10;
     if (o.stable && !o.quantum)
-        o.quantum = PRELOAD_PROFILE_QUANTUM;   /* what armlet build records with */
+        o.quantum = PRELOAD_VOTE_QUANTUM;
     cleanup_free char *text = NULL;
     size_t len = 0;
     int rc = profile_record(root, argv + i, &o, &text, &len, &e);

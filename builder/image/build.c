@@ -233,27 +233,34 @@ static int side_seccomp(const struct recipe *r, const struct platform *p, struct
  * bench-coldstart (docs/README-coldstart.md, "Measured"). */
 #define PRELOAD_FALLBACK "none"
 
-/* Profiled lists recorded in this build, by platform, so that the image and --rootfs of
- * one build carry the same list (a second run could differ). Emptied by build_run. */
+/* Profiled lists of this build, by platform, so that the image and --rootfs of one
+ * build carry the same list (a second recording could differ), and a fresh recording is
+ * kept only once the build has succeeded (keep_profiled). Emptied by build_run. */
 static struct profiled {
     const struct platform *p;
-    char *text;
-    size_t len;
+    struct preload_profiled pr;
 } profiled[PLATFORM_COUNT];
 
 static void profiled_clear(void)
 {
     for (size_t i = 0; i < sizeof profiled / sizeof profiled[0]; i++)
-        free(profiled[i].text);
+        preload_profiled_free(&profiled[i].pr);
     memset(profiled, 0, sizeof profiled);
+}
+
+static void keep_profiled(void)
+{
+    for (size_t i = 0; i < sizeof profiled / sizeof profiled[0] && profiled[i].p; i++)
+        preload_profile_keep(&profiled[i].pr, profiled[i].p);
 }
 
 static int config_env(const struct recipe *r, struct strlist *env, struct err *e);
 
-/* The profiled list for p: recorded once (preload_profile.h), then from the cache. */
+/* The profiled list for p: kept or recorded (preload_profile.h), then from the cache;
+ * *name names it in errors (the kept list's path). */
 static int profiled_list(const struct build_opts *o, const struct recipe *r,
                          const struct platform *p, struct tree *base, struct tree *app,
-                         const char **text, size_t *len, struct err *e)
+                         const char **text, size_t *len, const char **name, struct err *e)
 {
     size_t i = 0;
     while (i < sizeof profiled / sizeof profiled[0] && profiled[i].p && profiled[i].p != p)
@@ -265,14 +272,15 @@ static int profiled_list(const struct build_opts *o, const struct recipe *r,
         const char *near = o->oci_dir ? o->oci_dir : o->rootfs ? o->rootfs : o->docker_archive;
         int rc = config_env(r, &env, e);
         if (rc == 0)
-            rc = preload_profile(r, base, app, &env, near, &profiled[i].text, &profiled[i].len, e);
+            rc = preload_profile(r, p, base, app, &env, near, o->profile_mode, &profiled[i].pr, e);
         strlist_free(&env);
         if (rc < 0)
             return ERR;
         profiled[i].p = p;
     }
-    *text = profiled[i].text;
-    *len = profiled[i].len;
+    *text = profiled[i].pr.text;
+    *len = profiled[i].pr.len;
+    *name = profiled[i].pr.recorded ? "profiled list" : profiled[i].pr.path;
     return 0;
 }
 
@@ -293,12 +301,12 @@ static int side_preload(const struct build_opts *o, const struct recipe *r,
     size_t len = 0;
     int rc = 0;
     if (!strcmp(value, "profile")) {
-        const char *rec = NULL;
+        const char *rec = NULL, *name = NULL;
         size_t reclen = 0;
         value = PRELOAD_FALLBACK;
         if (!o->no_profile &&
-            (rc = profiled_list(o, r, p, base, t, &rec, &reclen, e)) == 0)
-            rc = preload_normalize(t, "profiled list", rec, reclen, &text, &len, e);
+            (rc = profiled_list(o, r, p, base, t, &rec, &reclen, &name, e)) == 0)
+            rc = preload_normalize(t, name, rec, reclen, &text, &len, e);
     }
     if (rc == 0 && !text)
         rc = preload_for_build(r, p, libs_sysroot(&o->sysroots, p), t, value, &text, &len, e);
@@ -778,6 +786,8 @@ int build_run(const struct build_opts *o, struct build_result *res, struct err *
         goto out;
     /* A scratch layout is never committed: it only fed the archive. */
     rc = commit(o, o->oci_dir ? l : NULL, &out, res, e);
+    if (rc == 0)
+        keep_profiled();
 out:
     layout_close(l);   /* before a commit: the layout's blobs as they were */
     fdio_pending_finish(&out.archive);

@@ -37,6 +37,7 @@ struct build_opts {
     struct libs_sysroots sysroots;  /* --sysroot: where `libs` finds each platform's */
     int64_t epoch;               /* SOURCE_DATE_EPOCH or 0 */
     int no_profile;              /* --no-profile: never run the entrypoint for a preload list */
+    int profile_mode;            /* --profile: kept lists (PRELOAD_KEEP_*, preload_profile.h) */
     const char *const *annotations; size_t nannotations;   /* --annotation (annotations.h) */
     struct err_out steps;        /* one line per blob and step (--progress plain), or say NULL */
     int no_sbom;                 /* --no-sbom: no SBOM, status.d, provenance (sbom.h) */

@@ -14,6 +14,7 @@
 
 #include "util/cleanup.h"
 #include "util/fdio.h"
+#include "image/preload_keep.h"
 #include "image/profile_record.h"
 #include "recipe/recipe.h"
 
@@ -41,14 +42,31 @@ static char *scratch_beside(const char *near, struct err *e)
     return d;
 }
 
-int preload_profile(const struct recipe *r, struct tree *base, struct tree *app,
-                    const struct strlist *env, const char *near, char **text, size_t *len,
-                    struct err *e)
+int preload_profile_mode(const char *s, int *mode, struct err *e)
 {
-    *text = NULL;
-    *len = 0;
-    if (r->nentrypoint == 0)
-        return err_set(e, "profile: the recipe has no entrypoint to run");
+    if (!s || !*s || !strcmp(s, "auto"))
+        *mode = PRELOAD_KEEP_AUTO;
+    else if (!strcmp(s, "reuse"))
+        *mode = PRELOAD_KEEP_REUSE;
+    else if (!strcmp(s, "record"))
+        *mode = PRELOAD_KEEP_RECORD;
+    else
+        return err_set(e, "profile mode \"%.64s\": expected auto, reuse or record", s);
+    return 0;
+}
+
+void preload_profiled_free(struct preload_profiled *pr)
+{
+    free(pr->text);
+    free(pr->path);
+    memset(pr, 0, sizeof *pr);
+}
+
+/* Record the list for r in a temporary copy of the image's tree (see the header). */
+static int record(const struct recipe *r, struct tree *base, struct tree *app,
+                  struct strlist *argv, const struct strlist *env, const char *url,
+                  double seconds, const char *near, char **text, size_t *len, struct err *e)
+{
     cleanup_free char *dir = scratch_beside(near, e);
     if (!dir)
         return ERR;
@@ -61,8 +79,31 @@ int preload_profile(const struct recipe *r, struct tree *base, struct tree *app,
         rc = err_ctx(e, "profile: writing the image's tree");
     if (rc == 0 && tree_write_dir(app, dir, 0, e) < 0)
         rc = err_ctx(e, "profile: writing the image's tree");
+    if (rc == 0) {
+        struct profile_opts o = {
+            .url = url, .seconds = seconds, .readahead_kb = 0,
+            .uid = r->has_user ? r->uid : 0, .gid = r->has_user ? r->gid : 0,
+            .workdir = r->workdir, .quantum = PRELOAD_PROFILE_QUANTUM, .require_evicted = 1,
+            .stable = 1, .runs = PRELOAD_PROFILE_RUNS, .any_run = 1, .env = *env,
+        };
+        rc = profile_record(dir, argv->v, &o, text, len, e);
+        if (rc < 0)
+            err_ctx(e, "profile");
+    }
+    if (fdio_remove_tree_at(AT_FDCWD, dir) < 0)
+        fprintf(stderr, "armlet: build: cannot remove %s: %s\n", dir, strerror(errno));
+    return rc;
+}
 
+int preload_profile(const struct recipe *r, const struct platform *p, struct tree *base,
+                    struct tree *app, const struct strlist *env, const char *near, int mode,
+                    struct preload_profiled *out, struct err *e)
+{
+    memset(out, 0, sizeof *out);
+    if (r->nentrypoint == 0)
+        return err_set(e, "profile: the recipe has no entrypoint to run");
     struct strlist argv = {0};
+    int rc = 0;
     for (size_t i = 0; rc == 0 && i < r->nentrypoint; i++)
         rc = strlist_add(&argv, r->entrypoint[i], e);
     for (size_t i = 0; rc == 0 && i < r->ncmd; i++)
@@ -73,20 +114,54 @@ int preload_profile(const struct recipe *r, struct tree *base, struct tree *app,
                       : r->profile.seconds > 0 ? NULL
                       : r->health.url && !strncmp(r->health.url, "http://", 7) ? r->health.url
                                                                               : NULL;
-    if (rc == 0) {
-        struct profile_opts o = {
-            .url = url, .seconds = r->profile.seconds > 0 ? r->profile.seconds : url ? 30 : 10,
-            .readahead_kb = 0, .uid = r->has_user ? r->uid : 0, .gid = r->has_user ? r->gid : 0,
-            .workdir = r->workdir, .quantum = PRELOAD_PROFILE_QUANTUM, .require_evicted = 1,
-            .stable = 1, .runs = PRELOAD_PROFILE_RUNS,
-            .env = *env,
-        };
-        rc = profile_record(dir, argv.v, &o, text, len, e);
-        if (rc < 0)
-            err_ctx(e, "profile");
+    double seconds = r->profile.seconds > 0 ? r->profile.seconds : url ? 30 : 10;
+    struct preload_key_in in = {
+        .p = p, .base = base, .app = app, .argv = argv.v, .env = env,
+        .uid = r->has_user ? r->uid : 0, .gid = r->has_user ? r->gid : 0,
+        .workdir = r->workdir, .url = url, .seconds = seconds,
+        .runs = PRELOAD_PROFILE_RUNS, .quantum = PRELOAD_PROFILE_QUANTUM,
+    };
+    int st = 0;
+    if (rc == 0 && (rc = preload_keep_key(&in, out->key, e)) < 0)
+        err_ctx(e, "profile: the kept list's key");
+    if (rc == 0 && (st = preload_keep_read(r->path, p, out->key, &out->path, &out->text,
+                                           &out->len, e)) < 0)
+        rc = ERR;
+    if (rc == 0 && st == KEEP_FRESH && mode != PRELOAD_KEEP_RECORD) {
+        fprintf(stderr, "armlet: profile: %s: reused the list kept in %s (key %.19s...): "
+                "nothing run\n", p->oci, out->path, out->key);
+    } else if (rc == 0 && mode == PRELOAD_KEEP_REUSE) {
+        rc = err_set(e, st == KEEP_MISSING
+                            ? "profile: %s: no kept list for %s, and --profile=reuse records "
+                              "none: build once without it, and commit the file"
+                            : "profile: %s: the kept list for %s is stale (the image's files, "
+                              "entrypoint, cmd, env, user, workdir or readiness changed), and "
+                              "--profile=reuse records none: build once without it",
+                     out->path, p->oci);
+    } else if (rc == 0) {
+        free(out->text);
+        out->text = NULL;
+        fprintf(stderr, "armlet: profile: %s: %s: recording\n", p->oci,
+                st == KEEP_FRESH ? "--profile=record"
+                : st == KEEP_STALE ? "the kept list is stale (its key differs)"
+                                   : "no kept list");
+        rc = record(r, base, app, &argv, env, url, seconds, near, &out->text, &out->len, e);
+        out->recorded = rc == 0;
     }
     strlist_free(&argv);
-    if (fdio_remove_tree_at(AT_FDCWD, dir) < 0)
-        fprintf(stderr, "armlet: build: cannot remove %s: %s\n", dir, strerror(errno));
+    if (rc < 0)
+        preload_profiled_free(out);
     return rc;
+}
+
+void preload_profile_keep(const struct preload_profiled *pr, const struct platform *p)
+{
+    if (!pr->recorded)
+        return;
+    struct err e = {0};
+    if (preload_keep_write(pr->path, pr->key, p, pr->text, pr->len, &e) < 0)
+        fprintf(stderr, "armlet: profile: warning: cannot keep the %s list (%s): the image "
+                "has the fresh recording, the next build records again\n", p->oci, e.msg);
+    else
+        fprintf(stderr, "armlet: profile: recorded %s list, kept in %s\n", p->oci, pr->path);
 }

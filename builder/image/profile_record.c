@@ -412,8 +412,9 @@ static int one_run_list(struct pwalk *w, uint64_t quantum, struct preload_list *
 /* One run's vote for each quantum of each file: a quantum votes "in" when at least half
  * of its pages (those within the file) were resident. A quantum only partly touched is
  * where runs differ (a Go runtime touches scattered pages of .rodata and .gopclntab
- * depending on timing), so a sparse one stays out in every run rather than flip. */
-static int vote_add(struct pwalk *w, uint64_t quantum, struct err *e)
+ * depending on timing), so a sparse one stays out in every run rather than flip.
+ * any_run: a quantum votes "in" when any of its pages was resident (full coverage). */
+static int vote_add(struct pwalk *w, uint64_t quantum, int any_run, struct err *e)
 {
     uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
     for (size_t i = 0; i < w->n; i++) {
@@ -433,7 +434,7 @@ static int vote_add(struct pwalk *w, uint64_t quantum, struct err *e)
         for (size_t q = 0; q < nq; q++) {
             uint64_t bytes = f->size - q * quantum < quantum ? f->size - q * quantum : quantum;
             uint64_t in_file = (bytes + page - 1) / page;
-            if (pages[q] * 2 >= in_file && f->votes[q] < UCHAR_MAX)
+            if ((any_run ? pages[q] > 0 : pages[q] * 2 >= in_file) && f->votes[q] < UCHAR_MAX)
                 f->votes[q]++;
         }
     }
@@ -462,9 +463,10 @@ static int stable_cmp(const void *a, const void *b)
     return strcmp(x->path, y->path);
 }
 
-/* The quanta voted in by more than half of `runs` runs, in the deterministic order. */
+/* The quanta voted in by more than half of `runs` runs (any_run: by any run), in the
+ * deterministic order. */
 static int voted_list(struct pwalk *w, long entry, long interp, uint64_t quantum, int runs,
-                      struct preload_list *l, struct err *e)
+                      int any_run, struct preload_list *l, struct err *e)
 {
     for (size_t i = 0; i < w->n; i++) {
         w->files[i].first = (long)i == entry;
@@ -481,7 +483,8 @@ static int voted_list(struct pwalk *w, long entry, long interp, uint64_t quantum
         }
         for (size_t q = 0; f->votes && q < nq; q++) {
             uint64_t off = q * quantum, end = off + quantum > f->size ? f->size : off + quantum;
-            if (f->votes[q] * 2 > runs && preload_list_add(l, f->path, off, end - off, e) < 0)
+            int in = any_run ? f->votes[q] > 0 : f->votes[q] * 2 > runs;
+            if (in && preload_list_add(l, f->path, off, end - off, e) < 0)
                 return ERR;
         }
     }
@@ -715,7 +718,9 @@ static int record(struct pwalk *w, const char *root, char **prog, long entry,
         memset(&info, 0, sizeof info), info.go_minor = -1;
     long interp = info.interp[0] ? find_program(w, root, info.interp) : -1;
     struct strlist env = {0};
-    int go = o->stable && info.go_minor >= 0;
+    /* any_run wants every page a real start may touch, timing-dependent ones included:
+     * the program runs as it will in the image, without the quieting settings */
+    int go = o->stable && !o->any_run && info.go_minor >= 0;
     if (go && go_quiet_env(&o->env, &env, e) < 0) {
         strlist_free(&env);
         return ERR;
@@ -766,7 +771,7 @@ static int record(struct pwalk *w, const char *root, char **prog, long entry,
                     res.ms);
         }
         if (rc == 0 && o->stable)
-            rc = vote_add(w, quantum, e);
+            rc = vote_add(w, quantum, o->any_run, e);
     }
     if (ra_old >= 0)
         readahead_swap(ra_path, ra_old);
@@ -775,7 +780,7 @@ static int record(struct pwalk *w, const char *root, char **prog, long entry,
     if (rc < 0)
         return ERR;
     struct preload_list l = {0};
-    rc = o->stable ? voted_list(w, entry, interp, quantum, runs, &l, e)
+    rc = o->stable ? voted_list(w, entry, interp, quantum, runs, o->any_run, &l, e)
                    : one_run_list(w, o->quantum, &l, e);
     if (rc == 0)
         rc = list_text(&l, text, len, &files, &bytes, e);
@@ -783,8 +788,9 @@ static int record(struct pwalk *w, const char *root, char **prog, long entry,
     if (rc == 0)
         fprintf(stderr, "armlet: profile: list: %llu files, %llu bytes%s\n",
                 (unsigned long long)files, (unsigned long long)bytes,
-                o->stable ? " (quanta at least half touched in more than half of the runs)"
-                          : "");
+                !o->stable ? ""
+                : o->any_run ? " (every page touched in any run)"
+                             : " (quanta at least half touched in more than half of the runs)");
     return rc;
 }
 

@@ -31,6 +31,9 @@
  * group. A Go entrypoint runs with GOMAXPROCS=1 GOGC=off GODEBUG=asyncpreemptoff=1 added
  * (the recording only). Together these make the list, and so the image digest, the same
  * from build to build (docs/README-coldstart.md, "Reproducible recording").
+ * stable + any_run (`armlet build`, whose lists are kept and reused: preload_keep.h): a
+ * quantum is listed when any of its pages was resident in any of the runs (full
+ * coverage; quantum 0 = whole pages), the same fixed file order, no Go settings.
  *
  * Runs are serialised host-wide (flock on /run/lock/armlet-profile.lock, else /tmp): each
  * saves and restores read_ahead_kb, which overlapping runs would leave at 0.
@@ -56,6 +59,7 @@ struct profile_opts {
     uint64_t quantum;             /* ranges rounded outward to multiples of this (0, 1: pages) */
     int stable;                   /* reproducible list: votes over `runs` runs (below) */
     int runs;                     /* stable: recording runs (1 when below 2) */
+    int any_run;                  /* stable: every quantum touched in any run (above) */
     struct strlist env;           /* the image's environment (--env), nothing of ours */
 };
 

@@ -1,38 +1,19 @@
 #!/usr/bin/env bash
 # Profiled preload lists recorded by the build: `init preload=profile` (or
-# `init url=...|seconds=...`) gets the list of what the entrypoint read until its http://
-# health URL (or url=) answered, recorded by `armlet build` itself in the sandbox, and the
-# list is reproducible: builds of a Go server (Debian's docker-registry) give one image
-# digest. The default is no list, health URL or not (opt-in: docs/README-coldstart.md,
-# "Why the default is none"), and runs nothing. `--no-profile` and
-# `preload=entrypoint|none|PATH` run nothing; a preload=profile that cannot record fails
-# the build.
+# `init url=...|seconds=...`) gets the list of every page the entrypoint touched (in any
+# of 3 cold runs) until its http:// health URL (or url=) answered, recorded by `armlet
+# build` itself in the sandbox and kept beside the recipe; builds of a Go server (Debian's
+# docker-registry) then give one image digest (the kept list is reused: t_profile_keep.sh
+# tests the keeping itself). The default is no list, health URL or not (opt-in:
+# docs/README-coldstart.md, "Why the default is none"), and runs nothing. `--no-profile`
+# and `preload=entrypoint|none|PATH` run nothing and keep nothing; a preload=profile that
+# cannot record fails the build.
 . "$(dirname "$0")/../lib.sh"
 export SOURCE_DATE_EPOCH=1700000000
 export ARMLET_INIT_DIR=${ARMLET_INIT_DIR:-$OUT}   # the ASan builder has no inits beside it
 
-# Busybox httpd as a server that reads a file of its own to answer the health URL, so a
-# profiled list is told from an entrypoint list by that file.
-workdir() { mkdir -p "$OUT/test-tmp"; mktemp -d "$OUT/test-tmp/profile-default.XXXXXX"; }
-# write_recipe DIR PLATFORMS [INIT LINE (default: preload=profile; "" for none)] [HEALTH LINE]
-write_recipe() {
-  local bb=$TOP/recipes/dist/busybox-amd64
-  busybox_dist
-  [ -x "$bb" ] || fail "need $bb (recipes/dist, from recipes/busybox-httpd/fetch.sh)"
-  echo ok >"$1/healthz"
-  cat >"$1/app.recipe" <<EOF
-name        hc
-platforms   $2
-base        static
-file        /bin/busybox  $TOP/recipes/dist/busybox-\${arch}  mode=0755
-dir         /www owner=65532:65532
-file        /www/healthz  healthz  owner=65532:65532
-user        nonroot
-entrypoint  ["/bin/busybox", "httpd", "-f", "-p", "${EP_ADDR:-127.0.0.1:8080}", "-h", "/www"]
-${4-health      http://127.0.0.1:8080/healthz interval=30s timeout=30s retries=1}
-${3-init preload=profile}
-EOF
-}
+source "$TOP/tests/builder/profile_lib.sh"   # workdir, write_recipe, build_rootfs
+
 # The device setting profiling changes for its run, to check it is put back: read under
 # the lock profile runs take (profile_record.h), so never in the middle of someone's run.
 PROFILE_LOCK=/run/lock/armlet-profile.lock
@@ -43,7 +24,6 @@ ra_of() {
   [ -e "$q/queue/read_ahead_kb" ] || q=$q/..
   flock "$PROFILE_LOCK" cat "$q/queue/read_ahead_kb" 2>/dev/null || echo none
 }
-build_rootfs() { capture "$ARMLET" build "$1/app.recipe" --platform "${3:-linux/amd64}" --rootfs "$1/$2" "${@:4}"; }
 
 test_preload_profile_with_a_health_url_gets_the_list_of_what_its_entrypoint_read() {
   local d; d=$(workdir)
@@ -56,12 +36,13 @@ test_preload_profile_with_a_health_url_gets_the_list_of_what_its_entrypoint_read
   # the server first, then what it read to answer: only a recorded list has healthz
   assert_eq /bin/busybox "$(head -1 "$list" | cut -d' ' -f1)"
   assert_contains "$(cat "$list")" "/www/healthz"
-  # three runs voted, in whole 64 KiB quanta (the file's end may end one), split into the
-  # init's 128 KiB calls
+  # three runs, whole pages (the file's end may end one), split into the init's 128 KiB calls
   assert_contains "$err" "run 3 of 3:"
+  assert_contains "$err" "(every page touched in any run)"
   awk '$1 == "/bin/busybox" { for (i = 2; i <= NF; i++) { split($i, a, ":");
-        if (a[1] % 65536 || a[2] > 131072) { print "bad range " $i; exit 1 } } }' "$list" ||
-    fail "busybox's ranges are not whole 64 KiB quanta: $(head -1 "$list")"
+        if (a[1] % 4096 || a[2] > 131072) { print "bad range " $i; exit 1 } } }' "$list" ||
+    fail "busybox's ranges are not whole pages: $(head -1 "$list")"
+  assert_contains "$err" "armlet: profile: recorded linux/amd64 list, kept in $d/app.recipe.preload/linux-amd64"
   # and less than the whole binary: the list is what it touched, not the file
   local listed size
   listed=$(awk '$1 == "/bin/busybox" { for (i = 2; i <= NF; i++) { split($i, a, ":"); n += a[2] } } END { print n }' "$list")
@@ -70,10 +51,11 @@ test_preload_profile_with_a_health_url_gets_the_list_of_what_its_entrypoint_read
   # nothing left behind: the temporary image folder is gone, read_ahead_kb as before
   assert_eq "" "$(find "$d" -maxdepth 1 -name '.armlet-profile.*')" "temporary folders:"
   assert_eq "$ra" "$(ra_of "$d")" "read_ahead_kb after the build:"
-  # the image's config runs the init with that list
+  # the image's config runs the init with that list (kept: this build runs nothing)
   capture "$ARMLET" build "$d/app.recipe" --platform linux/amd64 --oci "$d/oci" --tag t
   assert_eq 0 "$rc" "build --oci: $err"
   assert_not_contains "$err" "warning"
+  assert_contains "$err" "reused the list kept in"
   assert_contains "$("$ARMLET" inspect "$d/oci:t")" "--preload=/etc/armlet/preload"
 }
 
@@ -85,6 +67,7 @@ test_no_profile_and_explicit_lists_run_nothing() {
   assert_not_contains "$err" "armlet: profile:"
   # the fallback is no list (the entrypoint list was slower than none on the SD model)
   [ ! -e "$d/noprof/etc/armlet/preload" ] || fail "--no-profile wrote a list: $(head -c 300 "$d/noprof/etc/armlet/preload")"
+  [ ! -e "$d/app.recipe.preload" ] || fail "--no-profile kept a list"
   capture "$ARMLET" build "$d/app.recipe" --platform linux/amd64 --oci "$d/oci" --tag t --no-profile
   assert_eq 0 "$rc" "build --oci --no-profile: $err"
   assert_not_contains "$("$ARMLET" inspect "$d/oci:t")" "--preload"
@@ -111,6 +94,7 @@ test_no_profile_and_explicit_lists_run_nothing() {
   assert_eq 0 "$rc" "build without health: $err"
   assert_not_contains "$err" "armlet: profile:"
   [ ! -e "$d/nohealth/etc/armlet/preload" ] || fail "a recipe without health got a list"
+  [ ! -e "$d/app.recipe.preload" ] || fail "a build that recorded nothing kept a list"
 }
 
 # url= and seconds= on the init line are the readiness signal when there is no health
@@ -140,11 +124,12 @@ test_a_profile_that_cannot_be_recorded_fails_the_build() {
   assert_eq 1 "$rc" "build preload=profile that cannot record"
   assert_contains "$err" "exited before http://127.0.0.1:8080/healthz answered"
   [ ! -e "$d/explicit" ] || fail "a failed build left its rootfs"
+  [ ! -e "$d/app.recipe.preload" ] || fail "a failed build kept a list"
 }
 
-# The recorded list is reproducible for a Go server, whose runtime touches other pages on
-# each start: builds of Debian's docker-registry (as bench-coldstart packages it) give
-# one image digest. Each build records three cold runs.
+# Builds of a Go server, whose runtime touches other pages on each start (Debian's
+# docker-registry, as bench-coldstart packages it), give one image digest: the first
+# records three cold runs and keeps the list, the others reuse it and run nothing.
 test_builds_of_a_go_server_give_one_digest() {
   local reg=/usr/bin/docker-registry
   [ -x "$reg" ] || skip "no $reg (Debian's docker-registry, ci/install-deps)"
@@ -164,7 +149,13 @@ EOF
   for i in 1 2 3; do
     capture "$ARMLET" build "$d/app.recipe" --oci "$d/oci$i" --tag t
     assert_eq 0 "$rc" "build $i: $err"
-    assert_contains "$err" "resident when the URL answered"
+    if [ "$i" = 1 ]; then
+      assert_contains "$err" "resident when the URL answered"
+      assert_contains "$err" "recorded linux/amd64 list, kept in"
+    else
+      assert_contains "$err" "reused the list kept in"
+      assert_not_contains "$err" "resident when"
+    fi
     digests+="$(jq -r '.manifests[0].digest' "$d/oci$i/index.json") "
   done
   assert_contains "$("$ARMLET" inspect "$d/oci1:t")" "--preload=/etc/armlet/preload"
@@ -174,17 +165,27 @@ EOF
 
 # Builds that profile at once (tests/run -j, a CI matrix) take turns: each sets the disk's
 # read_ahead_kb to 0 and puts back what it found, so overlapping runs would leave 0.
+# --profile=record: each records (none reuses what another kept meanwhile), and the three
+# replace the kept list one after the other, each whole.
 test_concurrent_builds_leave_read_ahead_kb_as_it_was() {
   local d; d=$(workdir)
   write_recipe "$d" linux/amd64
   local ra; ra=$(ra_of "$d")
   local pids=() i
   for i in 1 2 3; do
-    "$ARMLET" build "$d/app.recipe" --platform linux/amd64 --rootfs "$d/r$i" 2>"$d/log$i" & pids+=($!)
+    "$ARMLET" build "$d/app.recipe" --platform linux/amd64 --rootfs "$d/r$i" --profile=record \
+      2>"$d/log$i" & pids+=($!)
   done
   for i in 0 1 2; do wait "${pids[$i]}" || fail "build $((i + 1)): $(cat "$d/log$((i + 1))")"; done
   assert_eq "$ra" "$(ra_of "$d")" "read_ahead_kb after three concurrent builds:"
   for i in 1 2 3; do assert_contains "$(cat "$d/log$i")" "resident when the URL answered"; done
+  # the kept list is one of the three recordings, whole: a build that reuses it gets it
+  capture "$ARMLET" build "$d/app.recipe" --platform linux/amd64 --rootfs "$d/r4"
+  assert_eq 0 "$rc" "build reusing the kept list: $err"
+  assert_contains "$err" "reused the list kept in"
+  local kept; kept=$(cat "$d/r4/etc/armlet/preload")
+  [ "$kept" = "$(cat "$d/r1/etc/armlet/preload")" ] || [ "$kept" = "$(cat "$d/r2/etc/armlet/preload")" ] ||
+    [ "$kept" = "$(cat "$d/r3/etc/armlet/preload")" ] || fail "the kept list is none of the three: $kept"
 }
 
 # A foreign platform's server runs through qemu-user binfmt: the list names the image's

@@ -20,17 +20,18 @@ make_rootfs() {
 
 # The attack script, run inside the sandbox. $1: a host folder; $2: a host file; $3: a
 # host TCP port; $4: a host PID; $5: where to try planting a file in the image's
-# root-owned / (the control run points it into $1, never at the host's /).
+# root-owned / (the control run points it into $1, never at the host's /); $6: the
+# folder it makes a chroot in and mounts a tmpfs on (/tmp; the control's is in $1).
 ATTACK='
-h=$1 f=$2 port=$3 hpid=$4 plant=${5:-/planted}
+h=$1 f=$2 port=$3 hpid=$4 plant=${5:-/planted} t=${6:-/tmp}
 try() { if eval "$2" >/dev/null 2>&1; then echo "ESCAPED:$1"; else echo "held:$1"; fi; }
 try write-host-file "echo pwned >>$f"
 try write-host-folder "echo pwned >$h/new"
 try see-host-folder "ls $h/secret.txt"
 try dotdot "ls /../../../../$h/secret.txt"
 try proc1-root "ls /proc/1/root$h/secret.txt"
-try chroot-escape "mkdir -p /tmp/e && chroot /tmp/e /bin/busybox true"
-try mount-tmpfs "mount -t tmpfs none /tmp"
+try chroot-escape "mkdir -p $t/e && chroot $t/e /bin/busybox true"
+try mount-tmpfs "mount -t tmpfs none $t"
 try host-port "echo hi | nc -w 2 127.0.0.1 $port"
 try signal-host "kill -0 $hpid"
 try host-env "env | grep -q ARMLET_TEST_SECRET"
@@ -44,6 +45,7 @@ echo ATTEMPTS-DONE
 
 # A host folder with a secret file and a listener that records any connection.
 with_host_targets() {
+  mkdir -p "$OUT/test-tmp"    # the control, first in name order, may be the first to need it
   H=$(mktemp -d "$OUT/test-tmp/host.XXXXXX"); chmod 0777 "$H"
   echo "host secret" >"$H/secret.txt"; chmod 0666 "$H/secret.txt"
   SUM_BEFORE=$(cd "$H" && find . -type f -exec sha256sum {} + | sort)
@@ -102,16 +104,20 @@ test_nonroot_image_user_cannot_leave_the_sandbox() {
 
 # Control: the same script run without the sandbox (busybox on the host, as root) does
 # get out, so the detector above can tell contained from not. It runs in a private
-# mount namespace with a /tmp of its own: its mount attempt must not reach the host's.
+# mount namespace, and its chroot and mount attempts go to a folder inside the host
+# folder: a tmpfs over /tmp would hide the host folder itself when the clone lives
+# under /tmp (`mktemp -d` clones: every host-file attempt then came out "held").
 test_control_the_attack_script_detects_an_unconfined_run() {
   with_host_targets
+  mkdir "$H/tmp"
   capture env ARMLET_TEST_SECRET=hunter2 unshare --mount --propagation private -- \
-    "$BUSYBOX" sh -c 'mount -t tmpfs none /tmp && exec "$0" sh -c "$1" sh "$2" "$3" "$4" "$5" "$6"' \
-    "$BUSYBOX" "$ATTACK" "$H" "$H/secret.txt" "$PORT" "$$" "$H/planted"
+    "$BUSYBOX" sh -c "$ATTACK" sh "$H" "$H/secret.txt" "$PORT" "$$" "$H/planted" "$H/tmp"
   assert_contains "$out" "ATTEMPTS-DONE"
   assert_contains "$out" "ESCAPED:write-host-file"
   assert_contains "$out" "ESCAPED:host-env"
   assert_contains "$out" "ESCAPED:signal-host"
+  assert_contains "$out" "ESCAPED:see-host-folder"
+  assert_contains "$out" "ESCAPED:mount-tmpfs"
   kill "$LISTENER" 2>/dev/null || true; wait "$LISTENER" 2>/dev/null || true
   rm -rf "$H"
 }
