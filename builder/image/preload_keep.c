@@ -69,7 +69,7 @@ static int put_content(struct digest *d, const struct tree_node *n, struct err *
 /* Not part of the key: written by armlet itself, never used by the recording. */
 static int left_out(const char *path)
 {
-    return !strcmp(path, ARMLET_INIT_PATH + 1) || !strcmp(path, "etc/armlet") ||
+    return !strcmp(path, &ARMLET_INIT_PATH[1]) || !strcmp(path, "etc/armlet") ||
            !strncmp(path, "etc/armlet/", 11);
 }
 
