@@ -94,12 +94,12 @@ deps-build:
 install-deps:
 	@bash ci/install-deps
 
-# The version is compiled into the rel objects: they are rebuilt when it changes
-# (out/version holds the last one; rewritten only when different).
+# The version is compiled into the builders and the inits: they are rebuilt when it
+# changes (out/version holds the last one; rewritten only when different).
 $(OUT)/version: FORCE | $(OUT)
 	@[ "$$(cat $@ 2>/dev/null)" = '$(VERSION)' ] || echo '$(VERSION)' >$@
 .PHONY: FORCE
-$(call objs,rel,$(BUILDER_SRCS)): $(OUT)/version
+$(call objs,rel,$(BUILDER_SRCS)) $(call objs,asan,$(BUILDER_SRCS)) $(INITS): $(OUT)/version
 
 builder: $(OUT)/armlet
 $(OUT)/armlet: $(call objs,rel,$(BUILDER_SRCS)) | $(OUT)
