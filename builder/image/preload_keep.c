@@ -73,35 +73,17 @@ static int left_out(const char *path)
            !strncmp(path, "etc/armlet/", 11);
 }
 
-struct layered { const struct tree_node *n; int layer; };
-
-static int layered_cmp(const void *a, const void *b)
-{
-    const struct layered *x = a, *y = b;
-    int c = strcmp(x->n->path, y->n->path);
-    return c ? c : x->layer - y->layer;
-}
-
-/* The tree's nodes as the layers stack them: by path, the app's node where both have one. */
+/* The tree's nodes as the layers stack them (tree_stack), less what left_out names. */
 static int put_tree(struct digest *d, struct tree *base, struct tree *app, struct err *e)
 {
-    const struct tree_node **bn = NULL, **an = NULL;
-    size_t nb = 0, na = 0;
-    if ((base && tree_sorted(base, &bn, &nb, e) < 0) || tree_sorted(app, &an, &na, e) < 0)
-        return ERR;
-    cleanup_free struct layered *all = calloc(nb + na + 1, sizeof *all);
-    if (!all)
-        return err_set(e, "out of memory");
+    cleanup_free struct tree_stacked *all = NULL;
     size_t n = 0;
-    for (size_t i = 0; i < nb; i++)
-        all[n++] = (struct layered){bn[i], 0};
-    for (size_t i = 0; i < na; i++)
-        all[n++] = (struct layered){an[i], 1};
-    qsort(all, n, sizeof *all, layered_cmp);
+    if (tree_stack(base, app, &all, &n, e) < 0)
+        return ERR;
     for (size_t i = 0; i < n; i++) {
         const struct tree_node *t = all[i].n;
-        if ((i + 1 < n && !strcmp(t->path, all[i + 1].n->path)) || left_out(t->path))
-            continue;                        /* a later layer's node wins */
+        if (left_out(t->path))
+            continue;
         switch (t->kind) {
         case TREE_DIR:
             put(d, "D");

@@ -383,54 +383,18 @@ static void go_program(struct doc *d, const struct gobuildinfo *bi, const char *
     }
 }
 
-/* Both layers' nodes, path order, the app's node winning at a path both have. */
-struct fent { const struct tree_node *n; int in_base; };
-
-static int cmp_fent(const void *a, const void *b)
-{
-    const struct fent *x = a, *y = b;
-    int c = strcmp(x->n->path, y->n->path);
-    return c ? c : x->in_base ? -1 : y->in_base ? 1 : 0;
-}
-
-static struct fent *merged_files(struct tree *base, struct tree *app, size_t *n, struct err *e)
-{
-    const struct tree_node **bn = NULL, **an = NULL;
-    size_t nb = 0, na = 0;
-    if (tree_sorted(base, &bn, &nb, e) < 0 || tree_sorted(app, &an, &na, e) < 0)
-        return NULL;
-    struct fent *v = malloc((nb + na + 1) * sizeof *v);
-    if (!v)
-        return err_set(e, "out of memory"), NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < nb; i++)
-        v[k++] = (struct fent){bn[i], 1};
-    for (size_t i = 0; i < na; i++)
-        v[k++] = (struct fent){an[i], 0};
-    qsort(v, k, sizeof *v, cmp_fent);
-    size_t w = 0;
-    for (size_t i = 0; i < k; i++) {
-        if (w && !strcmp(v[w - 1].n->path, v[i].n->path))
-            w--;   /* the app's node hides the base's */
-        v[w++] = v[i];
-    }
-    /* Only regular files are SPDX files. */
-    size_t f = 0;
-    for (size_t i = 0; i < w; i++)
-        if (v[i].n->kind == TREE_FILE)
-            v[f++] = v[i];
-    *n = f;
-    return v;
-}
-
 static int add_files(struct doc *d, const struct sbom *s, struct tree *base, struct tree *app,
                      const char **deb_ids, struct err *e)
 {
-    size_t n = 0;
-    cleanup_free struct fent *v = merged_files(base, app, &n, e);
-    if (!v)
+    size_t n = 0, nf = 0;
+    cleanup_free struct tree_stacked *v = NULL;
+    if (tree_stack(base, app, &v, &n, e) < 0)
         return ERR;
-    for (size_t i = 0; i < n && !d->oom; i++) {
+    /* Only regular files are SPDX files; they are numbered in path order. */
+    for (size_t k = 0; k < n; k++)
+        if (v[k].n->kind == TREE_FILE)
+            v[nf++] = v[k];
+    for (size_t i = 0; i < nf && !d->oom; i++) {
         const struct tree_node *node = v[i].n;
         char hex[DIGEST_HEX_LEN + 1], name[4200];
         if (sbom_node_sha256(node, hex, e) < 0)

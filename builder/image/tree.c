@@ -810,6 +810,32 @@ int tree_sorted(struct tree *t, const struct tree_node ***nodes, size_t *n, stru
     return 0;
 }
 
+int tree_stack(struct tree *base, struct tree *app, struct tree_stacked **out, size_t *n,
+               struct err *e)
+{
+    const struct tree_node **bn = NULL, **an = NULL;
+    size_t nb = 0, na = 0;
+    if ((base && tree_sorted(base, &bn, &nb, e) < 0) || tree_sorted(app, &an, &na, e) < 0)
+        return ERR;
+    struct tree_stacked *v = malloc((nb + na + 1) * sizeof *v);
+    if (!v)
+        return err_set(e, "out of memory");
+    size_t i = 0, j = 0, k = 0;
+    while (i < nb || j < na) {
+        int c = i == nb ? 1 : j == na ? -1 : strcmp(bn[i]->path, an[j]->path);
+        if (c < 0) {
+            v[k++] = (struct tree_stacked){bn[i++], 1};
+            continue;
+        }
+        if (c == 0)
+            i++;                                 /* the app's node hides the base's */
+        v[k++] = (struct tree_stacked){an[j++], 0};
+    }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
 int tree_set_first(struct tree *t, const char *const *paths, size_t n, struct err *e)
 {
     char **v = n ? calloc(n, sizeof *v) : NULL;

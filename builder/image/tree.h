@@ -63,6 +63,14 @@ int tree_remove(struct tree *t, const char *path, struct err *e);
 
 /* Nodes sorted by path (byte order), parents before children. Valid until the next add. */
 int tree_sorted(struct tree *t, const struct tree_node ***nodes, size_t *n, struct err *e);
+/* A node of the image as the layers stack it, and whether the base layer holds it. */
+struct tree_stacked { const struct tree_node *n; int in_base; };
+/* base's and app's nodes merged as the layers stack them: path order (tree_sorted's), the
+ * app's node where both trees have one (a later layer hides an earlier one's path). base
+ * may be NULL. *out is malloc'd (the caller frees it); its nodes live as long as the
+ * trees and until their next add. ERR only on out of memory. */
+int tree_stack(struct tree *base, struct tree *app, struct tree_stacked **out, size_t *n,
+               struct err *e);
 /* The order layer_write writes entries in: the paths given to tree_set_first, in that
  * order, each preceded by those of its parent folders not written yet; then every other
  * node in tree_sorted order. A first path with no node in the tree is skipped. Without

@@ -149,6 +149,42 @@ static void test_sorted_is_byte_order_parents_first(void)
     tree_free(t);
 }
 
+/* The image as the layers stack it: one node per path in path order, the app layer's
+ * where both layers have the path (the SBOM and the kept preload list's key read this). */
+static void test_stack_merges_layers_and_the_app_hides_the_base(void)
+{
+    struct err e = {0};
+    struct tree *base = tree_new(), *app = tree_new();
+    CHECK(tree_add_data(base, "/etc/passwd", "root", 4, 0644, 0, 0, &e) == 0);
+    CHECK(tree_add_data(base, "/etc/zz", "1", 1, 0644, 0, 0, &e) == 0);
+    CHECK(tree_add_data(app, "/etc/passwd", "app", 3, 0600, 0, 0, &e) == 0);
+    CHECK(tree_add_data(app, "/app", "1", 1, 0755, 0, 0, &e) == 0);
+    CHECK(tree_add_symlink(app, "/etc/zz", "passwd", 0, 0, &e) == 0);
+    struct tree_stacked *v = NULL;
+    size_t n = 0;
+    CHECK(tree_stack(base, app, &v, &n, &e) == 0);
+    const char *want[] = {"app", "etc", "etc/passwd", "etc/zz"};
+    const int in_base[] = {0, 0, 0, 0};
+    CHECK(n == 4);
+    for (size_t i = 0; i < n && i < 4; i++) {
+        CHECK_STR(v[i].n->path, want[i]);
+        CHECK(v[i].in_base == in_base[i]);
+    }
+    CHECK(n == 4 && v[2].n->mode == 0600 && v[3].n->kind == TREE_SYMLINK);
+    free(v);
+    /* Only the base has a path: it stays, marked as the base's. */
+    CHECK(tree_remove(app, "/etc/zz", &e) == 1);
+    CHECK(tree_stack(base, app, &v, &n, &e) == 0);
+    CHECK(n == 4 && !strcmp(v[3].n->path, "etc/zz") && v[3].in_base == 1);
+    free(v);
+    /* No base: the app's nodes alone. */
+    CHECK(tree_stack(NULL, app, &v, &n, &e) == 0);
+    CHECK(n == 3 && !strcmp(v[0].n->path, "app") && !v[0].in_base);
+    free(v);
+    tree_free(base);
+    tree_free(app);
+}
+
 static void test_remove_takes_folder_and_children(void)
 {
     struct err e = {0};
@@ -407,6 +443,7 @@ int main(void)
     RUN(test_paths_normalise_and_dotdot_is_refused);
     RUN(test_adding_beneath_a_symlink_or_file_is_refused);
     RUN(test_sorted_is_byte_order_parents_first);
+    RUN(test_stack_merges_layers_and_the_app_hides_the_base);
     RUN(test_remove_takes_folder_and_children);
     RUN(test_archive_unpacks_with_owners_modes_and_hardlinks);
     RUN(test_archive_entries_escaping_dest_are_refused);
