@@ -68,10 +68,13 @@ digest_for() {
     '[.manifests[] | select(.platform.architecture == $a and (.platform.variant // "") == $v)][0].digest'
 }
 
-# The compile stage cross-compiles Go's standard library cold for each platform (about
-# 35 s of CPU each): by default arm64 and arm/v7 (GOARM from TARGETVARIANT), the two
-# that tests/docker/t_build.sh's go-app build (arm/v6) does not cover; all four with
-# DF_ALL_PLATFORMS=1 (or DOCKER_ALL_PLATFORMS=1).
+# The compile stage builds for arm64 and arm/v7 by default (GOARM from TARGETVARIANT),
+# the two that tests/docker/t_build.sh's go-app build (arm/v6) does not cover; all four
+# with DF_ALL_PLATFORMS=1 (or DOCKER_ALL_PLATFORMS=1). Its RUN steps get the clone's Go
+# build cache at the toolchain image's GOCACHE (buildah bud -v, as a CI job mounts a
+# cache): the hello build (make hello) has compiled the standard library with the same
+# go and flags for every platform, so the stage does not compile it again (about 35 s of
+# CPU per platform). Go's cache is keyed by content: a hit gives the same bytes.
 go_app_platforms() {
   if [ "${DF_ALL_PLATFORMS:-${DOCKER_ALL_PLATFORMS:-}}" = 1 ]; then echo "$PLATFORMS"
   else echo linux/arm64 linux/arm/v7; fi
@@ -81,8 +84,9 @@ test_go_app_dockerfile_builds_for_several_platforms_each_runs_under_armlet_init(
   need_tools
   stage_images
   local PLATFORMS; PLATFORMS=$(go_app_platforms)
+  mkdir -p "$GOCACHE"
   bud Dockerfile.go-app go-app --build-arg "TOOLCHAIN=oci:$WORK/oci:go-toolchain" \
-    --build-arg "BUILDER=oci:$WORK/oci:armlet"
+    --build-arg "BUILDER=oci:$WORK/oci:armlet" -v "$GOCACHE:/tmp/go-cache"
   local plat arch variant d want
   for plat in $PLATFORMS; do
     IFS=/ read -r _ arch variant <<<"$plat"
