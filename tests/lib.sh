@@ -6,7 +6,10 @@
 # never as passed). Results go to $RESULTS (one line each) so tests/run can total them.
 #
 # Helpers: fail MSG, skip MSG, assert_eq WANT GOT [MSG], assert_contains HAYSTACK NEEDLE,
-#          assert_file PATH, on_platforms FN (runs test body once per init platform).
+#          assert_file PATH.
+# Per platform: defining platforms_test_X runs test_X once per $INIT_PLATFORMS entry
+# ($PLATFORM, $INIT set); when platforms_test_X prints platforms (linux-arm-v6 ...), only
+# those of $INIT_PLATFORMS; when it prints nothing, all of them.
 
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -66,7 +69,12 @@ run_tests() {
   for fn in $fns; do
     [ -n "$only" ] && [[ "$fn" != *$only* ]] && continue
     if declare -F "platforms_$fn" >/dev/null || [ "${PER_PLATFORM:-}" = 1 ]; then
-      for p in $INIT_PLATFORMS; do _run_one "$file" "$fn" "$p"; done
+      local want=""
+      declare -F "platforms_$fn" >/dev/null && want=$("platforms_$fn")
+      for p in $INIT_PLATFORMS; do
+        [ -z "$want" ] || [[ " $want " == *" $p "* ]] || continue
+        _run_one "$file" "$fn" "$p"
+      done
     else
       _run_one "$file" "$fn" ""
     fi
