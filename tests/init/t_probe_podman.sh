@@ -3,7 +3,7 @@
 # podman loads the image (armlet build --docker-archive), runs it, and `podman
 # healthcheck run` execs /sbin/armlet-init probe inside it. The server is Debian's
 # busybox httpd; the health file is removed and restored inside the running container,
-# so one container goes healthy -> unhealthy (404) -> healthy, then unhealthy when the
+# so one container goes healthy -> unhealthy (404) -> healthy, then (amd64) unhealthy when the
 # server is gone. amd64 natively, arm64 under qemu binfmt.
 # No step races a clock: the health timeout is 30 s, which only a stopped server reaches
 # (the probe of a busy or emulated machine answers well within it), and the loops below
@@ -72,8 +72,11 @@ check_transitions() {
     "armlet-init: probe: http://127.0.0.1:8080/healthz: 404 Not Found"
   "${P[@]}" exec "hc-$name" /bin/busybox touch /www/healthz || fail "podman exec touch"
   health_until "$name" 0
+  [ "${2:-}" = hang ] || return 0
   # The server hangs (SIGSTOP to the httpd under the init): connections queue up
   # unanswered until the health check's timeout (the one step that waits for it: 27 s).
+  # Once, natively: the probe's deadline is the same code on every platform, and the
+  # arm64 container's transitions above already show the probe under qemu in the engine.
   "${P[@]}" exec "hc-$name" /bin/busybox killall -STOP busybox || fail "podman exec killall -STOP busybox"
   capture "${P[@]}" healthcheck run "hc-$name"
   assert_eq 1 "$rc" "healthcheck of a hung server: $out $err"
@@ -84,7 +87,7 @@ check_transitions() {
 
 test_podman_healthcheck_follows_the_server_amd64() {
   start_container linux/amd64 amd64
-  check_transitions amd64
+  check_transitions amd64 hang
 }
 
 test_podman_healthcheck_follows_the_server_arm64_under_qemu() {
