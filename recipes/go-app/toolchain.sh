@@ -9,9 +9,17 @@ DIST=$TOP/recipes/dist
 GOROOT=${GOROOT_DEBIAN:-/usr/lib/go-1.19}
 mkdir -p "$DIST"
 [ -x "$GOROOT/bin/go" ] || { echo "toolchain.sh: no $GOROOT/bin/go (apt-get install golang-go)" >&2; exit 1; }
-[ -f "$DIST/go-toolchain.tar" ] && [ "$DIST/go-toolchain.tar" -nt "$GOROOT/bin/go" ] && exit 0
+fresh() { [ -f "$DIST/go-toolchain.tar" ] && [ "$DIST/go-toolchain.tar" -nt "$GOROOT/bin/go" ]; }
+fresh && exit 0
+# Two callers at once (the test files run side by side) take turns: the second finds the
+# first's tar and stops. The tar is written under its own temporary name and renamed, so a
+# reader never sees half of one.
+exec 9>"$DIST/.go-toolchain.lock"
+flock 9
+fresh && exit 0
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+part=$(mktemp "$DIST/go-toolchain.tar.XXXXXX")
+trap 'rm -rf "$tmp" "$part"' EXIT
 mkdir -p "$tmp/pkg"
 cp "$GOROOT/VERSION" "$tmp/"
 # src and pkg/tool are real folders here (Debian links src into /usr/share/go-1.19).
@@ -19,5 +27,6 @@ cp -a "$(readlink -f "$GOROOT/src")" "$tmp/src"
 cp -a "$GOROOT/pkg/tool" "$tmp/pkg/"
 cp -aL "$GOROOT/pkg/include" "$tmp/pkg/"
 tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner --format=gnu \
-  --exclude=testdata -C "$tmp" -cf "$DIST/go-toolchain.tar.new" .
-mv "$DIST/go-toolchain.tar.new" "$DIST/go-toolchain.tar"
+  --exclude=testdata -C "$tmp" -cf "$part" .
+chmod 0644 "$part"
+mv "$part" "$DIST/go-toolchain.tar"
