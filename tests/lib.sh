@@ -23,16 +23,7 @@ INIT_PLATFORMS=${INIT_PLATFORMS:-"linux-amd64 linux-arm64 linux-arm-v7 linux-arm
 # standard library is compiled once per GOARCH/GOARM and flag set, not once per file.
 # Go's cache is safe for concurrent builds (tests/run -j).
 export GOCACHE=${GOCACHE:-$OUT/go-cache}
-# Leaks: the builder's own tests (tests/builder, tests/push, every unit test, the fuzz
-# build) check at every exit. The init, Docker and kernel tests use the ASan builder only
-# to make the images they run, happy paths the builder's tests cover; there LeakSanitizer
-# is off, because its exit-time scan costs about 55 ms of CPU per process even for an
-# empty program (measured here), hundreds of runs per suite. Address and UB checks stay on.
-case $(basename "$(dirname "$(readlink -f "$0")")") in
-  init|docker|kernel) _leaks=0 ;;
-  *) _leaks=1 ;;
-esac
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=$_leaks:abort_on_error=1}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 fail() { echo "    FAIL: $*" >&2; exit 1; }
