@@ -99,6 +99,12 @@ test_profile_refuses_a_missing_program_and_the_hosts_root() {
   capture "$ARMLET" profile / -- /bin/true
   assert_eq 1 "$rc"
   assert_contains "$err" "/ is the host's root"
+  # refused before anything of the host is read: a program that is nowhere still gets
+  # the host-root refusal, not "no program" (which would need the whole tree walked)
+  capture "$ARMLET" profile / -- /no/such/program
+  assert_eq 1 "$rc"
+  assert_contains "$err" "/ is the host's root"
+  assert_not_contains "$err" "no program"
   rm -rf "$r"
 }
 
