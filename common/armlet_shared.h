@@ -11,11 +11,13 @@
  *                        Length must be a non-zero multiple of 8 and at most
  *                        ARMLET_BPF_MAX_INSNS instructions.
  *
- *   ARMLET_PRELOAD_PATH  text, one file a line:  PATH [OFFSET:LENGTH ...]
+ *   ARMLET_PRELOAD_PATH  text, a line:  PATH [OFFSET:LENGTH ...]
  *                        PATH is absolute, has no spaces; OFFSET and LENGTH are
  *                        decimal bytes; no ranges means the whole file. '#' starts a
  *                        comment line. Lines are in first-use order: the init reads
- *                        ahead in that order. At most ARMLET_PRELOAD_MAX_LINE bytes a line.
+ *                        ahead in that order, so a path may come back on a later line
+ *                        (part of a program, a library, more of the program).
+ *                        At most ARMLET_PRELOAD_MAX_LINE bytes a line.
  */
 #ifndef ARMLET_SHARED_H
 #define ARMLET_SHARED_H

@@ -23,12 +23,12 @@
  * merge overflows, and every value fits the init's parser (at most UINT64_MAX / 2). */
 #define RANGE_MAX ((uint64_t)INT64_MAX)
 
+static void entry_free(struct preload_file *f);
+
 void preload_list_free(struct preload_list *l)
 {
-    for (size_t i = 0; i < l->nfiles; i++) {
-        free(l->files[i].path);
-        free(l->files[i].ranges);
-    }
+    for (size_t i = 0; i < l->nfiles; i++)
+        entry_free(&l->files[i]);
     free(l->files);
     memset(l, 0, sizeof *l);
 }
@@ -59,6 +59,17 @@ static int valid_path(const char *p)
     return 1;
 }
 
+/* Append [off, off+len) to entry f (unless f is listed whole). */
+static int entry_add(struct preload_file *f, uint64_t off, uint64_t len, struct err *e)
+{
+    if (f->whole)
+        return 0;
+    if (grow(&f->ranges, &f->cap, f->nranges + 1, sizeof *f->ranges) < 0)
+        return err_sys(e, ENOMEM, "preload");
+    f->ranges[f->nranges++] = (struct preload_range){off, len};
+    return 0;
+}
+
 int preload_list_add(struct preload_list *l, const char *path, uint64_t off, uint64_t len,
                      struct err *e)
 {
@@ -68,13 +79,8 @@ int preload_list_add(struct preload_list *l, const char *path, uint64_t off, uin
         return err_set(e, "preload: \"%s\": range %llu:%llu ends beyond %llu", path,
                        (unsigned long long)off, (unsigned long long)len,
                        (unsigned long long)RANGE_MAX);
-    struct preload_file *f = NULL;
-    for (size_t i = l->nfiles; i-- > 0;)
-        if (!strcmp(l->files[i].path, path)) {
-            f = &l->files[i];
-            break;
-        }
-    if (!f) {
+    struct preload_file *f = l->nfiles ? &l->files[l->nfiles - 1] : NULL;
+    if (!f || strcmp(f->path, path) != 0) {
         if (grow(&l->files, &l->cap, l->nfiles + 1, sizeof *l->files) < 0)
             return err_sys(e, ENOMEM, "preload");
         f = &l->files[l->nfiles];
@@ -87,12 +93,7 @@ int preload_list_add(struct preload_list *l, const char *path, uint64_t off, uin
         f->whole = 1;
         f->nranges = 0;
     }
-    if (f->whole)
-        return 0;
-    if (grow(&f->ranges, &f->cap, f->nranges + 1, sizeof *f->ranges) < 0)
-        return err_sys(e, ENOMEM, "preload");
-    f->ranges[f->nranges++] = (struct preload_range){off, len};
-    return 0;
+    return entry_add(f, off, len, e);
 }
 
 static int range_cmp(const void *a, const void *b)
@@ -101,26 +102,110 @@ static int range_cmp(const void *a, const void *b)
     return x->off < y->off ? -1 : x->off > y->off;
 }
 
-void preload_list_merge(struct preload_list *l)
+/* Sort f's ranges and join the ones that overlap or touch. */
+static void entry_merge(struct preload_file *f)
 {
-    for (size_t i = 0; i < l->nfiles; i++) {
-        struct preload_file *f = &l->files[i];
-        if (f->nranges < 2)
-            continue;
-        qsort(f->ranges, f->nranges, sizeof *f->ranges, range_cmp);
-        size_t out = 0;
-        for (size_t j = 1; j < f->nranges; j++) {
-            struct preload_range *last = &f->ranges[out], *r = &f->ranges[j];
-            if (r->off <= last->off + last->len) {
-                uint64_t end = r->off + r->len;
-                if (end > last->off + last->len)
-                    last->len = end - last->off;
-            } else {
-                f->ranges[++out] = *r;
+    if (f->nranges < 2)
+        return;
+    qsort(f->ranges, f->nranges, sizeof *f->ranges, range_cmp);
+    size_t out = 0;
+    for (size_t j = 1; j < f->nranges; j++) {
+        struct preload_range *last = &f->ranges[out], *r = &f->ranges[j];
+        if (r->off <= last->off + last->len) {
+            uint64_t end = r->off + r->len;
+            if (end > last->off + last->len)
+                last->len = end - last->off;
+        } else {
+            f->ranges[++out] = *r;
+        }
+    }
+    f->nranges = out + 1;
+}
+
+/* Remove from f (sorted, disjoint) every byte that `by` (sorted, disjoint) covers: a range
+ * listed again later is read already. A range can split in two, so f may grow. */
+static int entry_subtract(struct preload_file *f, const struct preload_file *by, struct err *e)
+{
+    struct preload_range *out = NULL;
+    size_t n = 0, cap = 0, k = 0;
+    for (size_t j = 0; j < f->nranges; j++) {
+        uint64_t off = f->ranges[j].off, end = off + f->ranges[j].len;
+        while (k < by->nranges && by->ranges[k].off + by->ranges[k].len <= off)
+            k++;
+        for (size_t b = k; off < end; b++) {
+            uint64_t cut = b < by->nranges && by->ranges[b].off < end ? by->ranges[b].off : end;
+            if (cut > off) {
+                if (grow(&out, &cap, n + 1, sizeof *out) < 0) {
+                    free(out);
+                    return err_sys(e, ENOMEM, "preload");
+                }
+                out[n++] = (struct preload_range){off, cut - off};
+            }
+            if (cut == end)
+                break;
+            uint64_t bend = by->ranges[b].off + by->ranges[b].len;
+            off = bend > off ? bend : off;
+        }
+    }
+    free(f->ranges);
+    f->ranges = out;
+    f->nranges = n;
+    f->cap = cap;
+    return 0;
+}
+
+static void entry_free(struct preload_file *f)
+{
+    free(f->path);
+    free(f->ranges);
+}
+
+int preload_list_merge(struct preload_list *l, struct err *e)
+{
+    /* A file listed whole anywhere is read whole where it first appears. */
+    for (size_t i = 0; i < l->nfiles; i++)
+        for (size_t j = i + 1; !l->files[i].whole && j < l->nfiles; j++)
+            if (l->files[j].whole && !strcmp(l->files[i].path, l->files[j].path)) {
+                l->files[i].whole = 1;
+                l->files[i].nranges = 0;
+            }
+    for (size_t i = 0; i < l->nfiles; i++)
+        entry_merge(&l->files[i]);
+    /* What an earlier entry of the same file reads is not read again. */
+    for (size_t i = 0; i < l->nfiles; i++)
+        for (size_t j = 0; j < i; j++) {
+            struct preload_file *f = &l->files[i];
+            if (strcmp(l->files[j].path, f->path) != 0)
+                continue;
+            if (l->files[j].whole) {
+                f->whole = 0;
+                f->nranges = 0;
+            } else if (entry_subtract(f, &l->files[j], e) < 0) {
+                return ERR;
             }
         }
-        f->nranges = out + 1;
+    /* Drop what is left empty, and join neighbours that name the same file (the list's
+     * text could not tell them apart: lines of one path in a row are one entry). */
+    size_t out = 0;
+    for (size_t i = 0; i < l->nfiles; i++) {
+        struct preload_file *f = &l->files[i];
+        if (!f->whole && !f->nranges) {
+            entry_free(f);
+            continue;
+        }
+        struct preload_file *prev = out ? &l->files[out - 1] : NULL;
+        if (prev && !strcmp(prev->path, f->path)) {
+            for (size_t j = 0; j < f->nranges; j++)
+                if (entry_add(prev, f->ranges[j].off, f->ranges[j].len, e) < 0)
+                    return ERR;
+            entry_merge(prev);
+            entry_free(f);
+            continue;
+        }
+        l->files[out++] = *f;
     }
+    l->nfiles = out;
+    return 0;
 }
 
 int preload_list_split(struct preload_list *l, uint64_t chunk, struct err *e)
@@ -414,13 +499,13 @@ static int finish(struct preload_list *l, struct tree *t, char **text, size_t *l
         const struct tree_node *nd = l->files[i].whole ? tree_resolve(t, l->files[i].path) : NULL;
         if (nd && nd->size > PRELOAD_CHUNK_BYTES) {
             l->files[i].whole = 0;
-            rc = preload_list_add(l, l->files[i].path, 0, nd->size, e);
+            rc = entry_add(&l->files[i], 0, nd->size, e);
         }
     }
-    if (rc == 0) {
-        preload_list_merge(l);
+    if (rc == 0)
+        rc = preload_list_merge(l, e);
+    if (rc == 0)
         rc = preload_list_split(l, PRELOAD_CHUNK_BYTES, e);
-    }
     return rc == 0 ? preload_list_format(l, text, len, e) : ERR;
 }
 

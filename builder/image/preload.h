@@ -5,13 +5,16 @@
  *     struct preload_list l = {0};
  *     preload_list_add(&l, "/app", 0, 4096, e) ...     // or preload_list_parse(), or
  *     preload_entrypoint(&l, "/app", "dist/app", e)    // the program's PT_LOAD ranges
- *     preload_list_merge(&l);                           // sort + merge each file's ranges
+ *     preload_list_merge(&l, e);                        // sort + merge, drop repeats
  *     preload_list_format(&l, &text, &len, e);          // text, caller frees
  *     preload_list_free(&l);
  *
- * Files keep the order they were first added in: that is the order the init reads
- * them ahead, so callers add in first-use order. A file with no ranges means "the whole
- * file". Everything is owned by the list.
+ * The list is a sequence of entries (one path and its ranges each), in the order the
+ * init reads them ahead, so callers add in first-use order. A path may have several
+ * entries: a recording in first-touch order reads part of a program, then a library,
+ * then more of the program. Ranges added for the path of the last entry join it; any
+ * other path starts a new entry. An entry with no ranges means "the whole file".
+ * Everything is owned by the list.
  */
 #ifndef ARMLET_PRELOAD_H
 #define ARMLET_PRELOAD_H
@@ -38,15 +41,19 @@ struct preload_list {
 };
 
 void preload_list_free(struct preload_list *l);
-/* Add [off, off+len) of path (len 0: the whole file, which then absorbs every range of
- * path, earlier or later), appending path if new. ERR when path is not absolute, has
+/* Add [off, off+len) of path (len 0: the whole file, which after merging absorbs every
+ * range of path, earlier or later), to the last entry when it names path, else as a new
+ * entry. ERR when path is not absolute, has
  * whitespace or is longer than ARMLET_PRELOAD_MAX_LINE / 2, when off + len passes
  * INT64_MAX (the largest file offset), or on out of memory. */
 int preload_list_add(struct preload_list *l, const char *path, uint64_t off, uint64_t len,
                      struct err *e);
-/* Sort each file's ranges and merge the ones that overlap or touch. */
-void preload_list_merge(struct preload_list *l);
-/* The list as text, one line a file. *text is malloc'd (caller frees), *len its size. */
+/* Sort each entry's ranges and merge the ones that overlap or touch; remove from each
+ * entry what an earlier entry of the same path covers (a path listed whole anywhere is
+ * read whole at its first entry); drop emptied entries and join neighbours of one path.
+ * ERR only on out of memory. */
+int preload_list_merge(struct preload_list *l, struct err *e);
+/* The list as text, one line an entry (more when its ranges pass the line limit). *text is malloc'd (caller frees), *len its size. */
 int preload_list_format(const struct preload_list *l, char **text, size_t *len,
                         struct err *e);
 /* Parse list text (len bytes); `name` names it in errors: "NAME:LINE: ...". Lines are

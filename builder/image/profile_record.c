@@ -28,7 +28,9 @@
 #include "util/error.h"
 #include "image/elfcheck.h"
 #include "image/preload.h"
+#include "image/pagetrace.h"
 #include "image/sandbox.h"
+#include "image/touch_order.h"
 #include "util/strlist.h"
 
 struct pfile {
@@ -42,6 +44,9 @@ struct pfile {
     size_t nranges;
     unsigned char *votes;    /* stable: per quantum, the runs it was dense in */
     int group;               /* stable: entrypoint, interpreter, libraries, others */
+    size_t idx;              /* its index in the walk (touch_order's file number) */
+    struct preload_range *sel;   /* what the list reads of it, offset order */
+    size_t nsel;
 };
 
 /* Every regular file of the image root, as the walk found it; owned by cmd_profile,
@@ -90,6 +95,7 @@ static int walk_cb(const char *path, const struct stat *st, int type, struct FTW
     }
     f->dev = st->st_dev;
     f->ino = st->st_ino;
+    f->idx = w->n;
     f->size = (uint64_t)st->st_size;
     w->n++;
     return 0;
@@ -101,6 +107,7 @@ static void walk_free(struct pwalk *w)
         free(w->files[i].path);
         free(w->files[i].ranges);
         free(w->files[i].votes);
+        free(w->files[i].sel);
     }
     free(w->files);
     w->files = NULL;
@@ -366,10 +373,10 @@ static void scan_files(struct pwalk *w, const char *root, long entry)
     }
 }
 
-/* 0 (with a warning) for a file with resident pages whose path the list cannot hold. */
+/* 0 (with a warning) for a file the list reads whose path it cannot hold. */
 static int listable(const struct pfile *f)
 {
-    if (f->nranges && strpbrk(f->path, " \t\r\n")) {
+    if (f->nsel && strpbrk(f->path, " \t\r\n")) {
         fprintf(stderr, "armlet: profile: %s: a path with spaces cannot be listed, skipped\n",
                 f->path);
         return 0;
@@ -377,13 +384,26 @@ static int listable(const struct pfile *f)
     return 1;
 }
 
-/* Adds one run's ranges to the list being built, quantised outward to `quantum` bytes
- * (within the file). */
-static int add_quantised(struct preload_list *l, const struct pfile *f, uint64_t quantum,
-                         struct err *e)
+/* Append [off, end) to f's selection, joined to the last range when they touch. */
+static int select_add(struct pfile *f, uint64_t off, uint64_t end, struct err *e)
 {
-    if (!listable(f))
+    if (f->nsel && f->sel[f->nsel - 1].off + f->sel[f->nsel - 1].len >= off) {
+        struct preload_range *last = &f->sel[f->nsel - 1];
+        if (end > last->off + last->len)
+            last->len = end - last->off;
         return 0;
+    }
+    struct preload_range *r = realloc(f->sel, (f->nsel + 1) * sizeof *r);
+    if (!r)
+        return err_set(e, "out of memory");
+    f->sel = r;
+    f->sel[f->nsel++] = (struct preload_range){off, end - off};
+    return 0;
+}
+
+/* One run: the resident ranges, rounded outward to `quantum` bytes (within the file). */
+static int select_run(struct pfile *f, uint64_t quantum, struct err *e)
+{
     for (size_t j = 0; j < f->nranges; j++) {
         uint64_t off = f->ranges[j].off, end = off + f->ranges[j].len;
         if (quantum > 1) {
@@ -392,21 +412,118 @@ static int add_quantised(struct preload_list *l, const struct pfile *f, uint64_t
             if (end > f->size)
                 end = f->size;
         }
-        if (preload_list_add(l, f->path, off, end - off, e) < 0)
+        if (select_add(f, off, end, e) < 0)
             return ERR;
     }
     return 0;
 }
 
-/* The last run's resident ranges, in first-use order (order_cmp), as list. */
-static int one_run_list(struct pwalk *w, uint64_t quantum, struct preload_list *l,
+/* Several runs: the quanta voted in by more than half of `runs` runs (any_run: by any). */
+static int select_voted(struct pfile *f, uint64_t quantum, int runs, int any_run,
                         struct err *e)
 {
-    qsort(w->files, w->n, sizeof *w->files, order_cmp);
-    for (size_t i = 0; i < w->n; i++)
-        if (add_quantised(l, &w->files[i], quantum, e) < 0)
+    size_t nq = (size_t)((f->size + quantum - 1) / quantum);
+    for (size_t q = 0; f->votes && q < nq; q++) {
+        uint64_t off = q * quantum, end = off + quantum > f->size ? f->size : off + quantum;
+        int in = any_run ? f->votes[q] > 0 : f->votes[q] * 2 > runs;
+        if (in && select_add(f, off, end, e) < 0)
             return ERR;
+    }
     return 0;
+}
+
+/* Every file's selection, files in the order w->files has. */
+static int emit_by_file(const struct pwalk *w, struct preload_list *l, struct err *e)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        const struct pfile *f = &w->files[i];
+        if (!listable(f))
+            continue;
+        for (size_t j = 0; j < f->nsel; j++)
+            if (preload_list_add(l, f->path, f->sel[j].off, f->sel[j].len, e) < 0)
+                return ERR;
+    }
+    return 0;
+}
+
+struct block_item {
+    const struct pfile *f;
+    uint64_t block;
+    float rank;
+};
+
+/* First touch first; blocks no traced run touched (the trace lost them) after all the
+ * others, in the fixed order: group, path, offset. */
+static int block_cmp(const void *a, const void *b)
+{
+    const struct block_item *x = a, *y = b;
+    if (x->rank != y->rank)
+        return x->rank < y->rank ? -1 : 1;
+    if (x->f->group != y->f->group)
+        return x->f->group - y->f->group;
+    int c = strcmp(x->f->path, y->f->path);
+    return c ? c : x->block < y->block ? -1 : x->block > y->block;
+}
+
+/* Every file's selection in blocks of touch_order_block(t) bytes, the blocks in the order
+ * the traced runs first touched them (touch_order.h). Blocks of one file in a row form
+ * one entry of the list; a file touched again later gets another. */
+static int emit_by_touch(const struct pwalk *w, const struct touch_order *t,
+                         struct preload_list *l, struct err *e)
+{
+    uint64_t bs = touch_order_block(t);
+    size_t n = 0, cap = 0;
+    cleanup_free struct block_item *items = NULL;
+    for (size_t i = 0; i < w->n; i++) {
+        const struct pfile *f = &w->files[i];
+        uint64_t last = UINT64_MAX;
+        if (!listable(f))
+            continue;
+        for (size_t j = 0; j < f->nsel; j++) {
+            uint64_t end = f->sel[j].off + f->sel[j].len;
+            for (uint64_t b = f->sel[j].off / bs; b * bs < end; b++) {
+                if (b == last)
+                    continue;
+                if (n == cap) {
+                    size_t ncap = cap ? cap * 2 : 256;
+                    struct block_item *p = realloc(items, ncap * sizeof *p);
+                    if (!p)
+                        return err_set(e, "out of memory");
+                    items = p;
+                    cap = ncap;
+                }
+                items[n++] = (struct block_item){f, b, touch_order_rank(t, f->idx, b)};
+                last = b;
+            }
+        }
+    }
+    qsort(items, n, sizeof *items, block_cmp);
+    for (size_t k = 0; k < n; k++) {
+        const struct pfile *f = items[k].f;
+        uint64_t lo = items[k].block * bs, hi = lo + bs;
+        for (size_t j = 0; j < f->nsel; j++) {
+            uint64_t off = f->sel[j].off, end = off + f->sel[j].len;
+            off = off > lo ? off : lo;
+            end = end < hi ? end : hi;
+            if (off < end && preload_list_add(l, f->path, off, end - off, e) < 0)
+                return ERR;
+        }
+    }
+    return 0;
+}
+
+/* The last run's resident ranges as list: in first-touch order when traced, else files
+ * in first-use order (order_cmp). */
+static int one_run_list(struct pwalk *w, uint64_t quantum, const struct touch_order *t,
+                        struct preload_list *l, struct err *e)
+{
+    qsort(w->files, w->n, sizeof *w->files, order_cmp);
+    for (size_t i = 0; i < w->n; i++) {
+        w->files[i].group = 0;
+        if (select_run(&w->files[i], quantum, e) < 0)
+            return ERR;
+    }
+    return t ? emit_by_touch(w, t, l, e) : emit_by_file(w, l, e);
 }
 
 /* One run's vote for each quantum of each file: a quantum votes "in" when at least half
@@ -463,32 +580,21 @@ static int stable_cmp(const void *a, const void *b)
     return strcmp(x->path, y->path);
 }
 
-/* The quanta voted in by more than half of `runs` runs (any_run: by any run), in the
- * deterministic order. */
+/* The quanta voted in by more than half of `runs` runs (any_run: by any run): in
+ * first-touch order when traced, else in the deterministic order (stable_cmp). */
 static int voted_list(struct pwalk *w, long entry, long interp, uint64_t quantum, int runs,
-                      int any_run, struct preload_list *l, struct err *e)
+                      int any_run, const struct touch_order *t, struct preload_list *l,
+                      struct err *e)
 {
     for (size_t i = 0; i < w->n; i++) {
         w->files[i].first = (long)i == entry;
         w->files[i].group = group_of(&w->files[i], (long)i, interp);
     }
     qsort(w->files, w->n, sizeof *w->files, stable_cmp);
-    for (size_t i = 0; i < w->n; i++) {
-        const struct pfile *f = &w->files[i];
-        size_t nq = (size_t)((f->size + quantum - 1) / quantum);
-        if (f->votes && strpbrk(f->path, " \t\r\n")) {
-            fprintf(stderr, "armlet: profile: %s: a path with spaces cannot be listed, "
-                    "skipped\n", f->path);
-            continue;
-        }
-        for (size_t q = 0; f->votes && q < nq; q++) {
-            uint64_t off = q * quantum, end = off + quantum > f->size ? f->size : off + quantum;
-            int in = any_run ? f->votes[q] > 0 : f->votes[q] * 2 > runs;
-            if (in && preload_list_add(l, f->path, off, end - off, e) < 0)
-                return ERR;
-        }
-    }
-    return 0;
+    for (size_t i = 0; i < w->n; i++)
+        if (select_voted(&w->files[i], quantum, runs, any_run, e) < 0)
+            return ERR;
+    return t ? emit_by_touch(w, t, l, e) : emit_by_file(w, l, e);
 }
 
 /* The list as text; files with spaces in their path are left out (the format splits on
@@ -496,7 +602,8 @@ static int voted_list(struct pwalk *w, long entry, long interp, uint64_t quantum
 static int list_text(struct preload_list *l, char **text, size_t *len, uint64_t *files,
                      uint64_t *bytes, struct err *e)
 {
-    preload_list_merge(l);
+    if (preload_list_merge(l, e) < 0)
+        return ERR;
     *files = l->nfiles;
     *bytes = preload_list_bytes(l);
     return preload_list_format(l, text, len, e);
@@ -507,7 +614,7 @@ static int list_text(struct preload_list *l, char **text, size_t *len, uint64_t 
  * purpose, unlike the walk's state: a signal handler gets no user pointer, so they are
  * its only way to reach them, and it reads them in async-signal context (set before the
  * handler can fire, pid as sig_atomic_t). on_signal only makes syscalls. */
-static char undo_ra_path[128], undo_ra_value[24];
+static char undo_ra_path[128], undo_ra_value[24], undo_trace_dir[192];
 static size_t undo_ra_len;
 static volatile sig_atomic_t undo_pid;
 
@@ -522,6 +629,8 @@ static void on_signal(int sig)
     }
     if (undo_pid > 0)
         kill(-undo_pid, SIGKILL);
+    if (undo_trace_dir[0])
+        (void)rmdir(undo_trace_dir);   /* tracefs keeps an instance until it is removed */
     _exit(128 + sig);
 }
 
@@ -594,6 +703,73 @@ static int go_quiet_env(const struct strlist *in, struct strlist *out, struct er
     return strlist_add(out, "GODEBUG=asyncpreemptoff=1", e);
 }
 
+/* The first-touch order of the runs, when this kernel can trace (pagetrace.h). */
+struct touch_rec {
+    struct pagetrace *trace;
+    struct touch_order *order;
+};
+
+static void touch_drop(struct touch_rec *tr)
+{
+    pagetrace_close(tr->trace);
+    touch_order_free(tr->order);
+    tr->trace = NULL;
+    tr->order = NULL;
+    undo_trace_dir[0] = '\0';
+}
+
+/* Set up tracing for the device of root, ranks in blocks of PRELOAD_CHUNK_BYTES (or of the
+ * quantum when larger: one read of the init each). Without it the list keeps the fixed
+ * order, and says why. */
+static void touch_open(struct touch_rec *tr, const struct pwalk *w, const char *root,
+                       uint64_t quantum)
+{
+    struct stat st;
+    struct err e = {0};
+    memset(tr, 0, sizeof *tr);
+    uint64_t block = quantum > PRELOAD_CHUNK_BYTES
+                         ? quantum : PRELOAD_CHUNK_BYTES - PRELOAD_CHUNK_BYTES % quantum;
+    cleanup_free uint64_t *inos = calloc(w->n ? w->n : 1, sizeof *inos);
+    cleanup_free uint64_t *sizes = calloc(w->n ? w->n : 1, sizeof *sizes);
+    if (!inos || !sizes) {
+        err_set(&e, "out of memory");
+    } else if (stat(*root ? root : "/", &st) < 0) {
+        err_sys(&e, errno, "%s", root);
+    } else if (pagetrace_open(&tr->trace, st.st_dev, &e) == 0) {
+        snprintf(undo_trace_dir, sizeof undo_trace_dir, "%s", pagetrace_dir(tr->trace));
+        for (size_t i = 0; i < w->n; i++) {
+            inos[w->files[i].idx] = (uint64_t)w->files[i].ino;
+            sizes[w->files[i].idx] = w->files[i].size;
+        }
+        tr->order = touch_order_new(w->n, inos, sizes, block, &e);
+    }
+    if (!tr->order) {
+        fprintf(stderr, "armlet: profile: no first-touch order (%s): files in a fixed order\n",
+                e.msg);
+        touch_drop(tr);
+    }
+}
+
+/* After a run: its insertions into the ranks; a trace that fails drops the order. */
+static void touch_end(struct touch_rec *tr)
+{
+    struct pagetrace_event *ev = NULL;
+    size_t n = 0;
+    int lost = 0;
+    struct err e = {0};
+    if (!tr->trace)
+        return;
+    if (pagetrace_stop(tr->trace, &ev, &n, &lost, &e) < 0 || lost) {
+        fprintf(stderr, "armlet: profile: no first-touch order (%s): files in a fixed order\n",
+                lost ? "the trace buffer ran over" : e.msg);
+        free(ev);
+        touch_drop(tr);
+        return;
+    }
+    touch_order_add_run(tr->order, ev, n);
+    free(ev);
+}
+
 struct run_result {
     int ready, exited;
     double ms;             /* from the start to readiness (or the limit, or the exit) */
@@ -603,7 +779,7 @@ struct run_result {
  * the limit), freeze it, scan every file's resident pages (scan_files), kill it. */
 static int run_once(struct pwalk *w, const char *root, char **prog,
                     const struct profile_opts *o, char **envp, long entry, int first_run,
-                    struct run_result *res, struct err *e)
+                    struct touch_rec *tr, struct run_result *res, struct err *e)
 {
     memset(res, 0, sizeof *res);
     /* After a run a page can stay referenced a while: a file the server sent with
@@ -628,17 +804,26 @@ static int run_once(struct pwalk *w, const char *root, char **prog,
     if (left > 0)
         fprintf(stderr, "armlet: profile: %ld pages of %s stay resident after eviction "
                 "(mapped by a running program, or not a disk filesystem)\n", left, root);
+    struct err te = {0};
+    if (tr->trace && pagetrace_start(tr->trace, &te) < 0) {
+        fprintf(stderr, "armlet: profile: no first-touch order (%s): files in a fixed order\n",
+                te.msg);
+        touch_drop(tr);
+    }
     int64_t t0 = now_ns(CLOCK_MONOTONIC);
     struct sandbox_opts so = {.root = *root ? root : "/", .argv = prog, .envp = envp,
                               .uid = o->uid, .gid = o->gid, .workdir = o->workdir};
     pid_t pid = sandbox_start(&so, e);
-    if (pid < 0)
+    if (pid < 0) {
+        touch_end(tr);
         return ERR;
+    }
     undo_pid = pid;
 
     /* The program has a network of its own: the readiness check runs in it. */
     int host_net = -1;
     if (o->url && sandbox_enter_net(pid, &host_net, e) < 0) {
+        touch_end(tr);
         stop_program(pid);
         undo_pid = 0;
         return ERR;
@@ -664,6 +849,7 @@ static int run_once(struct pwalk *w, const char *root, char **prog,
     res->ms = (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e6;
     if (!res->exited)
         (void)freeze_program(pid);
+    touch_end(tr);
     scan_files(w, root, entry);
     if (!res->exited)
         stop_program(pid);
@@ -703,10 +889,10 @@ static int record(struct pwalk *w, const char *root, char **prog, long entry,
     if (o->entry_only) {
         struct preload_list l = {0};
         int rc = preload_entrypoint(&l, w->files[entry].path, host, e);
-        if (rc == 0) {
-            preload_list_merge(&l);
+        if (rc == 0)
+            rc = preload_list_merge(&l, e);
+        if (rc == 0)
             rc = preload_list_split(&l, PRELOAD_CHUNK_BYTES, e);
-        }
         if (rc == 0)
             rc = preload_list_format(&l, text, len, e);
         preload_list_free(&l);
@@ -752,8 +938,10 @@ static int record(struct pwalk *w, const char *root, char **prog, long entry,
     int runs = o->stable && o->runs > 1 ? o->runs : 1, rc = 0;
     uint64_t quantum = o->quantum > 1 ? o->quantum : (uint64_t)sysconf(_SC_PAGESIZE);
     struct run_result res = {0};
+    struct touch_rec tr;
+    touch_open(&tr, w, root, quantum);
     for (int i = 0; rc == 0 && i < runs; i++) {
-        rc = run_once(w, root, prog, o, envp, entry, i == 0, &res, e);
+        rc = run_once(w, root, prog, o, envp, entry, i == 0, &tr, &res, e);
         if (rc == 0 && o->url && !res.ready)
             rc = err_set(e, "%s %s before %s answered", prog[0],
                          res.exited ? "exited" : "timed out", o->url);
@@ -778,11 +966,14 @@ static int record(struct pwalk *w, const char *root, char **prog, long entry,
         readahead_swap(ra_path, ra_old);
     undo_ra_len = 0;
     strlist_free(&env);
-    if (rc < 0)
+    if (rc < 0) {
+        touch_drop(&tr);
         return ERR;
+    }
     struct preload_list l = {0};
-    rc = o->stable ? voted_list(w, entry, interp, quantum, runs, o->any_run, &l, e)
-                   : one_run_list(w, o->quantum, &l, e);
+    rc = o->stable ? voted_list(w, entry, interp, quantum, runs, o->any_run, tr.order, &l, e)
+                   : one_run_list(w, o->quantum, tr.order, &l, e);
+    touch_drop(&tr);
     if (rc == 0)
         rc = list_text(&l, text, len, &files, &bytes, e);
     preload_list_free(&l);

@@ -20,6 +20,11 @@
  * 4. Freeze: SIGSTOP to every process of its PID namespace, waited for; then scan: mmap
  *    every regular file and mincore() it; resident pages become ranges.
  * 5. Stop the program (SIGKILL to its PID namespace).
+ * First-touch order: where this kernel can trace (pagetrace.h: tracefs, root), every run
+ * also records the order in which the program's pages entered the page cache, and the
+ * list is in that order, in blocks of 128 KiB (touch_order.h: each block at the earliest
+ * any run touched it; blocks of one file in a row are one entry, and a file touched again
+ * later comes back on a later line). Without tracing, the file orders below.
  * One run (stable 0, `armlet profile` without --runs): ranges rounded outward to
  * `quantum` bytes (within the file); the list starts with the entrypoint program, then
  * files in order of first read (atime; ties by path), then files with resident pages but
@@ -35,9 +40,10 @@
  * quantum is listed when any of its pages was resident in any of the runs (full
  * coverage; quantum 0 = whole pages), the same fixed file order, no Go settings.
  *
- * Runs are serialised host-wide (flock on /run/lock/armlet-profile.lock, else /tmp): each
+ * The trace's tracing instance is removed after the runs, and by the signal handling
+ * below. Runs are serialised host-wide (flock on /run/lock/armlet-profile.lock, else /tmp): each
  * saves and restores read_ahead_kb, which overlapping runs would leave at 0.
- * SIGINT, SIGTERM and SIGHUP during a run restore read_ahead_kb, kill the program and
+ * SIGINT, SIGTERM and SIGHUP during a run restore read_ahead_kb, kill the program, remove the tracing instance and
  * exit 128+N (handlers stay installed afterwards). entry_only: run nothing, list the
  * entrypoint's loadable segments. ROOT may not be the host's /. Needs root.
  */

@@ -48,8 +48,28 @@ test_profile_lists_files_in_order_of_first_read() {
     'read x </www/b.txt; /bin/busybox sleep 0.1; read y </www/a.txt'
   assert_eq 0 "$rc" "profile exit status ($err)"
   assert_contains "$err" "when the program exited"
-  local order; order=$(echo "$out" | cut -d' ' -f1 | tr '\n' ' ')
+  # (each path where it first appears: in first-touch order busybox comes back between)
+  local order; order=$(echo "$out" | cut -d' ' -f1 | awk '!seen[$0]++' | tr '\n' ' ')
   assert_eq "/bin/busybox /www/b.txt /www/a.txt " "$order"
+  rm -rf "$r"
+}
+
+# With tracefs, the list follows the program's first touch block by block: the end of a
+# data file, then another file, then the data file's start; each part read once.
+test_profile_lists_blocks_in_the_order_the_program_first_touched_them() {
+  local r; r=$(make_rootfs)
+  mkdir -p "$r/data"; head -c 1048576 /dev/urandom >"$r/data/big"; echo a >"$r/www/a.txt"; sync
+  capture "$ARMLET" profile "$r" --seconds 60 -- /bin/busybox sh -c \
+    'busybox dd if=/data/big of=/dev/null bs=4096 skip=200 count=1 2>/dev/null
+     read x </www/a.txt
+     busybox dd if=/data/big of=/dev/null bs=4096 count=1 2>/dev/null'
+  assert_eq 0 "$rc" "profile exit status ($err)"
+  case "$err" in *"no first-touch order"*)
+    skip "this kernel or machine cannot trace page-cache insertions: $(echo "$err" | grep 'first-touch')";; esac
+  local lines; lines=$(echo "$out" | grep -n -E '^/data/big |^/www/a.txt' | tr '\n' '|')
+  # (one run: the pages as touched, 200 * 4096 = 819200)
+  [[ "$lines" =~ ^[0-9]+:/data/big\ 819200:4096\|[0-9]+:/www/a.txt\ 0:2\|[0-9]+:/data/big\ 0:4096\|$ ]] \
+    || fail "want /data/big's block 6, /www/a.txt, /data/big's block 0; got: $out"
   rm -rf "$r"
 }
 
@@ -77,6 +97,10 @@ test_interrupted_profile_restores_readahead_and_stops_the_program() {
   assert_eq "$before" "$(cat "$ra")" "read_ahead_kb after the interrupted run"
   for ((i = 0; i < 600; i++)); do kill -0 "$child" 2>/dev/null || break; sleep 0.05; done
   ! kill -0 "$child" 2>/dev/null || fail "the profiled program (pid $child) survived"
+  # ...and removes its tracing instance (tracefs keeps one until it is removed)
+  local left; left=$(unshare -m sh -c 'mount -t tracefs t /sys/kernel/tracing 2>/dev/null &&
+                                        ls /sys/kernel/tracing/instances') || true
+  case " $left " in *armlet-profile-$p*) fail "tracing instance armlet-profile-$p left behind";; esac
   rm -rf "$r"
 }
 

@@ -47,6 +47,22 @@ static void check_list(const struct preload_list *l)
             if (j && r->off <= f->ranges[j - 1].off + f->ranges[j - 1].len)
                 abort();   /* merge left two ranges that overlap or touch */
         }
+        if (i && !strcmp(l->files[i - 1].path, f->path))
+            abort();   /* neighbours of one path: their text would read back as one entry */
+        if (!f->whole && !f->nranges)
+            abort();   /* an emptied entry would read back as "the whole file" */
+        for (size_t k = 0; k < i; k++) {
+            const struct preload_file *g = &l->files[k];
+            if (strcmp(g->path, f->path))
+                continue;
+            if (g->whole || f->whole)
+                abort();   /* a file listed whole has one entry */
+            for (size_t a = 0; a < f->nranges; a++)
+                for (size_t b = 0; b < g->nranges; b++)
+                    if (f->ranges[a].off < g->ranges[b].off + g->ranges[b].len &&
+                        g->ranges[b].off < f->ranges[a].off + f->ranges[a].len)
+                        abort();   /* read twice */
+        }
     }
 }
 
@@ -93,14 +109,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         preload_list_free(&l);
         return 0;
     }
-    preload_list_merge(&l);
+    if (preload_list_merge(&l, &e) < 0)
+        abort();
     check_list(&l);
     if (preload_list_format(&l, &text, &len, &e) < 0)
         abort();
     check_lines(text, len);
     if (preload_list_parse("formatted", text, len, &back, &e) < 0)
         abort();   /* the builder wrote a list it cannot read */
-    preload_list_merge(&back);
+    if (preload_list_merge(&back, &e) < 0)
+        abort();
     if (back.nfiles != l.nfiles || preload_list_bytes(&back) != preload_list_bytes(&l) ||
         preload_list_format(&back, &again, &len2, &e) < 0 || len2 != len ||
         memcmp(again, text, len) != 0)

@@ -40,7 +40,7 @@ static char *reformat(const char *text, size_t len)
     struct err e;
     char *out = NULL;
     if (parse(text, len, &l, &e) == 0) {
-        preload_list_merge(&l);
+        CHECK(preload_list_merge(&l, &e) == 0);
         out = format(&l);
     } else {
         fprintf(stderr, "parse: %s\n", e.msg);
@@ -62,11 +62,11 @@ static void test_merge_sorts_and_joins_ranges_format_and_parse_round_trip(void)
     CHECK(preload_list_add(&l, "/lib/x.so", 100, 50, &e) == 0);
     CHECK(preload_list_add(&l, "/lib/x.so", 0, 0, &e) == 0);    /* whole: absorbs ranges */
     CHECK(preload_list_add(&l, "/lib/x.so", 5, 5, &e) == 0);
-    preload_list_merge(&l);
+    CHECK(preload_list_merge(&l, &e) == 0);
     CHECK(preload_list_bytes(&l) == 4196 + 4096 + 10);
     char *text = format(&l);
-    /* files in the order first added, ranges in offset order */
-    CHECK_STR(text, "/app 0:4196 8192:4096 20000:10\n/etc/app.conf\n/lib/x.so\n");
+    /* entries in the order added (/app again after /etc/app.conf), ranges in offset order */
+    CHECK_STR(text, "/app 0:4096 8192:4096\n/etc/app.conf\n/app 4096:100 20000:10\n/lib/x.so\n");
     char *again = reformat(text, strlen(text));
     CHECK_STR(again, text);
     free(again);
@@ -85,11 +85,37 @@ static void test_comments_blank_lines_tabs_crlf_and_repeated_paths(void)
                      "/b\n"
                      "/a\t20:5   10:10";             /* no newline at the end */
     char *out = reformat(in, strlen(in));
-    CHECK_STR(out, "/a 0:25\n/b\n");
+    CHECK_STR(out, "/a 0:10\n/b\n/a 10:15\n");   /* /a again after /b, without 0:10 */
     free(out);
     /* an empty list is a list with no files */
     out = reformat("", 0);
     CHECK_STR(out, "");
+    free(out);
+}
+
+/* A recording in first-touch order lists a file more than once: each entry keeps its
+ * place, reads only what no earlier entry of the file reads, and one listed whole is read
+ * whole where it first appears. */
+static void test_repeated_paths_keep_their_place_and_read_nothing_twice(void)
+{
+    const char *in = "/app 0:8192 65536:4096\n"
+                     "/lib/libc.so 0:4096\n"
+                     "/app 4096:8192 131072:4096 60000:10000\n"   /* overlaps the first /app */
+                     "/etc/x 0:1\n"
+                     "/app 0:4096\n"                              /* read already: dropped */
+                     "/etc/x\n"                                   /* whole, at /etc/x's first */
+                     "/lib/libc.so 8192:4096\n"
+                     "/lib/libc.so 4096:4096\n";                  /* the same entry: joined */
+    char *out = reformat(in, strlen(in));
+    CHECK_STR(out, "/app 0:8192 65536:4096\n"
+                   "/lib/libc.so 0:4096\n"
+                   "/app 8192:4096 60000:5536 69632:368 131072:4096\n"
+                   "/etc/x\n"
+                   "/lib/libc.so 4096:8192\n");
+    free(out);
+    /* the entry between two of one file emptied: they join, as their text would */
+    out = reformat("/a 0:10\n/b 0:5\n/b 0:5\n/a 20:5\n/b 0:1\n/a 30:5\n", 45);
+    CHECK_STR(out, "/a 0:10\n/b 0:5\n/a 20:5 30:5\n");
     free(out);
 }
 
@@ -105,7 +131,7 @@ static void test_many_ranges_continue_on_lines_within_the_limit(void)
     for (uint64_t i = 0; i < 500; i++)
         CHECK(preload_list_add(&l, path, 1000000000ull + i * 8192, 4096, &e) == 0);
     CHECK(preload_list_add(&l, "/next", 0, 1, &e) == 0);
-    preload_list_merge(&l);
+    CHECK(preload_list_merge(&l, &e) == 0);
     char *text = format(&l);
     size_t lines = 0;
     for (const char *p = text; *p;) {
@@ -269,7 +295,7 @@ static void test_entrypoint_behind_a_symlink_lists_the_file_it_names(void)
     /* the same as listing this (ELF) program's segments under the file's own path */
     struct preload_list l = {0};
     CHECK(preload_entrypoint(&l, "/bin/busybox", "/proc/self/exe", &e) == 0);
-    preload_list_merge(&l);
+    CHECK(preload_list_merge(&l, &e) == 0);
     CHECK(l.nfiles == 1 && l.files[0].nranges > 0);
     CHECK(preload_list_split(&l, PRELOAD_CHUNK_BYTES, &e) == 0);
     char *want = format(&l);
@@ -361,6 +387,7 @@ int main(void)
     RUN(test_build_splits_long_ranges_and_whole_files_into_chunks);
     RUN(test_merge_sorts_and_joins_ranges_format_and_parse_round_trip);
     RUN(test_comments_blank_lines_tabs_crlf_and_repeated_paths);
+    RUN(test_repeated_paths_keep_their_place_and_read_nothing_twice);
     RUN(test_many_ranges_continue_on_lines_within_the_limit);
     RUN(test_malformed_lines_name_file_line_and_column);
     RUN(test_line_length_limit_is_the_inits);
