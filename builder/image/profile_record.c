@@ -604,7 +604,14 @@ static int list_text(struct preload_list *l, char **text, size_t *len, uint64_t 
 {
     if (preload_list_merge(l, e) < 0)
         return ERR;
-    *files = l->nfiles;
+    /* files, not entries: in first-touch order a file can have several */
+    *files = 0;
+    for (size_t i = 0; i < l->nfiles; i++) {
+        size_t j = 0;
+        while (j < i && strcmp(l->files[j].path, l->files[i].path) != 0)
+            j++;
+        *files += j == i;
+    }
     *bytes = preload_list_bytes(l);
     return preload_list_format(l, text, len, e);
 }
@@ -976,10 +983,11 @@ static int record(struct pwalk *w, const char *root, char **prog, long entry,
     touch_drop(&tr);
     if (rc == 0)
         rc = list_text(&l, text, len, &files, &bytes, e);
+    size_t entries = l.nfiles;
     preload_list_free(&l);
     if (rc == 0)
-        fprintf(stderr, "armlet: profile: list: %llu files, %llu bytes%s\n",
-                (unsigned long long)files, (unsigned long long)bytes,
+        fprintf(stderr, "armlet: profile: list: %llu files in %zu entries, %llu bytes%s\n",
+                (unsigned long long)files, entries, (unsigned long long)bytes,
                 !o->stable ? ""
                 : o->any_run ? " (every page touched in any run)"
                              : " (quanta at least half touched in more than half of the runs)");

@@ -43,8 +43,8 @@
  * The trace's tracing instance is removed after the runs, and by the signal handling
  * below. Runs are serialised host-wide (flock on /run/lock/armlet-profile.lock, else /tmp): each
  * saves and restores read_ahead_kb, which overlapping runs would leave at 0.
- * SIGINT, SIGTERM and SIGHUP during a run restore read_ahead_kb, kill the program, remove the tracing instance and
- * exit 128+N (handlers stay installed afterwards). entry_only: run nothing, list the
+ * SIGINT, SIGTERM and SIGHUP during a run restore read_ahead_kb, kill the program, remove
+ * the tracing instance and exit 128+N (handlers stay installed afterwards). entry_only: run nothing, list the
  * entrypoint's loadable segments. ROOT may not be the host's /. Needs root.
  */
 #ifndef ARMLET_PROFILE_RECORD_H
