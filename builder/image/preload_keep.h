@@ -35,8 +35,8 @@
 struct tree;
 
 /* Bump when what the recorder writes for the same inputs changes (rule, quantum, runs,
- * order): every kept list then records again. */
-#define PRELOAD_KEEP_FORMAT 1
+ * order): every kept list then records again. 2: first-touch order (pagetrace.h). */
+#define PRELOAD_KEEP_FORMAT 2
 
 /* Everything that determines what a recording lists. */
 struct preload_key_in {
