@@ -725,6 +725,13 @@ static void touch_drop(struct touch_rec *tr)
     undo_trace_dir[0] = '\0';
 }
 
+/* Go on without the order (files in the fixed order), saying why. */
+static void touch_fail(struct touch_rec *tr, const char *why)
+{
+    fprintf(stderr, "armlet: profile: no first-touch order (%s): files in a fixed order\n", why);
+    touch_drop(tr);
+}
+
 /* Set up tracing for the device of root, ranks in blocks of PRELOAD_CHUNK_BYTES (or of the
  * quantum when larger: one read of the init each). Without it the list keeps the fixed
  * order, and says why. */
@@ -750,11 +757,8 @@ static void touch_open(struct touch_rec *tr, const struct pwalk *w, const char *
         }
         tr->order = touch_order_new(w->n, inos, sizes, block, &e);
     }
-    if (!tr->order) {
-        fprintf(stderr, "armlet: profile: no first-touch order (%s): files in a fixed order\n",
-                e.msg);
-        touch_drop(tr);
-    }
+    if (!tr->order)
+        touch_fail(tr, e.msg);
 }
 
 /* After a run: its insertions into the ranks; a trace that fails drops the order. */
@@ -767,10 +771,8 @@ static void touch_end(struct touch_rec *tr)
     if (!tr->trace)
         return;
     if (pagetrace_stop(tr->trace, &ev, &n, &lost, &e) < 0 || lost) {
-        fprintf(stderr, "armlet: profile: no first-touch order (%s): files in a fixed order\n",
-                lost ? "the trace buffer ran over" : e.msg);
         free(ev);
-        touch_drop(tr);
+        touch_fail(tr, lost ? "the trace buffer ran over" : e.msg);
         return;
     }
     touch_order_add_run(tr->order, ev, n);
@@ -812,25 +814,19 @@ static int run_once(struct pwalk *w, const char *root, char **prog,
         fprintf(stderr, "armlet: profile: %ld pages of %s stay resident after eviction "
                 "(mapped by a running program, or not a disk filesystem)\n", left, root);
     struct err te = {0};
-    if (tr->trace && pagetrace_start(tr->trace, &te) < 0) {
-        fprintf(stderr, "armlet: profile: no first-touch order (%s): files in a fixed order\n",
-                te.msg);
-        touch_drop(tr);
-    }
+    if (tr->trace && pagetrace_start(tr->trace, &te) < 0)
+        touch_fail(tr, te.msg);
     int64_t t0 = now_ns(CLOCK_MONOTONIC);
     struct sandbox_opts so = {.root = *root ? root : "/", .argv = prog, .envp = envp,
                               .uid = o->uid, .gid = o->gid, .workdir = o->workdir};
     pid_t pid = sandbox_start(&so, e);
-    if (pid < 0) {
-        touch_end(tr);
-        return ERR;
-    }
+    if (pid < 0)
+        return ERR;      /* (record() ends the trace) */
     undo_pid = pid;
 
     /* The program has a network of its own: the readiness check runs in it. */
     int host_net = -1;
     if (o->url && sandbox_enter_net(pid, &host_net, e) < 0) {
-        touch_end(tr);
         stop_program(pid);
         undo_pid = 0;
         return ERR;
