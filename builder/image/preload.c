@@ -122,68 +122,136 @@ static void entry_merge(struct preload_file *f)
     f->nranges = out + 1;
 }
 
-/* Remove from f (sorted, disjoint) every byte that `by` (sorted, disjoint) covers: a range
- * listed again later is read already. A range can split in two, so f may grow. */
-static int entry_subtract(struct preload_file *f, const struct preload_file *by, struct err *e)
-{
-    struct preload_range *out = NULL;
-    size_t n = 0, cap = 0, k = 0;
-    for (size_t j = 0; j < f->nranges; j++) {
-        uint64_t off = f->ranges[j].off, end = off + f->ranges[j].len;
-        while (k < by->nranges && by->ranges[k].off + by->ranges[k].len <= off)
-            k++;
-        for (size_t b = k; off < end; b++) {
-            uint64_t cut = b < by->nranges && by->ranges[b].off < end ? by->ranges[b].off : end;
-            if (cut > off) {
-                if (grow(&out, &cap, n + 1, sizeof *out) < 0) {
-                    free(out);
-                    return err_sys(e, ENOMEM, "preload");
-                }
-                out[n++] = (struct preload_range){off, cut - off};
-            }
-            if (cut == end)
-                break;
-            uint64_t bend = by->ranges[b].off + by->ranges[b].len;
-            off = bend > off ? bend : off;
-        }
-    }
-    free(f->ranges);
-    f->ranges = out;
-    f->nranges = n;
-    f->cap = cap;
-    return 0;
-}
-
 static void entry_free(struct preload_file *f)
 {
     free(f->path);
     free(f->ranges);
 }
 
+/* Entries by path, then by position: one file's entries in a row, in list order. */
+static const struct preload_list *sort_list;   /* qsort has no user pointer */
+
+static int entry_cmp(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    int c = strcmp(sort_list->files[x].path, sort_list->files[y].path);
+    return c ? c : x < y ? -1 : x > y;
+}
+
+/* A range of entry `pos`, for the sweep. */
+struct owned { uint64_t off, end; size_t pos; };
+
+static int owned_cmp(const void *a, const void *b)
+{
+    const struct owned *x = a, *y = b;
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Min-heap of ranges by entry position: the earliest entry that covers a byte reads it. */
+static void heap_push(struct owned *h, size_t *n, struct owned v)
+{
+    size_t i = (*n)++;
+    for (; i > 0 && h[(i - 1) / 2].pos > v.pos; i = (i - 1) / 2)
+        h[i] = h[(i - 1) / 2];
+    h[i] = v;
+}
+
+static void heap_pop(struct owned *h, size_t *n)
+{
+    struct owned v = h[--*n];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= *n)
+            break;
+        if (c + 1 < *n && h[c + 1].pos < h[c].pos)
+            c++;
+        if (h[c].pos >= v.pos)
+            break;
+        h[i] = h[c];
+        i = c;
+    }
+    if (*n)
+        h[i] = v;
+}
+
+/* The entries idx[0..n) of one file (list order, none whole, each merged): every byte goes
+ * to the first entry that lists it, the others lose it. One sweep over the ranges by
+ * offset, O(R log R): a hostile list that names one file a million times stays cheap. */
+static int give_to_first(struct preload_list *l, const size_t *idx, size_t n, struct err *e)
+{
+    size_t total = 0;
+    for (size_t k = 0; k < n; k++)
+        total += l->files[idx[k]].nranges;
+    cleanup_free struct owned *all = malloc((total ? total : 1) * sizeof *all);
+    cleanup_free struct owned *heap = malloc((total ? total : 1) * sizeof *heap);
+    if (!all || !heap)
+        return err_sys(e, ENOMEM, "preload");
+    size_t m = 0;
+    for (size_t k = 0; k < n; k++) {
+        struct preload_file *f = &l->files[idx[k]];
+        for (size_t j = 0; j < f->nranges; j++)
+            all[m++] = (struct owned){f->ranges[j].off, f->ranges[j].off + f->ranges[j].len,
+                                      idx[k]};
+        f->nranges = 0;      /* refilled below, in offset order */
+    }
+    qsort(all, m, sizeof *all, owned_cmp);
+    size_t i = 0, nh = 0;
+    uint64_t cur = 0;
+    while (i < m || nh) {
+        if (!nh)
+            cur = all[i].off > cur ? all[i].off : cur;
+        while (i < m && all[i].off <= cur)
+            heap_push(heap, &nh, all[i++]);
+        while (nh && heap[0].end <= cur)
+            heap_pop(heap, &nh);
+        if (!nh)
+            continue;
+        uint64_t next = heap[0].end;
+        if (i < m && all[i].off < next)
+            next = all[i].off;   /* an earlier entry may start there */
+        struct preload_file *f = &l->files[heap[0].pos];
+        struct preload_range *last = f->nranges ? &f->ranges[f->nranges - 1] : NULL;
+        if (last && last->off + last->len == cur)
+            last->len += next - cur;
+        else if (entry_add(f, cur, next - cur, e) < 0)
+            return ERR;
+        cur = next;
+    }
+    return 0;
+}
+
 int preload_list_merge(struct preload_list *l, struct err *e)
 {
-    /* A file listed whole anywhere is read whole where it first appears. */
-    for (size_t i = 0; i < l->nfiles; i++)
-        for (size_t j = i + 1; !l->files[i].whole && j < l->nfiles; j++)
-            if (l->files[j].whole && !strcmp(l->files[i].path, l->files[j].path)) {
-                l->files[i].whole = 1;
-                l->files[i].nranges = 0;
-            }
     for (size_t i = 0; i < l->nfiles; i++)
         entry_merge(&l->files[i]);
-    /* What an earlier entry of the same file reads is not read again. */
+    /* Each file's entries together (sorted by path, then position). */
+    cleanup_free size_t *idx = malloc((l->nfiles ? l->nfiles : 1) * sizeof *idx);
+    if (!idx)
+        return err_sys(e, ENOMEM, "preload");
     for (size_t i = 0; i < l->nfiles; i++)
-        for (size_t j = 0; j < i; j++) {
-            struct preload_file *f = &l->files[i];
-            if (strcmp(l->files[j].path, f->path) != 0)
-                continue;
-            if (l->files[j].whole) {
-                f->whole = 0;
-                f->nranges = 0;
-            } else if (entry_subtract(f, &l->files[j], e) < 0) {
-                return ERR;
+        idx[i] = i;
+    sort_list = l;
+    qsort(idx, l->nfiles, sizeof *idx, entry_cmp);
+    sort_list = NULL;
+    for (size_t g = 0; g < l->nfiles;) {
+        size_t h = g + 1, whole = SIZE_MAX;
+        while (h < l->nfiles && !strcmp(l->files[idx[h]].path, l->files[idx[g]].path))
+            h++;
+        for (size_t k = g; whole == SIZE_MAX && k < h; k++)
+            if (l->files[idx[k]].whole)
+                whole = k;
+        if (whole != SIZE_MAX) {
+            /* a file listed whole anywhere is read whole where it first appears */
+            for (size_t k = g; k < h; k++) {
+                l->files[idx[k]].whole = k == g;
+                l->files[idx[k]].nranges = 0;
             }
+        } else if (h - g > 1 && give_to_first(l, idx + g, h - g, e) < 0) {
+            return ERR;
         }
+        g = h;
+    }
     /* Drop what is left empty, and join neighbours that name the same file (the list's
      * text could not tell them apart: lines of one path in a row are one entry). */
     size_t out = 0;
@@ -198,13 +266,15 @@ int preload_list_merge(struct preload_list *l, struct err *e)
             for (size_t j = 0; j < f->nranges; j++)
                 if (entry_add(prev, f->ranges[j].off, f->ranges[j].len, e) < 0)
                     return ERR;
-            entry_merge(prev);
             entry_free(f);
             continue;
         }
         l->files[out++] = *f;
     }
     l->nfiles = out;
+    /* joined entries: their pieces in offset order again (each once, not per join) */
+    for (size_t i = 0; i < l->nfiles; i++)
+        entry_merge(&l->files[i]);
     return 0;
 }
 

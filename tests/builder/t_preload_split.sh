@@ -95,6 +95,28 @@ test_a_file_larger_than_the_read_window_listed_whole_is_fully_resident_after_the
   assert_eq "$TOTAL" "$n" "resident pages of the $MB MiB file after the built list (control: unsplit list)"
 }
 
+# A list is the recipe's input, so hostile until checked: one that names two files half a
+# million times each, alternately, each time with a new range (1 MiB of text, 1M entries),
+# is merged in one sweep (O(n log n); comparing every entry with every other would not end
+# in hours) and gives each file its ranges once. The timeout only bounds that hang.
+test_a_list_naming_two_files_a_million_times_builds_and_reads_each_range_once() {
+  [ -x "$BB" ] || fail "need Debian's busybox-static at $BB (ci/install-deps)"
+  D=$(workdir)
+  head -c 1048576 /dev/zero >"$D/a.bin"
+  awk 'BEGIN { for (i = 0; i < 500000; i++) printf "/a %d:2\n/bin/busybox 0:4096\n", i * 2 }' >"$D/hostile.list"
+  printf '%s\n' 'name hostile' 'platforms linux/amd64' 'base static' \
+    "file /bin/busybox $BB mode=0755" "file /a a.bin mode=0644" \
+    'entrypoint ["/bin/busybox", "true"]' 'init preload=hostile.list' >"$D/app.recipe"
+  capture timeout 300 "$ARMLET" build "$D/app.recipe" --rootfs "$D/rootfs"
+  assert_eq 0 "$rc" "build with the hostile list: $err"
+  # /a's ranges touch each other: one range, 1000000 bytes, split in 128 KiB pieces;
+  # busybox's page once, right after /a's first piece, where the list first names it
+  local list=$D/rootfs/etc/armlet/preload
+  assert_eq "/a /bin/busybox /a" "$(cut -d' ' -f1 "$list" | tr '\n' ' ' | sed 's/ $//')"
+  assert_eq "/bin/busybox 0:4096" "$(sed -n 2p "$list")"
+  assert_eq 1000000 "$(awk '$1 == "/a" { for (i = 2; i <= NF; i++) { split($i, r, ":"); n += r[2] } } END { print n }' "$list")"
+}
+
 # Point 2: a `libs` program's loader and shared libraries are read at start, so the
 # entrypoint list has them after the program, each as its loadable segments, in the
 # order the loader maps them (DT_NEEDED breadth-first), each a file of the image.
