@@ -40,13 +40,13 @@ test_a_mount_left_behind_fails_the_file_and_is_taken_down() {
 # Stopped by a signal to its whole process group (SIGTERM here: Ctrl-C's SIGINT is ignored
 # by a job started in the background, as this one must be).
 test_an_interrupted_run_leaves_nothing_in_tmpdir() {
-  W=$(tmpdir); mkdir "$W/out" "$W/tmp"; mkfifo "$W/hold"
-  OUT=$W/out TMPDIR=$W/tmp LITTER_LOG=$W/log LITTER_HOLD=$W/hold RESULTS= \
-    setsid bash "$TOP/tests/run" "$TOP/tests/fixtures/runner/t_litter.sh" >/dev/null 2>&1 &
-  local runner=$! i
-  # positive event: the file has made its folders and logged its TMPDIR
-  for ((i = 0; i < 600; i++)); do [ -s "$W/log" ] && break; sleep 0.05; done
-  [ -s "$W/log" ] || { kill -KILL -- -"$runner"; fail "the fixture never started"; }
+  W=$(tmpdir); mkdir "$W/out" "$W/tmp"; mkfifo "$W/hold" "$W/ready"
+  local ready; exec {ready}<>"$W/ready"   # (read-write: opening never blocks)
+  OUT=$W/out TMPDIR=$W/tmp LITTER_LOG=$W/log LITTER_HOLD=$W/hold LITTER_READY=$W/ready \
+    RESULTS= setsid bash "$TOP/tests/run" "$TOP/tests/fixtures/runner/t_litter.sh" >/dev/null 2>&1 &
+  local runner=$! line
+  # positive event: the file has made its folders and says so (30 s only bounds a hang)
+  read -r -t 30 -u "$ready" line || { kill -KILL -- -"$runner"; fail "the fixture never started"; }
   kill -TERM -- -"$runner"
   local rc=0; wait "$runner" || rc=$?
   assert_eq 143 "$rc" "the interrupted run's exit status"
